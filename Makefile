@@ -1,0 +1,39 @@
+# Everything sets itself up: a fresh clone needs only python3 (3.11+) and the package registries.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run serve test lint format bench screenshots clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[aer]" --group dev
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the local service with a demo workload (the dashboard comes with its issue)
+run: $(STAMP)
+	$(BIN)/qjob-tui serve --demo
+
+serve: $(STAMP)
+	$(BIN)/qjob-tui serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

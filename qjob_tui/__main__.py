@@ -1,0 +1,7 @@
+"""``python -m qjob_tui`` runs the ``qjob-tui`` command."""
+
+import sys
+
+from qjob_tui.cli import main
+
+sys.exit(main())

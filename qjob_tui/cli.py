@@ -1,0 +1,132 @@
+"""The ``qjob-tui`` command: argument parsing and dispatch to the subcommands.
+
+Exit codes: 0 ok, 1 error, 2 usage. Errors are one clear line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from qjob_tui import __version__, locations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qjob-tui",
+        description="A terminal dashboard for quantum computing jobs.",
+    )
+    parser.add_argument("--version", action="version", version=f"qjob-tui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the local job service (the IBM Quantum REST API on Qiskit's simulators)",
+        description="Serve the IBM Quantum REST API v1 at http://HOST:PORT/api/v1, running "
+        "jobs on Qiskit's simulators.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
+    serve.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help=f"data directory (default {locations.data_dir()})",
+    )
+    serve.add_argument(
+        "--token",
+        default=os.environ.get("QJOB_TUI_SERVICE_TOKEN"),
+        help="require 'Authorization: Bearer TOKEN' on every request "
+        "(default: $QJOB_TUI_SERVICE_TOKEN); required off loopback",
+    )
+    serve.add_argument(
+        "--iam-apikey",
+        default=None,
+        help="emulate IBM Cloud IAM: answer POST /identity/token for this API key and "
+        "require the tokens it issues",
+    )
+    serve.add_argument("--demo", action="store_true", help="submit a demo workload")
+    serve.add_argument(
+        "--latency-scale",
+        type=_positive_float,
+        default=1.0,
+        help="multiply the devices' per-shot latency (0 makes them instant)",
+    )
+    serve.add_argument(
+        "--workers", type=int, default=2, help="worker processes that run jobs (default 2)"
+    )
+    serve.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+    )
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from qjob_tui.service.app import ServiceConfig
+    from qjob_tui.service.server import refusal, serve
+
+    problem = refusal(args.host, args.token)
+    if problem is not None:
+        print(f"qjob-tui serve: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.workers < 1:
+        print("qjob-tui serve: --workers must be 1 or more", file=sys.stderr)
+        return EXIT_USAGE
+    config = ServiceConfig(
+        data_dir=(args.data or locations.data_dir()).expanduser(),
+        token=args.token or None,
+        iam_apikey=args.iam_apikey,
+        latency_scale=args.latency_scale,
+        workers=args.workers,
+        demo=args.demo,
+    )
+    try:
+        return serve(config, args.host, args.port, args.log_level)
+    except OSError as exc:
+        print(f"qjob-tui serve: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        parser.print_help()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

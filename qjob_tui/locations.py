@@ -1,0 +1,32 @@
+"""Where qjob-tui keeps its files, following the XDG base directory specification."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP = "qjob-tui"
+
+
+def _base(variable: str, fallback: str) -> Path:
+    value = os.environ.get(variable, "")
+    # The spec says relative paths are invalid and must be ignored.
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path.home() / fallback
+
+
+def config_dir() -> Path:
+    return _base("XDG_CONFIG_HOME", ".config") / APP
+
+
+def cache_dir() -> Path:
+    return _base("XDG_CACHE_HOME", ".cache") / APP
+
+
+def data_dir() -> Path:
+    return _base("XDG_DATA_HOME", ".local/share") / APP
+
+
+def config_file() -> Path:
+    return config_dir() / "config.toml"

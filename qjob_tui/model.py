@@ -1,0 +1,275 @@
+"""Plain data shared by every part of qjob-tui: jobs, their states, backends, results.
+
+Nothing here does I/O or imports the rest of the project, so the service, the client, the
+store and the interface can all agree on one vocabulary. Every class is a frozen dataclass:
+a job as seen at one moment is a value, and a change is a new value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+
+class JobStatus(str, Enum):
+    """A job's state, with Qiskit's names (``qiskit.providers.JobStatus``)."""
+
+    INITIALIZING = "INITIALIZING"
+    QUEUED = "QUEUED"
+    VALIDATING = "VALIDATING"
+    RUNNING = "RUNNING"
+    CANCELLED = "CANCELLED"
+    DONE = "DONE"
+    ERROR = "ERROR"
+
+    @property
+    def is_final(self) -> bool:
+        """True once the job can change no more (DONE, CANCELLED, ERROR)."""
+        return self in FINAL_STATUSES
+
+    @property
+    def is_active(self) -> bool:
+        """True while the job waits or runs."""
+        return not self.is_final
+
+
+FINAL_STATUSES = frozenset({JobStatus.DONE, JobStatus.CANCELLED, JobStatus.ERROR})
+
+# The wire statuses of the IBM Quantum REST API, title case as the server sends them.
+API_QUEUED = "Queued"
+API_RUNNING = "Running"
+API_COMPLETED = "Completed"
+API_CANCELLED = "Cancelled"
+API_FAILED = "Failed"
+API_STATUSES = (API_QUEUED, API_RUNNING, API_COMPLETED, API_CANCELLED, API_FAILED)
+
+# qiskit-ibm-runtime's RuntimeJobV2.API_TO_JOB_STATUS, keyed by the upper-cased API string.
+_API_TO_JOB_STATUS = {
+    "QUEUED": JobStatus.QUEUED,
+    "RUNNING": JobStatus.RUNNING,
+    "COMPLETED": JobStatus.DONE,
+    "FAILED": JobStatus.ERROR,
+    "CANCELLED": JobStatus.CANCELLED,
+    # Older and composite strings of the legacy APIs.
+    "CANCELLED - RAN TOO LONG": JobStatus.ERROR,
+    "INITIALIZING": JobStatus.INITIALIZING,
+    "VALIDATING": JobStatus.VALIDATING,
+    "DONE": JobStatus.DONE,
+    "ERROR": JobStatus.ERROR,
+}
+
+# Reason code with which IBM cancels a job that ran longer than its maximum execution time.
+REASON_RAN_TOO_LONG = 1305
+
+
+def status_from_api(status: str, reason_code: int | None = None) -> JobStatus:
+    """Map a wire status to a JobStatus exactly as qiskit-ibm-runtime does.
+
+    ``Cancelled`` with reason code 1305 is an ERROR (the job ran too long), not a cancel the
+    user asked for. An unknown string raises ValueError, so a caller can say what it saw.
+    """
+    key = status.strip().upper()
+    try:
+        mapped = _API_TO_JOB_STATUS[key]
+    except KeyError:
+        raise ValueError(f"unknown job status {status!r}") from None
+    if mapped is JobStatus.CANCELLED and reason_code == REASON_RAN_TOO_LONG:
+        return JobStatus.ERROR
+    return mapped
+
+
+# Limits the IBM API puts on job tags (OpenAPI ``Tags``).
+MAX_TAGS = 8
+MAX_TAG_LENGTH = 86
+
+
+def tag_problem(tags: list[str] | tuple[str, ...]) -> str | None:
+    """Say why a list of tags breaks IBM's rules, or return None if it is fine."""
+    if len(tags) > MAX_TAGS:
+        return f"a job can have at most {MAX_TAGS} tags, not {len(tags)}"
+    for tag in tags:
+        if not isinstance(tag, str):
+            return "every tag must be a string"
+        if not tag.strip():
+            return "a tag cannot be empty"
+        if len(tag) > MAX_TAG_LENGTH:
+            return f"a tag can be at most {MAX_TAG_LENGTH} characters, {tag[:20]!r}... has {len(tag)}"
+    return None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One status transition of a job and when it happened (UTC, aware)."""
+
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """Where a job stands in its backend's queue; None where the service says nothing."""
+
+    position: int | None = None
+    estimated_start: datetime | None = None
+    estimated_completion: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobError:
+    """Why a job failed: the server's reason code, message and suggested next step."""
+
+    code: int | None
+    message: str
+    solution: str | None = None
+
+    def __str__(self) -> str:
+        if self.code is not None:
+            return f"Error code {self.code}; {self.message}"
+        return self.message
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Quantum time a job consumed, and whether the figure is final."""
+
+    quantum_seconds: float = 0.0
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job as a source reported it at one moment."""
+
+    id: str
+    source: str
+    status: JobStatus
+    created: datetime
+    backend: str | None = None
+    program: str | None = None
+    tags: tuple[str, ...] = ()
+    name: str | None = None
+    session_id: str | None = None
+    steps: tuple[Step, ...] = ()
+    queue: QueueInfo = field(default_factory=QueueInfo)
+    usage: Usage = field(default_factory=Usage)
+    estimated_running_seconds: float | None = None
+    error: JobError | None = None
+    private: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity across sources: two services may hand out the same id."""
+        return (self.source, self.id)
+
+    def step_time(self, name: str) -> datetime | None:
+        """When the job reached the named step, if it did."""
+        for step in self.steps:
+            if step.name == name:
+                return step.at
+        return None
+
+    @property
+    def finished(self) -> datetime | None:
+        """When the job reached its final state, if it has."""
+        return self.step_time("finished")
+
+
+class BackendState(str, Enum):
+    """A backend's availability, as the IBM API names it."""
+
+    ONLINE = "online"
+    PAUSED = "paused"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A machine or simulator that runs jobs, with its queue as last seen."""
+
+    name: str
+    source: str
+    state: BackendState
+    queue_length: int
+    num_qubits: int | None = None
+    simulator: bool = False
+    message: str = ""
+
+
+class Counts(Mapping[str, int]):
+    """Outcome counts of one classical register: bitstring (MSB first) to number of shots.
+
+    Immutable, ordered most frequent first, so the first outcomes are the ones worth showing.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, int] | None = None) -> None:
+        items = sorted((data or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+        self._data: dict[str, int] = dict(items)
+
+    def __getitem__(self, key: str) -> int:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"Counts({self._data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self._data) == dict(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    @property
+    def shots(self) -> int:
+        """The total number of shots counted."""
+        return sum(self._data.values())
+
+    def most_frequent(self, n: int = 1) -> list[tuple[str, int]]:
+        """The n most frequent outcomes with their counts."""
+        return list(self._data.items())[:n]
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    """The measured outcomes of one classical register over all shots of a pub."""
+
+    name: str
+    num_bits: int
+    counts: Counts
+    bitstrings: tuple[str, ...] = ()
+
+    @property
+    def shots(self) -> int:
+        return self.counts.shots
+
+
+@dataclass(frozen=True)
+class PubResult:
+    """The result of one pub (circuit, parameter values, shots) of a sampler job."""
+
+    registers: tuple[RegisterResult, ...]
+    metadata: Mapping[str, object] = field(default_factory=dict)
+
+    def register(self, name: str) -> RegisterResult:
+        for reg in self.registers:
+            if reg.name == name:
+                return reg
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A sampler job's whole result: one PubResult per submitted pub."""
+
+    pubs: tuple[PubResult, ...]
+    metadata: Mapping[str, object] = field(default_factory=dict)

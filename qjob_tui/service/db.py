@@ -1,0 +1,388 @@
+"""The service's SQLite database: every job, its tags, timestamps, log and result.
+
+WAL mode so that list queries read while the scheduler writes, indexes for each list filter,
+and one transaction per change so that a kill at any moment loses nothing that was answered.
+The methods are blocking; the web app calls them from worker threads, never on its event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    program TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    reason_code INTEGER,
+    reason_solution TEXT,
+    name TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    params TEXT NOT NULL,
+    created TEXT NOT NULL,
+    queued TEXT,
+    running TEXT,
+    finished TEXT,
+    shots INTEGER NOT NULL DEFAULT 0,
+    estimated_seconds REAL NOT NULL DEFAULT 0,
+    quantum_seconds REAL,
+    caller TEXT,
+    private INTEGER NOT NULL DEFAULT 0,
+    session_id TEXT,
+    details TEXT NOT NULL DEFAULT '{}',
+    log TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created, seq);
+CREATE INDEX IF NOT EXISTS jobs_status_created ON jobs (status, created, seq);
+CREATE INDEX IF NOT EXISTS jobs_backend_created ON jobs (backend, created, seq);
+CREATE INDEX IF NOT EXISTS jobs_program_created ON jobs (program, created, seq);
+CREATE TABLE IF NOT EXISTS job_tags (
+    tag TEXT NOT NULL,
+    seq INTEGER NOT NULL REFERENCES jobs (seq) ON DELETE CASCADE,
+    PRIMARY KEY (tag, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS job_tags_seq ON job_tags (seq);
+CREATE TABLE IF NOT EXISTS results (
+    seq INTEGER PRIMARY KEY REFERENCES jobs (seq) ON DELETE CASCADE,
+    body TEXT NOT NULL
+);
+"""
+
+PENDING = ("Queued", "Running")
+FINAL = ("Completed", "Cancelled", "Failed")
+
+
+def iso(moment: datetime) -> str:
+    """A UTC timestamp as fixed-width ISO 8601, so that text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def now_iso() -> str:
+    return iso(datetime.now(UTC))
+
+
+@dataclass
+class JobRow:
+    """One job as stored."""
+
+    seq: int
+    id: str
+    program: str
+    backend: str
+    status: str
+    reason: str | None
+    reason_code: int | None
+    reason_solution: str | None
+    name: str | None
+    tags: list[str]
+    params: str
+    created: str
+    queued: str | None
+    running: str | None
+    finished: str | None
+    shots: int
+    estimated_seconds: float
+    quantum_seconds: float | None
+    caller: str | None
+    private: bool
+    session_id: str | None
+    details: dict[str, object] = field(default_factory=dict)
+    log: str = ""
+
+    @classmethod
+    def from_sql(cls, row: sqlite3.Row) -> JobRow:
+        data = dict(row)
+        data["tags"] = json.loads(data["tags"])
+        data["details"] = json.loads(data["details"])
+        data["private"] = bool(data["private"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """The filters of ``GET /jobs``."""
+
+    limit: int = 200
+    offset: int = 0
+    pending: bool | None = None
+    backend: str | None = None
+    program: str | None = None
+    tags: tuple[str, ...] = ()
+    created_after: str | None = None
+    created_before: str | None = None
+    descending: bool = True
+    session_id: str | None = None
+
+
+_LIST_COLUMNS = (
+    "seq, id, program, backend, status, reason, reason_code, reason_solution, name, tags, "
+    "'' AS params, created, queued, running, finished, shots, estimated_seconds, "
+    "quantum_seconds, caller, private, session_id, details, '' AS log"
+)
+
+
+class Database:
+    """Jobs on disk. Thread-safe: one writer at a time, readers on their own connections."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        with self._writer() as conn:
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @contextmanager
+    def _writer(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            conn = self._conn()
+            with conn:
+                yield conn
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def insert(self, row: JobRow) -> int:
+        with self._writer() as conn:
+            cur = conn.execute(
+                "INSERT INTO jobs (id, program, backend, status, name, tags, params, created,"
+                " queued, shots, estimated_seconds, caller, private, session_id, details, log)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.id,
+                    row.program,
+                    row.backend,
+                    row.status,
+                    row.name,
+                    json.dumps(row.tags),
+                    row.params,
+                    row.created,
+                    row.queued,
+                    row.shots,
+                    row.estimated_seconds,
+                    row.caller,
+                    int(row.private),
+                    row.session_id,
+                    json.dumps(row.details),
+                    row.log,
+                ),
+            )
+            seq = int(cur.lastrowid or 0)
+            conn.executemany(
+                "INSERT OR IGNORE INTO job_tags (tag, seq) VALUES (?, ?)",
+                [(tag, seq) for tag in row.tags],
+            )
+        row.seq = seq
+        return seq
+
+    def mark_running(self, job_id: str, at: str) -> bool:
+        """Start a queued job; False if it is no longer queued (cancelled or deleted)."""
+        with self._writer() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET status = 'Running', running = ?, log = log || ?"
+                " WHERE id = ? AND status = 'Queued'",
+                (at, f"{at} running\n", job_id),
+            )
+        return cur.rowcount > 0
+
+    def finish(
+        self,
+        job_id: str,
+        status: str,
+        at: str,
+        *,
+        reason: str | None = None,
+        reason_code: int | None = None,
+        reason_solution: str | None = None,
+        quantum_seconds: float | None = None,
+        result: str | None = None,
+        details: dict[str, object] | None = None,
+        only_if_pending: bool = True,
+    ) -> bool:
+        """Move a job to a final state in one transaction; False if it already was final."""
+        line = f"{at} {status.lower()}" + (f": {reason}" if reason else "") + "\n"
+        with self._writer() as conn:
+            guard = " AND status IN ('Queued', 'Running')" if only_if_pending else ""
+            cur = conn.execute(
+                "UPDATE jobs SET status = ?, finished = ?, reason = ?, reason_code = ?,"
+                " reason_solution = ?, quantum_seconds = ?,"
+                " details = json_patch(details, ?), log = log || ?"
+                f" WHERE id = ?{guard}",
+                (
+                    status,
+                    at,
+                    reason,
+                    reason_code,
+                    reason_solution,
+                    quantum_seconds,
+                    json.dumps(details or {}),
+                    line,
+                    job_id,
+                ),
+            )
+            if cur.rowcount == 0:
+                return False
+            if result is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO results (seq, body)"
+                    " SELECT seq, ? FROM jobs WHERE id = ?",
+                    (result, job_id),
+                )
+        return True
+
+    def requeue(self, job_id: str, at: str, note: str) -> None:
+        with self._writer() as conn:
+            conn.execute(
+                "UPDATE jobs SET status = 'Queued', running = NULL, log = log || ? WHERE id = ?",
+                (f"{at} {note}\n", job_id),
+            )
+
+    def set_tags(self, job_id: str, tags: Sequence[str]) -> bool:
+        with self._writer() as conn:
+            found = conn.execute("SELECT seq FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if found is None:
+                return False
+            seq = found["seq"]
+            conn.execute("UPDATE jobs SET tags = ? WHERE seq = ?", (json.dumps(list(tags)), seq))
+            conn.execute("DELETE FROM job_tags WHERE seq = ?", (seq,))
+            conn.executemany(
+                "INSERT OR IGNORE INTO job_tags (tag, seq) VALUES (?, ?)",
+                [(tag, seq) for tag in tags],
+            )
+        return True
+
+    def set_name(self, job_id: str, name: str | None) -> bool:
+        with self._writer() as conn:
+            cur = conn.execute("UPDATE jobs SET name = ? WHERE id = ?", (name, job_id))
+        return cur.rowcount > 0
+
+    def delete(self, job_id: str) -> bool:
+        with self._writer() as conn:
+            cur = conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        return cur.rowcount > 0
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get(self, job_id: str, *, with_params: bool = True) -> JobRow | None:
+        columns = "*" if with_params else _LIST_COLUMNS
+        row = self._conn().execute(f"SELECT {columns} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return JobRow.from_sql(row) if row is not None else None
+
+    def result(self, job_id: str) -> str | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT body FROM results JOIN jobs USING (seq) WHERE jobs.id = ?",
+                (job_id,),
+            )
+            .fetchone()
+        )
+        return row["body"] if row is not None else None
+
+    def list(self, query: JobQuery, *, with_params: bool = False) -> tuple[list[JobRow], int]:
+        """One page of jobs matching the query, and how many match in all."""
+        where: list[str] = []
+        args: list[object] = []
+        if query.pending is True:
+            where.append("status IN ('Queued', 'Running')")
+        elif query.pending is False:
+            where.append("status IN ('Completed', 'Cancelled', 'Failed')")
+        for column in ("backend", "program", "session_id"):
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if query.created_after is not None:
+            where.append("created > ?")
+            args.append(query.created_after)
+        if query.created_before is not None:
+            where.append("created < ?")
+            args.append(query.created_before)
+        for tag in dict.fromkeys(query.tags):
+            where.append("seq IN (SELECT seq FROM job_tags WHERE tag = ?)")
+            args.append(tag)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        order = "DESC" if query.descending else "ASC"
+        columns = "*" if with_params else _LIST_COLUMNS
+        conn = self._conn()
+        rows = conn.execute(
+            f"SELECT {columns} FROM jobs{clause} ORDER BY created {order}, seq {order}"
+            " LIMIT ? OFFSET ?",
+            [*args, query.limit, query.offset],
+        ).fetchall()
+        if query.offset == 0 and len(rows) < query.limit:
+            count = len(rows)
+        else:
+            count = conn.execute(f"SELECT COUNT(*) FROM jobs{clause}", args).fetchone()[0]
+        return [JobRow.from_sql(r) for r in rows], int(count)
+
+    def pending(self) -> list[JobRow]:
+        """Every job still queued or running, in order of arrival."""
+        rows = (
+            self._conn()
+            .execute(f"SELECT {_LIST_COLUMNS} FROM jobs WHERE status IN {PENDING} ORDER BY seq")
+            .fetchall()
+        )
+        return [JobRow.from_sql(r) for r in rows]
+
+    def params(self, job_id: str) -> str | None:
+        row = self._conn().execute("SELECT params FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return row["params"] if row is not None else None
+
+    def recent_runs(self, backend: str, limit: int = 20) -> list[tuple[str, str, int]]:
+        """(running, finished, shots) of the backend's latest completed jobs, newest first."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT running, finished, shots FROM jobs WHERE backend = ?"
+                " AND status = 'Completed' AND running IS NOT NULL"
+                " ORDER BY created DESC, seq DESC LIMIT ?",
+                (backend, limit),
+            )
+            .fetchall()
+        )
+        return [(r["running"], r["finished"], r["shots"]) for r in rows]
+
+    def quantum_seconds(self) -> float:
+        row = self._conn().execute("SELECT COALESCE(SUM(quantum_seconds), 0) FROM jobs").fetchone()
+        return float(row[0])
+
+    def count(self) -> int:
+        return int(self._conn().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])

@@ -1,0 +1,32 @@
+"""Errors a program raises when a job cannot run, in the words a person can act on.
+
+The service records them in the job's ``state`` as ``reason``, ``reason_code`` and
+``reason_solution``, as IBM Quantum does for a failed job.
+"""
+
+from __future__ import annotations
+
+# Reason codes. IBM documents codes in the 1000..9999 range; these follow its grouping
+# (1xxx: job input problems, 2xxx: execution, 3xxx: service).
+CODE_BAD_PARAMS = 1500
+CODE_BAD_CIRCUIT = 1501
+CODE_TOO_MANY_QUBITS = 1502
+CODE_UNSUPPORTED_INSTRUCTION = 1503
+CODE_BAD_PARAMETER_VALUES = 1504
+CODE_TOO_MANY_SHOTS = 1505
+CODE_NO_MEASUREMENTS = 1506
+CODE_EXECUTION_FAILED = 2000
+CODE_SERVICE_RESTARTED = 3001
+
+
+class ProgramError(Exception):
+    """A job's input or execution failed; the job ends ``Failed`` with these details."""
+
+    def __init__(self, code: int, message: str, solution: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.solution = solution
+
+    def __repr__(self) -> str:
+        return f"ProgramError({self.code}, {self.message!r})"

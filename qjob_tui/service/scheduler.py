@@ -1,0 +1,280 @@
+"""The service's job queue: each backend runs one job at a time, in order of arrival.
+
+Like a QPU, a backend takes the oldest queued job when it is free. Jobs run in worker processes
+(``pool``); the scheduler only moves jobs between states, records timestamps and estimates queue
+positions from each backend's recent history. After a crash, jobs that were running are put back
+in the queue at start-up, ahead of newer ones, with a line in their log that says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import string
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from dateutil.parser import isoparse
+
+from qjob_tui.service.backends import BackendSpec
+from qjob_tui.service.db import Database, JobRow, iso, now_iso
+from qjob_tui.service.errors import CODE_EXECUTION_FAILED
+from qjob_tui.service.pool import WorkerGone, WorkerPool
+from qjob_tui.service.worker import Outcome, Task
+
+log = logging.getLogger("qjob_tui.service")
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_job_id() -> str:
+    """A 20-character id in the style of IBM Quantum job ids."""
+    return "d" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(19))
+
+
+@dataclass(frozen=True)
+class QueueEstimate:
+    """A queued job's place and the service's guess of when it starts and ends."""
+
+    position: int | None
+    estimated_start: datetime | None
+    estimated_completion: datetime | None
+
+
+class Scheduler:
+    """Queues per backend, a pool of workers, and the transitions of every job."""
+
+    def __init__(
+        self, db: Database, backends: dict[str, BackendSpec], workers: int = 2
+    ) -> None:
+        self.db = db
+        self.backends = backends
+        self.pool = WorkerPool(workers)
+        self._queues: dict[str, deque[str]] = {name: deque() for name in backends}
+        self._shots: dict[str, int] = {}
+        self._running: dict[str, tuple[str, float]] = {}  # backend -> (job id, started)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._durations: dict[str, float] = {}
+        self._arrival: dict[str, int] = {}  # job id -> seq, the order of arrival
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover what a previous run left, then start dispatching."""
+        pending = await asyncio.to_thread(self.db.pending)
+        at = now_iso()
+        for row in pending:
+            if row.backend not in self._queues:
+                await asyncio.to_thread(
+                    self.db.finish,
+                    row.id,
+                    "Failed",
+                    at,
+                    reason=f"backend {row.backend!r} is no longer offered by this service",
+                    reason_code=CODE_EXECUTION_FAILED,
+                    reason_solution="Submit the job again to one of the listed backends.",
+                )
+                continue
+            if row.status == "Running":
+                await asyncio.to_thread(
+                    self.db.requeue,
+                    row.id,
+                    at,
+                    "re-queued: the service stopped while this job was running",
+                )
+            self._enqueue(row)
+        for name in self.backends:
+            self._durations[name] = await asyncio.to_thread(self._mean_overhead, name)
+        if any(self._queues.values()):
+            self.pool.prestart(1)
+        self._loop_task = asyncio.create_task(self._dispatch_loop(), name="scheduler")
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        # Running jobs stay "Running" on disk and are re-queued at the next start.
+        for task in list(self._tasks):
+            task.cancel()
+        self.pool.close()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # --- jobs ----------------------------------------------------------------------------
+
+    async def submit(self, row: JobRow) -> JobRow:
+        """Store a new job and queue it on its backend."""
+        row.id = new_job_id()
+        row.status = "Queued"
+        row.created = row.queued = now_iso()
+        row.log = f"{row.created} queued on {row.backend}\n"
+        spec = self.backends[row.backend]
+        row.estimated_seconds = round(
+            self._expected(spec, row.shots), 3
+        )
+        await asyncio.to_thread(self.db.insert, row)
+        self._enqueue(row)
+        self._wake.set()
+        return row
+
+    async def cancel(self, row: JobRow) -> bool:
+        """Cancel a queued or running job; False if it was already final."""
+        done = await asyncio.to_thread(
+            self.db.finish, row.id, "Cancelled", now_iso(), reason="cancelled by the user"
+        )
+        if not done:
+            return False
+        queue = self._queues.get(row.backend)
+        if queue is not None and row.id in queue:
+            queue.remove(row.id)
+            self._shots.pop(row.id, None)
+            self._arrival.pop(row.id, None)
+        self.pool.kill(row.id)
+        self._wake.set()
+        return True
+
+    def _enqueue(self, row: JobRow) -> None:
+        self._queues[row.backend].append(row.id)
+        self._shots[row.id] = row.shots
+        self._arrival[row.id] = row.seq
+
+    def queue_length(self, backend: str) -> int:
+        return len(self._queues.get(backend, ()))
+
+    def estimate(self, row: JobRow) -> QueueEstimate:
+        """Position and times for a queued job, as IBM's old queue_info() gave them."""
+        if row.status != "Queued":
+            return QueueEstimate(None, None, None)
+        queue = self._queues.get(row.backend)
+        if queue is None or row.id not in queue:
+            return QueueEstimate(None, None, None)
+        spec = self.backends[row.backend]
+        now = datetime.now(UTC)
+        wait = 0.0
+        running = self._running.get(row.backend)
+        if running is not None:
+            job_id, started = running
+            expected = self._expected(spec, self._shots.get(job_id, 0))
+            wait += max(expected - (now.timestamp() - started), 0.0)
+        position = 1
+        for job_id in queue:
+            if job_id == row.id:
+                break
+            position += 1
+            wait += self._expected(spec, self._shots.get(job_id, 0))
+        start = now + timedelta(seconds=wait)
+        end = start + timedelta(seconds=self._expected(spec, row.shots))
+        return QueueEstimate(position, start, end)
+
+    # --- dispatch ------------------------------------------------------------------------
+
+    def _expected(self, spec: BackendSpec, shots: int) -> float:
+        return shots * spec.shot_latency + self._durations.get(spec.name, 0.05)
+
+    def _mean_overhead(self, backend: str) -> float:
+        """Mean time a recent job spent beyond its shots' latency: the backend's overhead."""
+        spec = self.backends[backend]
+        samples = []
+        for running, finished, shots in self.db.recent_runs(backend):
+            took = (isoparse(finished) - isoparse(running)).total_seconds()
+            samples.append(max(took - shots * spec.shot_latency, 0.0))
+        return sum(samples) / len(samples) if samples else 0.05
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            self._dispatch()
+            self._wake.clear()
+            await self._wake.wait()
+
+    def _dispatch(self) -> None:
+        """Start the oldest queued job of every free backend, while workers are free."""
+        while self.pool.has_capacity:
+            heads = [
+                (queue[0], name)
+                for name, queue in self._queues.items()
+                if queue and name not in self._running
+            ]
+            if not heads:
+                return
+            # Oldest job first across backends: ids are random, so order by arrival time.
+            name = min(heads, key=lambda head: self._arrival.get(head[0], 0))[1]
+            job_id = self._queues[name].popleft()
+            self._running[name] = (job_id, datetime.now(UTC).timestamp())
+            task = asyncio.create_task(self._run(name, job_id), name=f"job-{job_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, backend: str, job_id: str) -> None:
+        spec = self.backends[backend]
+        try:
+            if not await asyncio.to_thread(self.db.mark_running, job_id, now_iso()):
+                return  # cancelled or deleted meanwhile
+            params = await asyncio.to_thread(self.db.params, job_id)
+            row = await asyncio.to_thread(self.db.get, job_id, with_params=False)
+            if params is None or row is None:
+                return
+            task = Task(job_id=job_id, program=row.program, params=params, backend=spec)
+            try:
+                outcome = await self.pool.run(task)
+            except WorkerGone as exc:
+                outcome = Outcome(
+                    ok=False,
+                    code=CODE_EXECUTION_FAILED,
+                    message=f"the worker process running the job died ({exc})",
+                    solution="Submit the job again; if it fails again, reduce its size.",
+                )
+            await self._record(row, outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never let one job stop the queue
+            log.exception("job %s could not be recorded", job_id)
+        finally:
+            self._running.pop(backend, None)
+            self._shots.pop(job_id, None)
+            self._arrival.pop(job_id, None)
+            self._wake.set()
+
+    async def _record(self, row: JobRow, outcome: Outcome) -> None:
+        at = now_iso()
+        if outcome.ok:
+            charged = max(outcome.ended - outcome.started, 0.0)
+            done = await asyncio.to_thread(
+                self.db.finish,
+                row.id,
+                "Completed",
+                at,
+                quantum_seconds=round(charged, 6),
+                result=outcome.result,
+                details=outcome.details,
+            )
+            if done:
+                spec = self.backends[row.backend]
+                overhead = max(charged - row.shots * spec.shot_latency, 0.0)
+                previous = self._durations.get(row.backend, overhead)
+                self._durations[row.backend] = 0.8 * previous + 0.2 * overhead
+        else:
+            await asyncio.to_thread(
+                self.db.finish,
+                row.id,
+                "Failed",
+                at,
+                reason=outcome.message,
+                reason_code=outcome.code,
+                reason_solution=outcome.solution,
+                quantum_seconds=0.0,
+            )
+
+
+def to_utc(value: str) -> str:
+    """Normalise a client's ISO 8601 time to the database's fixed-width UTC form."""
+    moment = isoparse(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return iso(moment)

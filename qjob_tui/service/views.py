@@ -1,0 +1,129 @@
+"""JSON shapes of the IBM Quantum REST API v1, built from the service's own records.
+
+Field names, title-case statuses and the error body follow IBM's OpenAPI description (see
+``shared/reference/ibm-quantum-api.md``) so that any IBM client reads them unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from qjob_tui.service.backends import BackendSpec
+from qjob_tui.service.db import FINAL, JobRow, iso
+from qjob_tui.service.scheduler import QueueEstimate
+
+try:
+    QISKIT_VERSION = version("qiskit")
+except PackageNotFoundError:  # pragma: no cover - qiskit is a core dependency
+    QISKIT_VERSION = "unknown"
+
+# Maximum execution time IBM allows a job, in seconds; sent back as the job's ``cost``.
+MAX_COST_SECONDS = 10_800
+
+
+def error(status: int, code: str, message: str, more_info: str = "") -> JSONResponse:
+    """An error in IBM's shape: ``{"errors": [{code, message, more_info}], "trace"}``."""
+    body = {
+        "errors": [{"code": code, "message": message, "more_info": more_info}],
+        "trace": uuid.uuid4().hex,
+    }
+    return JSONResponse(body, status_code=status)
+
+
+def _usage(row: JobRow) -> dict[str, Any]:
+    seconds = row.quantum_seconds or 0.0
+    return {
+        "qpu_charge_time_seconds": seconds,
+        "quantum_seconds": seconds,
+        "seconds": seconds,
+        "status": "complete" if row.status in FINAL else "pending",
+    }
+
+
+def job(row: JobRow, *, with_params: bool) -> dict[str, Any]:
+    """One job, as in ``GET /jobs/{id}`` and the list's entries (``JobResponseV3``)."""
+    state: dict[str, Any] = {"status": row.status}
+    if row.reason is not None:
+        state["reason"] = row.reason
+    if row.reason_code is not None:
+        state["reason_code"] = row.reason_code
+    if row.reason_solution is not None:
+        state["reason_solution"] = row.reason_solution
+    body: dict[str, Any] = {
+        "id": row.id,
+        "backend": row.backend,
+        "state": state,
+        "status": row.status,
+        "program": {"id": row.program},
+        "created": row.created,
+        "runtime": "",
+        "cost": MAX_COST_SECONDS,
+        "tags": row.tags,
+        "session_id": row.session_id,
+        "user_id": "local-user",
+        "usage": _usage(row),
+        "estimated_running_time_seconds": row.estimated_seconds,
+        "name": row.name,
+    }
+    if row.private:
+        body["private"] = True
+    if with_params:
+        body["params"] = json.loads(row.params)
+    return body
+
+
+def metrics(row: JobRow, estimate: QueueEstimate) -> dict[str, Any]:
+    """``GET /jobs/{id}/metrics``: timestamps, usage and the old API's queue fields."""
+    timestamps = {"created": row.created, "queued": row.queued}
+    timestamps["running"] = row.running
+    timestamps["finished"] = row.finished
+    usage = _usage(row)
+    body: dict[str, Any] = {
+        "timestamps": timestamps,
+        "bss": {"seconds": usage["seconds"]},
+        "usage": usage,
+        "executions": row.shots,
+        "qiskit_version": QISKIT_VERSION,
+        "caller": row.caller or "",
+        "position_in_queue": estimate.position,
+        "position_in_provider": estimate.position,
+        "estimated_start_time": iso(estimate.estimated_start) if estimate.estimated_start else None,
+        "estimated_completion_time": (
+            iso(estimate.estimated_completion) if estimate.estimated_completion else None
+        ),
+    }
+    for key in ("num_circuits", "num_qubits", "circuit_depths"):
+        if key in row.details:
+            body[key] = row.details[key]
+    return body
+
+
+def device(spec: BackendSpec, queue_length: int) -> dict[str, Any]:
+    """One entry of ``GET /backends`` (``devices[]``)."""
+    return {
+        "name": spec.name,
+        "status": {"name": "online", "reason": ""},
+        "is_simulator": spec.simulator,
+        "qubits": spec.num_qubits,
+        "queue_length": queue_length,
+        "processor_type": {"family": spec.processor_family or "simulator", "revision": "1"},
+        "clops": {"type": "virtual", "value": 0},
+        "description": spec.description,
+    }
+
+
+def backend_status(spec: BackendSpec, queue_length: int) -> dict[str, Any]:
+    """``GET /backends/{name}/status``; note the field is ``length_queue``."""
+    return {
+        "state": True,
+        "status": "active",
+        "message": "",
+        "length_queue": queue_length,
+        "backend_version": "1.0.0",
+        "backend_name": spec.name,
+    }
