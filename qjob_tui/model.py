@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     """A job's state, with Qiskit's names (``qiskit.providers.JobStatus``)."""
 
     INITIALIZING = "INITIALIZING"
@@ -95,7 +95,9 @@ def tag_problem(tags: list[str] | tuple[str, ...]) -> str | None:
         if not tag.strip():
             return "a tag cannot be empty"
         if len(tag) > MAX_TAG_LENGTH:
-            return f"a tag can be at most {MAX_TAG_LENGTH} characters, {tag[:20]!r}... has {len(tag)}"
+            return (
+                f"a tag can be at most {MAX_TAG_LENGTH} characters, {tag[:20]!r}... has {len(tag)}"
+            )
     return None
 
 
@@ -176,7 +178,7 @@ class Job:
         return self.step_time("finished")
 
 
-class BackendState(str, Enum):
+class BackendState(StrEnum):
     """A backend's availability, as the IBM API names it."""
 
     ONLINE = "online"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -79,9 +80,13 @@ class AuthMiddleware:
         headers = dict(scope.get("headers") or [])
         auth = headers.get(b"authorization", b"").decode("latin-1")
         scheme, _, credential = auth.partition(" ")
-        allowed = scheme.lower() == "bearer" and bool(credential) and (
-            (self.token is not None and credential == self.token)
-            or (self.issuer is not None and self.issuer.valid(credential))
+        allowed = (
+            scheme.lower() == "bearer"
+            and bool(credential)
+            and (
+                (self.token is not None and credential == self.token)
+                or (self.issuer is not None and self.issuer.valid(credential))
+            )
         )
         if not allowed:
             message = (
@@ -101,9 +106,7 @@ class JobService:
         self.backends = config.backends or default_backends(config.latency_scale)
         self.db = Database(config.data_dir / "jobs.sqlite3")
         self.scheduler = Scheduler(self.db, self.backends, workers=config.workers)
-        self.issuer = (
-            TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
-        )
+        self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
         self._demo: asyncio.Task[None] | None = None
 
     # --- helpers -------------------------------------------------------------------------
@@ -163,28 +166,17 @@ class JobService:
             raise BadRequest("params must be a JSON object")
         tags = _valid_tags(body.get("tags") or [])
         name = _valid_name(body.get("name"))
-        row = JobRow(
-            seq=0,
-            id="",
-            program=program,
-            backend=backend,
-            status="Queued",
-            reason=None,
-            reason_code=None,
-            reason_solution=None,
-            name=name,
-            tags=tags,
-            params=json.dumps(params),
-            created="",
-            queued=None,
-            running=None,
-            finished=None,
+        session = body.get("session_id")
+        row = JobRow.new(
+            program,
+            backend,
+            json.dumps(params),
             shots=count_shots(program, params),
-            estimated_seconds=0.0,
-            quantum_seconds=None,
+            tags=tags,
+            name=name,
             caller=request.headers.get("x-qx-client-application"),
             private=bool(body.get("private", False)),
-            session_id=body.get("session_id") if isinstance(body.get("session_id"), str) else None,
+            session_id=session if isinstance(session, str) else None,
         )
         row = await self.scheduler.submit(row)
         return JSONResponse({"id": row.id, "backend": row.backend})
@@ -200,13 +192,15 @@ class JobService:
 
     async def results(self, request: Request) -> Response:
         row = await self._job_or_404(request)
-        body = await asyncio.to_thread(self.db.result, row.id) if row.status == "Completed" else None
+        body = (
+            await asyncio.to_thread(self.db.result, row.id) if row.status == "Completed" else None
+        )
         if body is None:
             return Response(status_code=204)
         return Response(body, media_type="application/json")
 
     async def logs(self, request: Request) -> Response:
-        row = await self._job_or_404(request)
+        row = await self._job_or_404(request, with_params=True)
         return PlainTextResponse(row.log)
 
     async def cancel(self, request: Request) -> Response:
@@ -229,7 +223,7 @@ class JobService:
         body = await self._json_body(request)
         unknown = set(body) - {"name"}
         if unknown or not body:
-            raise BadRequest("only the job's name can be changed: send {\"name\": ...}")
+            raise BadRequest('only the job\'s name can be changed: send {"name": ...}')
         await asyncio.to_thread(self.db.set_name, row.id, _valid_name(body["name"]))
         return Response(status_code=204)
 
@@ -282,7 +276,9 @@ class JobService:
     async def identity_token(self, request: Request) -> Response:
         if self.issuer is None:
             return views.error(404, "not_found", "IAM emulation is off (start with --iam-apikey)")
-        form = await request.form()
+        # IAM takes application/x-www-form-urlencoded; parsed here to avoid python-multipart.
+        raw = (await request.body()).decode("utf-8", errors="replace")
+        form = {key: values[-1] for key, values in parse_qs(raw).items()}
         if form.get("grant_type") != GRANT_TYPE:
             return JSONResponse(
                 {"errorCode": "BXNIM0308E", "errorMessage": "Grant type is invalid."},

@@ -127,10 +127,7 @@ _ONLINE_DATE = "2026-01-01T00:00:00Z"
 def configuration(spec: BackendSpec) -> dict[str, object]:
     """``GET /backends/{name}/configuration``, in the shape qiskit-ibm-runtime converts."""
     basis = list(spec.basis_gates or ("cx", "id", "rz", "sx", "x", "h", "measure"))
-    if spec.coupling_map is not None:
-        coupling = spec.coupling_map
-    else:
-        coupling = None
+    coupling = spec.coupling_map
     gates: list[dict[str, object]] = []
     for gate in basis:
         if gate in ("measure",):
@@ -141,7 +138,9 @@ def configuration(spec: BackendSpec) -> dict[str, object]:
         else:
             qubits = [[q] for q in range(spec.num_qubits)]
         gate_params = ["theta"] if gate == "rz" else []
-        gates.append({"name": gate, "parameters": gate_params, "qasm_def": gate, "coupling_map": qubits})
+        gates.append(
+            {"name": gate, "parameters": gate_params, "qasm_def": gate, "coupling_map": qubits}
+        )
     return {
         "backend_name": spec.name,
         "backend_version": "1.0.0",
@@ -195,8 +194,18 @@ def properties(spec: BackendSpec) -> dict[str, object]:
                     "gate": gate["name"],  # type: ignore[index]
                     "qubits": qargs,
                     "parameters": [
-                        {"date": date, "name": "gate_error", "unit": "", "value": 0.007 if two else 0.0003},
-                        {"date": date, "name": "gate_length", "unit": "ns", "value": 660.0 if two else 35.5},
+                        {
+                            "date": date,
+                            "name": "gate_error",
+                            "unit": "",
+                            "value": 0.007 if two else 0.0003,
+                        },
+                        {
+                            "date": date,
+                            "name": "gate_length",
+                            "unit": "ns",
+                            "value": 660.0 if two else 35.5,
+                        },
                     ],
                 }
             )

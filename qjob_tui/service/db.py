@@ -102,6 +102,45 @@ class JobRow:
     log: str = ""
 
     @classmethod
+    def new(
+        cls,
+        program: str,
+        backend: str,
+        params: str,
+        *,
+        shots: int = 0,
+        tags: list[str] | None = None,
+        name: str | None = None,
+        caller: str | None = None,
+        private: bool = False,
+        session_id: str | None = None,
+    ) -> JobRow:
+        """A job about to be submitted; the scheduler gives it its id and times."""
+        return cls(
+            seq=0,
+            id="",
+            program=program,
+            backend=backend,
+            status="Queued",
+            reason=None,
+            reason_code=None,
+            reason_solution=None,
+            name=name,
+            tags=list(tags or []),
+            params=params,
+            created="",
+            queued=None,
+            running=None,
+            finished=None,
+            shots=shots,
+            estimated_seconds=0.0,
+            quantum_seconds=None,
+            caller=caller,
+            private=private,
+            session_id=session_id,
+        )
+
+    @classmethod
     def from_sql(cls, row: sqlite3.Row) -> JobRow:
         data = dict(row)
         data["tags"] = json.loads(data["tags"])
@@ -131,6 +170,27 @@ _LIST_COLUMNS = (
     "'' AS params, created, queued, running, finished, shots, estimated_seconds, "
     "quantum_seconds, caller, private, session_id, details, '' AS log"
 )
+
+
+def _values(row: JobRow) -> tuple[object, ...]:
+    return (
+        row.id,
+        row.program,
+        row.backend,
+        row.status,
+        row.name,
+        json.dumps(row.tags),
+        row.params,
+        row.created,
+        row.queued,
+        row.shots,
+        row.estimated_seconds,
+        row.caller,
+        int(row.private),
+        row.session_id,
+        json.dumps(row.details),
+        row.log,
+    )
 
 
 class Database:
@@ -180,37 +240,24 @@ class Database:
     # --- writes -----------------------------------------------------------------------------
 
     def insert(self, row: JobRow) -> int:
+        self.insert_many([row])
+        return row.seq
+
+    def insert_many(self, rows: Sequence[JobRow]) -> None:
+        """Store many jobs in one transaction (imports and benchmarks)."""
         with self._writer() as conn:
-            cur = conn.execute(
-                "INSERT INTO jobs (id, program, backend, status, name, tags, params, created,"
-                " queued, shots, estimated_seconds, caller, private, session_id, details, log)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    row.id,
-                    row.program,
-                    row.backend,
-                    row.status,
-                    row.name,
-                    json.dumps(row.tags),
-                    row.params,
-                    row.created,
-                    row.queued,
-                    row.shots,
-                    row.estimated_seconds,
-                    row.caller,
-                    int(row.private),
-                    row.session_id,
-                    json.dumps(row.details),
-                    row.log,
-                ),
-            )
-            seq = int(cur.lastrowid or 0)
-            conn.executemany(
-                "INSERT OR IGNORE INTO job_tags (tag, seq) VALUES (?, ?)",
-                [(tag, seq) for tag in row.tags],
-            )
-        row.seq = seq
-        return seq
+            for row in rows:
+                cur = conn.execute(
+                    "INSERT INTO jobs (id, program, backend, status, name, tags, params, created,"
+                    " queued, shots, estimated_seconds, caller, private, session_id, details, log)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _values(row),
+                )
+                row.seq = int(cur.lastrowid or 0)
+                conn.executemany(
+                    "INSERT OR IGNORE INTO job_tags (tag, seq) VALUES (?, ?)",
+                    [(tag, row.seq) for tag in row.tags],
+                )
 
     def mark_running(self, job_id: str, at: str) -> bool:
         """Start a queued job; False if it is no longer queued (cancelled or deleted)."""

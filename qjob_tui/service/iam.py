@@ -47,9 +47,7 @@ class TokenIssuer:
         exp = now + int(self.ttl)
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         payload = _b64(
-            json.dumps(
-                {"iss": "qjob-tui", "sub": "local-user", "iat": now, "exp": exp}
-            ).encode()
+            json.dumps({"iss": "qjob-tui", "sub": "local-user", "iat": now, "exp": exp}).encode()
         )
         signature = _b64(self._sign(f"{header}.{payload}"))
         return {

@@ -8,6 +8,7 @@ process, which stops any simulation at once; a fresh process replaces it when ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -75,10 +76,8 @@ class Worker:
 
     def close(self) -> None:
         """Ask the process to exit after its current task, then reap it."""
-        try:
+        with contextlib.suppress(OSError, ValueError):
             self._conn.send(None)
-        except (OSError, ValueError):
-            pass
         self._process.join(timeout=2)
         if self._process.is_alive():
             self._process.kill()

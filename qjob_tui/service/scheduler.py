@@ -47,9 +47,7 @@ class QueueEstimate:
 class Scheduler:
     """Queues per backend, a pool of workers, and the transitions of every job."""
 
-    def __init__(
-        self, db: Database, backends: dict[str, BackendSpec], workers: int = 2
-    ) -> None:
+    def __init__(self, db: Database, backends: dict[str, BackendSpec], workers: int = 2) -> None:
         self.db = db
         self.backends = backends
         self.pool = WorkerPool(workers)
@@ -116,9 +114,7 @@ class Scheduler:
         row.created = row.queued = now_iso()
         row.log = f"{row.created} queued on {row.backend}\n"
         spec = self.backends[row.backend]
-        row.estimated_seconds = round(
-            self._expected(spec, row.shots), 3
-        )
+        row.estimated_seconds = round(self._expected(spec, row.shots), 3)
         await asyncio.to_thread(self.db.insert, row)
         self._enqueue(row)
         self._wake.set()

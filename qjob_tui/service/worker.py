@@ -16,7 +16,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from qjob_tui.service.backends import BackendSpec
-from qjob_tui.service.errors import CODE_EXECUTION_FAILED, CODE_BAD_PARAMS, ProgramError
+from qjob_tui.service.errors import CODE_BAD_PARAMS, CODE_EXECUTION_FAILED, ProgramError
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,9 @@ def _run_sampler(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any
     from qjob_tui.service.programs.sampler import parse_sampler_params, run_sampler
 
     backend = build_backend(task.backend)
-    sampler_task = parse_sampler_params(params, max_shots=task.backend.max_shots)
+    sampler_task = parse_sampler_params(
+        params, max_shots=task.backend.max_shots, max_qubits=task.backend.num_qubits
+    )
     shots = sum(pub.shots * max(pub.num_bindings, 1) for pub in sampler_task.pubs)
     if task.backend.shot_latency > 0:
         # A device spends time per shot; the simulation itself is near instant.
@@ -118,7 +120,9 @@ def run_task(task: Task) -> Outcome:
             ) from None
         if not isinstance(params, dict):
             raise ProgramError(
-                CODE_BAD_PARAMS, "the job's params must be a JSON object", "Submit params as an object."
+                CODE_BAD_PARAMS,
+                "the job's params must be a JSON object",
+                "Submit params as an object.",
             )
         result, details = PROGRAMS[task.program](task, params)
         return Outcome(ok=True, result=result, details=details, started=started, ended=time.time())

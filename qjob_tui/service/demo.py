@@ -1,0 +1,131 @@
+"""The demo workload: a stream of varied jobs, so that a person watching sees every state.
+
+GHZ and QFT circuits, quantum random bits, jobs that fail for a reason a person can read, long
+jobs that make queues form on the slow device, a job that gets cancelled, a few tagged and named.
+Circuits are OpenQASM 2 text, the simple form the sampler also accepts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qjob_tui.service.db import JobRow
+from qjob_tui.service.scheduler import Scheduler
+
+log = logging.getLogger("qjob_tui.service.demo")
+
+
+def ghz(n: int) -> str:
+    lines = ["h q[0];"] + [f"cx q[{i}],q[{i + 1}];" for i in range(n - 1)]
+    return _program(n, lines)
+
+
+def qft(n: int) -> str:
+    """A QFT applied to a basis state, measured: a broad distribution, deep circuit."""
+    lines = [f"x q[{i}];" for i in range(0, n, 2)]
+    for target in range(n):
+        lines.append(f"h q[{target}];")
+        for control in range(target + 1, n):
+            angle = math.pi / 2 ** (control - target)
+            lines.append(f"cp({angle:.12f}) q[{control}],q[{target}];")
+    for i in range(n // 2):
+        lines.append(f"swap q[{i}],q[{n - 1 - i}];")
+    return _program(n, lines)
+
+
+def random_bits(n: int) -> str:
+    """Hadamards measured: each shot gives n fair random bits."""
+    return _program(n, [f"h q[{i}];" for i in range(n)])
+
+
+def _program(n: int, body: list[str]) -> str:
+    head = ["OPENQASM 2.0;", 'include "qelib1.inc";', f"qreg q[{n}];", f"creg c[{n}];"]
+    return "\n".join([*head, *body, "measure q -> c;", ""])
+
+
+BROKEN = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nhh q[0];\nmeasure q -> c;\n'
+
+
+@dataclass(frozen=True)
+class DemoJob:
+    """One kind of job the demo submits."""
+
+    backend: str
+    circuit: Callable[[], str]
+    shots: int
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    cancel_after: float | None = None
+
+
+def _catalogue(backends: set[str]) -> list[DemoJob]:
+    jobs = [
+        DemoJob("basic_simulator", lambda: ghz(3), 1024, "GHZ 3", ("demo", "ghz")),
+        DemoJob("basic_simulator", lambda: ghz(5), 2048, None, ("ghz",)),
+        DemoJob("fake_lima", lambda: random_bits(5), 4000, "random bits", ("qrng",)),
+        DemoJob("fake_perth", lambda: qft(5), 3000, "QFT 5", ("demo", "qft")),
+        DemoJob("fake_perth", lambda: ghz(7), 4000),
+        DemoJob("basic_simulator", lambda: BROKEN, 100, "typo in circuit", ("demo",)),
+        DemoJob("basic_simulator", lambda: ghz(26), 100, "too wide for the simulator"),
+        DemoJob("fake_cairo", lambda: qft(6), 12_000, "long QFT", ("demo", "long")),
+        DemoJob("fake_cairo", lambda: ghz(12), 6000, None, ("long",)),
+        DemoJob("fake_lima", lambda: random_bits(3), 20_000, "to be cancelled", (), 4.0),
+    ]
+    if "aer_simulator" in backends:
+        jobs.append(DemoJob("aer_simulator", lambda: qft(10), 8192, "QFT 10 on Aer", ("aer",)))
+    return [job for job in jobs if job.backend in backends]
+
+
+async def submit_demo_job(scheduler: Scheduler, job: DemoJob) -> JobRow:
+    params = {"pubs": [[job.circuit(), None, job.shots]], "version": 2}
+    row = JobRow.new(
+        "sampler",
+        job.backend,
+        json.dumps(params),
+        shots=job.shots,
+        tags=list(job.tags),
+        name=job.name,
+        caller="qjob-tui-demo",
+    )
+    return await scheduler.submit(row)
+
+
+async def _cancel_later(scheduler: Scheduler, row: JobRow, delay: float) -> None:
+    await asyncio.sleep(delay)
+    await scheduler.cancel(row)
+
+
+async def run_demo(scheduler: Scheduler, *, pace: float = 5.0, seed: int | None = None) -> None:
+    """Submit the whole catalogue once, then a random job every ``pace`` seconds or so."""
+    rng = random.Random(seed)
+    catalogue = _catalogue(set(scheduler.backends))
+    pending: set[asyncio.Task[None]] = set()
+
+    async def submit(job: DemoJob) -> None:
+        if scheduler.queue_length(job.backend) >= 6:
+            return  # keep queues readable, as a real user would stop submitting
+        row = await submit_demo_job(scheduler, job)
+        if job.cancel_after is not None:
+            task = asyncio.create_task(_cancel_later(scheduler, row, job.cancel_after))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    try:
+        for job in catalogue:
+            await submit(job)
+            await asyncio.sleep(0.3)
+        while True:
+            await asyncio.sleep(pace * rng.uniform(0.5, 1.5))
+            await submit(rng.choice(catalogue))
+    except asyncio.CancelledError:
+        for task in pending:
+            task.cancel()
+        raise
+    except Exception:
+        log.exception("the demo workload stopped")

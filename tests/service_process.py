@@ -1,0 +1,77 @@
+"""Start the real local service (``qjob-tui serve``) on a free loopback port for tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServiceProcess:
+    """One ``qjob-tui serve`` process with its own data directory."""
+
+    def __init__(self, data: Path, *args: str, port: int | None = None) -> None:
+        self.data = data
+        self.args = args
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = data / f"service-{self.port}.log"
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.root}/api/v1"
+
+    def start(self, timeout: float = 30.0) -> ServiceProcess:
+        self.data.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "qjob_tui", "serve", "--port", str(self.port)]
+        command += ["--data", str(self.data), "--log-level", "info", *self.args]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"service exited: {self.log.read_text()[-2000:]}")
+            try:
+                response = httpx.get(f"{self.url}/backends", timeout=1.0)
+                if response.status_code in (200, 401):
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"service did not start: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def crash(self) -> None:
+        """kill -9 the service and its worker processes, as a power cut would."""
+        assert self.proc is not None
+        subprocess.run(["pkill", "-9", "-P", str(self.proc.pid)], check=False)
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None

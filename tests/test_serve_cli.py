@@ -1,0 +1,45 @@
+"""``qjob-tui serve`` refuses unsafe set-ups with a clear message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from qjob_tui.service.server import is_loopback, refusal
+
+
+def test_loopback_addresses() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+    assert not is_loopback("example.org")
+
+
+def test_public_bind_without_token_is_refused() -> None:
+    assert refusal("127.0.0.1", None) is None
+    assert refusal("0.0.0.0", "tok") is None
+    message = refusal("0.0.0.0", None)
+    assert message is not None and "--token" in message
+
+
+def test_the_command_exits_2_with_the_reason() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "qjob_tui", "serve", "--host", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+    )
+    assert done.returncode == 2
+    assert "refusing to serve on 0.0.0.0 without a token" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_help_and_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "qjob_tui", "--version"], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.startswith("qjob-tui ")
+    bad = subprocess.run(
+        [sys.executable, "-m", "qjob_tui", "serve", "--port", "x"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "not a port number" in bad.stderr
