@@ -87,7 +87,53 @@ def build_parser() -> argparse.ArgumentParser:
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
     )
+    _job_commands(commands)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return value
+
+
+def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``ls``, ``show``, ``submit``, ``cancel``, ``tag``: for scripts and plain terminals."""
+    source_help = "account name, 'ibm', 'local' or a URL (default: IBM account, else local)"
+
+    ls = commands.add_parser("ls", help="list jobs")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    ls.add_argument("--pending", action="store_true", help="only queued and running jobs")
+    ls.add_argument("--backend", help="only jobs on this backend")
+    ls.add_argument("--tag", action="append", help="only jobs with this tag (repeatable: all)")
+    ls.add_argument("--limit", type=_positive_int, default=20, help="at most N jobs (default 20)")
+    ls.add_argument("--source", help=source_help)
+
+    show = commands.add_parser("show", help="show one job with its steps, queue and error")
+    show.add_argument("job_id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument("--source", help=source_help)
+
+    submit = commands.add_parser("submit", help="submit an OpenQASM 2 or 3 file")
+    submit.add_argument("file", type=Path, metavar="FILE.qasm")
+    submit.add_argument("--backend", default="basic_simulator", help="default basic_simulator")
+    submit.add_argument("--shots", type=_positive_int, default=None, help="default 4096")
+    submit.add_argument("--tag", action="append", help="tag the job (repeatable)")
+    submit.add_argument("--name", help="a name for the job (local service only)")
+    submit.add_argument("--source", help=source_help)
+
+    cancel = commands.add_parser("cancel", help="cancel a queued or running job")
+    cancel.add_argument("job_id", metavar="ID")
+    cancel.add_argument("--source", help=source_help)
+
+    tag = commands.add_parser("tag", help="replace a job's tags (none clears them)")
+    tag.add_argument("job_id", metavar="ID")
+    tag.add_argument("tags", nargs="*", metavar="TAG")
+    tag.add_argument("--source", help=source_help)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -122,6 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command in ("ls", "show", "submit", "cancel", "tag"):
+            from qjob_tui import commands
+
+            return int(getattr(commands, args.command)(args))
         parser.print_help()
         return EXIT_OK
     except KeyboardInterrupt:

@@ -1,0 +1,238 @@
+"""One source's HTTP: auth headers, retries with backoff, error mapping, request accounting.
+
+The retry rules are qiskit-ibm-runtime's (``api/session.py``): at most 5 tries, exponential
+backoff on 500, 502, 503, 504, 520, 521, 522, 524 and on connection errors, for POST too since
+IBM guarantees those are safe to retry. We add jitter, honour ``Retry-After`` on 429, and refresh
+the IAM token once on a 401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from qjob_tui.api.auth import Auth
+from qjob_tui.api.errors import (
+    ApiError,
+    BadRequest,
+    BadResponse,
+    InvalidState,
+    NetworkError,
+    NotAuthorized,
+    NotFound,
+    RateLimited,
+    ServerError,
+    Unsupported,
+    mask,
+)
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
+MAX_TRIES = 5
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+
+
+@dataclass
+class RequestStats:
+    """What a source cost: requests sent and bytes received, for benchmarks and the status line."""
+
+    requests: int = 0
+    retries: int = 0
+    bytes_received: int = 0
+    bytes_sent: int = 0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try before giving up on one request."""
+
+    max_tries: int = MAX_TRIES
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    # A 429 whose Retry-After is longer than this is raised, for the caller to schedule.
+    max_wait: float = 10.0
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter for the n-th failed attempt (1-based)."""
+        ceiling = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), if any."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def error_message(response: httpx.Response) -> str:
+    """The server's own words from either error body shape, or the status line."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            message = errors[0].get("message")
+            if isinstance(message, str) and message:
+                return message
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    text = response.text.strip() if response.content else ""
+    if text and len(text) < 200 and "<" not in text:
+        return text
+    return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+
+
+_ERRORS: Mapping[int, type[ApiError]] = {
+    400: BadRequest,
+    401: NotAuthorized,
+    403: NotAuthorized,
+    404: NotFound,
+    405: Unsupported,
+    409: InvalidState,
+}
+
+
+class Requester:
+    """Sends one source's requests over one connection pool."""
+
+    def __init__(
+        self,
+        source: str,
+        base_url: str,
+        auth: Auth,
+        *,
+        verify: bool = True,
+        read_timeout: float = READ_TIMEOUT,
+        policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        user_agent: str = "qjob-tui",
+    ) -> None:
+        self.source = source
+        self.auth = auth
+        self.policy = policy or RetryPolicy()
+        self.stats = RequestStats()
+        self._sleep = sleep
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            verify=verify,
+            timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": user_agent},
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+        )
+
+    def __repr__(self) -> str:
+        return f"Requester({self.source!r}, {str(self._client.base_url)!r})"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _fail(self, cls: type[ApiError], message: str, **kwargs: Any) -> ApiError:
+        return cls(mask(message, self.auth.secrets), source=self.source, **kwargs)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+    ) -> httpx.Response:
+        """Send a request, retrying what is safe to retry; raise a typed ApiError on failure."""
+        attempt = 0
+        refreshed = False
+        content = None if json_body is None else json.dumps(json_body).encode()
+        while True:
+            attempt += 1
+            try:
+                headers = await self.auth.headers()
+                if content is not None:
+                    headers["Content-Type"] = "application/json"
+                self.stats.requests += 1
+                self.stats.bytes_sent += len(content or b"")
+                response = await self._client.request(
+                    method, path, params=params, content=content, headers=headers
+                )
+                self.stats.bytes_received += len(response.content)
+            except ApiError as exc:
+                # From the IAM exchange: already typed; secrets never in it.
+                if isinstance(exc, NetworkError) and attempt < self.policy.max_tries:
+                    await self._backoff(attempt)
+                    continue
+                raise
+            except httpx.TimeoutException:
+                if attempt < self.policy.max_tries:
+                    await self._backoff(attempt)
+                    continue
+                raise self._fail(NetworkError, f"timed out after {attempt} tries") from None
+            except httpx.TransportError as exc:
+                if attempt < self.policy.max_tries:
+                    await self._backoff(attempt)
+                    continue
+                reason = type(exc).__name__
+                raise self._fail(
+                    NetworkError, f"unreachable ({reason}) after {attempt} tries"
+                ) from None
+            status = response.status_code
+            if status < 400:
+                return response
+            if status == 401 and not refreshed and self.auth.invalidate():
+                refreshed = True
+                attempt -= 1
+                continue
+            if status in RETRY_STATUSES and attempt < self.policy.max_tries:
+                await self._backoff(attempt)
+                continue
+            if status == 429:
+                wait = retry_after(response)
+                if attempt < self.policy.max_tries and (wait or 0.0) <= self.policy.max_wait:
+                    self.stats.retries += 1
+                    await self._sleep(wait if wait is not None else self.policy.delay(attempt))
+                    continue
+                raise self._fail(
+                    RateLimited, f"rate limited: {error_message(response)}", retry_after=wait
+                )
+            cls = _ERRORS.get(status)
+            if cls is None:
+                cls = ServerError if status >= 500 else ApiError
+            raise self._fail(cls, error_message(response), status=status)
+
+    async def _backoff(self, attempt: int) -> None:
+        self.stats.retries += 1
+        await self._sleep(self.policy.delay(attempt))
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A request whose answer must be JSON; a malformed or truncated body is BadResponse."""
+        response = await self.request(method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise self._fail(BadResponse, f"{method} {path}: invalid JSON ({exc})") from None

@@ -1,0 +1,248 @@
+"""IBM Quantum API JSON to ``model`` objects, treating every answer as untrusted.
+
+A field of the wrong type or an unknown status raises ``ShapeError`` (which the client turns into
+``BadResponse``) rather than leaking a KeyError; strings are cleaned of escape sequences here,
+once, so nothing downstream has to remember to.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from dateutil.parser import isoparse
+
+from qjob_tui.model import (
+    Backend,
+    BackendState,
+    Job,
+    JobError,
+    JobStatus,
+    QueueInfo,
+    Step,
+    Usage,
+    status_from_api,
+)
+from qjob_tui.text import clean, one_line
+
+# The order in which a job's steps happen; metrics timestamps are shown in this order.
+STEP_ORDER = ("created", "queued", "validating", "running", "finished")
+
+
+class ShapeError(ValueError):
+    """An answer that does not have the shape of the IBM API."""
+
+
+def as_object(value: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ShapeError(f"{what} is not an object")
+    return value
+
+
+def _opt_str(value: object, what: str, limit: int = 200) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ShapeError(f"{what} is not a string")
+    return one_line(value, limit)
+
+
+def _opt_int(value: object, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ShapeError(f"{what} is not a number")
+    try:
+        return int(value)
+    except ValueError:
+        raise ShapeError(f"{what} is not a number") from None
+
+
+def _opt_float(value: object, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ShapeError(f"{what} is not a number")
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def parse_time(value: object, what: str) -> datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (naive times are UTC, as IBM sends them)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ShapeError(f"{what} is not a time")
+    try:
+        moment = isoparse(value)
+    except (ValueError, OverflowError):
+        raise ShapeError(f"{what} is not an ISO 8601 time: {one_line(value, 40)!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _usage(value: object) -> Usage:
+    if not isinstance(value, Mapping):
+        return Usage()
+    seconds = value.get("qpu_charge_time_seconds", value.get("quantum_seconds"))
+    number = _opt_float(seconds, "usage seconds") or 0.0
+    return Usage(quantum_seconds=number, final=value.get("status", "complete") == "complete")
+
+
+def job_from_api(data: object, source: str) -> Job:
+    """A ``JobResponseV3`` as a Job."""
+    body = as_object(data, "job")
+    job_id = body.get("id")
+    if not isinstance(job_id, str) or not job_id:
+        raise ShapeError("job without an id")
+    state = body.get("state") if isinstance(body.get("state"), Mapping) else {}
+    raw_status = state.get("status", body.get("status"))
+    if not isinstance(raw_status, str):
+        raise ShapeError(f"job {one_line(job_id, 40)} has no status")
+    reason_code = _opt_int(state.get("reason_code", state.get("reasonCode")), "state.reason_code")
+    try:
+        status = status_from_api(raw_status, reason_code)
+    except ValueError:
+        raise ShapeError(
+            f"job {one_line(job_id, 40)} has unknown status {one_line(raw_status, 40)!r}"
+        ) from None
+    reason = state.get("reason")
+    error = None
+    if status is JobStatus.ERROR or (status is JobStatus.CANCELLED and reason_code):
+        error = JobError(
+            code=reason_code,
+            message=clean(reason) if isinstance(reason, str) else "no reason given",
+            solution=_opt_str(state.get("reason_solution"), "state.reason_solution", 500),
+        )
+    program = body.get("program")
+    tags = body.get("tags") or []
+    if not isinstance(tags, list):
+        raise ShapeError("job tags are not a list")
+    created = parse_time(body.get("created"), "job created")
+    if created is None:
+        raise ShapeError(f"job {one_line(job_id, 40)} has no creation time")
+    steps = (Step("created", created),)
+    return Job(
+        id=one_line(job_id, 80),
+        source=source,
+        status=status,
+        created=created,
+        backend=_opt_str(body.get("backend"), "job backend", 100),
+        program=_opt_str(program.get("id"), "program id", 100)
+        if isinstance(program, Mapping)
+        else None,
+        tags=tuple(one_line(t, 86) for t in tags if isinstance(t, str)),
+        name=_opt_str(body.get("name"), "job name", 120),
+        session_id=_opt_str(body.get("session_id"), "session id", 100),
+        steps=steps,
+        usage=_usage(body.get("usage")),
+        estimated_running_seconds=_opt_float(
+            body.get("estimated_running_time_seconds"), "estimated_running_time_seconds"
+        ),
+        error=error,
+        private=bool(body.get("private", False)),
+    )
+
+
+@dataclass(frozen=True)
+class JobMetrics:
+    """What ``/jobs/{id}/metrics`` adds to a job: its steps, queue place and usage."""
+
+    steps: tuple[Step, ...]
+    queue: QueueInfo
+    usage: Usage
+    num_circuits: int | None = None
+    num_qubits: tuple[int, ...] = ()
+    qiskit_version: str | None = None
+    caller: str | None = None
+
+
+def metrics_from_api(data: object) -> JobMetrics:
+    body = as_object(data, "metrics")
+    stamps = body.get("timestamps") or {}
+    if not isinstance(stamps, Mapping):
+        raise ShapeError("metrics timestamps are not an object")
+    steps = []
+    for name in STEP_ORDER:
+        moment = parse_time(stamps.get(name), f"timestamps.{name}")
+        if moment is not None:
+            steps.append(Step(name, moment))
+    queue = QueueInfo(
+        position=_opt_int(body.get("position_in_queue"), "position_in_queue"),
+        estimated_start=parse_time(body.get("estimated_start_time"), "estimated_start_time"),
+        estimated_completion=parse_time(
+            body.get("estimated_completion_time"), "estimated_completion_time"
+        ),
+    )
+    qubits = body.get("num_qubits")
+    return JobMetrics(
+        steps=tuple(steps),
+        queue=queue,
+        usage=_usage(body.get("usage")),
+        num_circuits=_opt_int(body.get("num_circuits"), "num_circuits"),
+        num_qubits=tuple(int(q) for q in qubits if isinstance(q, int))
+        if isinstance(qubits, list)
+        else (),
+        qiskit_version=_opt_str(body.get("qiskit_version"), "qiskit_version", 40),
+        caller=_opt_str(body.get("caller"), "caller", 200),
+    )
+
+
+def with_metrics(job: Job, metrics: JobMetrics) -> Job:
+    """The job with the steps, queue information and usage its metrics report."""
+    steps = metrics.steps or job.steps
+    usage = metrics.usage if metrics.usage.quantum_seconds or metrics.usage.final else job.usage
+    queue = metrics.queue if job.status is JobStatus.QUEUED else QueueInfo()
+    return replace(job, steps=steps, queue=queue, usage=usage)
+
+
+def backend_from_api(data: object, source: str) -> Backend:
+    """One ``devices[]`` entry of ``GET /backends`` as a Backend."""
+    body = as_object(data, "backend")
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise ShapeError("backend without a name")
+    status = body.get("status")
+    state_name = status.get("name") if isinstance(status, Mapping) else status
+    try:
+        state = BackendState(str(state_name).lower())
+    except ValueError:
+        state = BackendState.OFFLINE
+    reason = status.get("reason") if isinstance(status, Mapping) else None
+    return Backend(
+        name=one_line(name, 100),
+        source=source,
+        state=state,
+        queue_length=max(_opt_int(body.get("queue_length"), "queue_length") or 0, 0),
+        num_qubits=_opt_int(body.get("qubits"), "qubits"),
+        simulator=bool(body.get("is_simulator", False)),
+        message=one_line(reason, 200) if isinstance(reason, str) else "",
+    )
+
+
+def backend_status_from_api(data: object, name: str, source: str) -> Backend:
+    """``GET /backends/{name}/status`` (note ``length_queue``) as a Backend."""
+    body = as_object(data, "backend status")
+    operational = bool(body.get("state", False))
+    status = str(body.get("status", "")).lower()
+    if not operational:
+        state = BackendState.OFFLINE
+    elif status in ("paused", "maintenance", "internal"):
+        state = BackendState.PAUSED
+    else:
+        state = BackendState.ONLINE
+    return Backend(
+        name=name,
+        source=source,
+        state=state,
+        queue_length=max(_opt_int(body.get("length_queue"), "length_queue") or 0, 0),
+        message=_opt_str(body.get("message"), "status message") or "",
+    )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

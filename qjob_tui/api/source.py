@@ -1,0 +1,73 @@
+"""A source of jobs: an IBM Quantum account/instance, or a local service URL.
+
+The dashboard can watch several at once; each has a short name shown in the job list's source
+column. Secrets stay inside the Source and its Auth and never appear in its repr.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from qjob_tui.api.accounts import Account, api_base_url, iam_url
+from qjob_tui.api.auth import Auth, BearerAuth, IAMAuth, NoAuth
+
+LOCAL = "local"
+IBM = "ibm"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where jobs come from and how to authenticate there."""
+
+    name: str
+    url: str
+    kind: str = LOCAL
+    token: str | None = field(default=None, repr=False)
+    account: Account | None = field(default=None, repr=False)
+    verify: bool = True
+    iam: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Source(name={self.name!r}, url={self.url!r}, kind={self.kind!r})"
+
+    @property
+    def can_rename(self) -> bool:
+        """Only the local service has the ``PATCH /jobs/{id}`` name extension."""
+        return self.kind == LOCAL
+
+    def make_auth(self, transport: httpx.AsyncBaseTransport | None = None) -> Auth:
+        if self.account is not None and self.iam is not None:
+            return IAMAuth(
+                self.account.token,
+                self.iam,
+                self.account.instance,
+                verify=self.verify,
+                transport=transport,
+            )
+        if self.token:
+            return BearerAuth(self.token)
+        return NoAuth()
+
+    @classmethod
+    def local(cls, url: str, token: str | None = None, name: str = LOCAL) -> Source:
+        """The local service (or any server of the same API) at ``url`` (…/api/v1)."""
+        url = url.rstrip("/")
+        if not url.endswith("/api/v1"):
+            url += "/api/v1"
+        return cls(name=name, url=url, kind=LOCAL, token=token)
+
+    @classmethod
+    def from_account(cls, account: Account, env: Mapping[str, str] | None = None) -> Source:
+        """An IBM Quantum Platform account, authenticated through IAM."""
+        return cls(
+            name=account.name,
+            url=api_base_url(account),
+            kind=IBM,
+            account=account,
+            verify=account.verify,
+            iam=iam_url(account, os.environ if env is None else env),
+        )

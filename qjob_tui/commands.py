@@ -1,0 +1,195 @@
+"""The script-friendly subcommands: ``ls``, ``show``, ``submit``, ``cancel``, ``tag``.
+
+Each prints to stdout (plain text, or JSON with ``--json``) and returns an exit code; errors from
+the service become one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+from dateutil import tz
+
+from qjob_tui.api.client import JobClient
+from qjob_tui.api.errors import ApiError, NetworkError
+from qjob_tui.export import job_to_dict
+from qjob_tui.model import Job
+from qjob_tui.sources import SourceError, resolve_source
+from qjob_tui.text import clean, one_line
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+STATUS_MARK = {
+    "INITIALIZING": "·",
+    "QUEUED": "…",
+    "VALIDATING": "…",
+    "RUNNING": "▶",
+    "DONE": "✔",
+    "CANCELLED": "⊘",
+    "ERROR": "✖",
+}
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(tz.tzlocal()).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def format_jobs(jobs: list[Job], with_source: bool = False) -> str:
+    header = ["ID", "STATUS", "BACKEND", "PROGRAM", "CREATED", "NAME", "TAGS"]
+    if with_source:
+        header.insert(0, "SOURCE")
+    rows = [header]
+    for job in jobs:
+        row = [
+            job.id,
+            f"{STATUS_MARK.get(job.status.value, '?')} {job.status.value}",
+            job.backend or "-",
+            job.program or "-",
+            _local(job.created),
+            one_line(job.name or "", 30),
+            one_line(",".join(job.tags), 40),
+        ]
+        if with_source:
+            row.insert(0, job.source)
+        rows.append(row)
+    return _table(rows)
+
+
+def format_job(job: Job) -> str:
+    lines = [
+        f"Job       {job.id}  ({job.source})",
+        f"Status    {STATUS_MARK.get(job.status.value, '?')} {job.status.value}",
+        f"Backend   {job.backend or '-'}",
+        f"Program   {job.program or '-'}",
+        f"Created   {_local(job.created)}",
+    ]
+    if job.name:
+        lines.append(f"Name      {one_line(job.name, 120)}")
+    lines.append(f"Tags      {', '.join(job.tags) or '-'}")
+    if job.session_id:
+        lines.append(f"Session   {job.session_id}")
+    if job.steps:
+        lines.append("Steps")
+        lines += [f"  {step.name:<10}{_local(step.at)}" for step in job.steps]
+    queue = job.queue
+    if queue.position is not None:
+        lines.append(f"Queue     position {queue.position}")
+    if queue.estimated_start is not None:
+        lines.append(f"Starts    ~{_local(queue.estimated_start)} (estimated)")
+    if queue.estimated_completion is not None:
+        lines.append(f"Completes ~{_local(queue.estimated_completion)} (estimated)")
+    lines.append(f"Usage     {job.usage.quantum_seconds:.3f} s quantum time")
+    if job.estimated_running_seconds is not None:
+        lines.append(f"Estimate  {job.estimated_running_seconds:.3f} s running time")
+    if job.error is not None:
+        lines.append(f"Error     {clean(str(job.error))}")
+        if job.error.solution:
+            lines.append(f"Solution  {clean(job.error.solution)}")
+    return "\n".join(lines)
+
+
+async def _with_client(
+    args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]]
+) -> int:
+    source = resolve_source(getattr(args, "source", None))
+    async with JobClient(source) as client:
+        return await action(client)
+
+
+def run(args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]]) -> int:
+    """Run one command against its source, turning every failure into a message."""
+    try:
+        return asyncio.run(_with_client(args, action))
+    except SourceError as exc:
+        print(f"qjob-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except NetworkError as exc:
+        hint = " (is the local service running? start it with 'qjob-tui serve')"
+        local = exc.source == "local"
+        print(f"qjob-tui: {exc}{hint if local else ''}", file=sys.stderr)
+        return EXIT_ERROR
+    except ApiError as exc:
+        print(f"qjob-tui: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def ls(args: argparse.Namespace) -> int:
+    async def action(client: JobClient) -> int:
+        page = await client.jobs(
+            limit=args.limit,
+            pending=True if args.pending else None,
+            backend=args.backend,
+            tags=args.tag or (),
+        )
+        jobs = list(page.jobs)
+        if args.json:
+            print(json.dumps([job_to_dict(job) for job in jobs], indent=2))
+        elif jobs:
+            print(format_jobs(jobs))
+        else:
+            print("no jobs")
+        return EXIT_OK
+
+    return run(args, action)
+
+
+def show(args: argparse.Namespace) -> int:
+    async def action(client: JobClient) -> int:
+        job = await client.job_details(args.job_id)
+        if args.json:
+            print(json.dumps(job_to_dict(job), indent=2))
+        else:
+            print(format_job(job))
+        return EXIT_OK
+
+    return run(args, action)
+
+
+def submit(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"qjob-tui: cannot read {path}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def action(client: JobClient) -> int:
+        job_id = await client.submit(
+            [text], args.backend, shots=args.shots, tags=args.tag or (), name=args.name
+        )
+        print(job_id)
+        return EXIT_OK
+
+    return run(args, action)
+
+
+def cancel(args: argparse.Namespace) -> int:
+    async def action(client: JobClient) -> int:
+        await client.cancel(args.job_id)
+        print(f"cancelled {args.job_id}")
+        return EXIT_OK
+
+    return run(args, action)
+
+
+def tag(args: argparse.Namespace) -> int:
+    async def action(client: JobClient) -> int:
+        tags = await client.set_tags(args.job_id, args.tags)
+        print(f"{args.job_id}: {', '.join(tags) or '(no tags)'}")
+        return EXIT_OK
+
+    return run(args, action)
