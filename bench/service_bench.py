@@ -9,7 +9,6 @@ Run: ``python bench/service_bench.py`` (or ``make bench``). Prints a markdown ta
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
@@ -21,8 +20,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qjob_tui.service.db import Database, JobRow, iso
-from tests.service_process import ServiceProcess
+from tests.service_process import ServiceProcess, fill_finished
 
 BELL = (
     'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
@@ -89,32 +87,9 @@ def _wait_final(http: httpx.Client, ids: list[str]) -> None:
         time.sleep(0.1)
 
 
-def fill(db: Database, count: int) -> None:
-    """Store ``count`` finished jobs directly, as a long-lived service would have them."""
-    params = json.dumps(_body("basic_simulator")["params"])
-    base = time.time() - count
-    rows = []
-    for i in range(count):
-        at = iso_at(base + i)
-        row = JobRow.new("sampler", BACKENDS[i % 4], params, shots=100, tags=[f"t{i % 50}"])
-        row.id = f"bench{i:015d}"
-        row.status = "Completed"
-        row.created = row.queued = at
-        rows.append(row)
-    db.insert_many(rows)
-
-
-def iso_at(seconds: float) -> str:
-    from datetime import UTC, datetime
-
-    return iso(datetime.fromtimestamp(seconds, UTC))
-
-
 def list_latency(stored: int = 100_000, requests: int = 300) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory() as data:
-        db = Database(Path(data) / "jobs.sqlite3")
-        fill(db, stored)
-        db.close()
+        fill_finished(Path(data), stored)
         proc = ServiceProcess(Path(data)).start()
         results: dict[str, dict[str, float]] = {}
         try:

@@ -75,3 +75,30 @@ class ServiceProcess:
         self.proc.kill()
         self.proc.wait()
         self.proc = None
+
+
+def fill_finished(data: Path, count: int, *, tag_every: int = 50) -> None:
+    """Store ``count`` completed jobs straight into a service's database, before it starts.
+
+    Submitting them through HTTP would take minutes; a long-lived service simply has them.
+    """
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from qjob_tui.service.db import Database, JobRow, iso
+
+    db = Database(data / "jobs.sqlite3")
+    params = json.dumps({"pubs": [["OPENQASM 2.0;", None, 100]], "version": 2})
+    start = datetime.now(UTC) - timedelta(seconds=count + 60)
+    rows = []
+    for i in range(count):
+        at = iso(start + timedelta(seconds=i))
+        row = JobRow.new(
+            "sampler", "basic_simulator", params, shots=100, tags=[f"t{i % tag_every}"]
+        )
+        row.id = f"old{i:017d}"
+        row.status = "Completed"
+        row.created = row.queued = row.running = row.finished = at
+        rows.append(row)
+    db.insert_many(rows)
+    db.close()

@@ -172,19 +172,33 @@ _LIST_COLUMNS = (
 )
 
 
+_INSERT_COLUMNS = (
+    "id, program, backend, status, reason, reason_code, reason_solution, name, tags, params,"
+    " created, queued, running, finished, shots, estimated_seconds, quantum_seconds, caller,"
+    " private, session_id, details, log"
+)
+_INSERT_MARKS = ", ".join("?" * len(_INSERT_COLUMNS.split(",")))
+
+
 def _values(row: JobRow) -> tuple[object, ...]:
     return (
         row.id,
         row.program,
         row.backend,
         row.status,
+        row.reason,
+        row.reason_code,
+        row.reason_solution,
         row.name,
         json.dumps(row.tags),
         row.params,
         row.created,
         row.queued,
+        row.running,
+        row.finished,
         row.shots,
         row.estimated_seconds,
+        row.quantum_seconds,
         row.caller,
         int(row.private),
         row.session_id,
@@ -248,9 +262,7 @@ class Database:
         with self._writer() as conn:
             for row in rows:
                 cur = conn.execute(
-                    "INSERT INTO jobs (id, program, backend, status, name, tags, params, created,"
-                    " queued, shots, estimated_seconds, caller, private, session_id, details, log)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO jobs ({_INSERT_COLUMNS}) VALUES ({_INSERT_MARKS})",
                     _values(row),
                 )
                 row.seq = int(cur.lastrowid or 0)

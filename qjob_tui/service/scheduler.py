@@ -53,7 +53,7 @@ class Scheduler:
         self.pool = WorkerPool(workers)
         self._queues: dict[str, deque[str]] = {name: deque() for name in backends}
         self._shots: dict[str, int] = {}
-        self._running: dict[str, tuple[str, float]] = {}  # backend -> (job id, started)
+        self._running: dict[str, tuple[str, datetime]] = {}  # backend -> (job id, started)
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -152,20 +152,21 @@ class Scheduler:
         if queue is None or row.id not in queue:
             return QueueEstimate(None, None, None)
         spec = self.backends[row.backend]
-        now = datetime.now(UTC)
-        wait = 0.0
+        # Anchored on the running job's start, not on "now", so that repeated asks agree.
+        free_at = datetime.now(UTC)
         running = self._running.get(row.backend)
         if running is not None:
             job_id, started = running
-            expected = self._expected(spec, self._shots.get(job_id, 0))
-            wait += max(expected - (now.timestamp() - started), 0.0)
+            expected = timedelta(seconds=self._expected(spec, self._shots.get(job_id, 0)))
+            free_at = max(free_at, started + expected)
         position = 1
+        wait = 0.0
         for job_id in queue:
             if job_id == row.id:
                 break
             position += 1
             wait += self._expected(spec, self._shots.get(job_id, 0))
-        start = now + timedelta(seconds=wait)
+        start = free_at + timedelta(seconds=wait)
         end = start + timedelta(seconds=self._expected(spec, row.shots))
         return QueueEstimate(position, start, end)
 
@@ -202,7 +203,7 @@ class Scheduler:
             # Oldest job first across backends: ids are random, so order by arrival time.
             name = min(heads, key=lambda head: self._arrival.get(head[0], 0))[1]
             job_id = self._queues[name].popleft()
-            self._running[name] = (job_id, datetime.now(UTC).timestamp())
+            self._running[name] = (job_id, datetime.now(UTC))
             task = asyncio.create_task(self._run(name, job_id), name=f"job-{job_id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
