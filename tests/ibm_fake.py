@@ -113,6 +113,9 @@ class FakeIBM:
         if path == "/jobs":
             jobs = list(self.jobs.values())
             return JSONResponse({"jobs": jobs, "count": len(jobs), "offset": 0, "limit": 200})
+        if path == "/backends":
+            device = {"name": "ibm_torino", "status": {"name": "online"}, "queue_length": 42}
+            return JSONResponse({"devices": [{**device, "qubits": 133}]})
         if path.startswith("/jobs/") and path.count("/") == 2:
             job = self.jobs.get(path.split("/")[2])
             if job is None:

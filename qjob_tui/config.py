@@ -1,0 +1,136 @@
+"""Settings from ``$XDG_CONFIG_HOME/qjob-tui/config.toml``, never fatal.
+
+A broken file is reported with its line and column, and the app starts with defaults; an unknown
+key or a value of the wrong type is reported and ignored, the rest of the file still applies.
+
+```toml
+refresh = 2.0            # seconds between polls while jobs are active
+theme = "textual-dark"
+mouse = true
+bell = false             # ring the terminal bell when a watched job ends
+readonly = false
+local_url = "http://127.0.0.1:8765"   # use this service instead of starting one
+
+[keymap]                 # binding id = keys, as Textual's keymaps
+"job_list.cursor_down" = "j,down,ctrl+n"
+
+[[sources]]              # extra services to watch, beside the IBM accounts
+name = "lab"
+url = "https://lab.example.org"
+token_env = "LAB_TOKEN"  # the token is read from this environment variable
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qjob_tui import locations
+
+
+@dataclass(frozen=True)
+class ExtraSource:
+    """A service listed in the config file."""
+
+    name: str
+    url: str
+    token_env: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    refresh: float = 2.0
+    theme: str | None = None
+    mouse: bool = True
+    bell: bool = False
+    readonly: bool = False
+    local_url: str | None = None
+    keymap: dict[str, str] = field(default_factory=dict)
+    sources: tuple[ExtraSource, ...] = ()
+
+
+_SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "refresh": ((int, float), "a number of seconds"),
+    "theme": (str, "a theme name"),
+    "mouse": (bool, "true or false"),
+    "bell": (bool, "true or false"),
+    "readonly": (bool, "true or false"),
+    "local_url": (str, "a URL"),
+}
+
+
+def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
+    """The settings, and one message per problem found (empty when all is well)."""
+    path = path or locations.config_file()
+    problems: list[str] = []
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Settings(), []
+    except OSError as exc:
+        return Settings(), [f"{path}: cannot read ({exc.strerror}); using defaults"]
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return Settings(), [f"{path}: not UTF-8 text; using defaults"]
+    except tomllib.TOMLDecodeError as exc:
+        return Settings(), [f"{path}: {exc}; using defaults"]
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _SCALARS:
+            kind, words = _SCALARS[key]
+            if isinstance(value, bool) and kind in ((int, float),):
+                problems.append(f"{path}: {key} must be {words}; ignored")
+            elif isinstance(value, kind):
+                values[key] = value
+            else:
+                problems.append(f"{path}: {key} must be {words}; ignored")
+        elif key == "keymap":
+            values["keymap"] = _keymap(value, path, problems)
+        elif key == "sources":
+            values["sources"] = _sources(value, path, problems)
+        else:
+            problems.append(f"{path}: unknown setting {key!r}; ignored")
+    refresh = values.get("refresh")
+    if refresh is not None and not 0.2 <= float(refresh) <= 3600:
+        problems.append(f"{path}: refresh must be between 0.2 and 3600 seconds; ignored")
+        values.pop("refresh")
+    if "refresh" in values:
+        values["refresh"] = float(values["refresh"])
+    return Settings(**values), problems
+
+
+def _keymap(value: object, path: Path, problems: list[str]) -> dict[str, str]:
+    if not isinstance(value, dict):
+        problems.append(f"{path}: [keymap] must be a table; ignored")
+        return {}
+    keymap = {}
+    for binding, keys in value.items():
+        if isinstance(keys, str) and keys.strip():
+            keymap[binding] = keys
+        else:
+            problems.append(f'{path}: keymap {binding!r} must be keys like "j,down"; ignored')
+    return keymap
+
+
+def _sources(value: object, path: Path, problems: list[str]) -> tuple[ExtraSource, ...]:
+    if not isinstance(value, list):
+        problems.append(f"{path}: sources must be [[sources]] tables; ignored")
+        return ()
+    found = []
+    for index, entry in enumerate(value, 1):
+        if not isinstance(entry, dict):
+            problems.append(f"{path}: source {index} is not a table; ignored")
+            continue
+        name, url, token_env = entry.get("name"), entry.get("url"), entry.get("token_env")
+        if not isinstance(name, str) or not name or not isinstance(url, str) or not url:
+            problems.append(f"{path}: source {index} needs a name and a url; ignored")
+            continue
+        if token_env is not None and not isinstance(token_env, str):
+            problems.append(f"{path}: source {name!r}: token_env must be a variable name")
+            token_env = None
+        found.append(ExtraSource(name=name, url=url, token_env=token_env))
+    return tuple(found)
