@@ -18,6 +18,7 @@ from dateutil import tz
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, NetworkError
+from qjob_tui.changes import ChangeSet
 from qjob_tui.export import job_to_dict
 from qjob_tui.model import Job
 from qjob_tui.sources import SourceError, resolve_source
@@ -114,6 +115,8 @@ def run(args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]])
     """Run one command against its source, turning every failure into a message."""
     try:
         return asyncio.run(_with_client(args, action))
+    except KeyboardInterrupt:
+        return EXIT_OK
     except SourceError as exc:
         print(f"qjob-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -127,7 +130,50 @@ def run(args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]])
         return EXIT_ERROR
 
 
+def _change_line(job: Job, verb: str) -> str:
+    now = datetime.now(tz.tzlocal()).strftime("%H:%M:%S")
+    mark = STATUS_MARK.get(job.status.value, "?")
+    name = f"  {one_line(job.name, 40)}" if job.name else ""
+    return f"{now}  {verb:<7} {job.id}  {mark} {job.status.value:<10} {job.backend or '-'}{name}"
+
+
+async def _watch(client: JobClient, args: argparse.Namespace) -> int:
+    """Follow the jobs with the store, one line per change, until interrupted."""
+    from qjob_tui.store import JobStore, StoreConfig
+
+    store = JobStore([client], StoreConfig(history=args.limit))
+    first = True
+
+    def show(changes: ChangeSet) -> None:
+        nonlocal first
+        for notice in changes.notices:
+            print(f"qjob-tui: {notice}", file=sys.stderr)
+        for health in changes.health:
+            if health.failures:
+                print(f"qjob-tui: {health.last_error} (retrying)", file=sys.stderr)
+        if first and (changes.added or changes.health):
+            jobs = sorted(store.all_jobs(), key=lambda j: j.created, reverse=True)[: args.limit]
+            print(format_jobs(jobs) if jobs else "no jobs", flush=True)
+            first = False
+            return
+        for job in changes.added:
+            print(_change_line(job, "new"), flush=True)
+        for job in changes.changed:
+            print(_change_line(job, "changed"), flush=True)
+
+    store.subscribe(show)
+    await store.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await store.stop()
+    return EXIT_OK
+
+
 def ls(args: argparse.Namespace) -> int:
+    if args.watch:
+        return run(args, lambda client: _watch(client, args))
+
     async def action(client: JobClient) -> int:
         page = await client.jobs(
             limit=args.limit,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import random
 from collections import deque
@@ -211,7 +212,8 @@ class SourcePoller:
 
     async def poll(self) -> ChangeSet:
         fetched: dict[str, Job] = {}
-        if not self._primed:
+        priming = not self._primed
+        if priming:
             for job in await self._prime():
                 fetched[job.id] = job
         pending = await self._list_all(pending=True)
@@ -220,6 +222,11 @@ class SourcePoller:
             fetched[job.id] = job
         if self.newest is not None:
             for job in await self._list_all(created_after=self.newest - _CREATED_MARGIN):
+                fetched.setdefault(job.id, job)
+        elif not priming:
+            # Nothing known yet (an empty source): the newest page, so that a job that
+            # starts and ends between two polls is still seen.
+            for job in (await self.client.jobs()).jobs:
                 fetched.setdefault(job.id, job)
         self._primed = True
 
@@ -354,6 +361,8 @@ class JobStore:
         False: then the owner calls ``poll_once``, as tests and one-shot commands do)."""
         for poller in self.pollers.values():
             self._publish(await poller.open_cache())
+        # The cached history lives as long as the app: keep the collector from scanning it.
+        gc.freeze()
         if poll:
             for poller in self.pollers.values():
                 poller.start()

@@ -114,3 +114,37 @@ def test_a_broken_accounts_file_is_reported(tmp_path: Path) -> None:
     done = qjob("ls", home=tmp_path)
     assert done.returncode == 2
     assert "qiskit-ibm.json" in done.stderr and "sekrit-key" not in done.stderr
+
+
+def test_ls_watch_prints_changes_until_interrupted(service: ServiceProcess, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QISKIT_", "QJOB_TUI_"))}
+    env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "qjob_tui", "ls", "--watch", "--source", service.root],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert watcher.stdout is not None
+        first = watcher.stdout.readline()
+        assert first.split()[:2] in (["ID", "STATUS"], ["no", "jobs"])
+        circuit = tmp_path / "bell.qasm"
+        circuit.write_text(BELL)
+        job_id = qjob(
+            "submit", str(circuit), "--source", service.root, home=tmp_path
+        ).stdout.strip()
+        seen = ""
+        deadline = time.monotonic() + 60
+        while "DONE" not in seen and time.monotonic() < deadline:
+            line = watcher.stdout.readline()
+            if job_id in line:
+                seen += line
+        assert "new" in seen and "DONE" in seen
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        assert watcher.wait(timeout=30) == 0

@@ -270,3 +270,21 @@ async def test_timeouts_mark_the_source_stale_then_recover(ibm: FakeIBM, tmp_pat
         assert not store.pollers["test"].health.stale
     finally:
         await store.stop()
+
+
+async def test_an_empty_source_still_sees_jobs_that_end_between_polls(tmp_path: Path) -> None:
+    proc = ServiceProcess(tmp_path / "empty", "--latency-scale", "0").start()
+    store = store_for(proc.root, tmp_path, use_cache=False)
+    await store.start(poll=False)
+    try:
+        await store.poll_once()
+        assert len(store.jobs) == 0
+        client = store.client("local")
+        job_id = await client.submit([BELL], "basic_simulator", shots=10)
+        while not (await client.job(job_id)).status.is_final:
+            await asyncio.sleep(0.05)
+        await store.poll_once()
+        assert store.job(("local", job_id)) is not None
+    finally:
+        await store.stop()
+        proc.stop()
