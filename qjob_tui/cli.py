@@ -107,6 +107,9 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
     ls = commands.add_parser("ls", help="list jobs")
     ls.add_argument("--json", action="store_true", help="print JSON")
+    ls.add_argument(
+        "--watch", action="store_true", help="keep watching: a line per change, ctrl+c stops"
+    )
     ls.add_argument("--pending", action="store_true", help="only queued and running jobs")
     ls.add_argument("--backend", help="only jobs on this backend")
     ls.add_argument("--tag", action="append", help="only jobs with this tag (repeatable: all)")
