@@ -9,29 +9,46 @@ event loop in a background thread so a script never has to know about asyncio::
     service = JobService("http://127.0.0.1:8765")
     job = service.run(qasm_text, backend="basic_simulator", shots=1000)
     print(job.result().pubs[0].registers[0].counts)
+
+Random-extractor jobs of the local service (the retired CQC extractor service, brought back) get
+``ExtractorJob`` handles, with ``block_until_ready()``, ``extractor_method`` and ``parameters``
+as ``CQCExtractorJob`` had, and ``service.cqc_extractor`` has the old ``CQCExtractor`` methods::
+
+    bits = service.cqc_extractor.run(n, m, raw_bytes, wsr_bytes, 0, 0)
+    job = service.run_extractor("both", raw_job=sampler_job)
+    print(job.block_until_ready(timeout=60, wait=1)[:16], job.parameters)
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 from dateutil import tz
+from numpy.typing import ArrayLike
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
+from qjob_tui.api.extractor import EXTRACTOR_PROGRAM, ExtractorResult, extractor_params
 from qjob_tui.api.parse import JobMetrics
 from qjob_tui.api.source import Source
+from qjob_tui.extract import as_bits, bits_to_bytes
 from qjob_tui.model import Backend, Job, JobResult, JobStatus, QueueInfo, Usage
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
 
 T = TypeVar("T")
+
+WsrGenerator = Callable[[int], ArrayLike]
+"""Makes a weak random string of the given number of bits, as ``ext2_wsr_generator`` did."""
 
 
 class JobError(Exception):
@@ -115,12 +132,54 @@ class JobService:
         )
         return self.job(job_id)
 
+    def _handle(self, job: Job) -> QuantumJob:
+        """The handle that fits the job's program: extractor jobs get ``ExtractorJob``."""
+        if job.program == EXTRACTOR_PROGRAM:
+            return ExtractorJob(self, job)
+        return QuantumJob(self, job)
+
     def job(self, job_id: str) -> QuantumJob:
-        return QuantumJob(self, self._run(self._client.job(job_id)))
+        return self._handle(self._run(self._client.job(job_id)))
 
     def jobs(self, limit: int = 10, **filters: Any) -> list[QuantumJob]:
         page = self._run(self._client.jobs(limit=limit, **filters))
-        return [QuantumJob(self, job) for job in page.jobs]
+        return [self._handle(job) for job in page.jobs]
+
+    def extractor_job(self, job_id: str) -> ExtractorJob:
+        """The handle of a random-extractor job; JobError if the job is of another program."""
+        handle = self.job(job_id)
+        if not isinstance(handle, ExtractorJob):
+            raise JobError(f"Job {job_id} is not a random-extractor job.")
+        return handle
+
+    def run_extractor(
+        self,
+        method: str,
+        *,
+        raw_job: str | QuantumJob | None = None,
+        backend: str | None = None,
+        tags: Sequence[str] = (),
+        name: str | None = None,
+        **fields: Any,
+    ) -> ExtractorJob:
+        """Submit a random-extractor job and return its handle.
+
+        ``method`` is ``ext1``, ``ext2`` or ``both``; ``raw_job`` (an id or a handle) names a
+        finished sampler job whose measured bits are ext1's raw source; ``fields`` are the other
+        params, named as in ``qjob_tui.api.extractor.extractor_params`` (bytes as bytes).
+        """
+        if isinstance(raw_job, QuantumJob):
+            raw_job = raw_job.job_id()
+        params = extractor_params(method, raw_job=raw_job, **fields)
+        job_id = self._run(
+            self._client.submit_extractor(params, backend=backend, tags=tags, name=name)
+        )
+        return ExtractorJob(self, self._run(self._client.job(job_id)), params=params)
+
+    @property
+    def cqc_extractor(self) -> CQCExtractor:
+        """The old ``provider.random.cqc_extractor``, running on this service."""
+        return CQCExtractor(self)
 
     def backends(self) -> list[Backend]:
         return self._run(self._client.backends())
@@ -201,17 +260,26 @@ class QuantumJob:
                 callback(self._job.id, status, self)
             if status.is_final:
                 return
-            if timeout is not None and time.monotonic() - start >= timeout:
+            if timeout is None:
+                time.sleep(wait)
+                continue
+            remaining = timeout - (time.monotonic() - start)
+            if remaining <= 0:
                 raise JobTimeoutError(f"Timeout while waiting for job {self._job.id}.")
-            time.sleep(wait)
+            # A long poll interval (old default: 10 s) must not overshoot the timeout.
+            time.sleep(min(wait, remaining))
 
-    def result(self, timeout: float | None = None, wait: float = 0.5) -> JobResult:
-        """Wait for the job, then return its counts and bitstrings per register."""
+    def _wait_until_done(self, timeout: float | None, wait: float) -> None:
+        """Wait for the final state; raise unless the job completed."""
         self.wait_for_final_state(timeout=timeout, wait=wait)
         if self._job.status is JobStatus.ERROR:
             raise JobFailureError(self.error_message() or f"Job {self._job.id} failed.")
         if self._job.status is JobStatus.CANCELLED:
             raise JobCancelledError(f"Job {self._job.id} was cancelled.")
+
+    def result(self, timeout: float | None = None, wait: float = 0.5) -> JobResult:
+        """Wait for the job, then return its counts and bitstrings per register."""
+        self._wait_until_done(timeout, wait)
         result = self._run(self._client.results(self._job.id))
         if result is None:
             raise JobError(f"Job {self._job.id} has no result.")
@@ -335,3 +403,203 @@ class QuantumJob:
 
     def submit(self) -> None:
         raise JobError("job.submit() is not supported. Use JobService.run() to submit a job.")
+
+
+class ExtractorJob(QuantumJob):
+    """A random-extractor job, with the methods of the old ``CQCExtractorJob``."""
+
+    def __init__(self, service: JobService, job: Job, params: dict[str, Any] | None = None) -> None:
+        super().__init__(service, job)
+        self._submitted = params
+        self._extracted: ExtractorResult | None = None
+
+    def _submitted_params(self) -> dict[str, Any]:
+        """The params as submitted; fetched once, since they never change."""
+        if self._submitted is None:
+            self._submitted = self._params()
+        return self._submitted
+
+    @property
+    def extractor_method(self) -> str:
+        """``ext1`` (Dodis), ``ext2`` (Hayashi) or ``both`` (ext1, then ext2 seeded by it)."""
+        method = self._submitted_params().get("method")
+        return method if isinstance(method, str) else ""
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The params the job was submitted with, byte fields as ``bytes``, as the old job had.
+
+        The sizes the service derived (from a ``raw_job``) are in ``result().params``.
+        """
+        decoded: dict[str, Any] = {}
+        for key, value in self._submitted_params().items():
+            if key.endswith("_bytes") and isinstance(value, str):
+                try:
+                    decoded[key] = base64.b64decode(value, validate=True)
+                except (binascii.Error, ValueError):
+                    decoded[key] = value
+            else:
+                decoded[key] = value
+        return decoded
+
+    def result(  # type: ignore[override]
+        self, timeout: float | None = None, wait: float = 0.5
+    ) -> ExtractorResult:
+        """Wait for the job, then return its bits, the parameters used and their quality."""
+        if self._extracted is None:
+            self._wait_until_done(timeout, wait)
+            extracted = self._run(self._client.extractor_result(self._job.id))
+            if extracted is None:
+                raise JobError(f"Job {self._job.id} has no result.")
+            self._extracted = extracted
+        return self._extracted
+
+    def block_until_ready(self, timeout: float | None = None, wait: float = 10) -> list[int]:
+        """Wait for the job and return the extracted bits as a list of 0/1 ints.
+
+        As ``CQCExtractorJob.block_until_ready``: polls every ``wait`` seconds and raises
+        ``JobTimeoutError('Timeout while waiting for job {id}.')`` after ``timeout`` seconds.
+        """
+        return self.result(timeout=timeout, wait=wait).to_list()
+
+
+CQCExtractorJob = ExtractorJob
+"""The old class name, for scripts that check ``isinstance(job, CQCExtractorJob)``."""
+
+
+def _packed(bits: ArrayLike, num_bits: int, what: str) -> bytes:
+    """Bits (the first ``num_bits``) packed LSB first, as ``bitarray_to_bytes`` did."""
+    arr = as_bits(np.asarray(bits).reshape(-1), what)
+    if arr.size < num_bits:
+        raise ValueError(f"{what} holds {arr.size} bits, fewer than the {num_bits} needed")
+    return bits_to_bytes(arr[:num_bits])
+
+
+class CQCExtractor:
+    """The retired ``CQCExtractor`` (``provider.random.cqc_extractor``) on the local service.
+
+    Same methods and arguments; each call submits a ``random-extractor`` job. Where the old
+    client made the ext2 WSR with numpy by default, the service now does, from a seed it
+    records in the result (``result().params["wsr_seed"]``).
+    """
+
+    name = "cqc"
+    extractor_methods = ("ext1", "ext2")
+
+    def __init__(
+        self, service: JobService, *, backend: str | None = None, tags: Sequence[str] = ()
+    ) -> None:
+        self._service = service
+        self._backend = backend
+        self._tags = tuple(tags)
+
+    def __repr__(self) -> str:
+        return f"<CQCExtractor on {self._service.source.name}>"
+
+    def _submit(self, method: str, **fields: Any) -> ExtractorJob:
+        return self._service.run_extractor(method, backend=self._backend, tags=self._tags, **fields)
+
+    @staticmethod
+    def _ext2_wsr(
+        generator: WsrGenerator | None, seed_num_bits: int, multiplier: int
+    ) -> bytes | None:
+        """The generator's WSR for ext2 (a * c bits) as bytes; None leaves it to the service."""
+        if generator is None:
+            return None
+        num_bits = seed_num_bits * multiplier
+        return _packed(generator(num_bits), num_bits, "ext2_wsr_generator's output")
+
+    def run_async_ext1(
+        self,
+        ext1_input_num_bits: int,
+        ext1_output_num_bits: int,
+        ext1_raw_bytes: bytes,
+        ext1_wsr_bytes: bytes,
+    ) -> ExtractorJob:
+        """Start ext1 (Dodis) on n raw bits and n WSR bits, for m output bits."""
+        if not ext1_input_num_bits or not ext1_output_num_bits:
+            raise ValueError(
+                "Invalid input arguments. ext1_input_num_bits and ext1_output_num_bits "
+                "must be non-zero."
+            )
+        return self._submit(
+            "ext1",
+            ext1_input_num_bits=ext1_input_num_bits,
+            ext1_output_num_bits=ext1_output_num_bits,
+            ext1_raw_bytes=ext1_raw_bytes,
+            ext1_wsr_bytes=ext1_wsr_bytes,
+        )
+
+    def run_async_ext2(
+        self,
+        ext2_seed: ArrayLike,
+        ext2_seed_num_bits: int,
+        ext2_wsr_multiplier: int,
+        ext2_wsr_generator: WsrGenerator | None = None,
+    ) -> ExtractorJob:
+        """Start ext2 (Hayashi) seeded by the first ``ext2_seed_num_bits`` bits of ``ext2_seed``."""
+        if not ext2_seed_num_bits or not ext2_wsr_multiplier:
+            raise ValueError(
+                "Invalid input arguments. ext2_seed_num_bits and ext2_wsr_multiplier "
+                "must be non-zero."
+            )
+        return self._submit(
+            "ext2",
+            ext2_seed_num_bits=ext2_seed_num_bits,
+            ext2_wsr_multiplier=ext2_wsr_multiplier,
+            ext2_seed_bytes=_packed(ext2_seed, ext2_seed_num_bits, "ext2_seed"),
+            ext2_wsr_bytes=self._ext2_wsr(
+                ext2_wsr_generator, ext2_seed_num_bits, ext2_wsr_multiplier
+            ),
+        )
+
+    def run(
+        self,
+        ext1_input_num_bits: int,
+        ext1_output_num_bits: int,
+        ext1_raw_bytes: bytes,
+        ext1_wsr_bytes: bytes,
+        ext2_seed_num_bits: int,
+        ext2_wsr_multiplier: int,
+        ext2_wsr_generator: WsrGenerator | None = None,
+        *,
+        timeout: float | None = None,
+        wait: float = 1.0,
+    ) -> list[int]:
+        """ext1, then ext2 seeded by its output unless ``ext2_wsr_multiplier`` is 0; blocks.
+
+        Returns ext1's bits followed by ext2's, as a list of 0/1 ints, like the old ``run``.
+        Both stages run in one ``both`` job, so the ext1 output never leaves the service.
+        """
+        if ext2_wsr_multiplier == 0:
+            job = self.run_async_ext1(
+                ext1_input_num_bits, ext1_output_num_bits, ext1_raw_bytes, ext1_wsr_bytes
+            )
+            return job.block_until_ready(timeout=timeout, wait=wait)
+        if not ext1_input_num_bits or not ext1_output_num_bits:
+            raise ValueError(
+                "Invalid input arguments. ext1_input_num_bits and ext1_output_num_bits "
+                "must be non-zero."
+            )
+        if not ext2_seed_num_bits:
+            raise ValueError(
+                "Invalid input arguments. ext2_seed_num_bits and ext2_wsr_multiplier "
+                "must be non-zero."
+            )
+        job = self._submit(
+            "both",
+            ext1_input_num_bits=ext1_input_num_bits,
+            ext1_output_num_bits=ext1_output_num_bits,
+            ext1_raw_bytes=ext1_raw_bytes,
+            ext1_wsr_bytes=ext1_wsr_bytes,
+            ext2_seed_num_bits=ext2_seed_num_bits,
+            ext2_wsr_multiplier=ext2_wsr_multiplier,
+            ext2_wsr_bytes=self._ext2_wsr(
+                ext2_wsr_generator, ext2_seed_num_bits, ext2_wsr_multiplier
+            ),
+        )
+        return job.block_until_ready(timeout=timeout, wait=wait)
+
+    def retrieve_job(self, job_id: str) -> ExtractorJob:
+        """The handle of an earlier extractor job."""
+        return self._service.extractor_job(job_id)

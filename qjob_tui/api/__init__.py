@@ -17,12 +17,20 @@ from qjob_tui.api.errors import (
     ServerError,
     Unsupported,
 )
+from qjob_tui.api.extractor import (
+    ExtractorResult,
+    ExtractorResultError,
+    decode_extractor_result,
+    extractor_params,
+)
 from qjob_tui.api.source import Source
 
 __all__ = [
     "ApiError",
     "BadRequest",
     "BadResponse",
+    "ExtractorResult",
+    "ExtractorResultError",
     "InstanceUsage",
     "InvalidState",
     "JobClient",
@@ -34,4 +42,6 @@ __all__ = [
     "ServerError",
     "Source",
     "Unsupported",
+    "decode_extractor_result",
+    "extractor_params",
 ]

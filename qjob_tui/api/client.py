@@ -7,7 +7,7 @@ in qjob-tui speaks HTTP to a job service.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,8 +17,14 @@ import httpx
 from qjob_tui.api import parse
 from qjob_tui.api.codec import CodecError, decode_sampler_result, encode_sampler_params
 from qjob_tui.api.errors import BadRequest, BadResponse, NotFound, Unsupported
+from qjob_tui.api.extractor import (
+    EXTRACTOR_PROGRAM,
+    ExtractorResult,
+    ExtractorResultError,
+    decode_extractor_result,
+)
 from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
-from qjob_tui.api.source import Source
+from qjob_tui.api.source import LOCAL, Source
 from qjob_tui.model import Backend, Job, JobResult, tag_problem
 
 if TYPE_CHECKING:
@@ -204,6 +210,16 @@ class JobClient:
         except CodecError as exc:
             raise self._bad(f"result of {job_id}: {exc}") from None
 
+    async def extractor_result(self, job_id: str) -> ExtractorResult | None:
+        """A random-extractor job's bits, parameters and quality checks."""
+        text = await self.results_text(job_id)
+        if text is None:
+            return None
+        try:
+            return decode_extractor_result(text)
+        except ExtractorResultError as exc:
+            raise self._bad(f"result of {job_id}: {exc}") from None
+
     async def logs(self, job_id: str) -> str:
         try:
             response = await self._http.request("GET", f"/jobs/{job_id}/logs")
@@ -247,6 +263,34 @@ class JobClient:
         if params is None:
             params = encode_sampler_params(list(circuits), shots)
         body: dict[str, Any] = {"program_id": program, "backend": backend, "params": params}
+        return await self._post_job(body, tags, name)
+
+    async def submit_extractor(
+        self,
+        params: Mapping[str, Any],
+        *,
+        backend: str | None = None,
+        tags: Sequence[str] = (),
+        name: str | None = None,
+    ) -> str:
+        """Submit a random-extractor job (params from ``extractor_params``); returns its id.
+
+        Only the local service runs extractor jobs: IBM retired its extractor service. Without
+        a backend the service picks the queue (its exact simulator's).
+        """
+        if self.source.kind != LOCAL:
+            raise Unsupported(
+                "IBM Quantum retired its random-number extractor service; "
+                "run extractor jobs on the local service",
+                source=self.source.name,
+            )
+        body: dict[str, Any] = {"program_id": EXTRACTOR_PROGRAM, "params": dict(params)}
+        if backend is not None:
+            body["backend"] = backend
+        return await self._post_job(body, tags, name)
+
+    async def _post_job(self, body: dict[str, Any], tags: Sequence[str], name: str | None) -> str:
+        """``POST /jobs`` with the tags and name checked first; returns the new job's id."""
         unique = list(dict.fromkeys(tags))
         if unique:
             problem = tag_problem(unique)

@@ -348,7 +348,9 @@ def _circuit_from_text(text: str) -> QuantumCircuit:
     header = _QASM_HEADER.match(text)
     if header is None or header.group(1) == "2":
         try:
-            return qasm2.loads(text, include_path=())
+            return qasm2.loads(
+                text, include_path=(), custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS
+            )
         except Exception as exc:
             if header is not None:
                 raise ParamsDecodeError(f"OpenQASM 2 parse error: {_one_line(exc, 120)}") from None

@@ -36,6 +36,8 @@ from qjob_tui.service.shots import count_shots
 log = logging.getLogger("qjob_tui.service")
 
 PROGRAMS = ("sampler", "random-extractor")
+# Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
+CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
 MAX_NAME_LENGTH = 120
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -125,6 +127,13 @@ class JobService:
             raise NotFound(f"Backend not found: {name}")
         return spec
 
+    def _classical_backend(self) -> str:
+        """The queue of a job without circuits: the exact simulator's, which is never slow."""
+        if "basic_simulator" in self.backends:
+            return "basic_simulator"
+        simulators = [name for name, spec in self.backends.items() if spec.simulator]
+        return (simulators or list(self.backends))[0]
+
     @staticmethod
     async def _json_body(request: Request) -> dict[str, Any]:
         raw = await request.body()
@@ -157,6 +166,8 @@ class JobService:
         if program not in PROGRAMS:
             raise BadRequest(f"unknown program_id {program!r}; this service runs {list(PROGRAMS)}")
         backend = body.get("backend")
+        if backend is None and program in CLASSICAL_PROGRAMS:
+            backend = self._classical_backend()
         if not isinstance(backend, str) or backend not in self.backends:
             raise BadRequest(
                 f"unknown backend {backend!r}; available: {', '.join(sorted(self.backends))}"

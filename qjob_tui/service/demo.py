@@ -2,7 +2,9 @@
 
 GHZ and QFT circuits, quantum random bits, jobs that fail for a reason a person can read, long
 jobs that make queues form on the slow device, a job that gets cancelled, a few tagged and named.
-Circuits are OpenQASM 2 text, the simple form the sampler also accepts.
+Circuits are OpenQASM 2 text, the simple form the sampler also accepts. The quantum random number
+pipeline measures Hadamards, then, once that job completes, runs the CQC extractor over its bits
+(a ``random-extractor`` job with ``raw_job``), both tagged "qrng".
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import json
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from qjob_tui.service.db import JobRow
 from qjob_tui.service.scheduler import Scheduler
@@ -33,7 +36,7 @@ def qft(n: int) -> str:
         lines.append(f"h q[{target}];")
         for control in range(target + 1, n):
             angle = math.pi / 2 ** (control - target)
-            lines.append(f"cp({angle:.12f}) q[{control}],q[{target}];")
+            lines.append(f"cu1({angle:.12f}) q[{control}],q[{target}];")
     for i in range(n // 2):
         lines.append(f"swap q[{i}],q[{n - 1 - i}];")
     return _program(n, lines)
@@ -62,6 +65,7 @@ class DemoJob:
     name: str | None = None
     tags: tuple[str, ...] = ()
     cancel_after: float | None = None
+    extract: str | None = None  # extractor method to run over the bits once the job completes
 
 
 def _catalogue(backends: set[str]) -> list[DemoJob]:
@@ -69,6 +73,15 @@ def _catalogue(backends: set[str]) -> list[DemoJob]:
         DemoJob("basic_simulator", lambda: ghz(3), 1024, "GHZ 3", ("demo", "ghz")),
         DemoJob("basic_simulator", lambda: ghz(5), 2048, None, ("ghz",)),
         DemoJob("fake_lima", lambda: random_bits(5), 4000, "random bits", ("qrng",)),
+        # 8 x 4096 = 32768 raw bits: ext1 takes n = 32749 and "both" yields ~0.5 Mbit.
+        DemoJob(
+            "basic_simulator",
+            lambda: random_bits(8),
+            4096,
+            "QRNG raw bits",
+            ("demo", "qrng"),
+            extract="both",
+        ),
         DemoJob("fake_perth", lambda: qft(5), 3000, "QFT 5", ("demo", "qft")),
         DemoJob("fake_perth", lambda: ghz(7), 4000),
         DemoJob("basic_simulator", lambda: BROKEN, 100, "typo in circuit", ("demo",)),
@@ -96,6 +109,41 @@ async def submit_demo_job(scheduler: Scheduler, job: DemoJob) -> JobRow:
     return await scheduler.submit(row)
 
 
+async def extract_when_done(
+    scheduler: Scheduler,
+    row: JobRow,
+    method: str,
+    *,
+    poll: float = 0.5,
+    timeout: float = 600.0,
+) -> JobRow | None:
+    """Submit an extractor job over a sampler job's bits once it completes; None if it never does.
+
+    This is the second half of the QRNG pipeline: the raw bits stay in the sampler job, the
+    extractor job names it as ``raw_job`` and the service reads them when it starts.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await asyncio.sleep(poll)
+        current = await asyncio.to_thread(scheduler.db.get, row.id, with_params=False)
+        if current is None or current.status in ("Cancelled", "Failed"):
+            return None
+        if current.status == "Completed":
+            break
+        if asyncio.get_running_loop().time() > deadline:
+            return None
+    params = {"method": method, "raw_job": row.id}
+    extractor = JobRow.new(
+        "random-extractor",
+        row.backend,
+        json.dumps(params),
+        tags=list(row.tags),
+        name="QRNG extracted bits",
+        caller="qjob-tui-demo",
+    )
+    return await scheduler.submit(extractor)
+
+
 async def _cancel_later(scheduler: Scheduler, row: JobRow, delay: float) -> None:
     await asyncio.sleep(delay)
     await scheduler.cancel(row)
@@ -105,14 +153,19 @@ async def run_demo(scheduler: Scheduler, *, pace: float = 5.0, seed: int | None 
     """Submit the whole catalogue once, then a random job every ``pace`` seconds or so."""
     rng = random.Random(seed)
     catalogue = _catalogue(set(scheduler.backends))
-    pending: set[asyncio.Task[None]] = set()
+    pending: set[asyncio.Task[object]] = set()
 
     async def submit(job: DemoJob) -> None:
         if scheduler.queue_length(job.backend) >= 6:
             return  # keep queues readable, as a real user would stop submitting
         row = await submit_demo_job(scheduler, job)
+        follow_up: Coroutine[Any, Any, object] | None = None
         if job.cancel_after is not None:
-            task = asyncio.create_task(_cancel_later(scheduler, row, job.cancel_after))
+            follow_up = _cancel_later(scheduler, row, job.cancel_after)
+        elif job.extract is not None:
+            follow_up = extract_when_done(scheduler, row, job.extract)
+        if follow_up is not None:
+            task = asyncio.create_task(follow_up)
             pending.add(task)
             task.add_done_callback(pending.discard)
 

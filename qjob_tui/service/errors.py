@@ -15,6 +15,16 @@ CODE_UNSUPPORTED_INSTRUCTION = 1503
 CODE_BAD_PARAMETER_VALUES = 1504
 CODE_TOO_MANY_SHOTS = 1505
 CODE_NO_MEASUREMENTS = 1506
+# random-extractor: sizes that break an extractor's rules (n, m, a, c, rates, epsilon).
+CODE_BAD_EXTRACTOR_PARAMETERS = 1510
+# random-extractor: an input above the service's size caps.
+CODE_INPUT_TOO_LARGE = 1511
+# random-extractor: the ``raw_job`` it reads is unknown, unfinished or not a sampler job.
+CODE_RAW_JOB_NOT_FOUND = 1512
+CODE_RAW_JOB_NOT_COMPLETED = 1513
+CODE_RAW_JOB_UNUSABLE = 1514
+# random-extractor: the raw source holds too few bits for the requested security.
+CODE_NOT_ENOUGH_RAW_BITS = 1515
 CODE_EXECUTION_FAILED = 2000
 CODE_SERVICE_RESTARTED = 3001
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import string
@@ -23,11 +24,14 @@ from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import Database, JobRow, iso, now_iso
 from qjob_tui.service.errors import CODE_EXECUTION_FAILED
 from qjob_tui.service.pool import WorkerGone, WorkerPool
-from qjob_tui.service.worker import Outcome, Task
+from qjob_tui.service.worker import Outcome, RawJob, Task
 
 log = logging.getLogger("qjob_tui.service")
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+
+# Programs whose params may name another job (``raw_job``) whose result is their input.
+READS_RAW_JOB = frozenset({"random-extractor"})
 
 
 def new_job_id() -> str:
@@ -217,7 +221,12 @@ class Scheduler:
             row = await asyncio.to_thread(self.db.get, job_id, with_params=False)
             if params is None or row is None:
                 return
-            task = Task(job_id=job_id, program=row.program, params=params, backend=spec)
+            raw_job = None
+            if row.program in READS_RAW_JOB:
+                raw_job = await asyncio.to_thread(self._read_raw_job, params)
+            task = Task(
+                job_id=job_id, program=row.program, params=params, backend=spec, raw_job=raw_job
+            )
             try:
                 outcome = await self.pool.run(task)
             except WorkerGone as exc:
@@ -237,6 +246,25 @@ class Scheduler:
             self._shots.pop(job_id, None)
             self._arrival.pop(job_id, None)
             self._wake.set()
+
+    def _read_raw_job(self, params: str) -> RawJob | None:
+        """The job named by ``params.raw_job`` with its result, read for the worker (blocking).
+
+        Read at dispatch time, so the extractor sees the job as it is when it starts; the
+        worker judges what it finds (unknown, unfinished, not a sampler) and says so.
+        """
+        try:
+            body = json.loads(params)
+        except ValueError:
+            return None  # the worker reports the params themselves
+        job_id = body.get("raw_job") if isinstance(body, dict) else None
+        if not isinstance(job_id, str):
+            return None
+        row = self.db.get(job_id, with_params=False)
+        if row is None:
+            return RawJob(job_id=job_id, status=None)
+        result = self.db.result(job_id) if row.status == "Completed" else None
+        return RawJob(job_id=job_id, status=row.status, program=row.program, result=result)
 
     async def _record(self, row: JobRow, outcome: Outcome) -> None:
         at = now_iso()

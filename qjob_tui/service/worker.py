@@ -20,6 +20,20 @@ from qjob_tui.service.errors import CODE_BAD_PARAMS, CODE_EXECUTION_FAILED, Prog
 
 
 @dataclass(frozen=True)
+class RawJob:
+    """A job that another job reads as input, as the scheduler found it at dispatch time.
+
+    The worker has no database, so the scheduler reads the job for it; ``status`` is None
+    when there is no such job, and ``result`` is the stored result text of a completed job.
+    """
+
+    job_id: str
+    status: str | None
+    program: str | None = None
+    result: str | None = None
+
+
+@dataclass(frozen=True)
 class Task:
     """A job handed to a worker."""
 
@@ -28,6 +42,7 @@ class Task:
     params: str
     backend: BackendSpec
     seed: int | None = None
+    raw_job: RawJob | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +115,7 @@ def _run_sampler(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any
 def _run_extractor(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     from qjob_tui.service.programs.extractor import run_extractor
 
-    return run_extractor(params)
+    return run_extractor(params, task.raw_job)
 
 
 PROGRAMS = {"sampler": _run_sampler, "random-extractor": _run_extractor}

@@ -245,7 +245,9 @@ def _check_includes(text: str, where: str) -> None:
 def _parse_qasm2(text: str) -> QuantumCircuit | str:
     """The circuit, or the parser's complaint as ``line L, col C: message``."""
     try:
-        return qasm2.loads(text, include_path=())
+        return qasm2.loads(
+            text, include_path=(), custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS
+        )
     except BaseException as exc:
         if _is_fatal(exc):
             raise
