@@ -44,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal dashboard for quantum computing jobs.",
     )
     parser.add_argument("--version", action="version", version=f"qjob-tui {__version__}")
+    _dashboard_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo", help="open the dashboard on a fresh local service with a demo workload"
+    )
+    _dashboard_options(demo)
 
     serve = commands.add_parser(
         "serve",
@@ -89,6 +94,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _job_commands(commands)
     return parser
+
+
+def _refresh(text: str) -> float:
+    value = _positive_float(text)
+    if not 0.2 <= value <= 3600:
+        raise argparse.ArgumentTypeError("the refresh interval is 0.2 to 3600 seconds")
+    return value
+
+
+def _dashboard_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the dashboard, for ``qjob-tui`` and ``qjob-tui demo``."""
+    parser.add_argument(
+        "--source",
+        action="append",
+        dest="sources",
+        help="watch this source: account name, 'ibm', 'local' or a URL (repeatable)",
+    )
+    parser.add_argument(
+        "--readonly", action="store_true", help="hide every action that changes a job"
+    )
+    parser.add_argument(
+        "--refresh", type=_refresh, metavar="SECONDS", help="poll interval while jobs are active"
+    )
+    parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
+    parser.add_argument("--theme", help="a Textual theme, e.g. textual-dark, nord, gruvbox")
 
 
 def _positive_int(text: str) -> int:
@@ -175,8 +205,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from qjob_tui import commands
 
             return int(getattr(commands, args.command)(args))
-        parser.print_help()
-        return EXIT_OK
+        from qjob_tui.dashboard import run_dashboard
+
+        return run_dashboard(
+            source_specs=args.sources,
+            demo=args.command == "demo",
+            readonly=args.readonly,
+            refresh=args.refresh,
+            mouse=not args.no_mouse,
+            theme=args.theme,
+        )
     except KeyboardInterrupt:
         return 130
 

@@ -1,0 +1,90 @@
+"""Start the dashboard: find the sources, start the embedded service if needed, run the app.
+
+Sources, in order: ``--source`` if given; else every IBM Quantum account found as
+qiskit-ibm-runtime finds them, plus the services of the config file; and when that finds nothing,
+the local service: the one answering at ``local_url`` (or ``$QJOB_TUI_URL``), or one started in
+the background with its data in the XDG data folder. ``qjob-tui demo`` always starts a fresh
+service with the demo workload.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+
+from qjob_tui import locations
+from qjob_tui.api.accounts import AccountError, all_accounts
+from qjob_tui.api.client import JobClient
+from qjob_tui.api.source import LOCAL, Source
+from qjob_tui.config import Settings, load_settings
+from qjob_tui.embedded import EmbeddedError, EmbeddedService, answers
+from qjob_tui.sources import SourceError, resolve_source
+from qjob_tui.store import JobStore, StoreConfig
+
+
+def configured_sources(settings: Settings, notices: list[str]) -> list[Source]:
+    """IBM accounts and the config file's services (no local service yet)."""
+    sources: list[Source] = []
+    try:
+        sources += [Source.from_account(a, os.environ) for a in all_accounts(os.environ)]
+    except AccountError as exc:
+        notices.append(str(exc))
+    for extra in settings.sources:
+        token = os.environ.get(extra.token_env) if extra.token_env else None
+        if extra.token_env and not token:
+            notices.append(f"source {extra.name}: ${extra.token_env} is not set")
+        sources.append(Source.local(extra.url, token, name=extra.name))
+    return sources
+
+
+def run_dashboard(
+    *,
+    source_specs: list[str] | None,
+    demo: bool,
+    readonly: bool,
+    refresh: float | None,
+    mouse: bool,
+    theme: str | None,
+) -> int:
+    settings, notices = load_settings()
+    if refresh is not None:
+        settings = replace(settings, refresh=refresh)
+    if theme is not None:
+        settings = replace(settings, theme=theme)
+    embedded: EmbeddedService | None = None
+    try:
+        if demo:
+            print("qjob-tui: starting the local service with the demo workload…", file=sys.stderr)
+            embedded = EmbeddedService(None, demo=True).start()
+            sources = [Source.local(embedded.url, name=LOCAL)]
+        elif source_specs:
+            sources = [resolve_source(spec) for spec in source_specs]
+        else:
+            sources = configured_sources(settings, notices)
+            if not sources:
+                local_url = settings.local_url or os.environ.get("QJOB_TUI_URL")
+                if local_url and answers(Source.local(local_url).url):
+                    sources = [Source.local(local_url, os.environ.get("QJOB_TUI_SERVICE_TOKEN"))]
+                else:
+                    print("qjob-tui: starting the local service…", file=sys.stderr)
+                    embedded = EmbeddedService(locations.data_dir()).start()
+                    sources = [Source.local(embedded.url, name=LOCAL)]
+        names = [s.name for s in sources]
+        if len(set(names)) != len(names):
+            raise SourceError(f"two sources have the same name: {', '.join(names)}")
+        store = JobStore(
+            [JobClient(source) for source in sources],
+            StoreConfig(interval=settings.refresh, calm_interval=max(settings.refresh * 5, 10)),
+        )
+        from qjob_tui.ui.app import QJobApp
+
+        app = QJobApp(store, settings=settings, readonly=readonly, notices=notices)
+        app.run(mouse=mouse and settings.mouse)
+        return app.return_code or 0
+    except (SourceError, EmbeddedError) as exc:
+        print(f"qjob-tui: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if embedded is not None:
+            embedded.stop()

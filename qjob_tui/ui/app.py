@@ -1,0 +1,413 @@
+"""The dashboard: job list, detail and queue panes, status line, and the keyboard actions.
+
+The app renders the store's state and sends user actions to the store; it never calls the job
+services itself. Store news arrives as ``StoreChanged`` messages; actions run in workers and
+report back with ``ActionsDone``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from qjob_tui.changes import ChangeSet, JobKey
+from qjob_tui.config import Settings
+from qjob_tui.export import job_to_dict, jobs_to_csv
+from qjob_tui.model import Job, JobStatus
+from qjob_tui.store import JobStore
+from qjob_tui.ui.detail.pane import JobDetail
+from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
+from qjob_tui.ui.dialogs.help import HelpScreen
+from qjob_tui.ui.dialogs.tag_editor import TagEditor
+from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.messages import ActionsDone, StoreChanged
+from qjob_tui.ui.queue_pane import QueuePane
+from qjob_tui.ui.status_line import StatusLine
+
+# Actions that change a job: gone from the footer, the palette and the keys with --readonly.
+MUTATING = frozenset({"cancel", "tags", "rename"})
+NARROW = 110  # below this width the panes stack instead of standing side by side
+
+
+class QJobApp(App[int]):
+    """k9s for quantum jobs."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "qjob-tui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("slash", "filter", "Filter", id="app.filter"),
+        Binding("colon", "command_palette", "Commands", show=False, id="app.commands"),
+        Binding("c", "cancel", "Cancel", id="app.cancel"),
+        Binding("t", "tags", "Tags", id="app.tags"),
+        Binding("n", "rename", "Rename", show=False, id="app.rename"),
+        Binding("r", "refresh", "Refresh", id="app.refresh"),
+        Binding("p", "pause", "Pause", id="app.pause"),
+        Binding("e", "export", "Export", show=False, id="app.export"),
+        Binding("a", "status_filter('active')", "Active", show=False, id="app.only_active"),
+        Binding("f", "status_filter('failed')", "Failed", show=False, id="app.only_failed"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
+    ]
+
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        settings: Settings | None = None,
+        readonly: bool = False,
+        notices: list[str] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        start_store: bool = True,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.clock = clock
+        self.start_store = start_store
+        self.settings = settings or Settings()
+        self.readonly = readonly or self.settings.readonly
+        self._notices = list(notices or [])
+        self._unsubscribe = store.subscribe(
+            lambda changes: self.post_message(StoreChanged(changes))
+        )
+        self._counts_dirty = True
+        self._counts: Counter[JobStatus] = Counter()
+        if self.settings.theme:
+            self.theme = self.settings.theme
+
+    # --- layout --------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        several = len(self.store.pollers) > 1
+        with Horizontal(id="body"):
+            yield JobList(
+                id="jobs", show_source=several, intent_of=self.store.intent, clock=self.clock
+            )
+            with Vertical(id="side"):
+                yield JobDetail(self.store, id="detail")
+                yield QueuePane(id="queue")
+        yield Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        self.query_one("#filter", Input).display = False
+        job_list = self.query_one(JobList)
+        sources = [p.client.source for p in self.store.pollers.values()]
+        job_list.border_title = "jobs · " + " · ".join(f"{s.name} {s.url}" for s in sources)
+        self.query_one(QueuePane).border_title = "backends"
+        job_list.focus()
+        self._arrange(self.size.width)
+        for notice in self._notices:
+            self.notify(notice, severity="warning", timeout=10)
+        self._watch_terminal()
+        self.set_interval(1.0, self._tick)
+        if self.start_store:
+            await self.store.start()
+        else:
+            self._show_status()
+            self._show_queue()
+
+    async def on_unmount(self) -> None:
+        self._unsubscribe()
+        await self.store.stop()
+
+    def on_resize(self) -> None:
+        self._arrange(self.size.width)
+
+    def _arrange(self, width: int) -> None:
+        self.screen.set_class(width < NARROW, "narrow")
+
+    # --- terminal ------------------------------------------------------------------------
+
+    def _watch_terminal(self) -> None:
+        """Exit cleanly when the terminal goes away (an SSH connection drops)."""
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+
+    @property
+    def _dashboard_up(self) -> bool:
+        return self.is_running and bool(self.query(JobList))
+
+    def _tick(self) -> None:
+        if not self._dashboard_up:
+            return
+        if sys.__stdin__ is not None and not self.is_headless:
+            with contextlib.suppress(ValueError, OSError):
+                if not os.isatty(sys.__stdin__.fileno()):
+                    self.exit(0)
+                    return
+        self._show_status()
+
+    # --- store news ----------------------------------------------------------------------
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        if not self._dashboard_up:
+            return  # news that arrives while the app closes, or before it is laid out
+        changes = message.changes
+        job_list = self.query_one(JobList)
+        if changes.added or changes.changed or changes.removed or changes.intents:
+            job_list.apply_changes(changes)
+            self._counts_dirty = True
+        detail = self.query_one(JobDetail)
+        shown = detail.key
+        if shown is not None and (
+            any(j.key == shown for j in changes.changed)
+            or shown in changes.intents
+            or shown in changes.removed
+        ):
+            detail.refresh_views()
+        self._notify_finished(changes)
+        for notice in changes.notices:
+            self.notify(notice, severity="warning", timeout=10)
+        if changes.backends or changes.changed or changes.added:
+            self._show_queue()
+        if changes.health or changes.added or changes.changed or changes.removed:
+            self._show_status()
+
+    def _notify_finished(self, changes: ChangeSet) -> None:
+        watched = set(self.query_one(JobList).rows.marked)
+        shown = self.query_one(JobDetail).key
+        if shown is not None:
+            watched.add(shown)
+        for job in changes.changed:
+            if job.key in watched and job.status.is_final:
+                severity = "error" if job.status is JobStatus.ERROR else "information"
+                self.notify(f"{job.id} {job.status.value.lower()}", severity=severity)
+                if self.settings.bell:
+                    self.bell()
+
+    def _show_status(self) -> None:
+        if self._counts_dirty:
+            self._counts = Counter(job.status for job in self.store.all_jobs())
+            self._counts_dirty = False
+        self.query_one(StatusLine).show(
+            self.store.health, self._counts, self.store.paused, self.store.config.interval
+        )
+
+    def _show_queue(self) -> None:
+        backends = self.store.backends
+        history = {(b.source, b.name): self.store.queue_history(b.source, b.name) for b in backends}
+        mine: Counter[tuple[str, str]] = Counter()
+        for job in self.store.all_jobs():
+            if job.status.is_active and job.backend:
+                mine[(job.source, job.backend)] += 1
+        self.query_one(QueuePane).show(
+            backends,
+            history,
+            dict(mine),
+            self.query_one(JobDetail).job,
+            len(self.store.pollers) > 1,
+        )
+
+    # --- selection -----------------------------------------------------------------------
+
+    @on(JobList.Highlighted)
+    def job_highlighted(self, event: JobList.Highlighted) -> None:
+        self.store.watch(event.key)
+        self.query_one(JobDetail).show(event.key)
+        self._show_queue()
+
+    # --- actions -------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in MUTATING and self.readonly)
+
+    def get_system_commands(self, screen: Screen) -> list[SystemCommand]:  # type: ignore[override]
+        commands = list(super().get_system_commands(screen))
+        ours = [
+            ("Cancel jobs", "Cancel the selected or marked jobs", self.action_cancel, "cancel"),
+            ("Edit tags", "Add or remove tags of the selected job", self.action_tags, "tags"),
+            ("Rename job", "Give the selected job a name", self.action_rename, "rename"),
+            ("Refresh now", "Poll every source now", self.action_refresh, "refresh"),
+            ("Pause or resume", "Stop or restart polling", self.action_pause, "pause"),
+            ("Export", "Save the visible rows as CSV or JSON", self.action_export, "export"),
+            ("Filter", "Filter the job list", self.action_filter, "filter"),
+            ("Help", "Every key of the dashboard", self.action_help, "help"),
+        ]
+        for title, help_text, callback, action in ours:
+            if self.check_action(action, ()):
+                commands.append(SystemCommand(title, help_text, callback))
+        return commands
+
+    def _targets(self) -> list[Job]:
+        """The marked jobs, or else the one under the cursor."""
+        job_list = self.query_one(JobList)
+        keys = list(job_list.rows.marked) or ([job_list.cursor_key] if job_list.cursor_key else [])
+        return [job for key in keys if (job := self.store.job(key)) is not None]
+
+    def action_cancel(self) -> None:
+        jobs = [job for job in self._targets() if job.status.is_active]
+        if not jobs:
+            self.notify("Nothing to cancel: the selected jobs are finished.", severity="warning")
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self.run_cancel([job.key for job in jobs])
+
+        self.push_screen(ConfirmCancel(jobs), confirmed)
+
+    @work(group="actions", exit_on_error=False)
+    async def run_cancel(self, keys: list[JobKey]) -> None:
+        results = await self.store.cancel(keys)
+        self.post_message(ActionsDone("cancel", results))
+
+    def action_tags(self) -> None:
+        job_list = self.query_one(JobList)
+        key = job_list.cursor_key
+        job = self.store.job(key) if key else None
+        if job is None:
+            return
+
+        def edited(tags: list[str] | None) -> None:
+            if tags is not None and key is not None:
+                self.run_tags(key, tags)
+
+        self.push_screen(TagEditor(job.id, job.tags), edited)
+
+    @work(group="actions", exit_on_error=False)
+    async def run_tags(self, key: JobKey, tags: list[str]) -> None:
+        self.post_message(ActionsDone("tags", [await self.store.set_tags(key, tags)]))
+
+    def action_rename(self) -> None:
+        key = self.query_one(JobList).cursor_key
+        job = self.store.job(key) if key else None
+        if job is None or key is None:
+            return
+        if not self.store.pollers[key[0]].client.source.can_rename:
+            self.notify("IBM Quantum jobs cannot be renamed.", severity="warning")
+            return
+
+        def named(name: str | None) -> None:
+            if name is not None:
+                self.run_rename(key, name)
+
+        self.push_screen(TextPrompt(f"Name of {job.id}", job.name or "", max_length=120), named)
+
+    @work(group="actions", exit_on_error=False)
+    async def run_rename(self, key: JobKey, name: str) -> None:
+        self.post_message(ActionsDone("rename", [await self.store.rename(key, name)]))
+
+    def on_actions_done(self, message: ActionsDone) -> None:
+        failed = [r for r in message.results if not r.ok]
+        done = [r for r in message.results if r.ok]
+        if done and message.verb == "cancel":
+            self.query_one(JobList).rows.clear_marks()
+            self.query_one(JobList).refresh()
+        for result in failed:
+            self.notify(result.message, severity="error", timeout=8)
+        if done:
+            summary = (
+                done[0].message if len(done) == 1 else f"{message.verb}: {len(done)} jobs done"
+            )
+            self.notify(summary)
+
+    def action_refresh(self) -> None:
+        self.store.refresh_now()
+        self.notify("Refreshing…", timeout=1.5)
+
+    def action_pause(self) -> None:
+        if self.store.paused:
+            self.store.resume()
+        else:
+            self.store.pause()
+        self._show_status()
+
+    def action_help(self) -> None:
+        rows: list[tuple[str, str]] = []
+        seen = set()
+        for key, active in self.active_bindings.items():
+            binding = active.binding
+            if not binding.description or (binding.action, binding.description) in seen:
+                continue
+            if not self.check_action(binding.action.split("(")[0], ()):
+                continue
+            seen.add((binding.action, binding.description))
+            rows.append((self.get_key_display(binding) or key, binding.description))
+        rows += [
+            ("j k ↑ ↓", "move"),
+            ("space", "mark for bulk actions"),
+            ("s / S", "sort by the next column / reverse"),
+            ("enter", "open the job's details"),
+            ("ctrl+p", "command palette (themes, keys)"),
+            ("ctrl+q", "quit"),
+        ]
+        self.push_screen(HelpScreen(rows))
+
+    # --- filter --------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        problem = self.query_one(JobList).set_filter(event.value)
+        event.input.set_class(bool(problem), "error")
+        event.input.tooltip = problem
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self, event: Input.Submitted) -> None:
+        self.query_one(JobList).focus()
+        if not event.value:
+            event.input.display = False
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        job_list = self.query_one(JobList)
+        box.value = ""
+        box.display = False
+        job_list.set_filter("")
+        job_list.set_status_filter(None)
+        job_list.focus()
+
+    def action_status_filter(self, which: str) -> None:
+        job_list = self.query_one(JobList)
+        current = job_list.rows.status_filter
+        job_list.set_status_filter(None if current == which else which)
+
+    # --- export --------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        default = f"qjob-jobs-{datetime.now():%Y%m%d-%H%M%S}.csv"
+
+        def chosen(path: str | None) -> None:
+            if path:
+                rows = self.query_one(JobList).rows
+                jobs = [rows.row(i) for i in range(len(rows))]
+                self.write_export(Path(path).expanduser(), jobs)
+
+        self.push_screen(TextPrompt("Export the visible rows to (.csv or .json)", default), chosen)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def write_export(self, path: Path, jobs: list[Job]) -> None:
+        try:
+            if path.suffix.lower() == ".json":
+                path.write_text(json.dumps([job_to_dict(j) for j in jobs], indent=2))
+            else:
+                path.write_text(jobs_to_csv(jobs))
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"Exported {len(jobs)} jobs to {path}")

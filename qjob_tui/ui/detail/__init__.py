@@ -1,0 +1,1 @@
+"""The detail pane of the selected job: one view per tab."""

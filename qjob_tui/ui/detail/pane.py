@@ -1,0 +1,134 @@
+"""The detail pane: tabs for the selected job, each filled only when it is looked at.
+
+Overview and Timeline come from the store's state at once; the result and the circuits are
+fetched by workers (and the circuits drawn in a thread), so a slow service or a big circuit
+never blocks the list.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import TabbedContent, TabPane
+
+from qjob_tui.api.errors import ApiError
+from qjob_tui.changes import JobKey
+from qjob_tui.model import Job, JobStatus
+from qjob_tui.ui.detail.circuit_view import CircuitView
+from qjob_tui.ui.detail.overview import OverviewView
+from qjob_tui.ui.detail.result_view import ResultView
+from qjob_tui.ui.detail.timeline import TimelineView
+
+if TYPE_CHECKING:
+    from qjob_tui.store import JobStore
+
+
+class JobDetail(TabbedContent):
+    """Overview, Timeline, Result and Circuit of one job."""
+
+    def __init__(self, store: JobStore, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.store = store
+        self.key: JobKey | None = None
+        self._result_for: JobKey | None = None
+        self._circuit_for: JobKey | None = None
+
+    def compose(self) -> ComposeResult:
+        with TabPane("Overview", id="overview"), VerticalScroll():
+            yield OverviewView(id="overview-view")
+        with TabPane("Timeline", id="timeline"), VerticalScroll():
+            yield TimelineView(id="timeline-view")
+        with TabPane("Result", id="result"), VerticalScroll():
+            yield ResultView(id="result-view")
+        with TabPane("Circuit", id="circuit"), VerticalScroll():
+            yield CircuitView(id="circuit-view")
+
+    @property
+    def job(self) -> Job | None:
+        return self.store.job(self.key) if self.key else None
+
+    def show(self, key: JobKey | None) -> None:
+        """Switch to another job (or to none)."""
+        if key != self.key:
+            self.key = key
+            self._result_for = None
+            self._circuit_for = None
+            if key is not None:
+                self.fetch_details(key)
+        self.refresh_views()
+
+    def refresh_views(self) -> None:
+        """Redraw from the store's state; called on every change of the shown job."""
+        job = self.job
+        intent = self.store.intent(self.key) if self.key else None
+        self.query_one(OverviewView).show(job, intent)
+        self.query_one(TimelineView).show(job)
+        self._fill_active_tab()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._fill_active_tab()
+
+    def _fill_active_tab(self) -> None:
+        job, key = self.job, self.key
+        if job is None or key is None:
+            return
+        if self.active == "result" and self._result_for != key:
+            view = self.query_one(ResultView)
+            if job.status is JobStatus.DONE:
+                self._result_for = key
+                view.show_message("Loading the result…")
+                self.fetch_result(key)
+            else:
+                view.show_message(f"No result: the job is {job.status.value.lower()}.")
+        if self.active == "circuit" and self._circuit_for != key:
+            self._circuit_for = key
+            self.query_one(CircuitView).show_message("Loading the circuits…")
+            self.fetch_circuits(key)
+
+    @work(exclusive=True, group="detail", exit_on_error=False)
+    async def fetch_details(self, key: JobKey) -> None:
+        try:
+            await self.store.details(key)
+        except ApiError:
+            return  # the status line reports the source's health
+        if key == self.key:
+            self.refresh_views()
+
+    @work(exclusive=True, group="result", exit_on_error=False)
+    async def fetch_result(self, key: JobKey) -> None:
+        view = self.query_one(ResultView)
+        try:
+            result = await self.store.result(key)
+        except ApiError as exc:
+            self._result_for = None
+            view.show_message(f"Could not read the result: {exc}")
+            return
+        if key != self.key:
+            return
+        if result is None:
+            view.show_message("The service has no result for this job.")
+        else:
+            view.show_result(result)
+
+    @work(exclusive=True, group="circuit", exit_on_error=False)
+    async def fetch_circuits(self, key: JobKey) -> None:
+        view = self.query_one(CircuitView)
+        width = max(self.size.width - 4, 40)
+        try:
+            diagrams = await self.store.circuit_diagrams(key, width)
+        except ApiError as exc:
+            self._circuit_for = None
+            view.show_message(f"Could not read the circuits: {exc}")
+            return
+        except ValueError as exc:
+            view.show_message(f"The circuits could not be decoded: {exc}")
+            return
+        if key != self.key:
+            return
+        if not diagrams:
+            view.show_message("The service does not return this job's circuits.")
+        else:
+            view.show_diagrams(diagrams)

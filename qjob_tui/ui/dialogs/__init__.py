@@ -1,0 +1,1 @@
+"""Modal dialogs: confirm a cancel, edit tags, rename, export, help."""

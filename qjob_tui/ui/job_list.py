@@ -1,0 +1,795 @@
+"""The job list: one line per job, drawn with Textual's Line API so 100,000 jobs stay smooth.
+
+Only the lines on screen are rendered (``render_line``); each row's Strip is cached until its
+job, the layout, the cursor or its mark changes; and a poll repaints only the lines of the rows
+it changed, unless rows moved. Server strings (ids, names, tags, backends) are cleaned with
+``one_line`` and drawn as plain segments, never parsed as markup. Colours come from the theme
+through component classes, and every status also has a glyph and a word, so the list reads the
+same in 16 colours, in true colour and with NO_COLOR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import zip_longest
+from typing import ClassVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from qjob_tui.changes import ChangeSet, JobKey
+from qjob_tui.model import Job
+from qjob_tui.text import one_line
+from qjob_tui.ui.formatting import (
+    MISSING,
+    STATUS_WIDTH,
+    Tone,
+    compact_duration,
+    job_duration,
+    queue_label,
+    relative_time,
+    status_look,
+)
+from qjob_tui.ui.job_rows import Column, FilterError, JobRows, RowsUpdate, StatusFilter
+
+MARK_GLYPH = "●"
+MARK_WIDTH = 2  # the mark glyph and a space before the first column
+ARROW_UP, ARROW_DOWN = "▲", "▼"  # ascending, descending
+ELLIPSIS = "…"
+ROW_CACHE_SIZE = 512  # rows kept rendered: a few screens' worth, so scrolling back is free
+TICK_SECONDS = 1.0  # how often "3 min ago" and running durations are checked for change
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How a column is laid out: the width it wants, how far it may shrink, its share of slack."""
+
+    column: Column
+    title: str
+    want: int
+    minimum: int
+    flex: int = 0
+    right: bool = False
+
+
+COLUMN_SPECS: dict[Column, ColumnSpec] = {
+    spec.column: spec
+    for spec in (
+        ColumnSpec(Column.STATUS, "status", STATUS_WIDTH, 8),
+        ColumnSpec(Column.SOURCE, "source", 10, 6),
+        ColumnSpec(Column.ID, "id", 20, 8),
+        ColumnSpec(Column.NAME, "name", 14, 6, flex=3),
+        ColumnSpec(Column.BACKEND, "backend", 15, 8),
+        ColumnSpec(Column.PROGRAM, "program", 12, 9),
+        ColumnSpec(Column.CREATED, "created", 10, 8),
+        ColumnSpec(Column.DURATION, "duration", 11, 11, right=True),
+        ColumnSpec(Column.QUEUE, "queue", 7, 7, right=True),
+        ColumnSpec(Column.TAGS, "tags", 16, 10, flex=2),
+    )
+}
+
+# Which columns stay when the terminal narrows: earlier ones first. The first three always stay.
+PRIORITY: tuple[Column, ...] = (
+    Column.STATUS,
+    Column.ID,
+    Column.NAME,
+    Column.CREATED,
+    Column.SOURCE,
+    Column.BACKEND,
+    Column.TAGS,
+    Column.DURATION,
+    Column.QUEUE,
+    Column.PROGRAM,
+)
+ESSENTIAL = frozenset({Column.STATUS, Column.ID, Column.NAME})
+SHRINK_ORDER = (Column.NAME, Column.ID, Column.STATUS)
+
+Layout = tuple[tuple[ColumnSpec, int], ...]
+
+
+def layout_columns(width: int, *, show_source: bool, id_width: int = 20) -> Layout:
+    """The columns that fit in ``width`` cells and their widths, in display order.
+
+    Columns are taken by priority while each gets the width it wants, and the next one if it
+    fits at its minimum; the width left over goes to the name and tags. Below the width of
+    the essential columns, those shrink (and their text is cut with an ellipsis) rather than
+    vanish.
+    """
+    available = width - MARK_WIDTH
+    wants = {column: spec.want for column, spec in COLUMN_SPECS.items()}
+    wants[Column.ID] = max(4, min(id_width, 40))
+    chosen: list[Column] = []
+    used = 0
+    for column in PRIORITY:
+        if column is Column.SOURCE and not show_source:
+            continue
+        gap = 1 if chosen else 0
+        if used + gap + wants[column] > available and column not in ESSENTIAL:
+            room = available - used - gap
+            if room >= COLUMN_SPECS[column].minimum:
+                wants[column] = room  # the last column that fits takes what is left
+                chosen.append(column)
+                used += gap + room
+            break
+        chosen.append(column)
+        used += gap + wants[column]
+    widths = {column: wants[column] for column in chosen}
+    extra = available - used
+    flexible = [c for c in chosen if COLUMN_SPECS[c].flex]
+    if extra > 0 and flexible:
+        weight = sum(COLUMN_SPECS[c].flex for c in flexible)
+        given = 0
+        for column in flexible:
+            share = extra * COLUMN_SPECS[column].flex // weight
+            widths[column] += share
+            given += share
+        widths[flexible[0]] += extra - given
+    elif extra < 0:
+        for column in SHRINK_ORDER:
+            cut = min(-extra, widths[column] - COLUMN_SPECS[column].minimum)
+            widths[column] -= cut
+            extra += cut
+            if not extra:
+                break
+    return tuple((COLUMN_SPECS[c], widths[c]) for c in Column if c in widths)
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """Text padded or cut to exactly ``width`` cells, with an ellipsis where it was cut."""
+    if width <= 0:
+        return ""
+    length = cell_len(text)
+    if length <= width:
+        pad = " " * (width - length)
+        return pad + text if right else text + pad
+    return set_cell_size(text, width - 1) + ELLIPSIS
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobList(ScrollView, can_focus=True):
+    """Every job on one line each, sortable, filterable, with a cursor and marks."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "job-list--header",
+        "job-list--sort",
+        "job-list--cursor",
+        "job-list--mark",
+        "job-list--marked",
+        "job-list--empty",
+        "job-list--success",
+        "job-list--error",
+        "job-list--warning",
+        "job-list--accent",
+        "job-list--muted",
+    }
+    """
+    | Class | Description |
+    | :- | :- |
+    | `job-list--header` | The sticky header line. |
+    | `job-list--sort` | The title of the sort column, with its ▲/▼. |
+    | `job-list--cursor` | The row under the cursor. |
+    | `job-list--mark` | The mark glyph of a marked row. |
+    | `job-list--marked` | A marked row. |
+    | `job-list--empty` | The line that says there are no jobs. |
+    | `job-list--success` ... `job-list--muted` | Status tones and missing values. |
+    """
+
+    DEFAULT_CSS = """
+    JobList {
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;
+
+        & > .job-list--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .job-list--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .job-list--sort {
+            color: $text-accent;
+            text-style: bold;
+        }
+        & > .job-list--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .job-list--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .job-list--mark {
+            color: $text-accent;
+            text-style: bold;
+        }
+        & > .job-list--marked {
+            background: $accent 15%;
+        }
+        & > .job-list--empty {
+            color: $text-muted;
+            text-style: italic;
+        }
+        & > .job-list--success {
+            color: $text-success;
+        }
+        & > .job-list--error {
+            color: $text-error;
+        }
+        & > .job-list--warning {
+            color: $text-warning;
+        }
+        & > .job-list--accent {
+            color: $text-accent;
+        }
+        & > .job-list--muted {
+            color: $text-muted;
+        }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "cursor_down", "Down", show=False, id="job_list.cursor_down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="job_list.cursor_up"),
+        Binding("g,home", "cursor_first", "First", show=False, id="job_list.cursor_first"),
+        Binding("G,end", "cursor_last", "Last", show=False, id="job_list.cursor_last"),
+        Binding("pageup", "cursor_page_up", "Page up", show=False, id="job_list.page_up"),
+        Binding("pagedown", "cursor_page_down", "Page down", show=False, id="job_list.page_down"),
+        Binding("space", "toggle_mark", "Mark", id="job_list.toggle_mark"),
+        Binding("s", "cycle_sort", "Sort", id="job_list.cycle_sort"),
+        Binding("S", "reverse_sort", "Reverse", show=False, id="job_list.reverse_sort"),
+        Binding("enter", "select", "Open", show=False, id="job_list.select"),
+    ]
+
+    class Highlighted(Message):
+        """The cursor moved to another job (None when the list became empty)."""
+
+        def __init__(self, key: JobKey | None, job_list: JobList) -> None:
+            super().__init__()
+            self.key = key
+            self.job_list = job_list
+
+        @property
+        def control(self) -> JobList:
+            return self.job_list
+
+    class Selected(Message):
+        """The user chose the job under the cursor (``enter`` or a double click)."""
+
+        def __init__(self, key: JobKey, job_list: JobList) -> None:
+            super().__init__()
+            self.key = key
+            self.job_list = job_list
+
+        @property
+        def control(self) -> JobList:
+            return self.job_list
+
+    class MarksChanged(Message):
+        """Jobs were marked or unmarked; ``count`` is how many are marked now."""
+
+        def __init__(self, count: int, job_list: JobList) -> None:
+            super().__init__()
+            self.count = count
+            self.job_list = job_list
+
+        @property
+        def control(self) -> JobList:
+            return self.job_list
+
+    def __init__(
+        self,
+        rows: JobRows | None = None,
+        *,
+        show_source: bool | None = None,
+        clock: Callable[[], datetime] | None = None,
+        intent_of: Callable[[JobKey], str | None] | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        """``show_source=None`` shows the source column once jobs come from several sources.
+
+        ``clock`` gives "now" for relative times (fixed in tests and snapshots); ``intent_of``
+        says which action is in flight on a job (the store's ``intent``), shown as its status.
+        """
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self.rows = rows if rows is not None else JobRows()
+        self._show_source = show_source
+        self._clock = clock or _utc_now
+        self._intent_of = intent_of
+        self._now = self._clock()
+        self._cursor = 0
+        self._cursor_key: JobKey | None = None
+        self._layout: Layout = ()
+        self._shown: frozenset[Column] = frozenset()
+        self._layout_signature: tuple[int, bool, int] | None = None
+        self._row_cache: dict[JobKey, tuple[Job, tuple[object, ...], Strip]] = {}
+        self._header_cache: tuple[tuple[object, ...], Strip] | None = None
+        self._styles: dict[tuple[str, bool], Style] = {}
+        self._styles_focus = False
+
+    # --- public state --------------------------------------------------------------------
+
+    @property
+    def cursor_row(self) -> int:
+        """The visible index of the cursor (0 when the list is empty)."""
+        return self._cursor
+
+    @property
+    def cursor_key(self) -> JobKey | None:
+        """The job under the cursor, or None when no job is shown."""
+        return self._cursor_key
+
+    @property
+    def cursor_job(self) -> Job | None:
+        return self.rows.job(self._cursor_key) if self._cursor_key else None
+
+    @property
+    def show_source(self) -> bool:
+        """Whether the source column is shown: as set, or when jobs come from several sources."""
+        if self._show_source is None:
+            return len(self.rows.sources) > 1
+        return self._show_source
+
+    @show_source.setter
+    def show_source(self, value: bool | None) -> None:
+        self._show_source = value
+        self.refresh()
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """The columns shown at the current width."""
+        self._ensure_layout()
+        return tuple(spec.column for spec, _ in self._layout)
+
+    # --- changes from outside ------------------------------------------------------------
+
+    def apply_changes(self, changes: ChangeSet) -> RowsUpdate:
+        """Take a change set from the store, repainting only the lines on screen that changed.
+
+        When rows moved, the lines are compared job by job with what was on screen, so a poll
+        that moves rows elsewhere in the list repaints nothing (and sends nothing over SSH).
+        """
+        top = self.scroll_offset.y
+        before = self._window()
+        old_cursor = self._cursor
+        update = self.rows.apply(changes)
+        if update.marks_dropped:
+            self.post_message(self.MarksChanged(self.rows.mark_count, self))
+        if update.reordered:
+            self._rows_moved(repaint=False, poll=True)
+            after = self._window()
+            if self._ensure_layout() or self.scroll_offset.y != top or not before or not after:
+                self.refresh()
+                return update
+            for line, (was, now) in enumerate(zip_longest(before, after)):
+                if was is not now:
+                    self.refresh_line(top + line + 1)
+            if self._cursor != old_cursor:
+                self._refresh_row(old_cursor)
+                self._refresh_row(self._cursor)
+        else:
+            for index in update.changed:
+                self._refresh_row(index)
+        for key in changes.intents:  # same job, other status text: the cache sees the intent
+            index = self.rows.index_of(key)
+            if index is not None:
+                self._refresh_row(index)
+        return update
+
+    def set_filter(self, text: str) -> str | None:
+        """Filter the rows (``foo``, ``re:regex``, ``!`` inverts); the problem, or None if fine.
+
+        An invalid regex leaves the rows as they were, so typing ``re:(`` on the way to
+        ``re:(a|b)`` does not flash an empty list.
+        """
+        try:
+            changed = self.rows.set_filter(text)
+        except FilterError as exc:
+            return str(exc)
+        if changed:
+            self._rows_moved()
+        return None
+
+    def set_status_filter(self, which: StatusFilter | None) -> bool:
+        """Show only "active" or "failed" jobs, or all (None). True if the rows changed."""
+        changed = self.rows.set_status_filter(which)
+        if changed:
+            self._rows_moved()
+        return changed
+
+    def set_sort(self, column: Column | str, reverse: bool | None = None) -> None:
+        """Sort by a column (``reverse=None``: its natural direction), keeping the cursor's job."""
+        if self.rows.set_sort(column, reverse):
+            self._rows_moved()
+
+    def cycle_sort(self) -> Column:
+        """Sort by the next shown column."""
+        column = self.rows.cycle_sort(self.columns)
+        self._rows_moved()
+        return column
+
+    def toggle_reverse(self) -> bool:
+        reverse = self.rows.toggle_reverse()
+        self._rows_moved()
+        return reverse
+
+    def clear_marks(self) -> None:
+        """Unmark every job, e.g. after a bulk action on them."""
+        self.rows.clear_marks()
+        self.refresh_marks()
+
+    def refresh_marks(self) -> None:
+        """Repaint and announce the count after marks were changed on ``rows`` directly."""
+        self.refresh()
+        self.post_message(self.MarksChanged(self.rows.mark_count, self))
+
+    # --- cursor --------------------------------------------------------------------------
+
+    def move_cursor(self, index: int) -> None:
+        """Put the cursor on a visible row (clamped) and scroll it into view."""
+        count = len(self.rows)
+        if not count:
+            self._cursor = 0
+            self._set_cursor_key(None)
+            return
+        index = max(0, min(index, count - 1))
+        old = self._cursor
+        self._cursor = index
+        if old != index:
+            self._refresh_row(old)
+            self._refresh_row(index)
+        self._scroll_to_cursor()
+        self._set_cursor_key(self.rows.key_at(index))
+
+    def _set_cursor_key(self, key: JobKey | None) -> None:
+        if key != self._cursor_key:
+            self._cursor_key = key
+            self.post_message(self.Highlighted(key, self))
+
+    def _page_rows(self) -> int:
+        """Rows that fit under the header."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_to_cursor(self) -> None:
+        if not self.scrollable_content_region.height:
+            return
+        page = self._page_rows()
+        top = self.scroll_offset.y
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, force=True)
+        elif self._cursor >= top + page:
+            self.scroll_to(y=self._cursor - page + 1, animate=False, force=True)
+
+    def _window(self) -> list[Job]:
+        """The jobs on screen, top to bottom."""
+        top = self.scroll_offset.y
+        rows = self.rows
+        return [rows.row(i) for i in range(top, min(top + self._page_rows(), len(rows)))]
+
+    def _rows_moved(self, repaint: bool = True, poll: bool = False) -> None:
+        """After rows moved, appeared or vanished: keep the cursor on its job, repaint.
+
+        The cursor keeps its height on screen, so a re-sort or a poll does not yank the view;
+        at the very top the view stays at the top so new jobs are seen arriving. A poll never
+        scrolls back to a cursor the user scrolled away from with the mouse.
+        """
+        rows = self.rows
+        count = len(rows)
+        top = self.scroll_offset.y
+        page = self._page_rows()
+        follow = not poll or top <= self._cursor < top + page
+        screen_offset = max(0, min(self._cursor - top, page - 1))
+        index = rows.index_of(self._cursor_key) if self._cursor_key is not None else None
+        if index is None:
+            index = min(self._cursor, count - 1)
+        self._cursor = max(index, 0)
+        self._sync_virtual_size()
+        if count:
+            if follow:
+                if top > 0:
+                    target = max(self._cursor - screen_offset, 0)
+                    self.scroll_to(y=target, animate=False, force=True)
+                self._scroll_to_cursor()
+            self._set_cursor_key(rows.key_at(self._cursor))
+        else:
+            self._set_cursor_key(None)
+        if repaint:
+            self.refresh()
+
+    def _refresh_row(self, index: int) -> None:
+        top = self.scroll_offset.y
+        if top <= index < top + self._page_rows():
+            self.refresh_line(index + 1)
+
+    def _sync_virtual_size(self) -> None:
+        """Tell the scrollbars how many lines there are, without repainting every line.
+
+        Setting ``virtual_size`` the usual way repaints the whole widget; a poll that adds a
+        job off screen should repaint nothing but the scrollbar.
+        """
+        size = Size(self.scrollable_content_region.width, len(self.rows) + 1)
+        if size != self.virtual_size:
+            self.set_reactive(JobList.virtual_size, size)
+            self.refresh(repaint=False, layout=True)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self._cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self._cursor - 1)
+
+    def action_cursor_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_cursor_last(self) -> None:
+        self.move_cursor(len(self.rows) - 1)
+
+    def action_cursor_page_down(self) -> None:
+        page = self._page_rows()
+        self.scroll_to(y=self.scroll_offset.y + page, animate=False, force=True)
+        self.move_cursor(self._cursor + page)
+
+    def action_cursor_page_up(self) -> None:
+        page = self._page_rows()
+        self.scroll_to(y=max(self.scroll_offset.y - page, 0), animate=False, force=True)
+        self.move_cursor(self._cursor - page)
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the job under the cursor, then step down, to mark a run quickly."""
+        key = self._cursor_key
+        if key is None:
+            return
+        self.rows.toggle_mark(key)
+        self._refresh_row(self._cursor)
+        self.post_message(self.MarksChanged(self.rows.mark_count, self))
+        self.move_cursor(self._cursor + 1)
+
+    def action_cycle_sort(self) -> None:
+        self.cycle_sort()
+
+    def action_reverse_sort(self) -> None:
+        self.toggle_reverse()
+
+    def action_select(self) -> None:
+        if self._cursor_key is not None:
+            self.post_message(self.Selected(self._cursor_key, self))
+
+    # --- events --------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._sync_virtual_size()
+        if len(self.rows):
+            self._rows_moved()
+        self.set_interval(TICK_SECONDS, self._tick)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._sync_virtual_size()
+        self._scroll_to_cursor()
+
+    def on_click(self, event: events.Click) -> None:
+        """A click moves the cursor to the row (a double click opens it); on the header, sorts."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self._column_at(offset.x)
+            if column is not None:
+                if column == self.rows.sort_column:
+                    self.toggle_reverse()
+                else:
+                    self.set_sort(column)
+            return
+        index = self.scroll_offset.y + offset.y - 1
+        if 0 <= index < len(self.rows):
+            self.move_cursor(index)
+            if event.chain >= 2:
+                self.action_select()
+
+    def _column_at(self, x: int) -> Column | None:
+        left = MARK_WIDTH
+        for spec, width in self._layout:
+            if left <= x < left + width:
+                return spec.column
+            left += width + 1
+        return None
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._row_cache.clear()
+        self._header_cache = None
+
+    def _tick(self) -> None:
+        """Repaint the lines whose relative time or running duration now reads differently."""
+        if not len(self.rows) or not self._row_cache:
+            return
+        now = self._clock()
+        top = self.scroll_offset.y
+        for index in range(top, min(top + self._page_rows(), len(self.rows))):
+            job = self.rows.row(index)
+            cached = self._row_cache.get(job.key)
+            if cached is None or cached[0] is not job:
+                continue
+            if cached[1][-2:] != self._time_cells(job, now):
+                self._refresh_row(index)
+
+    # --- rendering -----------------------------------------------------------------------
+
+    def _ensure_layout(self) -> bool:
+        """Lay the columns out again if the width, the sources or the ids changed; True if so."""
+        signature = (
+            self.scrollable_content_region.width,
+            self.show_source,
+            self.rows.max_id_length or 20,
+        )
+        if signature != self._layout_signature:
+            width, show_source, id_width = signature
+            self._layout_signature = signature
+            self._layout = layout_columns(width, show_source=show_source, id_width=id_width)
+            self._shown = frozenset(spec.column for spec, _ in self._layout)
+            self._row_cache.clear()
+            self._header_cache = None
+            return True
+        return False
+
+    def _style(self, name: str, partial: bool = False) -> Style:
+        """A component's Rich style, cached until the styles or the focus change."""
+        if self.has_focus != self._styles_focus:
+            self._styles.clear()
+            self._styles_focus = self.has_focus
+        style = self._styles.get((name, partial))
+        if style is None:
+            styles = self.get_component_styles(name)
+            style = styles.partial_rich_style if partial else styles.rich_style
+            self._styles[(name, partial)] = style
+        return style
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._now = self._clock()
+        self._ensure_layout()
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header_strip(width)
+        index = self.scroll_offset.y + y - 1
+        rows = self.rows
+        if index >= len(rows) or index < 0:
+            if y == 1 and not len(rows):
+                return self._empty_strip(width)
+            return Strip.blank(width, self.rich_style)
+        return self._row_strip(rows.row(index), index == self._cursor, width)
+
+    def _header_strip(self, width: int) -> Strip:
+        rows = self.rows
+        signature = (width, self._layout, rows.sort_column, rows.sort_reverse)
+        if self._header_cache is not None and self._header_cache[0] == signature:
+            return self._header_cache[1]
+        style = self._style("job-list--header")
+        sorted_style = style + self._style("job-list--sort", partial=True)
+        segments = [Segment(" " * MARK_WIDTH, style)]
+        for position, (spec, cells) in enumerate(self._layout):
+            if position:
+                segments.append(Segment(" ", style))
+            if spec.column == rows.sort_column:
+                arrow = ARROW_DOWN if rows.sort_reverse else ARROW_UP
+                title = set_cell_size(spec.title, max(min(len(spec.title), cells - 2), 0))
+                segments.append(Segment(fit(f"{title} {arrow}", cells, spec.right), sorted_style))
+            else:
+                segments.append(Segment(fit(spec.title, cells, spec.right), style))
+        strip = Strip(segments).adjust_cell_length(width, style).simplify()
+        self._header_cache = (signature, strip)
+        return strip
+
+    def _empty_strip(self, width: int) -> Strip:
+        message = "No jobs match the filter." if self.rows.total else "No jobs yet."
+        style = self._style("job-list--empty")
+        return Strip([Segment(" " * MARK_WIDTH + message, style)]).adjust_cell_length(
+            width, self.rich_style
+        )
+
+    def _time_cells(self, job: Job, now: datetime) -> tuple[str, str]:
+        """The cells that change with the clock, so the cache can tell when they go stale."""
+        columns = self._shown
+        created = relative_time(job.created, now) if Column.CREATED in columns else ""
+        duration = compact_duration(job_duration(job, now)) if Column.DURATION in columns else ""
+        return created, duration
+
+    def _row_strip(self, job: Job, cursor: bool, width: int) -> Strip:
+        key = job.key
+        marked = self.rows.is_marked(key)
+        intent = self._intent_of(key) if self._intent_of is not None else None
+        created, duration = self._time_cells(job, self._now)
+        state = (cursor, cursor and self.has_focus, marked, intent, created, duration)
+        cached = self._row_cache.pop(key, None)
+        if cached is not None and cached[0] is job and cached[1] == state:
+            self._row_cache[key] = cached
+            return cached[2]
+        strip = self._render_row(job, cursor, marked, intent, created, duration, width)
+        self._row_cache[key] = (job, state, strip)
+        if len(self._row_cache) > ROW_CACHE_SIZE:
+            del self._row_cache[next(iter(self._row_cache))]
+        return strip
+
+    def _render_row(
+        self,
+        job: Job,
+        cursor: bool,
+        marked: bool,
+        intent: str | None,
+        created: str,
+        duration: str,
+        width: int,
+    ) -> Strip:
+        row_style = self.rich_style
+        if marked:
+            row_style += self._style("job-list--marked")
+        if cursor:
+            row_style += self._style("job-list--cursor")
+        mark_style = row_style + self._style("job-list--mark", partial=True)
+        segments = [
+            Segment(MARK_GLYPH if marked else " ", mark_style if marked else row_style),
+            Segment(" ", row_style),
+        ]
+        for position, (spec, cells) in enumerate(self._layout):
+            if position:
+                segments.append(Segment(" ", row_style))
+            text, tone = self._cell(job, spec.column, intent, created, duration)
+            style = row_style
+            if tone is not None and not cursor:
+                style = row_style + self._style(f"job-list--{tone}", partial=True)
+            segments.append(Segment(fit(text, cells, spec.right), style))
+        return Strip(segments).adjust_cell_length(width, row_style).simplify()
+
+    @staticmethod
+    def _cell(
+        job: Job, column: Column, intent: str | None, created: str, duration: str
+    ) -> tuple[str, Tone | None]:
+        """A cell's plain text (cleaned of escapes and markup-free) and its tone."""
+        if column is Column.STATUS:
+            look = status_look(job.status, intent)
+            return look.label, look.tone
+        if column is Column.ID:
+            return one_line(job.id, 80), None
+        if column is Column.NAME:
+            return (one_line(job.name) if job.name else ""), None
+        if column is Column.CREATED:
+            return created, None
+        if column is Column.DURATION:
+            return duration, ("muted" if duration == MISSING else None)
+        if column is Column.QUEUE:
+            label = queue_label(job)
+            return label, ("muted" if label == MISSING else None)
+        if column is Column.TAGS:
+            return one_line(", ".join(job.tags)), None
+        if column is Column.SOURCE:
+            return one_line(job.source, 80), None
+        value = job.backend if column is Column.BACKEND else job.program
+        if not value:
+            return MISSING, "muted"
+        return one_line(value, 100), None

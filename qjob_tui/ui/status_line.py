@@ -1,0 +1,66 @@
+"""The status line: each source's health, the poll interval, paused or not, counts by status."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.widgets import Static
+
+from qjob_tui.changes import SourceHealth
+from qjob_tui.model import JobStatus
+from qjob_tui.text import one_line
+
+_ORDER = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    seconds = max((now - moment).total_seconds(), 0)
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    return f"{seconds / 60:.0f} min ago"
+
+
+def status_text(
+    health: Iterable[SourceHealth],
+    counts: Counter[JobStatus],
+    paused: bool,
+    interval: float,
+    now: datetime | None = None,
+) -> Text:
+    now = now or datetime.now(UTC)
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for item in health:
+        text.append(f"{item.source} ", style="bold")
+        if item.last_success is None and not item.failures:
+            text.append("connecting… ", style="yellow")
+        elif item.failures:
+            retry = ""
+            if item.next_poll is not None:
+                retry = f", retrying in {max((item.next_poll - now).total_seconds(), 0):.0f} s"
+            text.append(f"stale since {_ago(item.last_success, now)}{retry}: ", style="red")
+            text.append(one_line(item.last_error or "error", 80) + " ", style="red")
+        else:
+            text.append("ok ", style="green")
+        text.append("│ ", style="dim")
+    text.append("paused " if paused else f"every {interval:g} s ", style="yellow" if paused else "")
+    text.append("│ ", style="dim")
+    text.append(" ".join(f"{s.value.lower()} {counts.get(s, 0)}" for s in _ORDER))
+    return text
+
+
+class StatusLine(Static):
+    """One line at the bottom, above the footer."""
+
+    def show(
+        self,
+        health: Iterable[SourceHealth],
+        counts: Counter[JobStatus],
+        paused: bool,
+        interval: float,
+    ) -> None:
+        self.update(status_text(health, counts, paused, interval))

@@ -1,0 +1,238 @@
+"""The dashboard driven by keys, as a person uses it, against the real local service."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from qjob_tui.api import JobClient, Source
+from qjob_tui.store import JobStore, StoreConfig
+from qjob_tui.ui.app import QJobApp
+from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
+from qjob_tui.ui.dialogs.help import HelpScreen
+from qjob_tui.ui.dialogs.tag_editor import TagEditor
+from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+from qjob_tui.ui.job_list import JobList
+from tests.http_helpers import BELL
+from tests.service_process import ServiceProcess
+
+LONG = 100_000  # shots: fake_cairo stays busy for minutes
+
+
+def make_app(service: ServiceProcess, tmp_path: Path, **kwargs: object) -> QJobApp:
+    store = JobStore(
+        [JobClient(Source.local(service.root))],
+        StoreConfig(interval=0.2, calm_interval=0.2, use_cache=False),
+    )
+    return QJobApp(store, **kwargs)  # type: ignore[arg-type]
+
+
+async def until(pilot: Pilot[int], predicate: Callable[[], bool], timeout: float = 30) -> None:
+    for _ in range(int(timeout / 0.1)):
+        if predicate():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("condition never met")
+
+
+async def submit(service: ServiceProcess, *, shots: int = LONG, **kwargs: object) -> str:
+    async with JobClient(Source.local(service.root)) as client:
+        return await client.submit([BELL], "fake_cairo", shots=shots, **kwargs)  # type: ignore[arg-type]
+
+
+async def server_job(service: ServiceProcess, job_id: str):  # type: ignore[no-untyped-def]
+    async with JobClient(Source.local(service.root)) as client:
+        return await client.job(job_id)
+
+
+async def select(pilot: Pilot[int], app: QJobApp, job_id: str) -> None:
+    """Filter the list down to one job, as a person would with /."""
+    job_list = app.query_one(JobList)
+    await until(pilot, lambda: job_list.rows.index_of(("local", job_id)) is not None)
+    await pilot.press("slash", *job_id, "enter")
+    await until(pilot, lambda: job_list.cursor_key == ("local", job_id))
+
+
+async def test_cancel_asks_first_and_no_is_the_default(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    job_id = await submit(service)
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select(pilot, app, job_id)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmCancel))
+        assert job_id in str(app.screen.query_one("#jobs").render())
+        await pilot.press("enter")  # the focused button is "No"
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmCancel))
+        assert (await server_job(service, job_id)).status.is_active
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmCancel))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert (await server_job(service, job_id)).status.is_active
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmCancel))
+        await pilot.press("y")
+        key = ("local", job_id)
+        await until(pilot, lambda: (j := app.store.job(key)) is not None and j.status.is_final)
+    assert (await server_job(service, job_id)).status.value == "CANCELLED"
+
+
+async def test_bulk_cancel_of_marked_jobs(service: ServiceProcess, tmp_path: Path) -> None:
+    ids = [await submit(service, tags=["bulk"]) for _ in range(2)]
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        job_list = app.query_one(JobList)
+        await until(
+            pilot, lambda: all(job_list.rows.index_of(("local", i)) is not None for i in ids)
+        )
+        await pilot.press("slash", *"bulk", "enter")
+        await until(pilot, lambda: len(job_list.rows) == 2)
+        job_list.move_cursor(0)
+        await pilot.press("space", "space")
+        assert len(job_list.rows.marked) == 2
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmCancel))
+        assert "Cancel these 2 jobs?" in str(app.screen.query_one("#title").render())
+        await pilot.press("y")
+        await until(
+            pilot,
+            lambda: all(app.store.job(("local", i)).status.is_final for i in ids),  # type: ignore[union-attr]
+        )
+        await until(pilot, lambda: not job_list.rows.marked)
+    for job_id in ids:
+        assert (await server_job(service, job_id)).status.value == "CANCELLED"
+
+
+async def test_tags_add_remove_and_limits(service: ServiceProcess, tmp_path: Path) -> None:
+    job_id = await submit(service, shots=10, tags=["one"])
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select(pilot, app, job_id)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TagEditor))
+        await pilot.press(*"two", "enter")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, TagEditor))
+        key = ("local", job_id)
+        await until(pilot, lambda: app.store.job(key).tags == ("one", "two"))  # type: ignore[union-attr]
+        assert (await server_job(service, job_id)).tags == ("one", "two")
+
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TagEditor))
+        editor = app.screen
+        assert isinstance(editor, TagEditor)
+        await pilot.press("shift+tab")  # to the list of tags
+        await pilot.press("delete")
+        assert editor.tags == ["two"]
+        for i in range(7):
+            editor.query_one("#new-tag").focus()
+            await pilot.press(*f"t{i}", "enter")
+        assert len(editor.tags) == 8
+        await pilot.press(*"ninth", "enter")
+        assert "at most 8 tags" in str(editor.query_one("#limits").render())
+        assert len(editor.tags) == 8
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, TagEditor))
+        await until(pilot, lambda: len(app.store.job(key).tags) == 8)  # type: ignore[union-attr]
+    tags = (await server_job(service, job_id)).tags
+    assert tags[0] == "two" and len(tags) == 8 and "ninth" not in tags
+
+
+async def test_filter_sort_and_status_filters(service: ServiceProcess, tmp_path: Path) -> None:
+    job_id = await submit(service, shots=10, name="needle in the haystack")
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        job_list = app.query_one(JobList)
+        await until(pilot, lambda: job_list.rows.index_of(("local", job_id)) is not None)
+        total = len(job_list.rows)
+        await pilot.press("slash", *"needle", "enter")
+        await until(pilot, lambda: len(job_list.rows) == 1)
+        await pilot.press("slash", "ctrl+u", *"!needle", "enter")
+        await until(pilot, lambda: len(job_list.rows) == total - 1)
+        await pilot.press("slash", "ctrl+u", *"re:(", "enter")
+        assert app.query_one("#filter").has_class("error")
+        await pilot.press("escape")
+        await until(pilot, lambda: len(job_list.rows) == total)
+        before = job_list.rows.sort_column
+        await pilot.press("s")
+        assert job_list.rows.sort_column != before
+        reverse = job_list.rows.sort_reverse
+        await pilot.press("S")
+        assert job_list.rows.sort_reverse != reverse
+        await pilot.press("f")
+        assert job_list.rows.status_filter == "failed"
+        assert all(job.status.value == "ERROR" for job in job_list.rows)
+        await pilot.press("f")
+        assert job_list.rows.status_filter is None
+
+
+async def test_rename_export_and_help(service: ServiceProcess, tmp_path: Path) -> None:
+    job_id = await submit(service, shots=10)
+    app = make_app(service, tmp_path)
+    target = tmp_path / "jobs.csv"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select(pilot, app, job_id)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press(*"renamed", "enter")
+        key = ("local", job_id)
+        await until(pilot, lambda: app.store.job(key).name == "renamed")  # type: ignore[union-attr]
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press("ctrl+u", *str(target), "enter")
+        await until(pilot, lambda: target.exists())
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert "Cancel" in str(app.screen.query_one("#keys").render())
+        await pilot.press("escape")
+    assert (await server_job(service, job_id)).name == "renamed"
+    rows = list(csv.DictReader(target.open()))
+    assert [row["id"] for row in rows] == [job_id]
+
+
+async def test_readonly_hides_every_action_that_changes_a_job(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    job_id = await submit(service)
+    app = make_app(service, tmp_path, readonly=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select(pilot, app, job_id)
+        footer_keys = {b.binding.action for b in app.active_bindings.values() if b.enabled}
+        assert not {"cancel", "tags", "rename"} & footer_keys
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Cancel jobs" not in titles and "Refresh now" in titles
+        await pilot.press("c", "t", "n")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmCancel | TagEditor | TextPrompt)
+    assert (await server_job(service, job_id)).status.is_active
+    async with JobClient(Source.local(service.root)) as client:
+        await client.cancel(job_id)
+
+
+async def test_pause_and_refresh(service: ServiceProcess, tmp_path: Path) -> None:
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.store.pollers["local"].polls > 0)
+        await pilot.press("p")
+        assert app.store.paused
+        assert "paused" in str(app.query_one("#status").render())
+        polls = app.store.pollers["local"].polls
+        await asyncio.sleep(0.6)
+        assert app.store.pollers["local"].polls == polls
+        await pilot.press("p")
+        await until(pilot, lambda: app.store.pollers["local"].polls > polls)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (250, 70)])
+async def test_sizes(service: ServiceProcess, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: len(app.query_one(JobList).rows) > 0)
+        assert app.screen.has_class("narrow") == (size[0] < 110)

@@ -1,0 +1,110 @@
+"""End to end: the real ``qjob-tui demo`` in tmux, driven by keys and read off the screen."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def ensure_tmux() -> str:
+    """tmux, installed with apt-get when missing (CI machines start without it)."""
+    found = shutil.which("tmux")
+    if found:
+        return found
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "tmux"], check=False, timeout=600)
+    found = shutil.which("tmux")
+    if not found:
+        pytest.skip("tmux is not installed and could not be installed")
+    return found
+
+
+class Tmux:
+    def __init__(self, name: str) -> None:
+        self.tmux = ensure_tmux()
+        self.name = name
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run([self.tmux, *args], capture_output=True, text=True, timeout=30)
+        return done.stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.name)
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.name, *keys)
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"screen never matched; last screen:\n{screen}")
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
+    name = f"qjob-e2e-{os.getpid()}"
+    tmux = Tmux(name)
+    exit_file = tmp_path / "exit-code"
+    env = {
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "TERM": "xterm-256color",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
+    exports = " ".join(f"{k}={v!s}" for k, v in env.items())
+    command = f"env -i {exports} {sys.executable} -m qjob_tui demo; echo $? > {exit_file}"
+    tmux.run("kill-session", "-t", name)
+    tmux.run("new-session", "-d", "-s", name, "-x", "120", "-y", "40", command)
+    try:
+        yield tmux, exit_file
+    finally:
+        tmux.run("kill-session", "-t", name)
+
+
+def test_demo_cancel_resize_and_quit(demo: tuple[Tmux, Path]) -> None:
+    tmux, exit_file = demo
+    screen = tmux.wait_for(lambda s: "long QFT" in s and "local ok" in s, timeout=90)
+    url = re.search(r"http://127\.0\.0\.1:\d+/api/v1", screen)
+    assert url is not None, screen
+    # Find the long job, which queues for a minute on the slow device, and cancel it.
+    tmux.keys("/")
+    tmux.keys("-l", "long QFT")
+    tmux.keys("Enter")
+    screen = tmux.wait_for(lambda s: s.count("long QFT") >= 1 and "typo" not in s)
+    tmux.keys("c")
+    tmux.wait_for(lambda s: "Cancel this job?" in s)
+    tmux.keys("y")
+    tmux.wait_for(lambda s: "cancelled" in s.lower() and "long QFT" in s, timeout=30)
+    with httpx.Client(base_url=url.group(0)) as http:
+        jobs = http.get("/jobs", params={"tags": "long"}).json()["jobs"]
+        cancelled = [j for j in jobs if j["name"] == "long QFT" and j["status"] == "Cancelled"]
+    assert cancelled, jobs
+    # Narrow terminal: still drawn, nothing wider than the window.
+    tmux.run("resize-window", "-t", tmux.name, "-x", "80", "-y", "24")
+    screen = tmux.wait_for(
+        lambda s: "Quit" in s and max(len(line) for line in s.splitlines()) <= 80
+    )
+    tmux.keys("Escape")
+    time.sleep(0.5)  # else the terminal reads escape then q as alt+q
+    tmux.keys("q")
+    deadline = time.monotonic() + 30
+    while not exit_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert exit_file.exists(), tmux.screen()
+    assert exit_file.read_text().strip() == "0"

@@ -1,0 +1,112 @@
+"""The dashboard's pure renderers: overview, timeline, result, queue and status line."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from qjob_tui.changes import SourceHealth
+from qjob_tui.model import (
+    Backend,
+    BackendState,
+    Counts,
+    Job,
+    JobError,
+    JobResult,
+    JobStatus,
+    PubResult,
+    QueueInfo,
+    RegisterResult,
+    Step,
+)
+from qjob_tui.ui.detail.overview import overview_text
+from qjob_tui.ui.detail.result_view import MAX_OUTCOMES, result_text
+from qjob_tui.ui.detail.timeline import RUNNING_NOTE, duration, timeline_text
+from qjob_tui.ui.queue_pane import queue_text, sparkline
+from qjob_tui.ui.status_line import status_text
+
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def job(**fields: object) -> Job:
+    values: dict[str, object] = {
+        "id": "d123",
+        "source": "local",
+        "status": JobStatus.DONE,
+        "created": T0,
+        "backend": "fake_lima",
+        "program": "sampler",
+    }
+    values.update(fields)
+    return Job(**values)  # type: ignore[arg-type]
+
+
+def test_overview_shows_the_error_and_never_parses_markup() -> None:
+    failed = job(
+        status=JobStatus.ERROR,
+        name="[bold]x[/] \x1b[31mred",
+        error=JobError(1501, "bad [red]gate[/]", "fix the gate"),
+    )
+    text = overview_text(failed).plain
+    assert "code 1501: bad [red]gate[/]" in text
+    assert "Solution   fix the gate" in text
+    assert "[bold]x[/]" in text and "\x1b" not in text
+    assert "cancelling…" in overview_text(job(status=JobStatus.RUNNING), "cancelling…").plain
+
+
+def test_timeline_phases_and_note() -> None:
+    steps = (
+        Step("created", T0),
+        Step("queued", T0 + timedelta(seconds=1)),
+        Step("running", T0 + timedelta(seconds=61)),
+        Step("finished", T0 + timedelta(seconds=66)),
+    )
+    text = timeline_text(job(steps=steps), width=80).plain
+    assert "queued" in text and "1 min 0 s" in text and "5.0 s" in text
+    assert RUNNING_NOTE.split(",")[0] in text.replace("\n", " ")
+    running = job(status=JobStatus.RUNNING, steps=steps[:3])
+    assert "so far" in timeline_text(running, now=T0 + timedelta(seconds=70)).plain
+    assert duration(0.25) == "250 ms" and duration(7200) == "2 h 0 min"
+
+
+def test_result_histogram_most_likely_first_and_capped() -> None:
+    counts = Counts({format(i, "05b"): i + 1 for i in range(32)})
+    register = RegisterResult("c", 5, counts)
+    text = result_text(JobResult((PubResult((register,)),)), width=80).plain
+    lines = [line for line in text.splitlines() if "%" in line]
+    assert lines[0].strip().startswith("11111")
+    assert len(lines) == MAX_OUTCOMES
+    assert f"and {32 - MAX_OUTCOMES} less likely outcomes" in text
+
+
+def test_queue_pane_sparkline_and_honest_estimates() -> None:
+    assert sparkline([0, 4, 8], 10) == "▁▅█"
+    assert sparkline([], 5) == ""
+    backends = [Backend("fake_cairo", "local", BackendState.ONLINE, 3, 27)]
+    history = {("local", "fake_cairo"): [1, 2, 3]}
+    queued = job(status=JobStatus.QUEUED, backend="fake_cairo", queue=QueueInfo(position=2))
+    text = queue_text(backends, history, {("local", "fake_cairo"): 1}, queued, False).plain
+    assert "fake_cairo" in text and "online" in text and "position 2" in text
+    assert "starts   not provided" in text
+    ibm = job(source="ibm", status=JobStatus.QUEUED, backend="ibm_torino")
+    text = queue_text(backends, history, {}, ibm, True).plain
+    assert "position not provided by IBM" in text
+    assert "local/fake_cairo" in text
+
+
+def test_status_line_health_and_counts() -> None:
+    now = T0
+    healthy = SourceHealth("local", last_success=now)
+    broken = SourceHealth(
+        "ibm",
+        last_success=now - timedelta(seconds=30),
+        last_error="ibm: unreachable (ConnectError) after 5 tries",
+        failures=2,
+        next_poll=now + timedelta(seconds=8),
+    )
+    counts = Counter({JobStatus.DONE: 5, JobStatus.QUEUED: 2})
+    text = status_text([healthy, broken], counts, False, 2.0, now=now).plain
+    assert "local ok" in text
+    assert "stale since 30 s ago, retrying in 8 s: ibm: unreachable" in text
+    assert "queued 2" in text and "done 5" in text and "every 2 s" in text
+    assert "paused" in status_text([healthy], counts, True, 2.0, now=now).plain
