@@ -25,6 +25,7 @@ from pathlib import Path
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, NotFound, RateLimited
+from qjob_tui.api.extractor import ExtractorResult, extractor_params
 from qjob_tui.cache import JobCache
 from qjob_tui.changes import ActionResult, ChangeSet, JobKey, SourceHealth
 from qjob_tui.model import Backend, Job, JobResult, JobStatus, QueueInfo, tag_problem
@@ -32,6 +33,7 @@ from qjob_tui.model import Backend, Job, JobResult, JobStatus, QueueInfo, tag_pr
 log = logging.getLogger("qjob_tui.store")
 
 Subscriber = Callable[[ChangeSet], None]
+EXTRACTOR = "random-extractor"
 
 # Jobs created within this margin of the newest seen are fetched again: two jobs can share a
 # timestamp, and ``created_after`` is strict. Duplicates are dropped by id.
@@ -331,6 +333,7 @@ class JobStore:
         self._queue_history: dict[tuple[str, str], deque[tuple[datetime, int]]] = {}
         self._intents: dict[JobKey, str] = {}
         self._results: dict[JobKey, JobResult] = {}
+        self._extracted: dict[JobKey, ExtractorResult] = {}
         self.paused = False
 
     # --- subscribers ---------------------------------------------------------------------
@@ -441,8 +444,22 @@ class JobStore:
             await asyncio.to_thread(poller.cache.put, [job])
         return job
 
+    async def extracted_bits(self, key: JobKey) -> ExtractorResult | None:
+        """A finished random-extractor job's bits and checks (kept in memory once read)."""
+        if key in self._extracted:
+            return self._extracted[key]
+        job = self.job(key)
+        if job is None or job.status is not JobStatus.DONE or job.program != EXTRACTOR:
+            return None
+        result = await self.pollers[key[0]].client.extractor_result(key[1])
+        if result is not None:
+            self._extracted[key] = result
+        return result
+
     async def result(self, key: JobKey) -> JobResult | None:
-        """A final job's counts: from memory, the cache, or the service once."""
+        """A final sampler job's counts: from memory, the cache, or the service once."""
+        if self.job(key) is not None and self.job(key).program == EXTRACTOR:  # type: ignore[union-attr]
+            return None
         if key in self._results:
             return self._results[key]
         poller = self.pollers[key[0]]
@@ -501,6 +518,25 @@ class JobStore:
             return ActionResult(key, False, f"cancel {key[1]} refused: {exc.detail}")
         self._set_intent(key, None)
         return ActionResult(key, True, f"{key[1]} {fresh.status.value.lower()}")
+
+    async def extract(self, key: JobKey) -> ActionResult:
+        """Submit a random-extractor job over a finished sampler job's measured bits."""
+        job = self.job(key)
+        if job is None:
+            return ActionResult(key, False, f"{key[1]}: unknown job")
+        if job.program != "sampler" or job.status is not JobStatus.DONE:
+            return ActionResult(key, False, "random bits come from a finished sampler job")
+        poller = self.pollers[key[0]]
+        try:
+            new_id = await poller.client.submit_extractor(
+                extractor_params("both", raw_job=job.id),
+                tags=("qrng",),
+                name=f"bits of {job.id}",
+            )
+        except ApiError as exc:
+            return ActionResult(key, False, f"extraction from {job.id} refused: {exc.detail}")
+        poller.wake()
+        return ActionResult(key, True, f"extracting random bits from {job.id}: job {new_id}")
 
     async def set_tags(self, key: JobKey, tags: list[str]) -> ActionResult:
         """Replace a job's tags: shown at once, rolled back if the server refuses."""

@@ -236,3 +236,42 @@ async def test_sizes(service: ServiceProcess, tmp_path: Path, size: tuple[int, i
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: len(app.query_one(JobList).rows) > 0)
         assert app.screen.has_class("narrow") == (size[0] < 110)
+
+
+HADAMARDS = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[8];\ncreg c[8];\nh q;\nmeasure q -> c;\n'
+
+
+async def test_random_bits_from_a_sampler_job(service: ServiceProcess, tmp_path: Path) -> None:
+    async with JobClient(Source.local(service.root)) as client:
+        raw = await client.submit([HADAMARDS], "basic_simulator", shots=4096)
+        while not (await client.job(raw)).status.is_final:
+            await asyncio.sleep(0.1)
+    app = make_app(service, tmp_path)
+    target = tmp_path / "bits.txt"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select(pilot, app, raw)
+        await until(pilot, lambda: app.store.job(("local", raw)).status.value == "DONE")  # type: ignore[union-attr]
+        await pilot.press("x")
+        extractor = [None]
+
+        def found() -> bool:
+            for job in app.store.all_jobs():
+                if job.program == "random-extractor" and job.name == f"bits of {raw}":
+                    extractor[0] = job.id  # type: ignore[assignment]
+                    return job.status.value == "DONE"
+            return False
+
+        await until(pilot, found, timeout=60)
+        await pilot.press("escape")
+        await select(pilot, app, str(extractor[0]))
+        app.query_one("#detail").active = "bits"  # type: ignore[attr-defined]
+        bits_view = app.query_one("#bits-view")
+        await until(pilot, lambda: "random bits" in str(bits_view.render()))
+        shown = str(bits_view.render())
+        assert "Quality checks" in shown and "frequency" in shown and "Hex" in shown
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press("ctrl+u", *str(target), "enter")
+        await until(pilot, lambda: target.exists())
+    text = target.read_text().strip()
+    assert set(text) <= {"0", "1"} and len(text) > 1000

@@ -26,6 +26,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from qjob_tui.api.extractor import ExtractorResult
 from qjob_tui.changes import ChangeSet, JobKey
 from qjob_tui.config import Settings
 from qjob_tui.export import job_to_dict, jobs_to_csv
@@ -42,7 +43,7 @@ from qjob_tui.ui.queue_pane import QueuePane
 from qjob_tui.ui.status_line import StatusLine
 
 # Actions that change a job: gone from the footer, the palette and the keys with --readonly.
-MUTATING = frozenset({"cancel", "tags", "rename"})
+MUTATING = frozenset({"cancel", "tags", "rename", "extract"})
 NARROW = 110  # below this width the panes stack instead of standing side by side
 
 
@@ -65,6 +66,9 @@ class QJobApp(App[int]):
         Binding("a", "status_filter('active')", "Active", show=False, id="app.only_active"),
         Binding("f", "status_filter('failed')", "Failed", show=False, id="app.only_failed"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
+        Binding("x", "extract", "Extract random bits", show=False, id="app.extract"),
+        Binding("y", "copy_bits", "Copy random bits", show=False, id="app.copy_bits"),
+        Binding("w", "save_bits", "Save random bits", show=False, id="app.save_bits"),
     ]
 
     def __init__(
@@ -241,6 +245,12 @@ class QJobApp(App[int]):
             ("Refresh now", "Poll every source now", self.action_refresh, "refresh"),
             ("Pause or resume", "Stop or restart polling", self.action_pause, "pause"),
             ("Export", "Save the visible rows as CSV or JSON", self.action_export, "export"),
+            (
+                "Extract random bits",
+                "Submit an extractor job over the selected sampler job's bits",
+                self.action_extract,
+                "extract",
+            ),
             ("Filter", "Filter the job list", self.action_filter, "filter"),
             ("Help", "Every key of the dashboard", self.action_help, "help"),
         ]
@@ -308,6 +318,57 @@ class QJobApp(App[int]):
     async def run_rename(self, key: JobKey, name: str) -> None:
         self.post_message(ActionsDone("rename", [await self.store.rename(key, name)]))
 
+    def action_extract(self) -> None:
+        key = self.query_one(JobList).cursor_key
+        if key is not None:
+            self.run_extract(key)
+
+    @work(group="actions", exit_on_error=False)
+    async def run_extract(self, key: JobKey) -> None:
+        self.post_message(ActionsDone("extract", [await self.store.extract(key)]))
+
+    def _shown_bits(self) -> ExtractorResult | None:
+        bits = self.query_one(JobDetail).bits
+        if bits is None:
+            self.notify("Open the Random bits tab of a finished extractor job first.")
+        return bits
+
+    def action_copy_bits(self) -> None:
+        bits = self._shown_bits()
+        if bits is not None:
+            # OSC 52: the terminal (local or at the other end of SSH) puts it in its clipboard.
+            self.copy_to_clipboard(bits.hex)
+            self.notify(f"Copied {bits.num_bits:,} bits as {len(bits.hex):,} hex digits.")
+
+    def action_save_bits(self) -> None:
+        bits = self._shown_bits()
+        key = self.query_one(JobDetail).key
+        if bits is None or key is None:
+            return
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.write_bits(Path(path).expanduser(), bits)
+
+        default = f"random-bits-{key[1]}.bin"
+        prompt = "Save the bits to (.bin packed LSB first, .txt as 0/1, .hex)"
+        self.push_screen(TextPrompt(prompt, default), chosen)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def write_bits(self, path: Path, bits: ExtractorResult) -> None:
+        try:
+            suffix = path.suffix.lower()
+            if suffix == ".txt":
+                path.write_text("".join(str(int(b)) for b in bits.bits) + "\n")
+            elif suffix == ".hex":
+                path.write_text(bits.hex + "\n")
+            else:
+                path.write_bytes(bits.to_bytes())
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"Saving failed: {exc}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"Saved {bits.num_bits:,} bits to {path}")
+
     def on_actions_done(self, message: ActionsDone) -> None:
         failed = [r for r in message.results if not r.ok]
         done = [r for r in message.results if r.ok]
@@ -349,6 +410,8 @@ class QJobApp(App[int]):
             ("space", "mark for bulk actions"),
             ("s / S", "sort by the next column / reverse"),
             ("enter", "open the job's details"),
+            ("x", "extract random bits from a finished sampler job"),
+            ("y / w", "copy / save the random bits shown"),
             ("ctrl+p", "command palette (themes, keys)"),
             ("ctrl+q", "quit"),
         ]

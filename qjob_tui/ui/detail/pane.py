@@ -11,23 +11,27 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import TabbedContent, TabPane
 
 from qjob_tui.api.errors import ApiError
+from qjob_tui.api.extractor import ExtractorResult
 from qjob_tui.changes import JobKey
 from qjob_tui.model import Job, JobStatus
 from qjob_tui.ui.detail.circuit_view import CircuitView
 from qjob_tui.ui.detail.overview import OverviewView
+from qjob_tui.ui.detail.random_bits import RandomBitsView
 from qjob_tui.ui.detail.result_view import ResultView
 from qjob_tui.ui.detail.timeline import TimelineView
+
+EXTRACTOR = "random-extractor"
 
 if TYPE_CHECKING:
     from qjob_tui.store import JobStore
 
 
-class JobDetail(TabbedContent):
-    """Overview, Timeline, Result and Circuit of one job."""
+class JobDetail(Vertical):
+    """Overview, Timeline, Result, Circuit and Random bits of one job, in tabs."""
 
     def __init__(self, store: JobStore, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -35,8 +39,14 @@ class JobDetail(TabbedContent):
         self.key: JobKey | None = None
         self._result_for: JobKey | None = None
         self._circuit_for: JobKey | None = None
+        self._bits_for: JobKey | None = None
+        self.bits: ExtractorResult | None = None
 
     def compose(self) -> ComposeResult:
+        with TabbedContent(id="tabs"):
+            yield from self._panes()
+
+    def _panes(self) -> ComposeResult:
         with TabPane("Overview", id="overview"), VerticalScroll():
             yield OverviewView(id="overview-view")
         with TabPane("Timeline", id="timeline"), VerticalScroll():
@@ -45,6 +55,17 @@ class JobDetail(TabbedContent):
             yield ResultView(id="result-view")
         with TabPane("Circuit", id="circuit"), VerticalScroll():
             yield CircuitView(id="circuit-view")
+        with TabPane("Random bits", id="bits"), VerticalScroll():
+            yield RandomBitsView(id="bits-view")
+
+    @property
+    def active(self) -> str:
+        """The id of the tab on show."""
+        return self.query_one(TabbedContent).active
+
+    @active.setter
+    def active(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
 
     @property
     def job(self) -> Job | None:
@@ -56,6 +77,8 @@ class JobDetail(TabbedContent):
             self.key = key
             self._result_for = None
             self._circuit_for = None
+            self._bits_for = None
+            self.bits = None
             if key is not None:
                 self.fetch_details(key)
         self.refresh_views()
@@ -75,9 +98,13 @@ class JobDetail(TabbedContent):
         job, key = self.job, self.key
         if job is None or key is None:
             return
+        if self.active == "bits" and self._bits_for != key:
+            self._fill_bits(job, key)
         if self.active == "result" and self._result_for != key:
             view = self.query_one(ResultView)
-            if job.status is JobStatus.DONE:
+            if job.program == EXTRACTOR:
+                view.show_message("An extractor job: its output is in the Random bits tab.")
+            elif job.status is JobStatus.DONE:
                 self._result_for = key
                 view.show_message("Loading the result…")
                 self.fetch_result(key)
@@ -87,6 +114,35 @@ class JobDetail(TabbedContent):
             self._circuit_for = key
             self.query_one(CircuitView).show_message("Loading the circuits…")
             self.fetch_circuits(key)
+
+    def _fill_bits(self, job: Job, key: JobKey) -> None:
+        view = self.query_one(RandomBitsView)
+        if job.program != EXTRACTOR:
+            hint = " Press x on a finished sampler job to extract bits from it."
+            view.show_message("Not a random-extractor job." + hint)
+        elif job.status is not JobStatus.DONE:
+            view.show_message(f"No bits: the job is {job.status.value.lower()}.")
+        else:
+            self._bits_for = key
+            view.show_message("Loading the bits…")
+            self.fetch_bits(key)
+
+    @work(exclusive=True, group="bits", exit_on_error=False)
+    async def fetch_bits(self, key: JobKey) -> None:
+        view = self.query_one(RandomBitsView)
+        try:
+            result = await self.store.extracted_bits(key)
+        except ApiError as exc:
+            self._bits_for = None
+            view.show_message(f"Could not read the bits: {exc}")
+            return
+        if key != self.key:
+            return
+        self.bits = result
+        if result is None:
+            view.show_message("The service has no bits for this job.")
+        else:
+            view.show_result(result)
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def fetch_details(self, key: JobKey) -> None:
