@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: the local service with a demo workload (the dashboard comes with its issue)
+## run: the dashboard on a fresh local service with the demo workload
 run: $(STAMP)
-	$(BIN)/qjob-tui serve --demo
+	$(BIN)/qjob-tui demo
 
 serve: $(STAMP)
 	$(BIN)/qjob-tui serve
