@@ -84,9 +84,10 @@ def test_demo_cancel_resize_and_quit(demo: tuple[Tmux, Path]) -> None:
     assert url is not None, screen
     # Find the long job, which queues for a minute on the slow device, and cancel it.
     tmux.keys("/")
+    tmux.wait_for(lambda s: "filter: text, re:regex" in s)  # the filter box has the focus
     tmux.keys("-l", "long QFT")
     tmux.keys("Enter")
-    screen = tmux.wait_for(lambda s: s.count("long QFT") >= 1 and "typo" not in s)
+    tmux.wait_for(lambda s: "filter: long QFT" in s)
     tmux.keys("c")
     tmux.wait_for(lambda s: "Cancel this job?" in s)
     tmux.keys("y")
@@ -108,3 +109,20 @@ def test_demo_cancel_resize_and_quit(demo: tuple[Tmux, Path]) -> None:
         time.sleep(0.2)
     assert exit_file.exists(), tmux.screen()
     assert exit_file.read_text().strip() == "0"
+
+
+def test_terminal_going_away_ends_the_dashboard_and_its_service(demo: tuple[Tmux, Path]) -> None:
+    tmux, _ = demo
+    screen = tmux.wait_for(lambda s: "local ok" in s, timeout=90)
+    url = re.search(r"http://127\.0\.0\.1:\d+/api/v1", screen)
+    assert url is not None, screen
+    assert httpx.get(f"{url.group(0)}/backends").status_code == 200
+    tmux.run("kill-session", "-t", tmux.name)  # the terminal hangs up, as when SSH drops
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url.group(0)}/backends", timeout=1)
+        except httpx.TransportError:
+            return  # the dashboard exited and stopped its embedded service
+        time.sleep(0.3)
+    raise AssertionError("the embedded service outlived its dashboard")

@@ -426,9 +426,21 @@ class QJobApp(App[int]):
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
-        problem = self.query_one(JobList).set_filter(event.value)
+        job_list = self.query_one(JobList)
+        problem = job_list.set_filter(event.value)
         event.input.set_class(bool(problem), "error")
         event.input.tooltip = problem
+        self._show_filter()
+
+    def _show_filter(self) -> None:
+        """The active filters in the list's border, so it is clear why rows are missing."""
+        rows = self.query_one(JobList).rows
+        parts = []
+        if rows.filter_text:
+            parts.append(f"filter: {rows.filter_text}")
+        if rows.status_filter:
+            parts.append(f"only {rows.status_filter}")
+        self.query_one(JobList).border_subtitle = " · ".join(parts)
 
     @on(Input.Submitted, "#filter")
     def filter_done(self, event: Input.Submitted) -> None:
@@ -443,12 +455,14 @@ class QJobApp(App[int]):
         box.display = False
         job_list.set_filter("")
         job_list.set_status_filter(None)
+        self._show_filter()
         job_list.focus()
 
     def action_status_filter(self, which: str) -> None:
         job_list = self.query_one(JobList)
         current = job_list.rows.status_filter
-        job_list.set_status_filter(None if current == which else which)
+        job_list.set_status_filter(None if current == which else which)  # type: ignore[arg-type]
+        self._show_filter()
 
     # --- export --------------------------------------------------------------------------
 
