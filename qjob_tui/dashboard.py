@@ -38,6 +38,15 @@ def configured_sources(settings: Settings, notices: list[str]) -> list[Source]:
     return sources
 
 
+def _running_service() -> str | None:
+    """The URL of a service already serving the default data folder, if one answers."""
+    from qjob_tui.service.datalock import read_note
+
+    note = read_note(locations.data_dir())
+    url = note.get("url") if note else None
+    return url if isinstance(url, str) and answers(url) else None
+
+
 def run_dashboard(
     *,
     source_specs: list[str] | None,
@@ -66,6 +75,8 @@ def run_dashboard(
                 local_url = settings.local_url or os.environ.get("QJOB_TUI_URL")
                 if local_url and answers(Source.local(local_url).url):
                     sources = [Source.local(local_url, os.environ.get("QJOB_TUI_SERVICE_TOKEN"))]
+                elif (running := _running_service()) is not None:
+                    sources = [Source.local(running, name=LOCAL)]
                 else:
                     print("qjob-tui: starting the local service…", file=sys.stderr)
                     embedded = EmbeddedService(locations.data_dir()).start()

@@ -43,3 +43,23 @@ def test_help_and_version() -> None:
         [sys.executable, "-m", "qjob_tui", "serve", "--port", "x"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "not a port number" in bad.stderr
+
+
+def test_a_second_service_on_the_same_data_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.service_process import ServiceProcess
+
+    first = ServiceProcess(tmp_path).start()
+    try:
+        note = (tmp_path / "service.json").read_text()
+        assert first.url in note
+        done = subprocess.run(
+            [sys.executable, "-m", "qjob_tui", "serve", "--port", "0", "--data", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1
+        assert f"another qjob-tui service uses {tmp_path} at {first.url}" in done.stderr
+    finally:
+        first.stop()
+    assert not (tmp_path / "service.json").exists()

@@ -9,6 +9,7 @@ import sys
 import uvicorn
 
 from qjob_tui.service.app import ServiceConfig, create_app
+from qjob_tui.service.datalock import DataInUse, DataLock
 
 
 def is_loopback(host: str) -> bool:
@@ -35,11 +36,24 @@ def refusal(host: str, token: str | None) -> str | None:
 def serve(config: ServiceConfig, host: str, port: int, log_level: str = "warning") -> int:
     """Serve until interrupted; returns the process exit code."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    shown = f"[{host}]" if ":" in host else host
+    lock = DataLock(config.data_dir)
+    try:
+        lock.acquire(f"http://{shown}:{port}/api/v1")
+    except DataInUse as exc:
+        print(f"qjob-tui serve: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _run(config, host, port, log_level, shown)
+    finally:
+        lock.release()
+
+
+def _run(config: ServiceConfig, host: str, port: int, log_level: str, shown: str) -> int:
     app = create_app(config)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on")
     )
-    shown = f"[{host}]" if ":" in host else host
     print(
         f"qjob-tui service: http://{shown}:{port}/api/v1  (data: {config.data_dir})",
         file=sys.stderr,

@@ -1,0 +1,65 @@
+"""One service per data directory: a lock, and a note of where that service answers.
+
+Two services on one SQLite database would both run the same queued jobs. The lock makes the second
+refuse to start with a message naming the first; the note (``service.json``) lets a dashboard find
+and reuse the running service instead of starting another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import IO
+
+LOCK = "service.lock"
+NOTE = "service.json"
+
+
+class DataInUse(RuntimeError):
+    """Another service holds this data directory."""
+
+
+class DataLock:
+    """Held for the life of the service process; released by the OS if it dies."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._file: IO[str] | None = None
+
+    def acquire(self, url: str) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = (self.data_dir / LOCK).open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            other = read_note(self.data_dir)
+            where = f" at {other['url']} (pid {other['pid']})" if other else ""
+            raise DataInUse(
+                f"another qjob-tui service uses {self.data_dir}{where}; "
+                "stop it, or pass --data with another directory"
+            ) from None
+        self._file = handle
+        note = {"url": url, "pid": os.getpid()}
+        (self.data_dir / NOTE).write_text(json.dumps(note))
+
+    def release(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                (self.data_dir / NOTE).unlink()
+            self._file.close()
+            self._file = None
+
+
+def read_note(data_dir: Path) -> dict[str, object] | None:
+    """Where the service of this data directory said it answers, if it did."""
+    try:
+        note = json.loads((data_dir / NOTE).read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(note, dict) and isinstance(note.get("url"), str):
+        return note
+    return None
