@@ -275,3 +275,24 @@ async def test_random_bits_from_a_sampler_job(service: ServiceProcess, tmp_path:
         await until(pilot, lambda: target.exists())
     text = target.read_text().strip()
     assert set(text) <= {"0", "1"} and len(text) > 1000
+
+
+async def test_notifies_only_when_a_watched_job_ends(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    finished = await submit(service, shots=10)
+    while not (await server_job(service, finished)).status.is_final:
+        await asyncio.sleep(0.05)
+    running = await submit(service)
+    app = make_app(service, tmp_path)
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await select(pilot, app, finished)
+        await pilot.pause(0.5)
+        assert not [m for m in said if finished in m]  # it ended long ago: no news
+        await pilot.press("escape")
+        await select(pilot, app, running)
+        async with JobClient(Source.local(service.root)) as client:
+            await client.cancel(running)
+        await until(pilot, lambda: any(running in m and "cancelled" in m for m in said))

@@ -93,6 +93,7 @@ class QJobApp(App[int]):
         )
         self._counts_dirty = True
         self._counts: Counter[JobStatus] = Counter()
+        self._active: set[JobKey] = set()  # jobs last seen queued or running
         if self.settings.theme:
             self.theme = self.settings.theme
 
@@ -189,12 +190,24 @@ class QJobApp(App[int]):
             self._show_status()
 
     def _notify_finished(self, changes: ChangeSet) -> None:
+        """Tell when a watched job (on screen or marked) goes from active to final."""
+        ended = []
+        for job in (*changes.added, *changes.changed):
+            if job.status.is_active:
+                self._active.add(job.key)
+            elif job.key in self._active:
+                self._active.discard(job.key)
+                ended.append(job)
+        for key in changes.removed:
+            self._active.discard(key)
+        if not ended:
+            return
         watched = set(self.query_one(JobList).rows.marked)
         shown = self.query_one(JobDetail).key
         if shown is not None:
             watched.add(shown)
-        for job in changes.changed:
-            if job.key in watched and job.status.is_final:
+        for job in ended:
+            if job.key in watched:
                 severity = "error" if job.status is JobStatus.ERROR else "information"
                 self.notify(f"{job.id} {job.status.value.lower()}", severity=severity)
                 if self.settings.bell:

@@ -75,6 +75,8 @@ def queue_text(
 class QueuePane(Static):
     """Renders ``queue_text``; the app feeds it from the store."""
 
+    _shown = ""
+
     def show(
         self,
         backends: Sequence[Backend],
@@ -84,4 +86,8 @@ class QueuePane(Static):
         several_sources: bool,
     ) -> None:
         width = max(self.size.width - 2, 40)
-        self.update(queue_text(backends, history, mine, selected, several_sources, width))
+        text = queue_text(backends, history, mine, selected, several_sources, width)
+        if text.plain == self._shown:
+            return
+        self._shown = text.plain
+        self.update(text, layout=False)  # its size is set by the layout, not by its text

@@ -56,6 +56,9 @@ def status_text(
 class StatusLine(Static):
     """One line at the bottom, above the footer."""
 
+    _shown = ""
+    _spans: list[object] = []  # noqa: RUF012 - replaced, never mutated
+
     def show(
         self,
         health: Iterable[SourceHealth],
@@ -63,4 +66,9 @@ class StatusLine(Static):
         paused: bool,
         interval: float,
     ) -> None:
-        self.update(status_text(health, counts, paused, interval))
+        text = status_text(health, counts, paused, interval)
+        if text.plain == self._shown and text.spans == self._spans:
+            return  # idle: write nothing to the terminal
+        self._shown, self._spans = text.plain, list(text.spans)
+        # One fixed line: no layout pass (which would repaint the list's scrollbar too).
+        self.update(text, layout=False)
