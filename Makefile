@@ -35,5 +35,9 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+## screenshots: screenshots/*.svg of every screen, from the snapshot tests' fixed dashboard
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -67,7 +67,7 @@ async def test_cancel_asks_first_and_no_is_the_default(
         await select(pilot, app, job_id)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmCancel))
-        assert job_id in str(app.screen.query_one("#jobs").render())
+        assert job_id in str(app.screen.query_one("#cancel-list").render())
         await pilot.press("enter")  # the focused button is "No"
         await until(pilot, lambda: not isinstance(app.screen, ConfirmCancel))
         assert (await server_job(service, job_id)).status.is_active

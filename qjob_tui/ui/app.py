@@ -106,7 +106,7 @@ class QJobApp(App[int]):
                 id="jobs", show_source=several, intent_of=self.store.intent, clock=self.clock
             )
             with Vertical(id="side"):
-                yield JobDetail(self.store, id="detail")
+                yield JobDetail(self.store, clock=self.clock, id="detail")
                 yield QueuePane(id="queue")
         yield Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
         yield StatusLine(id="status")
@@ -275,7 +275,14 @@ class QJobApp(App[int]):
     def _targets(self) -> list[Job]:
         """The marked jobs, or else the one under the cursor."""
         job_list = self.query_one(JobList)
-        keys = list(job_list.rows.marked) or ([job_list.cursor_key] if job_list.cursor_key else [])
+        rows = job_list.rows
+
+        def place(key: JobKey) -> tuple[bool, int, JobKey]:
+            index = rows.index_of(key)  # marked jobs in list order; hidden ones last
+            return (index is None, index or 0, key)
+
+        marked = sorted(rows.marked, key=place)
+        keys = marked or ([job_list.cursor_key] if job_list.cursor_key else [])
         return [job for key in keys if (job := self.store.job(key)) is not None]
 
     def action_cancel(self) -> None:

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
-from textual.widgets import Static
 
 from qjob_tui.model import Backend, BackendState, Job, JobStatus
 from qjob_tui.ui.detail.overview import local_time
+from qjob_tui.ui.sized_text import SizedText
 
 SPARK = "▁▂▃▄▅▆▇█"
 _STATE_STYLE = {
@@ -19,12 +19,13 @@ _STATE_STYLE = {
 }
 
 
-def sparkline(values: Sequence[int], width: int) -> str:
-    """The last ``width`` samples as block characters, scaled to their own maximum."""
+def sparkline(values: Sequence[int], width: int, peak: int | None = None) -> str:
+    """The last ``width`` samples as block characters, scaled to ``peak`` (default: their own
+    maximum; the queue pane passes the largest queue of all, so backends compare)."""
     if not values:
         return ""
     values = list(values)[-width:]
-    peak = max(values)
+    peak = max(values) if peak is None else max(peak, max(values))
     if peak == 0:
         return SPARK[0] * len(values)
     return "".join(SPARK[min(len(SPARK) - 1, round(v * (len(SPARK) - 1) / peak))] for v in values)
@@ -46,7 +47,8 @@ def queue_text(
     if not backends:
         return Text("No backends reported yet.", style="dim")
     name_width = min(max(len(b.name) for b in backends) + (10 if several_sources else 0), 24)
-    spark_width = max(width - name_width - 26, 0)
+    spark_width = max(width - name_width - 25, 0)
+    peak = max((max(h) for h in history.values() if h), default=0)
     text.append(f"{'backend':<{name_width}} {'status':<10}{'queue':>6} {'mine':>5} ", "bold")
     text.append("history\n" if spark_width >= 4 else "\n", "bold")
     for backend in sorted(backends, key=lambda b: (b.source, b.name)):
@@ -57,7 +59,7 @@ def queue_text(
         text.append(f"{state:<10}", style=style)
         text.append(f"{backend.queue_length:>6} {mine.get(key, 0):>5} ")
         if spark_width >= 4:
-            text.append(sparkline(history.get(key, []), spark_width), style="cyan")
+            text.append(sparkline(history.get(key, []), spark_width, peak), style="cyan")
         text.append("\n")
     if selected is not None and selected.status is JobStatus.QUEUED:
         provider = "the service" if selected.source == "local" or selected.queue.position else "IBM"
@@ -72,10 +74,10 @@ def queue_text(
     return text
 
 
-class QueuePane(Static):
+class QueuePane(SizedText):
     """Renders ``queue_text``; the app feeds it from the store."""
 
-    _shown = ""
+    FIXED_SIZE = True
 
     def show(
         self,
@@ -85,9 +87,6 @@ class QueuePane(Static):
         selected: Job | None,
         several_sources: bool,
     ) -> None:
-        width = max(self.size.width - 2, 40)
-        text = queue_text(backends, history, mine, selected, several_sources, width)
-        if text.plain == self._shown:
-            return
-        self._shown = text.plain
-        self.update(text, layout=False)  # its size is set by the layout, not by its text
+        self.draw(
+            lambda width: queue_text(backends, history, mine, selected, several_sources, width)
+        )

@@ -7,6 +7,8 @@ never blocks the list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -33,9 +35,12 @@ if TYPE_CHECKING:
 class JobDetail(Vertical):
     """Overview, Timeline, Result, Circuit and Random bits of one job, in tabs."""
 
-    def __init__(self, store: JobStore, **kwargs: object) -> None:
+    def __init__(
+        self, store: JobStore, clock: Callable[[], datetime] | None = None, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.store = store
+        self.clock = clock
         self.key: JobKey | None = None
         self._result_for: JobKey | None = None
         self._circuit_for: JobKey | None = None
@@ -88,7 +93,7 @@ class JobDetail(Vertical):
         job = self.job
         intent = self.store.intent(self.key) if self.key else None
         self.query_one(OverviewView).show(job, intent)
-        self.query_one(TimelineView).show(job)
+        self.query_one(TimelineView).show(job, now=self.clock() if self.clock else None)
         self._fill_active_tab()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 from rich.text import Text
-from textual.widgets import Static
 
 from qjob_tui.api.extractor import ExtractorResult
 from qjob_tui.text import one_line
+from qjob_tui.ui.sized_text import SizedText
 
 MAX_HEX_DIGITS = 512
 MAX_PICTURE_BITS = 4096
@@ -80,11 +80,8 @@ def random_bits_text(result: ExtractorResult, width: int = 60) -> Text:
     return text
 
 
-class RandomBitsView(Static):
+class RandomBitsView(SizedText):
     """Shows an extractor job's result, or why there is none."""
 
     def show_result(self, result: ExtractorResult) -> None:
-        self.update(random_bits_text(result, width=max(self.size.width, 40)))
-
-    def show_message(self, message: str) -> None:
-        self.update(Text(message, style="dim"))
+        self.draw(lambda width: random_bits_text(result, width=max(width, 30)))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from qjob_tui.model import JobResult
+from qjob_tui.ui.sized_text import SizedText
 
 MAX_OUTCOMES = 16
 
@@ -15,7 +15,8 @@ def result_text(result: JobResult, width: int = 60) -> Text:
     for index, pub in enumerate(result.pubs):
         for register in pub.registers:
             shots = register.counts.shots
-            header = f"pub {index} · register {register.name} · {register.num_bits} bits · "
+            bits = f"{register.num_bits} bit" + ("s" if register.num_bits != 1 else "")
+            header = f"pub {index} · register {register.name} · {bits} · "
             text.append(header + f"{shots:,} shots · {len(register.counts):,} outcomes\n", "bold")
             top = register.counts.most_frequent(MAX_OUTCOMES)
             label_width = max((len(outcome) for outcome, _ in top), default=1)
@@ -37,11 +38,8 @@ def result_text(result: JobResult, width: int = 60) -> Text:
     return text if text.plain else Text("The result holds no registers.", style="dim")
 
 
-class ResultView(Static):
+class ResultView(SizedText):
     """Shows a job's counts, or why there are none."""
 
     def show_result(self, result: JobResult) -> None:
-        self.update(result_text(result, width=max(self.size.width, 40)))
-
-    def show_message(self, message: str) -> None:
-        self.update(Text(message, style="dim"))
+        self.draw(lambda width: result_text(result, width=max(width, 30)))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual.widgets import Static
 
 from qjob_tui.model import Job
 from qjob_tui.ui.detail.overview import local_time
+from qjob_tui.ui.sized_text import SizedText
 
 # On IBM Quantum, RUNNING covers classical pre- and post-processing as well as QPU time.
 RUNNING_NOTE = (
@@ -74,11 +74,11 @@ def timeline_text(job: Job, width: int = 60, now: datetime | None = None) -> Tex
     return text
 
 
-class TimelineView(Static):
+class TimelineView(SizedText):
     """Shows ``timeline_text`` of the selected job."""
 
-    def show(self, job: Job | None) -> None:
+    def show(self, job: Job | None, now: datetime | None = None) -> None:
         if job is None:
-            self.update(Text("No job selected.", style="dim"))
+            self.show_message("No job selected.")
             return
-        self.update(timeline_text(job, width=max(self.size.width, 40)))
+        self.draw(lambda width: timeline_text(job, width=max(width, 40), now=now))

@@ -45,7 +45,7 @@ class ConfirmCancel(ModalScreen[bool]):
         listing.rstrip()
         with Vertical(id="dialog"):
             yield Label(title, id="title")
-            yield Static(listing, id="jobs")
+            yield Static(listing, id="cancel-list")
             with Horizontal(id="buttons"):
                 yield Button("No, keep", id="no", variant="primary")
                 yield Button("Yes, cancel", id="yes", variant="error")

@@ -58,7 +58,10 @@ class TagEditor(ModalScreen[list[str] | None]):
         else:
             options.add_option(Option("(no tags)", disabled=True))
         limits = self.query_one("#limits", Label)
-        text = f"{len(self.tags)}/{MAX_TAGS} tags, each at most {MAX_TAG_LENGTH} characters"
+        text = (
+            f"{len(self.tags)}/{MAX_TAGS} tags, each at most {MAX_TAG_LENGTH} characters · "
+            "x or delete removes the highlighted tag · ctrl+s saves"
+        )
         limits.update(f"✖ {problem}" if problem else text)
         limits.set_class(problem is not None, "error")
 

@@ -1,0 +1,658 @@
+"""The whole dashboard on fixed jobs, backends and a fixed clock, for snapshots and screenshots.
+
+Nothing here touches the network or the wall clock: the store is never started, its poller is
+filled directly, the job the detail pane would fetch is answered from memory, the Result tab
+reads a result put in the store beforehand, and every time on screen derives from ``CLOCK``
+(relative times through the app's clock, absolute times in UTC).
+
+Run it with ``python -m tests.apps.dashboard_app``; snapshot tests and ``scripts/screenshots.py``
+build it with ``make_app``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+import qjob_tui.ui.app as app_module
+from qjob_tui.api.client import JobClient
+from qjob_tui.api.extractor import ExtractorResult
+from qjob_tui.api.http import RetryPolicy
+from qjob_tui.api.source import Source
+from qjob_tui.changes import ChangeSet, JobKey, SourceHealth
+from qjob_tui.config import Settings
+from qjob_tui.extract import CheckResult
+from qjob_tui.model import (
+    Backend,
+    BackendState,
+    Counts,
+    Job,
+    JobError,
+    JobResult,
+    JobStatus,
+    PubResult,
+    QueueInfo,
+    RegisterResult,
+    Step,
+    Usage,
+)
+from qjob_tui.store import JobStore
+from qjob_tui.ui.app import QJobApp
+from qjob_tui.ui.detail.pane import JobDetail
+from qjob_tui.ui.job_list import JobList
+
+# Absolute times (detail pane, queue estimates) are shown in local time: make it UTC everywhere.
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+SOURCE = "local"
+THEME = "textual-dark"
+CLOCK = datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
+"""The dashboard's "now": a few minutes after the newest job was created."""
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One job, with its steps as seconds after its creation."""
+
+    id: str
+    status: JobStatus
+    minutes_ago: float
+    backend: str | None
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    program: str = "sampler"
+    queued: float | None = 1.5
+    running: float | None = None
+    finished: float | None = None
+    queue: tuple[int, float, float] | None = None  # position, start and end in minutes from now
+    usage: float = 0.0
+    estimate: float | None = None
+    error: JobError | None = None
+    session: str | None = None
+
+
+_SPECS: tuple[_Spec, ...] = (
+    _Spec(
+        "d5kq0r7w2m9vx3c8n1ta",
+        JobStatus.QUEUED,
+        2,
+        "fake_cairo",
+        "long QFT",
+        ("demo", "long"),
+        queue=(3, 6.5, 11),
+        estimate=212.0,
+    ),
+    _Spec(
+        "d5kpz8c1x0q2m7v4b6rs",
+        JobStatus.RUNNING,
+        3,
+        "fake_cairo",
+        "QFT 6",
+        ("demo", "qft"),
+        running=64,
+        usage=41.2,
+        estimate=96.0,
+    ),
+    _Spec(
+        "d5kpy3n6t9w1e4r7u2io",
+        JobStatus.RUNNING,
+        4,
+        "fake_lima",
+        "random bits",
+        ("qrng",),
+        running=12,
+        usage=180.5,
+    ),
+    _Spec(
+        "d5kpx1a4s7d0f3g6h9jk",
+        JobStatus.QUEUED,
+        5,
+        "fake_cairo",
+        None,
+        ("long",),
+        queue=(4, 9.5, 14),
+    ),
+    _Spec(
+        "d5kpw9l2z5x8c1v4b7nm",
+        JobStatus.VALIDATING,
+        6,
+        "basic_simulator",
+        "ghz-4 validation",
+        (),
+        queued=None,
+    ),
+    _Spec("d5kpv6q3w0e7r4t1y8ui", JobStatus.INITIALIZING, 7, None, None, (), queued=None),
+    _Spec(
+        "d5kpu4o1p8a5s2d9f6gh",
+        JobStatus.QUEUED,
+        9,
+        "fake_perth",
+        "waits for the pause",
+        ("demo",),
+        queue=(1, 0, 0),
+    ),
+    _Spec(
+        "d5kpt2j9k6l3z0x7c4vb",
+        JobStatus.DONE,
+        12,
+        "fake_perth",
+        "GHZ 3",
+        ("demo", "ghz"),
+        running=38.4,
+        finished=51.9,
+        usage=9.7,
+    ),
+    _Spec(
+        "d5kps0n7m4q1w8e5r2ty",
+        JobStatus.ERROR,
+        14,
+        "basic_simulator",
+        "typo in circuit",
+        ("demo",),
+        running=2.2,
+        finished=2.6,
+        error=JobError(
+            1501,
+            "The circuit could not be parsed: line 3: unknown gate 'hh'.",
+            "Check the gate names in the OpenQASM text and submit the job again.",
+        ),
+    ),
+    _Spec(
+        "d5kpr8u5i2o9p6a3s0df",
+        JobStatus.CANCELLED,
+        16,
+        "fake_lima",
+        "to be cancelled",
+        (),
+        running=8,
+        finished=70,
+        usage=55.0,
+    ),
+    _Spec(
+        "d5kpq6g3h0j7k4l1z8xc",
+        JobStatus.DONE,
+        21,
+        "basic_simulator",
+        "[bold]markup[/] shows literally",
+        ("[red]tag[/]",),
+        running=3,
+        finished=4.25,
+        usage=1.1,
+    ),
+    _Spec(
+        "d5kpp4v1b8n5m2q9w6er",
+        JobStatus.ERROR,
+        25,
+        "basic_simulator",
+        "too wide for the simulator",
+        (),
+        running=1.8,
+        finished=2.0,
+        error=JobError(
+            1502,
+            "The circuit has 26 qubits; basic_simulator has 24.",
+            "Run it on aer_simulator or make the circuit narrower.",
+        ),
+    ),
+    _Spec(
+        "d5kpn2t9y6u3i0o7p4as",
+        JobStatus.DONE,
+        33,
+        "fake_perth",
+        "ghz-7",
+        (),
+        running=95,
+        finished=131,
+        usage=33.8,
+    ),
+    _Spec(
+        "d5kpm0d7f4g1h8j5k2lz",
+        JobStatus.DONE,
+        41,
+        "fake_lima",
+        "extracted bits",
+        ("qrng", "extractor"),
+        program="random-extractor",
+        running=4,
+        finished=9,
+        usage=0.0,
+    ),
+    _Spec(
+        "d5kpk8x5c2v9b6n3m0qw",
+        JobStatus.DONE,
+        58,
+        "aer_simulator",
+        "vqe h2 sweep",
+        ("vqe", "h2", "sweep-3"),
+        running=6,
+        finished=47,
+        usage=12.4,
+        session="s-7f3a9c2e",
+    ),
+    _Spec(
+        "d5kpj6e3r0t7y4u1i8op",
+        JobStatus.CANCELLED,
+        75,
+        "fake_cairo",
+        "cancelled while queued",
+        ("long",),
+        finished=600,
+    ),
+    _Spec(
+        "d5kph4a1s8d5f2g9h6jk",
+        JobStatus.DONE,
+        95,
+        "fake_cairo",
+        "a rather long experiment name that will not fit in a narrow terminal",
+        ("calibration", "qubit-3", "long-running-tag"),
+        running=1260,
+        finished=2214,
+        usage=702.6,
+    ),
+    _Spec(
+        "d5kpg2l9z6x3c0v7b4nm",
+        JobStatus.DONE,
+        150,
+        "fake_perth",
+        "bell pair",
+        ("demo",),
+        running=30,
+        finished=34,
+        usage=3.2,
+        session="s-7f3a9c2e",
+    ),
+    _Spec(
+        "d5kpf0q7w4e1r8t5y2ui",
+        JobStatus.ERROR,
+        200,
+        "fake_cairo",
+        "deep circuit",
+        (),
+        running=300,
+        finished=1500,
+        usage=1198.0,
+        error=JobError(
+            2000,
+            "Execution failed: the worker ran out of memory.",
+            "Use fewer shots or split the circuit into smaller jobs.",
+        ),
+    ),
+    _Spec(
+        "d5kpe8o5p2a9s6d3f0gh",
+        JobStatus.DONE,
+        320,
+        "basic_simulator",
+        "GHZ 3",
+        ("demo", "ghz"),
+        running=1,
+        finished=1.4,
+        usage=0.4,
+    ),
+    _Spec(
+        "d5kpd6j3k0l7z4x1c8vb",
+        JobStatus.DONE,
+        1500,
+        "fake_lima",
+        "nightly calibration",
+        (
+            "nightly",
+            "calibration",
+            "qubit-0",
+            "qubit-1",
+            "qubit-2",
+            "qubit-3",
+            "t1",
+            "t2",
+        ),
+        running=40,
+        finished=220,
+        usage=176.0,
+    ),
+    _Spec(
+        "d5kpc4n1m8q5w2e9r6ty",
+        JobStatus.DONE,
+        2900,
+        "aer_simulator",
+        "QFT 12",
+        ("qft",),
+        running=2,
+        finished=15,
+        usage=11.0,
+    ),
+    _Spec(
+        "d5kpb2u9i6o3p0a7s4df",
+        JobStatus.CANCELLED,
+        4400,
+        "fake_perth",
+        None,
+        (),
+        running=20,
+        finished=25,
+        usage=2.5,
+    ),
+    _Spec(
+        "d5kpa0g7h4j1k8l5z2xc",
+        JobStatus.DONE,
+        8700,
+        "basic_simulator",
+        "ghz-5",
+        (),
+        running=1,
+        finished=2,
+        usage=0.6,
+    ),
+    _Spec(
+        "d5kp98v5b2n9m6q3w0er",
+        JobStatus.DONE,
+        58000,
+        "fake_lima",
+        "first job",
+        ("demo",),
+        running=10,
+        finished=12,
+        usage=1.9,
+    ),
+)
+
+# Jobs the snapshots pick by id.
+QUEUED_JOB = _SPECS[0].id  # the newest: under the cursor at start
+DONE_JOB = "d5kpt2j9k6l3z0x7c4vb"  # GHZ 3 on fake_perth, with a result
+FAILED_JOB = "d5kps0n7m4q1w8e5r2ty"  # reason code and solution
+EIGHT_TAGS_JOB = "d5kpd6j3k0l7z4x1c8vb"  # at the tag limit
+EXTRACTOR_JOB = "d5kpm0d7f4g1h8j5k2lz"  # random-extractor, with bits
+
+
+def _job(spec: _Spec) -> Job:
+    created = CLOCK - timedelta(minutes=spec.minutes_ago)
+
+    def at(seconds: float) -> datetime:
+        return created + timedelta(seconds=seconds)
+
+    steps = [Step("created", created)]
+    if spec.queued is not None:
+        steps.append(Step("queued", at(spec.queued)))
+    if spec.running is not None:
+        steps.append(Step("running", at(spec.running)))
+    if spec.finished is not None:
+        steps.append(Step("finished", at(spec.finished)))
+    queue = QueueInfo()
+    if spec.queue is not None:
+        position, start, end = spec.queue
+        queue = QueueInfo(
+            position=position,
+            estimated_start=CLOCK + timedelta(minutes=start) if start else None,
+            estimated_completion=CLOCK + timedelta(minutes=end) if end else None,
+        )
+    return Job(
+        id=spec.id,
+        source=SOURCE,
+        status=spec.status,
+        created=created,
+        backend=spec.backend,
+        program=spec.program,
+        tags=spec.tags,
+        name=spec.name,
+        session_id=spec.session,
+        steps=tuple(steps),
+        queue=queue,
+        usage=Usage(spec.usage, final=spec.status.is_final),
+        estimated_running_seconds=spec.estimate,
+        error=spec.error,
+    )
+
+
+def sample_jobs() -> list[Job]:
+    """About 25 jobs of every status, newest first."""
+    return [_job(spec) for spec in _SPECS]
+
+
+def sample_backends() -> list[Backend]:
+    return [
+        Backend("basic_simulator", SOURCE, BackendState.ONLINE, 0, 24, simulator=True),
+        Backend("aer_simulator", SOURCE, BackendState.OFFLINE, 0, 32, simulator=True),
+        Backend("fake_lima", SOURCE, BackendState.ONLINE, 2, 5),
+        Backend("fake_perth", SOURCE, BackendState.PAUSED, 1, 7, message="maintenance"),
+        Backend("fake_cairo", SOURCE, BackendState.ONLINE, 14, 27),
+    ]
+
+
+# Queue lengths sampled this session, oldest first (drawn as sparklines).
+_HISTORY: dict[str, tuple[int, ...]] = {
+    "basic_simulator": (0, 1, 0, 0, 2, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0),
+    "aer_simulator": (3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+    "fake_lima": (1, 1, 2, 3, 3, 4, 3, 2, 2, 1, 1, 2, 3, 4, 5, 4, 3, 3, 2, 2),
+    "fake_perth": (6, 7, 7, 8, 6, 5, 4, 4, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1),
+    "fake_cairo": (2, 3, 4, 5, 5, 6, 7, 8, 8, 9, 9, 10, 11, 11, 12, 12, 13, 13, 14, 14),
+}
+
+
+def sample_result() -> JobResult:
+    """A noisy GHZ-3 on 4,000 shots, with a one-bit flag register beside it."""
+    meas = Counts(
+        {
+            "000": 1890,
+            "111": 1823,
+            "001": 71,
+            "110": 64,
+            "011": 58,
+            "100": 49,
+            "010": 23,
+            "101": 22,
+        }
+    )
+    flag = Counts({"0": 3712, "1": 288})
+    registers = (RegisterResult("meas", 3, meas), RegisterResult("flag", 1, flag))
+    return JobResult(pubs=(PubResult(registers=registers),))
+
+
+def sample_bits() -> ExtractorResult:
+    """512 fixed bits from a seeded generator, with the service's three checks."""
+    bits = np.random.default_rng(20261122).integers(0, 2, 512, dtype=np.uint8)
+    bits.setflags(write=False)
+    quality = (
+        CheckResult("bias", 0.71, 0.4795, True),
+        CheckResult("frequency", 1.13, 0.2568, True),
+        CheckResult("runs", 0.52, 0.6031, True),
+    )
+    params = {"n": 1024, "m": 512, "raw_job": DONE_JOB}
+    return ExtractorResult(bits=bits, num_bits=512, method="ext1", params=params, quality=quality)
+
+
+def _offline(request: httpx.Request) -> httpx.Response:
+    """Every request fails at once: nothing in a snapshot may wait on a network."""
+    return httpx.Response(503, json={"errors": [{"code": 503, "message": "offline"}]})
+
+
+class OfflineStore(JobStore):
+    """A store that answers from what it holds: no request is ever sent."""
+
+    async def details(self, key: JobKey) -> Job:
+        job = self.job(key)
+        if job is None:  # pragma: no cover - the app asks only for jobs it shows
+            raise KeyError(key)
+        return job
+
+    async def circuit_diagrams(self, key: JobKey, width: int = 80) -> list[str]:
+        return []
+
+
+def make_store() -> OfflineStore:
+    client = JobClient(
+        Source.local("http://127.0.0.1:9"),
+        transport=httpx.MockTransport(_offline),
+        policy=RetryPolicy(max_tries=1),
+    )
+    store = OfflineStore([client])
+    poller = store.pollers[SOURCE]
+    for job in sample_jobs():
+        poller.jobs[job.id] = job
+    poller.newest = max(job.created for job in poller.jobs.values())
+    for backend in sample_backends():
+        poller.backends[backend.name] = backend
+        samples = _HISTORY[backend.name]
+        start = CLOCK - timedelta(seconds=30 * len(samples))
+        store._queue_history[(SOURCE, backend.name)] = deque(
+            ((start + timedelta(seconds=30 * i), n) for i, n in enumerate(samples)),
+            maxlen=store.config.queue_samples,
+        )
+    poller.health = SourceHealth(
+        source=SOURCE,
+        last_success=CLOCK - timedelta(seconds=1),
+        next_poll=CLOCK + timedelta(seconds=1),
+        interval=store.config.interval,
+        failures=0,
+    )
+    store._results[(SOURCE, DONE_JOB)] = sample_result()
+    store._extracted[(SOURCE, EXTRACTOR_JOB)] = sample_bits()
+    return store
+
+
+class DashboardApp(QJobApp):
+    """The dashboard on ``make_store``'s state, shown as if its first poll had just arrived."""
+
+    # A relative CSS_PATH is read beside the module of the class: point at the app's own.
+    CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))
+
+    def __init__(self, *, readonly: bool = False, size_hint: tuple[int, int] | None = None):
+        super().__init__(
+            make_store(),
+            # The theme by name: Textual reads $TEXTUAL_THEME once, at import, into the default.
+            settings=Settings(theme=THEME),
+            readonly=readonly,
+            clock=lambda: CLOCK,
+            start_store=False,
+        )
+        self.size_hint = size_hint
+
+    def on_mount(self) -> None:
+        # Runs before QJobApp.on_mount; the message this posts is handled after both, exactly
+        # as the news of a real poll would be.
+        store = self.store
+        self.store._publish(
+            ChangeSet(
+                added=tuple(store.all_jobs()),
+                backends=tuple(store.backends),
+                health=tuple(store.health),
+            )
+        )
+
+
+def make_app(readonly: bool = False, size_hint: tuple[int, int] | None = None) -> DashboardApp:
+    """A fresh dashboard; ``size_hint`` is the terminal size it is meant for, if any."""
+    return DashboardApp(readonly=readonly, size_hint=size_hint)
+
+
+# --- helpers for run_before and the screenshot script ---------------------------------------
+
+
+def select(app: QJobApp, job_id: str) -> None:
+    """Put the list's cursor on a job, as the arrow keys would."""
+    job_list = app.query_one(JobList)
+    index = job_list.rows.index_of((SOURCE, job_id))
+    assert index is not None, job_id
+    job_list.move_cursor(index)
+
+
+def show_tab(app: QJobApp, tab: str) -> None:
+    """Switch the detail pane to a tab: overview, timeline, result or circuit."""
+    app.query_one(JobDetail).active = tab
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Wait for the app to be idle, with text cursors steady (a blink would flicker a snapshot)."""
+    await pilot.pause()
+    for box in pilot.app.screen.query(Input):
+        box.cursor_blink = False
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+async def _press(pilot: Pilot[int], *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+async def _main(pilot: Pilot[int]) -> None:
+    await settle(pilot)
+
+
+def _on_job(job_id: str, tab: str = "overview") -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def prepare(pilot: Pilot[int]) -> None:
+        # The tab first, then the job, as a person moving through jobs on that tab: the views
+        # size their text when filled, and a tab filled the moment it appears is not laid out
+        # yet (its width is 0 then, so the text is drawn at a 40-column fallback, or not,
+        # depending on timing).
+        await pilot.pause()
+        show_tab(pilot.app, tab)  # type: ignore[arg-type]
+        await settle(pilot)
+        select(pilot.app, job_id)  # type: ignore[arg-type]
+        await settle(pilot)
+
+    return prepare
+
+
+def _keys(*keys: str, job_id: str | None = None) -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def prepare(pilot: Pilot[int]) -> None:
+        await pilot.pause()
+        if job_id is not None:
+            select(pilot.app, job_id)  # type: ignore[arg-type]
+            await pilot.pause()
+        await _press(pilot, *keys)
+
+    return prepare
+
+
+async def _cancel_two_marked(pilot: Pilot[int]) -> None:
+    await pilot.pause()
+    await pilot.press("space", "space")  # marks the first two rows, the cursor goes to the third
+    await pilot.press("c")  # the dialog lists the marked jobs in the list's order
+    await settle(pilot)
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One state of the dashboard worth a snapshot: reached by ``prepare`` from the start."""
+
+    name: str
+    prepare: Callable[[Pilot[int]], Awaitable[None]]
+    readonly: bool = False
+    about: str = ""
+
+
+SHOTS: tuple[Shot, ...] = (
+    Shot("main", _main, about="list, Overview of the queued job under the cursor, queue pane"),
+    Shot("failed", _on_job(FAILED_JOB), about="Overview of a failed job: code and solution"),
+    Shot("timeline", _on_job(DONE_JOB, "timeline"), about="Timeline of a finished job"),
+    Shot("result", _on_job(DONE_JOB, "result"), about="Result histogram, two registers"),
+    Shot("circuit", _on_job(DONE_JOB, "circuit"), about="Circuit tab without circuits"),
+    Shot("random-bits", _on_job(EXTRACTOR_JOB, "bits"), about="Random bits of an extractor job"),
+    Shot("filter", _keys("slash", "g", "h", "z"), about="the filter bar, typing 'ghz'"),
+    Shot("confirm-cancel", _keys("c"), about="confirm cancelling the selected job"),
+    Shot("confirm-cancel-2", _cancel_two_marked, about="confirm cancelling 2 marked jobs"),
+    Shot("tag-editor", _keys("t"), about="the tag editor on a job with two tags"),
+    Shot(
+        "tag-editor-limit",
+        _keys("t", *"qubit-4", "enter", job_id=EIGHT_TAGS_JOB),
+        about="adding a ninth tag is refused before anything is sent",
+    ),
+    Shot("rename", _keys("n"), about="the rename prompt"),
+    Shot("help", _keys("question_mark"), about="every key"),
+    Shot("readonly", _main, readonly=True, about="--readonly: no cancel, tags or rename"),
+)
+
+
+app = make_app()
+
+if __name__ == "__main__":
+    app.run()
