@@ -110,6 +110,7 @@ def bench(n: int, folder: Path) -> tuple[float, float, float, float, float, int]
 
 
 def main() -> None:
+    print("### Job cache (SQLite, one file per source)\n")
     print(f"Python {sys.version.split()[0]}, SQLite {__import__('sqlite3').sqlite_version}\n")
     print("| jobs | put (fresh) | put (replace all) | open | load | newest_created | file |")
     print("|---:|---:|---:|---:|---:|---:|---:|")

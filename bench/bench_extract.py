@@ -103,6 +103,7 @@ def row(stage: str, size: str, bits_x: int, bits_all: int, t: float, t_ref: floa
 def main() -> int:
     """Run the benchmark and print the table; exit status 1 if any result disagrees."""
     start = time.perf_counter()
+    print("### Random-bit extractors (input Mbit/s counts x only; all inputs adds y or the seed)\n")
     print(
         f"numpy {np.__version__}, {os.cpu_count()} CPUs. Medians of {REPS} runs after a "
         f"warm-up; naive: {REPS_NAIVE} runs, 1 run without warm-up at ~10^7.\n"
