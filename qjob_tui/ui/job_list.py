@@ -10,6 +10,7 @@ same in 16 colours, in true colour and with NO_COLOR.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -389,9 +390,13 @@ class JobList(ScrollView, can_focus=True):
             if self._cursor != old_cursor:
                 self._refresh_row(old_cursor)
                 self._refresh_row(self._cursor)
-        else:
-            for index in update.changed:
-                self._refresh_row(index)
+        elif update.changed:
+            # Sorted indices: only those on screen are repainted, and the window is read
+            # once (it costs a layout lookup per call; a poll may change 1,000 rows).
+            page = self._page_rows()
+            first = bisect_left(update.changed, top)
+            for index in update.changed[first : bisect_left(update.changed, top + page, first)]:
+                self.refresh_line(index + 1)
         for key in changes.intents:  # same job, other status text: the cache sees the intent
             index = self.rows.index_of(key)
             if index is not None:

@@ -86,8 +86,9 @@ class FilterError(ValueError):
 class RowsUpdate:
     """What one ``apply`` did to the visible rows, so the view repaints only what it must.
 
-    ``changed`` are indices (in the new order) of rows whose job changed but did not move.
-    ``reordered`` is true when rows moved, appeared or disappeared: indices shifted.
+    ``changed`` are indices of rows whose job changed but did not move, reported only when
+    nothing else moved. ``reordered`` is true when rows moved, appeared or disappeared:
+    indices shifted, and the view must compare what it shows with the new order.
     """
 
     changed: tuple[int, ...] = ()
@@ -390,7 +391,7 @@ class JobRows:
         add_all: list[Entry] = []
         remove_visible: list[Entry] = []
         add_visible: list[Entry] = []
-        in_place: list[Entry] = []
+        in_place: list[tuple[int, Entry]] = []
         dropped = 0
 
         for key in changes.removed:
@@ -433,12 +434,14 @@ class JobRows:
                     add_visible.append(new)
                 continue
             # Same place: swap the entry where it stands, no list is rebuilt.
-            self._all[_locate(self._all, old)] = new
+            at = _locate(self._all, old)
+            self._all[at] = new
             if not filtered:
-                in_place.append(new)
+                in_place.append((at, new))
             elif was_visible and is_visible:
-                self._visible[_locate(self._visible, old)] = new
-                in_place.append(new)
+                at = _locate(self._visible, old)
+                self._visible[at] = new
+                in_place.append((at, new))
             elif was_visible:
                 remove_visible.append(old)
             elif is_visible:
@@ -453,8 +456,9 @@ class JobRows:
         else:
             reordered = bool(remove_all or add_all)
             self._visible = self._all
-        visible = self._visible
-        changed = tuple(sorted(self._visual(bisect_left(visible, e)) for e in in_place))
+        # After a splice the indices found above are stale, and a reordered view compares
+        # its rows anyway: ``changed`` is only reported when nothing moved.
+        changed = () if reordered else tuple(sorted(self._visual(at) for at, _ in in_place))
         return RowsUpdate(changed=changed, reordered=reordered, marks_dropped=dropped)
 
     def _load_fresh(self, jobs: dict[JobKey, Job]) -> RowsUpdate:
