@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,15 +18,11 @@ from pathlib import Path
 
 import httpx
 
+from qjob_tui.service.datalock import read_note
+
 
 class EmbeddedError(RuntimeError):
     """The background service could not be started; the message says why."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def answers(url: str, timeout: float = 0.5) -> bool:
@@ -40,7 +35,7 @@ def answers(url: str, timeout: float = 0.5) -> bool:
 
 
 class EmbeddedService:
-    """A ``qjob-tui serve`` child process on a free loopback port."""
+    """A ``qjob-tui serve`` child process on a free loopback port of its choosing."""
 
     def __init__(
         self, data_dir: Path | None, *, demo: bool = False, log: Path | None = None
@@ -51,14 +46,15 @@ class EmbeddedService:
             data_dir = Path(self._tmp.name)
         self.data_dir = data_dir
         self.demo = demo
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/api/v1"
+        self.url = ""  # known once the child has bound its port (see ``start``)
         self.log = log or data_dir / "service.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> EmbeddedService:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "qjob_tui", "serve", "--port", str(self.port)]
+        # Port 0: the child binds a free port itself (no race with other programs picking
+        # one) and writes the URL into the data folder's service note, read below.
+        command = [sys.executable, "-m", "qjob_tui", "serve", "--port", "0"]
         command += ["--data", str(self.data_dir), "--log-level", "warning"]
         if self.demo:
             command.append("--demo")
@@ -76,8 +72,11 @@ class EmbeddedService:
             if self._proc.poll() is not None:
                 tail = self.log.read_text(errors="replace")[-400:].strip()
                 raise EmbeddedError(f"the local service exited: {tail or 'no output'}")
-            if answers(self.url):
-                return self
+            note = read_note(self.data_dir)
+            if note and note.get("pid") == self._proc.pid:
+                self.url = str(note["url"])
+                if answers(self.url):
+                    return self
             time.sleep(0.1)
         self.stop()
         raise EmbeddedError(f"the local service did not answer within {timeout:.0f} s")

@@ -63,3 +63,55 @@ def test_a_second_service_on_the_same_data_is_refused(tmp_path) -> None:  # type
     finally:
         first.stop()
     assert not (tmp_path / "service.json").exists()
+
+
+def test_port_0_announces_the_port_the_system_chose(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import time
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qjob_tui", "serve", "--port", "0", "--data", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "service.json").exists() and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.05)
+        url = json.loads((tmp_path / "service.json").read_text())["url"]
+        assert not url.endswith(":0/api/v1")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"{url}/backends", timeout=1).status_code == 200
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_a_port_in_use_is_a_clear_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = ["serve", "--port", str(port), "--data", str(tmp_path)]
+        done = subprocess.run(
+            [sys.executable, "-m", "qjob_tui", *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "in use" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "service.json").exists()

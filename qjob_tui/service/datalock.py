@@ -29,7 +29,8 @@ class DataLock:
         self.data_dir = data_dir
         self._file: IO[str] | None = None
 
-    def acquire(self, url: str) -> None:
+    def acquire(self) -> None:
+        """Take the directory, or raise DataInUse naming the service that has it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         handle = (self.data_dir / LOCK).open("a+")
         try:
@@ -43,6 +44,9 @@ class DataLock:
                 "stop it, or pass --data with another directory"
             ) from None
         self._file = handle
+
+    def announce(self, url: str) -> None:
+        """Write where this service answers, once its socket is bound (the port may be 0 before)."""
         note = {"url": url, "pid": os.getpid()}
         (self.data_dir / NOTE).write_text(json.dumps(note))
 

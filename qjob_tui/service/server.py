@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 import sys
 
 import uvicorn
@@ -36,30 +37,47 @@ def refusal(host: str, token: str | None) -> str | None:
 def serve(config: ServiceConfig, host: str, port: int, log_level: str = "warning") -> int:
     """Serve until interrupted; returns the process exit code."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
-    shown = f"[{host}]" if ":" in host else host
     lock = DataLock(config.data_dir)
     try:
-        lock.acquire(f"http://{shown}:{port}/api/v1")
+        lock.acquire()
     except DataInUse as exc:
         print(f"qjob-tui serve: {exc}", file=sys.stderr)
         return 1
     try:
-        return _run(config, host, port, log_level, shown)
+        try:
+            sock = bind(host, port)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            print(f"qjob-tui serve: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+            return 1
+        with sock:
+            return _run(config, sock, log_level, lock)
     finally:
         lock.release()
 
 
-def _run(config: ServiceConfig, host: str, port: int, log_level: str, shown: str) -> int:
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on host:port; port 0 lets the system choose a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _run(config: ServiceConfig, sock: socket.socket, log_level: str, lock: DataLock) -> int:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/api/v1"
+    lock.announce(url)
     app = create_app(config)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on")
-    )
-    print(
-        f"qjob-tui service: http://{shown}:{port}/api/v1  (data: {config.data_dir})",
-        file=sys.stderr,
-        flush=True,
-    )
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
+    print(f"qjob-tui service: {url}  (data: {config.data_dir})", file=sys.stderr, flush=True)
     if config.iam_apikey:
         print(f"IAM token endpoint: http://{shown}:{port}/identity/token", file=sys.stderr)
-    server.run()
+    server.run(sockets=[sock])
     return 0 if server.started else 1
