@@ -54,9 +54,8 @@ class Tmux:
         raise AssertionError(f"screen never matched; last screen:\n{screen}")
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
-    name = f"qjob-e2e-{os.getpid()}"
+def start_demo(tmp_path: Path, name: str, **extra_env: str) -> tuple[Tmux, Path]:
+    """``qjob-tui demo`` in a fresh 120x40 tmux session with an empty environment."""
     tmux = Tmux(name)
     exit_file = tmp_path / "exit-code"
     env = {
@@ -66,11 +65,19 @@ def demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "TERM": "xterm-256color",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **extra_env,
     }
     exports = " ".join(f"{k}={v!s}" for k, v in env.items())
     command = f"env -i {exports} {sys.executable} -m qjob_tui demo; echo $? > {exit_file}"
     tmux.run("kill-session", "-t", name)
     tmux.run("new-session", "-d", "-s", name, "-x", "120", "-y", "40", command)
+    return tmux, exit_file
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
+    name = f"qjob-e2e-{os.getpid()}"
+    tmux, exit_file = start_demo(tmp_path, name)
     try:
         yield tmux, exit_file
     finally:
@@ -126,3 +133,59 @@ def test_terminal_going_away_ends_the_dashboard_and_its_service(demo: tuple[Tmux
             return  # the dashboard exited and stopped its embedded service
         time.sleep(0.3)
     raise AssertionError("the embedded service outlived its dashboard")
+
+
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
+GREY_256 = {0, 7, 8, 15, 16, 59, 102, 145, 188, 231, *range(232, 256)}
+STATUS_WORDS = ("done", "queued", "running", "error", "cancelled")
+
+
+def colours_used(screen: str) -> set[str]:
+    """The colour parameters of the SGR sequences on a ``capture-pane -e`` screen."""
+    used: set[str] = set()
+    for match in SGR.finditer(screen):
+        params = match.group(1).split(";")
+        i = 0
+        while i < len(params):
+            p = params[i]
+            if p in ("38", "48") and i + 1 < len(params):
+                width = 3 if params[i + 1] == "5" else 5
+                used.add(";".join(params[i : i + width]))
+                i += width
+                continue
+            code = int(p) if p.isdigit() else 0
+            if (30 <= code <= 47 or 90 <= code <= 107) and code not in (38, 39):
+                used.add(p)
+            i += 1
+    return used
+
+
+def is_grey(colour: str) -> bool:
+    parts = colour.split(";")
+    if parts[0] in ("38", "48") and parts[1] == "5":
+        return int(parts[2]) in GREY_256
+    if parts[0] in ("38", "48") and parts[1] == "2":
+        return parts[2] == parts[3] == parts[4]
+    return int(parts[0]) in (30, 37, 40, 47, 90, 97, 100, 107)
+
+
+@pytest.mark.parametrize(
+    ("case", "env"),
+    [("no-color", {"NO_COLOR": "1"}), ("16-colours", {"TERM": "xterm"})],
+)
+def test_terminal_colour_modes(tmp_path: Path, case: str, env: dict[str, str]) -> None:
+    """NO_COLOR paints in greys only, TERM=xterm in the 16 ANSI colours; statuses read as words."""
+    name = f"qjob-e2e-{case}-{os.getpid()}"
+    tmux, _ = start_demo(tmp_path, name, **env)
+    try:
+        plain = tmux.wait_for(lambda s: "local ok" in s and "done" in s, timeout=90)
+        assert sum(word in plain for word in STATUS_WORDS) >= 2, plain
+        used = colours_used(tmux.run("capture-pane", "-e", "-p", "-t", name))
+        assert used, "no colour at all: the capture did not keep the escape sequences"
+        if case == "no-color":
+            assert all(is_grey(c) for c in used), sorted(used)
+        else:
+            assert all(";" not in c for c in used), sorted(used)  # no 256 or RGB colours
+            assert any(not is_grey(c) for c in used), sorted(used)  # but colour it has
+    finally:
+        tmux.run("kill-session", "-t", name)
