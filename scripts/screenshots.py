@@ -4,8 +4,8 @@
     python scripts/screenshots.py main help  # only these
 
 The screens are the snapshot tests' (``tests/apps/dashboard_app.py``: fixed jobs, backends and
-clock, no network), at 120x40; the main screen also at 80x24. The same state gives the same
-bytes, so the files change only when the interface does.
+clock, no network), at 120x40 unless a shot asks for 80x24; the main screen at both. The same
+state gives the same bytes, so the files change only when the interface does.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ from tests.apps.dashboard_app import SHOTS, Shot, make_app  # noqa: E402
 
 def wanted() -> list[tuple[Shot, tuple[int, int], str]]:
     """(shot, size, file name) for every picture: each shot wide, the main screen narrow too."""
-    pictures = [(shot, WIDE, f"{shot.name}.svg") for shot in SHOTS]
+    pictures = [
+        (shot, NARROW if shot.narrow_screenshot else WIDE, f"{shot.name}.svg") for shot in SHOTS
+    ]
     main = next(shot for shot in SHOTS if shot.name == "main")
     pictures.insert(1, (main, NARROW, "main-80x24.svg"))
     return pictures

@@ -190,7 +190,8 @@ async def test_rename_export_and_help(service: ServiceProcess, tmp_path: Path) -
         await until(pilot, lambda: target.exists())
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert "Cancel" in str(app.screen.query_one("#keys").render())
+        keys = str(app.screen.query_one("#keys").render())
+        assert "c  cancel the selected job" in keys and "n  rename the selected job" in keys
         await pilot.press("escape")
     assert (await server_job(service, job_id)).name == "renamed"
     rows = list(csv.DictReader(target.open()))
@@ -296,3 +297,36 @@ async def test_notifies_only_when_a_watched_job_ends(
         async with JobClient(Source.local(service.root)) as client:
             await client.cancel(running)
         await until(pilot, lambda: any(running in m and "cancelled" in m for m in said))
+
+
+async def test_b_shows_the_backends_when_narrow_and_gives_details_room_when_wide() -> None:
+    from tests.apps.dashboard_app import make_app as fixed_app
+
+    app = fixed_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        detail, queue = app.query_one("#detail"), app.query_one("#queue")
+        assert detail.display and queue.styles.display == "none"
+        await pilot.press("b")
+        await pilot.pause()
+        assert queue.styles.display == "block" and detail.styles.display == "none"
+        assert "basic_simulator" in str(queue.render())
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert queue.styles.display == "none" and detail.styles.display == "block"
+        await pilot.press("b")
+        await pilot.pause()
+        assert queue.styles.display == "block" and detail.styles.display == "block"
+
+
+async def test_help_shows_remapped_keys() -> None:
+    from tests.apps.dashboard_app import make_app as fixed_app
+
+    app = fixed_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.set_keymap({"app.toggle_queue": "B", "app.quit": "q,Q"})
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = str(app.screen.query_one("#keys").render())
+        assert "B  show or hide the backends pane" in text
+        assert "q Q  Quit" in text

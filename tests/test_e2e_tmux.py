@@ -108,6 +108,13 @@ def test_demo_cancel_resize_and_quit(demo: tuple[Tmux, Path]) -> None:
     screen = tmux.wait_for(
         lambda s: "Quit" in s and max(len(line) for line in s.splitlines()) <= 80
     )
+    # ... and stacked: the detail tabs stand below the list, not beside its header.
+    tmux.wait_for(
+        lambda s: (
+            any("Overview" in line for line in s.splitlines())
+            and not any("Overview" in line and "status" in line for line in s.splitlines())
+        )
+    )
     tmux.keys("Escape")
     time.sleep(0.5)  # else the terminal reads escape then q as alt+q
     tmux.keys("q")

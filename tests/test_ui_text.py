@@ -110,3 +110,21 @@ def test_status_line_health_and_counts() -> None:
     assert "stale since 30 s ago, retrying in 8 s: ibm: unreachable" in text
     assert "queued 2" in text and "done 5" in text and "every 2 s" in text
     assert "paused" in status_text([healthy], counts, True, 2.0, now=now).plain
+
+
+def test_help_lists_each_action_once_with_all_its_keys_as_mapped() -> None:
+    from textual.binding import Binding
+
+    from qjob_tui.ui.dialogs.help import help_rows
+
+    pairs = [
+        ("j", Binding("j", "cursor_down", "Down")),
+        ("down", Binding("down", "cursor_down", "Down")),
+        ("x", Binding("x", "cancel", "Cancel", tooltip="cancel the selected job")),
+        ("z", Binding("z", "secret", "")),  # no description: not for people
+        ("ctrl+c", Binding("ctrl+c", "help_quit", "Quit", system=True)),
+        ("t", Binding("t", "tags", "Tags", id="app.tags")),
+        ("p", Binding("p", "pause", "Pause", id="app.pause")),
+    ]
+    rows = help_rows(pairs, allowed=lambda action: action != "tags", key_display=lambda b: b.key)
+    assert rows == [("p", "Pause"), ("j down", "Down"), ("x", "cancel the selected job")]

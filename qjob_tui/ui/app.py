@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -34,7 +34,7 @@ from qjob_tui.model import Job, JobStatus
 from qjob_tui.store import JobStore
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
-from qjob_tui.ui.dialogs.help import HelpScreen
+from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 from qjob_tui.ui.job_list import JobList
@@ -47,6 +47,10 @@ MUTATING = frozenset({"cancel", "tags", "rename", "extract"})
 NARROW = 110  # below this width the panes stack instead of standing side by side
 
 
+_FILTER_HELP = "filter the list: text or re:regex over id, name, tags, backend, status; ! inverts"
+_CANCEL_HELP = "cancel the selected job, or every marked one (asks first)"
+
+
 class QJobApp(App[int]):
     """k9s for quantum jobs."""
 
@@ -55,20 +59,86 @@ class QJobApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("slash", "filter", "Filter", id="app.filter"),
-        Binding("colon", "command_palette", "Commands", show=False, id="app.commands"),
-        Binding("c", "cancel", "Cancel", id="app.cancel"),
-        Binding("t", "tags", "Tags", id="app.tags"),
-        Binding("n", "rename", "Rename", show=False, id="app.rename"),
-        Binding("r", "refresh", "Refresh", id="app.refresh"),
-        Binding("p", "pause", "Pause", id="app.pause"),
-        Binding("e", "export", "Export", show=False, id="app.export"),
-        Binding("a", "status_filter('active')", "Active", show=False, id="app.only_active"),
-        Binding("f", "status_filter('failed')", "Failed", show=False, id="app.only_failed"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="app.clear_filter"),
-        Binding("x", "extract", "Extract random bits", show=False, id="app.extract"),
-        Binding("y", "copy_bits", "Copy random bits", show=False, id="app.copy_bits"),
-        Binding("w", "save_bits", "Save random bits", show=False, id="app.save_bits"),
+        Binding("slash", "filter", "Filter", tooltip=_FILTER_HELP, id="app.filter"),
+        Binding(
+            "colon",
+            "command_palette",
+            "Commands",
+            show=False,
+            tooltip="command palette: every action by name, themes",
+            id="app.commands",
+        ),
+        Binding("c", "cancel", "Cancel", tooltip=_CANCEL_HELP, id="app.cancel"),
+        Binding("t", "tags", "Tags", tooltip="edit the tags of the selected job", id="app.tags"),
+        Binding(
+            "n", "rename", "Rename", show=False, tooltip="rename the selected job", id="app.rename"
+        ),
+        Binding("r", "refresh", "Refresh", tooltip="poll every source now", id="app.refresh"),
+        Binding("p", "pause", "Pause", tooltip="pause or resume polling", id="app.pause"),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            show=False,
+            tooltip="save the visible rows as CSV or JSON",
+            id="app.export",
+        ),
+        Binding(
+            "a",
+            "status_filter('active')",
+            "Active",
+            show=False,
+            tooltip="show only queued and running jobs (again: all)",
+            id="app.only_active",
+        ),
+        Binding(
+            "f",
+            "status_filter('failed')",
+            "Failed",
+            show=False,
+            tooltip="show only failed jobs (again: all)",
+            id="app.only_failed",
+        ),
+        Binding(
+            "b",
+            "toggle_queue",
+            "Backends",
+            show=False,
+            tooltip="show or hide the backends pane (narrow terminals: instead of the details)",
+            id="app.toggle_queue",
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            show=False,
+            tooltip="clear the filter",
+            id="app.clear_filter",
+        ),
+        Binding(
+            "x",
+            "extract",
+            "Extract random bits",
+            show=False,
+            tooltip="extract random bits from the selected finished sampler job",
+            id="app.extract",
+        ),
+        Binding(
+            "y",
+            "copy_bits",
+            "Copy random bits",
+            show=False,
+            tooltip="copy the random bits shown to the clipboard (OSC 52, works over SSH)",
+            id="app.copy_bits",
+        ),
+        Binding(
+            "w",
+            "save_bits",
+            "Save random bits",
+            show=False,
+            tooltip="save the random bits shown to a file",
+            id="app.save_bits",
+        ),
     ]
 
     def __init__(
@@ -136,8 +206,9 @@ class QJobApp(App[int]):
         self._unsubscribe()
         await self.store.stop()
 
-    def on_resize(self) -> None:
-        self._arrange(self.size.width)
+    def on_resize(self, event: events.Resize) -> None:
+        # This handler runs before App's own, so ``self.size`` is still the old size here.
+        self._arrange(event.size.width)
 
     def _arrange(self, width: int) -> None:
         self.screen.set_class(width < NARROW, "narrow")
@@ -415,27 +486,16 @@ class QJobApp(App[int]):
         self._show_status()
 
     def action_help(self) -> None:
-        rows: list[tuple[str, str]] = []
-        seen = set()
-        for key, active in self.active_bindings.items():
-            binding = active.binding
-            if not binding.description or (binding.action, binding.description) in seen:
-                continue
-            if not self.check_action(binding.action.split("(")[0], ()):
-                continue
-            seen.add((binding.action, binding.description))
-            rows.append((self.get_key_display(binding) or key, binding.description))
-        rows += [
-            ("j k ↑ ↓", "move"),
-            ("space", "mark for bulk actions"),
-            ("s / S", "sort by the next column / reverse"),
-            ("enter", "open the job's details"),
-            ("x", "extract random bits from a finished sampler job"),
-            ("y / w", "copy / save the random bits shown"),
-            ("ctrl+p", "command palette (themes, keys)"),
-            ("ctrl+q", "quit"),
-        ]
+        rows = help_rows(
+            ((key, active.binding) for key, active in self.active_bindings.items()),
+            allowed=lambda action: bool(self.check_action(action.split("(")[0], ())),
+            key_display=self.get_key_display,
+        )
+        rows.append(("ctrl+p", "command palette: every action by name, themes"))
         self.push_screen(HelpScreen(rows))
+
+    def action_toggle_queue(self) -> None:
+        self.screen.toggle_class("swap-side")
 
     # --- filter --------------------------------------------------------------------------
 

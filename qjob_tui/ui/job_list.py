@@ -255,10 +255,32 @@ class JobList(ScrollView, can_focus=True):
         Binding("G,end", "cursor_last", "Last", show=False, id="job_list.cursor_last"),
         Binding("pageup", "cursor_page_up", "Page up", show=False, id="job_list.page_up"),
         Binding("pagedown", "cursor_page_down", "Page down", show=False, id="job_list.page_down"),
-        Binding("space", "toggle_mark", "Mark", id="job_list.toggle_mark"),
-        Binding("s", "cycle_sort", "Sort", id="job_list.cycle_sort"),
-        Binding("S", "reverse_sort", "Reverse", show=False, id="job_list.reverse_sort"),
-        Binding("enter", "select", "Open", show=False, id="job_list.select"),
+        Binding(
+            "space",
+            "toggle_mark",
+            "Mark",
+            tooltip="mark or unmark the job for bulk actions",
+            id="job_list.toggle_mark",
+        ),
+        Binding(
+            "s", "cycle_sort", "Sort", tooltip="sort by the next column", id="job_list.cycle_sort"
+        ),
+        Binding(
+            "S",
+            "reverse_sort",
+            "Reverse",
+            show=False,
+            tooltip="reverse the sort order",
+            id="job_list.reverse_sort",
+        ),
+        Binding(
+            "enter",
+            "select",
+            "Open",
+            show=False,
+            tooltip="show the job's details",
+            id="job_list.select",
+        ),
     ]
 
     class Highlighted(Message):

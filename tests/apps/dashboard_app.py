@@ -628,6 +628,7 @@ class Shot:
     prepare: Callable[[Pilot[int]], Awaitable[None]]
     readonly: bool = False
     about: str = ""
+    narrow_screenshot: bool = False  # the README's picture at 80x24 shows it best
 
 
 SHOTS: tuple[Shot, ...] = (
@@ -648,6 +649,12 @@ SHOTS: tuple[Shot, ...] = (
     ),
     Shot("rename", _keys("n"), about="the rename prompt"),
     Shot("help", _keys("question_mark"), about="every key"),
+    Shot(
+        "backends",
+        _keys("b"),
+        about="b: the backends pane instead of the details (narrow), details only (wide)",
+        narrow_screenshot=True,
+    ),
     Shot("readonly", _main, readonly=True, about="--readonly: no cancel, tags or rename"),
 )
 
