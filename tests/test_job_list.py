@@ -498,3 +498,16 @@ def test_snapshot(snap_compare, size: tuple[int, int]) -> None:
 
 def test_snapshot_app_is_deterministic() -> None:
     assert JobListApp().jobs == JobListApp().jobs
+
+
+async def test_an_empty_list_shows_its_hint_until_jobs_arrive() -> None:
+    app = ListApp([], empty_hint="Send one: qjob-tui submit circuit.qasm")
+    async with app.run_test(size=(30, 8)) as pilot:
+        job_list = app.query_one(JobList)
+        await pilot.pause()
+        shown = lines(job_list)
+        assert "No jobs yet." in shown[1] and "Send one: qjob-tui" in shown[2]
+        assert all(len(line) <= 30 for line in shown)  # cropped, never wrapped or overflowing
+        job_list.apply_changes(ChangeSet(added=tuple(sample_jobs(1))))
+        await pilot.pause()
+        assert not any("Send one" in line for line in lines(job_list))

@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from qjob_tui.api.extractor import ExtractorResult
+from qjob_tui.api.source import LOCAL
 from qjob_tui.changes import ChangeSet, JobKey
 from qjob_tui.config import Settings
 from qjob_tui.export import job_to_dict, jobs_to_csv
@@ -47,6 +48,7 @@ MUTATING = frozenset({"cancel", "tags", "rename", "extract"})
 NARROW = 110  # below this width the panes stack instead of standing side by side
 
 
+EMPTY_HINT = "Send one: qjob-tui submit circuit.qasm  ·  watch a demo: qjob-tui demo"
 _FILTER_HELP = "filter the list: text or re:regex over id, name, tags, backend, status; ! inverts"
 _CANCEL_HELP = "cancel the selected job, or every marked one (asks first)"
 
@@ -173,7 +175,11 @@ class QJobApp(App[int]):
         several = len(self.store.pollers) > 1
         with Horizontal(id="body"):
             yield JobList(
-                id="jobs", show_source=several, intent_of=self.store.intent, clock=self.clock
+                id="jobs",
+                show_source=several,
+                intent_of=self.store.intent,
+                clock=self.clock,
+                empty_hint=EMPTY_HINT if self._has_local_source() else "",
             )
             with Vertical(id="side"):
                 yield JobDetail(self.store, clock=self.clock, id="detail")
@@ -181,6 +187,9 @@ class QJobApp(App[int]):
         yield Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
         yield StatusLine(id="status")
         yield Footer()
+
+    def _has_local_source(self) -> bool:
+        return any(p.client.source.kind == LOCAL for p in self.store.pollers.values())
 
     async def on_mount(self) -> None:
         if self.settings.keymap:

@@ -326,6 +326,7 @@ class JobList(ScrollView, can_focus=True):
         show_source: bool | None = None,
         clock: Callable[[], datetime] | None = None,
         intent_of: Callable[[JobKey], str | None] | None = None,
+        empty_hint: str = "",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -334,13 +335,15 @@ class JobList(ScrollView, can_focus=True):
         """``show_source=None`` shows the source column once jobs come from several sources.
 
         ``clock`` gives "now" for relative times (fixed in tests and snapshots); ``intent_of``
-        says which action is in flight on a job (the store's ``intent``), shown as its status.
+        says which action is in flight on a job (the store's ``intent``), shown as its status;
+        ``empty_hint`` is shown under "No jobs yet." (how to get some).
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.rows = rows if rows is not None else JobRows()
         self._show_source = show_source
         self._clock = clock or _utc_now
         self._intent_of = intent_of
+        self._empty_hint = empty_hint
         self._now = self._clock()
         self._cursor = 0
         self._cursor_key: JobKey | None = None
@@ -707,8 +710,8 @@ class JobList(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y - 1
         rows = self.rows
         if index >= len(rows) or index < 0:
-            if y == 1 and not len(rows):
-                return self._empty_strip(width)
+            if y in (1, 2) and not len(rows):
+                return self._empty_strip(width, y)
             return Strip.blank(width, self.rich_style)
         return self._row_strip(rows.row(index), index == self._cursor, width)
 
@@ -733,11 +736,16 @@ class JobList(ScrollView, can_focus=True):
         self._header_cache = (signature, strip)
         return strip
 
-    def _empty_strip(self, width: int) -> Strip:
-        message = "No jobs match the filter." if self.rows.total else "No jobs yet."
+    def _empty_strip(self, width: int, y: int) -> Strip:
+        if self.rows.total:
+            message = "No jobs match the filter." if y == 1 else ""
+        else:
+            message = "No jobs yet." if y == 1 else self._empty_hint
         style = self._style("job-list--empty")
-        return Strip([Segment(" " * MARK_WIDTH + message, style)]).adjust_cell_length(
-            width, self.rich_style
+        return (
+            Strip([Segment(" " * MARK_WIDTH + message, style)])
+            .crop(0, width)
+            .adjust_cell_length(width, self.rich_style)
         )
 
     def _time_cells(self, job: Job, now: datetime) -> tuple[str, str]:
