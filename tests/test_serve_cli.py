@@ -115,3 +115,30 @@ def test_a_port_in_use_is_a_clear_message(tmp_path) -> None:  # type: ignore[no-
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "in use" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "service.json").exists()
+
+
+def test_the_listening_socket_is_tcp_so_asyncio_disables_nagle() -> None:
+    import asyncio
+    import socket
+
+    from qjob_tui.service.server import bind
+
+    async def accepted_has_nodelay() -> int:
+        seen: list[int] = []
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            raw = writer.get_extra_info("socket")
+            seen.append(raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        with bind("127.0.0.1", 0) as sock:
+            server = await asyncio.start_server(handle, sock=sock)
+            port = sock.getsockname()[1]
+            async with server:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                while not seen:
+                    await asyncio.sleep(0.01)
+                writer.close()
+        return seen[0]
+
+    assert asyncio.run(accepted_has_nodelay()) != 0
