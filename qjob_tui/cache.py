@@ -141,6 +141,20 @@ def cache_file_name(source_name: str) -> str:
     return f"{slug}-{digest}.sqlite3"
 
 
+def _keyable(job_id: str) -> bool:
+    """False for ids with a lone surrogate: SQLite cannot store them as UTF-8 keys."""
+    try:
+        job_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _keys(job_ids: Iterable[str]) -> list[tuple[str]]:
+    """The storable ids as ``executemany`` parameters; the others cannot be in the cache."""
+    return [(job_id,) for job_id in job_ids if _keyable(job_id)]
+
+
 def _micros(moment: datetime) -> int:
     """Microseconds since the epoch, the sort key; naive times count as UTC, as IBM's do."""
     if moment.tzinfo is None:
@@ -682,9 +696,7 @@ class JobCache:
         for job in jobs:
             if job.status not in FINAL_STATUSES:
                 continue
-            try:
-                job.id.encode("utf-8")
-            except UnicodeEncodeError:  # a lone surrogate: SQLite cannot key it
+            if not _keyable(job.id):
                 continue
             rows[job.id] = (job.id, _micros(job.created), job.created.isoformat(), _encode_job(job))
         if not rows:
@@ -717,9 +729,7 @@ class JobCache:
                     (source_id, body),
                 )
 
-        try:
-            source_id.encode("utf-8")
-        except UnicodeEncodeError:
+        if not _keyable(source_id):
             return
         self._run("store a result", action, None)
 
@@ -737,21 +747,13 @@ class JobCache:
             except _DECODE_ERRORS:
                 return None
 
-        try:
-            job_id.encode("utf-8")
-        except UnicodeEncodeError:
+        if not _keyable(job_id):
             return None
         return self._run("read a result", action, None)
 
     def remove(self, job_ids: Iterable[str]) -> None:
         """Forget jobs (and their results), e.g. ones the service deleted."""
-        keys = []
-        for job_id in job_ids:
-            try:
-                job_id.encode("utf-8")
-            except UnicodeEncodeError:
-                continue
-            keys.append((job_id,))
+        keys = _keys(job_ids)
         if not keys:
             return
 
@@ -782,13 +784,7 @@ class JobCache:
 
     def set_active_ids(self, job_ids: Iterable[str]) -> None:
         """Remember which jobs are active now, replacing the previous list."""
-        keys = []
-        for job_id in job_ids:
-            try:
-                job_id.encode("utf-8")
-            except UnicodeEncodeError:
-                continue
-            keys.append((job_id,))
+        keys = _keys(job_ids)
 
         def action(conn: sqlite3.Connection) -> None:
             with _transaction(conn):
