@@ -283,41 +283,37 @@ class JobList(ScrollView, can_focus=True):
         ),
     ]
 
-    class Highlighted(Message):
+    class _Message(Message):
+        """A message from a job list: ``control`` is the list, for ``@on(..., "#id")``."""
+
+        def __init__(self, job_list: JobList) -> None:
+            super().__init__()
+            self.job_list = job_list
+
+        @property
+        def control(self) -> JobList:
+            return self.job_list
+
+    class Highlighted(_Message):
         """The cursor moved to another job (None when the list became empty)."""
 
         def __init__(self, key: JobKey | None, job_list: JobList) -> None:
-            super().__init__()
+            super().__init__(job_list)
             self.key = key
-            self.job_list = job_list
 
-        @property
-        def control(self) -> JobList:
-            return self.job_list
-
-    class Selected(Message):
+    class Selected(_Message):
         """The user chose the job under the cursor (``enter`` or a double click)."""
 
         def __init__(self, key: JobKey, job_list: JobList) -> None:
-            super().__init__()
+            super().__init__(job_list)
             self.key = key
-            self.job_list = job_list
 
-        @property
-        def control(self) -> JobList:
-            return self.job_list
-
-    class MarksChanged(Message):
+    class MarksChanged(_Message):
         """Jobs were marked or unmarked; ``count`` is how many are marked now."""
 
         def __init__(self, count: int, job_list: JobList) -> None:
-            super().__init__()
+            super().__init__(job_list)
             self.count = count
-            self.job_list = job_list
-
-        @property
-        def control(self) -> JobList:
-            return self.job_list
 
     def __init__(
         self,
