@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qjob_tui.cache import JobCache
 from qjob_tui.model import Job, JobError, JobStatus, Step, Usage
+from qjob_tui.store.cache import JobCache
 
 SIZES = (1_000, 10_000, 100_000)
 START = datetime(2025, 1, 1, tzinfo=UTC)

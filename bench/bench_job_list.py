@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
-from qjob_tui.changes import ChangeSet
 from qjob_tui.model import Job, JobError, JobStatus, QueueInfo, Step
+from qjob_tui.store.changes import ChangeSet
 from qjob_tui.ui.job_list import JobList
 from qjob_tui.ui.job_rows import JobRows
 

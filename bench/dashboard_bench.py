@@ -129,7 +129,7 @@ def fill_old(data: Path, count: int, days: int = 3) -> str:
 def fill_cache(root: str, cache_home: Path) -> str:
     """Put every job of the service into the dashboard's cache; return the newest job's id."""
     from qjob_tui.api import JobClient, Source
-    from qjob_tui.cache import JobCache
+    from qjob_tui.store.cache import JobCache
 
     async def listed() -> list:  # type: ignore[type-arg]
         async with JobClient(Source.local(root, name=root)) as client:

@@ -17,13 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from qjob_tui.cache import (
-    MAX_OUTCOMES,
-    SCHEMA_VERSION,
-    TRUNCATED_KEY,
-    JobCache,
-    cache_file_name,
-)
 from qjob_tui.model import (
     Counts,
     Job,
@@ -35,6 +28,13 @@ from qjob_tui.model import (
     RegisterResult,
     Step,
     Usage,
+)
+from qjob_tui.store.cache.job_cache import (
+    MAX_OUTCOMES,
+    SCHEMA_VERSION,
+    TRUNCATED_KEY,
+    JobCache,
+    cache_file_name,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -447,7 +447,7 @@ def batch_jobs(k: int) -> list[Job]:
 
 WRITER = """
 import sys
-from qjob_tui.cache import JobCache
+from qjob_tui.store.cache import JobCache
 from tests.test_cache import batch_jobs
 cache = JobCache(sys.argv[1])
 k = sum(1 for j in cache.load() if j.id.endswith("-000"))

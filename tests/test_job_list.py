@@ -11,8 +11,8 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.strip import Strip
 
-from qjob_tui.changes import ChangeSet, JobKey
 from qjob_tui.model import Job, JobStatus, QueueInfo, Step
+from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.ui.formatting import (
     MISSING,
     STATUS_LOOKS,

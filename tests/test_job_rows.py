@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from qjob_tui.changes import ChangeSet
 from qjob_tui.model import Job, JobStatus, QueueInfo, Step
+from qjob_tui.store.changes import ChangeSet
 from qjob_tui.ui import job_rows
 from qjob_tui.ui.job_rows import Column, FilterError, JobRows, parse_filter
 

@@ -10,9 +10,9 @@ import pytest
 
 from qjob_tui.api import JobClient, Source
 from qjob_tui.api.http import RetryPolicy
-from qjob_tui.changes import ChangeSet
 from qjob_tui.model import JobStatus
 from qjob_tui.store import JobStore, StoreConfig
+from qjob_tui.store.changes import ChangeSet
 from tests.http_helpers import BELL
 from tests.ibm_fake import FakeIBM, Scripted
 from tests.service_process import ServiceProcess, fill_finished, free_port

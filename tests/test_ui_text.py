@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from qjob_tui.changes import SourceHealth
 from qjob_tui.model import (
     Backend,
     BackendState,
@@ -19,6 +18,7 @@ from qjob_tui.model import (
     RegisterResult,
     Step,
 )
+from qjob_tui.store.changes import SourceHealth
 from qjob_tui.ui.detail.overview import overview_text
 from qjob_tui.ui.detail.result_view import MAX_OUTCOMES, result_text
 from qjob_tui.ui.detail.timeline import RUNNING_NOTE, duration, timeline_text

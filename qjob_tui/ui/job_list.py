@@ -27,8 +27,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from qjob_tui.changes import ChangeSet, JobKey
 from qjob_tui.model import Job
+from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
 from qjob_tui.ui.formatting import (
     MISSING,

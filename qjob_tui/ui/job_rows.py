@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from qjob_tui.changes import ChangeSet, JobKey
 from qjob_tui.model import Job, JobStatus
+from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
 from qjob_tui.ui.formatting import duration_bounds, queue_position
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from qjob_tui.changes import ActionResult, ChangeSet
+from qjob_tui.store.changes import ActionResult, ChangeSet
 
 
 class StoreChanged(Message):

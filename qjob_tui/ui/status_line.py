@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual.widgets import Static
 
-from qjob_tui.changes import SourceHealth
 from qjob_tui.model import JobStatus
+from qjob_tui.store.changes import SourceHealth
 from qjob_tui.text import one_line
 
 _ORDER = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)

@@ -29,7 +29,6 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.extractor import ExtractorResult
 from qjob_tui.api.http import RetryPolicy
 from qjob_tui.api.source import Source
-from qjob_tui.changes import ChangeSet, JobKey, SourceHealth
 from qjob_tui.config import Settings
 from qjob_tui.extract import CheckResult
 from qjob_tui.model import (
@@ -47,6 +46,7 @@ from qjob_tui.model import (
     Usage,
 )
 from qjob_tui.store import JobStore
+from qjob_tui.store.changes import ChangeSet, JobKey, SourceHealth
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.job_list import JobList

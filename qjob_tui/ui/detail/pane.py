@@ -18,8 +18,8 @@ from textual.widgets import TabbedContent, TabPane
 
 from qjob_tui.api.errors import ApiError
 from qjob_tui.api.extractor import ExtractorResult
-from qjob_tui.changes import JobKey
 from qjob_tui.model import Job, JobStatus
+from qjob_tui.store.changes import JobKey
 from qjob_tui.ui.detail.circuit_view import CircuitView
 from qjob_tui.ui.detail.overview import OverviewView
 from qjob_tui.ui.detail.random_bits import RandomBitsView

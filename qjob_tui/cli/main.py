@@ -202,10 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(args)
         if args.command in ("ls", "show", "submit", "cancel", "tag"):
-            from qjob_tui import commands
+            from qjob_tui.cli import commands
 
             return int(getattr(commands, args.command)(args))
-        from qjob_tui.dashboard import run_dashboard
+        from qjob_tui.cli.dashboard import run_dashboard
 
         return run_dashboard(
             source_specs=args.sources,

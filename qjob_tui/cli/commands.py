@@ -18,10 +18,10 @@ from dateutil import tz
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, NetworkError
-from qjob_tui.changes import ChangeSet
+from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.export import job_to_dict
 from qjob_tui.model import Job
-from qjob_tui.sources import SourceError, resolve_source
+from qjob_tui.store.changes import ChangeSet
 from qjob_tui.text import clean, one_line
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
