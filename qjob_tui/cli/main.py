@@ -88,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=2, help="worker processes that run jobs (default 2)"
     )
     serve.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="run jobs on the Dask cluster whose scheduler is at tcp://HOST:PORT, or on a "
+        "LocalCluster of N worker processes (local:N); needs the 'dask' extra",
+    )
+    serve.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -171,6 +178,7 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def _serve(args: argparse.Namespace) -> int:
     from qjob_tui.service.app import ServiceConfig
+    from qjob_tui.service.cluster.address import dask_problem
     from qjob_tui.service.server import refusal, serve
 
     problem = refusal(args.host, args.token)
@@ -180,7 +188,13 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("qjob-tui serve: --workers must be 1 or more", file=sys.stderr)
         return EXIT_USAGE
+    if args.dask is not None:
+        problem = dask_problem(args.dask)
+        if problem is not None:
+            print(f"qjob-tui serve: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     config = ServiceConfig(
+        dask=args.dask,
         data_dir=(args.data or locations.data_dir()).expanduser(),
         token=args.token or None,
         iam_apikey=args.iam_apikey,

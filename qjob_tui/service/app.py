@@ -28,8 +28,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from qjob_tui.model import tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
+from qjob_tui.service.cluster.status import annotate_backend_status, annotate_device
 from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
+from qjob_tui.service.pools import dask_pool
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
 
@@ -53,6 +55,7 @@ class ServiceConfig:
     latency_scale: float = 1.0
     workers: int = 2
     demo: bool = False
+    dask: str | None = None  # --dask: tcp://HOST:PORT of a Dask scheduler, or local:N
     backends: dict[str, BackendSpec] = field(default_factory=dict)
 
 
@@ -107,7 +110,9 @@ class JobService:
         self.config = config
         self.backends = config.backends or default_backends(config.latency_scale)
         self.db = Database(config.data_dir / "jobs.sqlite3")
-        self.scheduler = Scheduler(self.db, self.backends, workers=config.workers)
+        wake = lambda: self.scheduler.wake()  # noqa: E731  (the scheduler is made next)
+        self.cluster = dask_pool(config.dask, wake) if config.dask else None
+        self.scheduler = Scheduler(self.db, self.backends, config.workers, self.cluster)
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
         self._demo: asyncio.Task[None] | None = None
 
@@ -254,11 +259,25 @@ class JobService:
             views.device(spec, self.scheduler.queue_length(name))
             for name, spec in self.backends.items()
         ]
+        if self.cluster is not None:
+            devices = [annotate_device(device, self.cluster.status()) for device in devices]
         return JSONResponse({"devices": devices})
 
     async def backend_status(self, request: Request) -> Response:
         spec = self._backend_or_404(request)
-        return JSONResponse(views.backend_status(spec, self.scheduler.queue_length(spec.name)))
+        body = views.backend_status(spec, self.scheduler.queue_length(spec.name))
+        if self.cluster is not None:
+            body = annotate_backend_status(body, self.cluster.status())
+        return JSONResponse(body)
+
+    async def health(self, request: Request) -> Response:
+        """Whether the service can run jobs now: degraded while its Dask cluster is away."""
+        if self.cluster is None:
+            return JSONResponse({"status": "ok", "engine": "processes"})
+        cluster = self.cluster.status()
+        return JSONResponse(
+            {"status": "ok" if cluster.connected else "degraded", **cluster.as_json()}
+        )
 
     async def backend_configuration(self, request: Request) -> Response:
         return JSONResponse(configuration(self._backend_or_404(request)))
@@ -307,6 +326,8 @@ class JobService:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        if self.cluster is not None:
+            await self.cluster.start()
         await self.scheduler.start()
         if self.config.demo:
             from qjob_tui.service.demo import run_demo
@@ -320,6 +341,8 @@ class JobService:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._demo
             await self.scheduler.stop()
+            if self.cluster is not None:
+                await self.cluster.stop()
             self.db.close()
 
 
@@ -435,6 +458,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         Route("/backends/{name}/configuration", service.backend_configuration, methods=["GET"]),
         Route("/backends/{name}/properties", service.backend_properties, methods=["GET"]),
         Route("/instances/usage", service.usage, methods=["GET"]),
+        Route("/health", service.health, methods=["GET"]),
     ]
     routes = [
         Mount("/api/v1", routes=api),

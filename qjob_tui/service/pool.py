@@ -20,6 +20,10 @@ class WorkerGone(Exception):
     """The worker process died or was killed before it answered."""
 
 
+class WorkerLost(WorkerGone):
+    """The worker went away by itself (a machine or process lost, not a kill): worth one retry."""
+
+
 class Worker:
     """One worker process and its pipe."""
 

@@ -23,7 +23,8 @@ from dateutil.parser import isoparse
 from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import Database, JobRow, iso, now_iso
 from qjob_tui.service.errors import CODE_EXECUTION_FAILED
-from qjob_tui.service.pool import WorkerGone, WorkerPool
+from qjob_tui.service.pool import WorkerGone, WorkerLost, WorkerPool
+from qjob_tui.service.pools import JobPool
 from qjob_tui.service.worker import Outcome, RawJob, Task
 
 log = logging.getLogger("qjob_tui.service")
@@ -51,10 +52,17 @@ class QueueEstimate:
 class Scheduler:
     """Queues per backend, a pool of workers, and the transitions of every job."""
 
-    def __init__(self, db: Database, backends: dict[str, BackendSpec], workers: int = 2) -> None:
+    def __init__(
+        self,
+        db: Database,
+        backends: dict[str, BackendSpec],
+        workers: int = 2,
+        pool: JobPool | None = None,
+    ) -> None:
         self.db = db
         self.backends = backends
-        self.pool = WorkerPool(workers)
+        self.pool: JobPool = pool if pool is not None else WorkerPool(workers)
+        self._lost: set[str] = set()  # jobs re-queued once because their worker was lost
         self._queues: dict[str, deque[str]] = {name: deque() for name in backends}
         self._shots: dict[str, int] = {}
         self._running: dict[str, tuple[str, datetime]] = {}  # backend -> (job id, started)
@@ -140,6 +148,10 @@ class Scheduler:
         self._wake.set()
         return True
 
+    def wake(self) -> None:
+        """Look at the queues again: the pool has room now (a cluster's worker came back)."""
+        self._wake.set()
+
     def _enqueue(self, row: JobRow) -> None:
         self._queues[row.backend].append(row.id)
         self._shots[row.id] = row.shots
@@ -214,6 +226,7 @@ class Scheduler:
 
     async def _run(self, backend: str, job_id: str) -> None:
         spec = self.backends[backend]
+        requeued = False
         try:
             if not await asyncio.to_thread(self.db.mark_running, job_id, now_iso()):
                 return  # cancelled or deleted meanwhile
@@ -229,6 +242,16 @@ class Scheduler:
             )
             try:
                 outcome = await self.pool.run(task)
+            except WorkerLost as exc:
+                requeued = await self._requeue_lost(row, str(exc))
+                if requeued:
+                    return
+                outcome = Outcome(
+                    ok=False,
+                    code=CODE_EXECUTION_FAILED,
+                    message=f"the worker running the job was lost twice; last time: {exc}",
+                    solution="The job was re-queued once already; check the cluster's workers.",
+                )
             except WorkerGone as exc:
                 outcome = Outcome(
                     ok=False,
@@ -243,9 +266,24 @@ class Scheduler:
             log.exception("job %s could not be recorded", job_id)
         finally:
             self._running.pop(backend, None)
-            self._shots.pop(job_id, None)
-            self._arrival.pop(job_id, None)
+            if not requeued:
+                self._shots.pop(job_id, None)
+                self._arrival.pop(job_id, None)
+                self._lost.discard(job_id)
             self._wake.set()
+
+    async def _requeue_lost(self, row: JobRow, reason: str) -> bool:
+        """Put a job whose worker was lost back at the head of its queue, once."""
+        if row.id in self._lost:
+            return False
+        current = await asyncio.to_thread(self.db.get, row.id, with_params=False)
+        if current is None or current.status != "Running":
+            return False  # cancelled or deleted meanwhile: recording the failure is a no-op
+        self._lost.add(row.id)
+        note = f"re-queued: the worker running this job was lost ({reason})"
+        await asyncio.to_thread(self.db.requeue, row.id, now_iso(), note)
+        self._queues[row.backend].appendleft(row.id)
+        return True
 
     def _read_raw_job(self, params: str) -> RawJob | None:
         """The job named by ``params.raw_job`` with its result, read for the worker (blocking).

@@ -1,0 +1,34 @@
+"""The engines that run the service's jobs: its own worker processes, or a Dask cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from qjob_tui.service.cluster.address import parse_cluster_address
+from qjob_tui.service.worker import Outcome, Task
+
+if TYPE_CHECKING:
+    from qjob_tui.service.cluster.pool import DaskPool
+
+
+class JobPool(Protocol):
+    """What the scheduler needs of an engine; ``run`` raises WorkerGone (or WorkerLost)."""
+
+    @property
+    def has_capacity(self) -> bool: ...
+
+    def prestart(self, count: int = 1) -> None: ...
+
+    async def run(self, task: Task) -> Outcome: ...
+
+    def kill(self, job_id: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def dask_pool(address: str, wake: Callable[[], None]) -> DaskPool:
+    """The pool of ``--dask ADDRESS``; ``wake`` tells the scheduler that workers came free."""
+    from qjob_tui.service.cluster.pool import DaskPool
+
+    return DaskPool(parse_cluster_address(address), wake=wake)
