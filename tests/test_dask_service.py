@@ -8,6 +8,7 @@ in the worker), which keeps them running until the test has looked.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import time
@@ -109,7 +110,7 @@ def test_one_backend_runs_one_job_at_a_time_in_order(client: httpx.Client) -> No
     for job_id in jobs:
         assert wait_status(client, job_id, timeout=120)["status"] == "Completed"
     spans = [interval(client, job_id) for job_id in jobs]
-    for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (next_start, _) in itertools.pairwise(spans):
         assert end <= next_start, "a backend ran two jobs at once, or out of order"
 
 

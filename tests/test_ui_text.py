@@ -94,6 +94,17 @@ def test_queue_pane_sparkline_and_honest_estimates() -> None:
     assert "local/fake_cairo" in text
 
 
+def test_queue_pane_shows_a_clusters_status_once() -> None:
+    note = "Dask tcp://10.0.0.5:8786: 2 workers, 1 busy, cpu 40%, memory 1.0 GiB"
+    backends = [
+        Backend(name, "local", BackendState.ONLINE, 0, 5, message=note)
+        for name in ("fake_lima", "fake_perth")
+    ]
+    text = queue_text(backends, {}, {}, None, False).plain
+    assert text.count(note) == 1
+    assert text.splitlines()[-1] == note
+
+
 def test_status_line_health_and_counts() -> None:
     now = T0
     healthy = SourceHealth("local", last_success=now)

@@ -12,6 +12,7 @@ from qjob_tui.ui.detail.overview import local_time
 from qjob_tui.ui.sized_text import SizedText
 
 SPARK = "▁▂▃▄▅▆▇█"
+MAX_NOTES = 3  # distinct backend messages shown under the table
 _STATE_STYLE = {
     BackendState.ONLINE: ("● online", "green"),
     BackendState.PAUSED: ("◐ paused", "yellow"),
@@ -61,6 +62,11 @@ def queue_text(
         if spark_width >= 4:
             text.append(sparkline(history.get(key, []), spark_width, peak), style="cyan")
         text.append("\n")
+    # What a source says about its backends as a whole (the local service's Dask cluster).
+    notes = dict.fromkeys((b.source, b.message) for b in backends if b.message)
+    for source, message in list(notes)[:MAX_NOTES]:
+        text.append(f"{source}: " if several_sources else "", "bold")
+        text.append(f"{message}\n", "dim")
     if selected is not None and selected.status is JobStatus.QUEUED:
         provider = "the service" if selected.source == "local" or selected.queue.position else "IBM"
         position = selected.queue.position
