@@ -224,6 +224,8 @@ class Database:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         conn.row_factory = sqlite3.Row
+        # Text another writer stored as invalid UTF-8 must not make a read (and a list) fail.
+        conn.text_factory = lambda raw: raw.decode("utf-8", errors="replace")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
