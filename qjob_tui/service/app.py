@@ -91,6 +91,8 @@ class ServiceConfig:
     demo: bool = False
     backends: dict[str, BackendSpec] = field(default_factory=dict)
     max_body: int = DEFAULT_MAX_BODY
+    # What one page of GET /jobs may hold; a page of big jobs holds fewer than ``limit``.
+    max_page_bytes: int = 8 * 1024 * 1024
 
 
 class BadRequest(InvalidInput):
@@ -187,7 +189,9 @@ class JobService:
     async def list_jobs(self, request: Request) -> Response:
         query = parse_job_query(request)
         exclude = _flag(request, "exclude_params", default=False)
-        rows, count = await asyncio.to_thread(self.db.list, query, with_params=not exclude)
+        rows, count = await asyncio.to_thread(
+            self.db.list, query, with_params=not exclude, max_bytes=self.config.max_page_bytes
+        )
         return JSONResponse(
             {
                 "jobs": [views.job(row, with_params=not exclude) for row in rows],
