@@ -7,6 +7,7 @@ a job as seen at one moment is a value, and a change is a new value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,6 +81,9 @@ def status_from_api(status: str, reason_code: int | None = None) -> JobStatus:
     return mapped
 
 
+# C0, DEL and C1: refused in tags and names, since they would reach every client's terminal.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
 # Limits the IBM API puts on job tags (OpenAPI ``Tags``).
 MAX_TAGS = 8
 MAX_TAG_LENGTH = 86
@@ -98,6 +102,8 @@ def tag_problem(tags: list[str] | tuple[str, ...]) -> str | None:
             return (
                 f"a tag can be at most {MAX_TAG_LENGTH} characters, {tag[:20]!r}... has {len(tag)}"
             )
+        if _CONTROL_CHARACTERS.search(tag):
+            return "a tag cannot contain control characters (the rule of job names too)"
     return None
 
 

@@ -284,7 +284,7 @@ class TestListing:
         [
             ({"pending": "maybe"}, "pending must be true or false"),
             ({"sort": "sideways"}, "sort must be ASC or DESC"),
-            ({"offset": "-1"}, "offset must be 0 or more"),
+            ({"offset": "-1"}, "offset must be within 0.."),
             ({"created_after": "yesterday"}, "created_after must be an ISO 8601"),
         ],
     )

@@ -38,6 +38,24 @@ def _port(text: str) -> int:
     return value
 
 
+_SIZE_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 1024, "mi": 1024**2}
+_SIZE_UNITS["gi"] = 1024**3
+
+
+def _size(text: str) -> int:
+    """A size in bytes: ``33554432``, ``32MiB``, ``500M``."""
+    cleaned = text.strip().lower().removesuffix("b")
+    digits = cleaned.rstrip("kmgi")
+    unit = cleaned[len(digits) :]
+    try:
+        value = float(digits) * _SIZE_UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 32MiB, 500K)") from None
+    if not 1 <= value <= 2**62:
+        raise argparse.ArgumentTypeError(f"a size must be 1 byte or more: {text!r}")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qjob-tui",
@@ -93,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="run jobs on the Dask cluster whose scheduler is at tcp://HOST:PORT, or on a "
         "LocalCluster of N worker processes (local:N); needs the 'dask' extra",
+    )
+    serve.add_argument(
+        "--max-body",
+        type=_size,
+        default=32 * 1024 * 1024,
+        metavar="BYTES",
+        help="refuse request bodies larger than this, with 413 (default 32MiB; K, M, G, "
+        "KiB, MiB, GiB suffixes)",
     )
     serve.add_argument(
         "--log-level",
@@ -201,6 +227,7 @@ def _serve(args: argparse.Namespace) -> int:
         latency_scale=args.latency_scale,
         workers=args.workers,
         demo=args.demo,
+        max_body=args.max_body,
     )
     try:
         return serve(config, args.host, args.port, args.log_level)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,19 +20,27 @@ from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qjob_tui.model import tag_problem
+from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.cluster.status import annotate_backend_status, annotate_device
 from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
+from qjob_tui.service.edge import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
 from qjob_tui.service.pools import dask_pool
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
+from qjob_tui.service.validation import (
+    INT64_MAX,
+    InvalidInput,
+    control_problem,
+    integer_param,
+    parse_body,
+)
 
 log = logging.getLogger("qjob_tui.service")
 
@@ -41,7 +48,36 @@ PROGRAMS = ("sampler", "random-extractor")
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
 CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
 MAX_NAME_LENGTH = 120
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The fields of IBM's submit body (qiskit-ibm-runtime's ``program_run``), the legacy provider's
+# hub/group/project, and this service's ``name``; anything else is refused, so that a typo
+# ("tag", "backend_name") is not silently ignored.
+SUBMIT_FIELDS = frozenset(
+    {
+        "program_id",
+        "params",
+        "backend",
+        "runtime",
+        "log_level",
+        "session_id",
+        "tags",
+        "cost",
+        "start_session",
+        "session_time",
+        "private",
+        "calibration_id",
+        "name",
+        "hub",
+        "group",
+        "project",
+    }
+)
+# OpenAPI bounds of the list filters.
+MAX_BACKEND_FILTER = 100
+MAX_PROGRAM_FILTER = 63
+MAX_FILTER_LENGTH = 200
+# Bodies above this size are parsed in a thread, off the event loop.
+_INLINE_BODY = 256 * 1024
+JSONResponse = views.SafeJSONResponse
 
 
 @dataclass
@@ -57,9 +93,12 @@ class ServiceConfig:
     demo: bool = False
     dask: str | None = None  # --dask: tcp://HOST:PORT of a Dask scheduler, or local:N
     backends: dict[str, BackendSpec] = field(default_factory=dict)
+    max_body: int = DEFAULT_MAX_BODY
+    # What one page of GET /jobs may hold; a page of big jobs holds fewer than ``limit``.
+    max_page_bytes: int = 8 * 1024 * 1024
 
 
-class BadRequest(Exception):
+class BadRequest(InvalidInput):
     """Input the client must fix; becomes a 400 in IBM's error shape."""
 
 
@@ -142,10 +181,10 @@ class JobService:
     @staticmethod
     async def _json_body(request: Request) -> dict[str, Any]:
         raw = await request.body()
-        try:
-            body = json.loads(raw or b"null")
-        except ValueError as exc:
-            raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+        if len(raw) > _INLINE_BODY:
+            body = await asyncio.to_thread(parse_body, raw)
+        else:
+            body = parse_body(raw)
         if not isinstance(body, dict):
             raise BadRequest("the request body must be a JSON object")
         return body
@@ -155,7 +194,9 @@ class JobService:
     async def list_jobs(self, request: Request) -> Response:
         query = parse_job_query(request)
         exclude = _flag(request, "exclude_params", default=False)
-        rows, count = await asyncio.to_thread(self.db.list, query, with_params=not exclude)
+        rows, count = await asyncio.to_thread(
+            self.db.list, query, with_params=not exclude, max_bytes=self.config.max_page_bytes
+        )
         return JSONResponse(
             {
                 "jobs": [views.job(row, with_params=not exclude) for row in rows],
@@ -167,6 +208,12 @@ class JobService:
 
     async def submit(self, request: Request) -> Response:
         body = await self._json_body(request)
+        unknown = sorted(set(body) - SUBMIT_FIELDS)
+        if unknown:
+            raise BadRequest(
+                f"unknown field {unknown[0]!r} in the job; the fields are "
+                + ", ".join(sorted(SUBMIT_FIELDS))
+            )
         program = body.get("program_id")
         if program not in PROGRAMS:
             raise BadRequest(f"unknown program_id {program!r}; this service runs {list(PROGRAMS)}")
@@ -183,6 +230,10 @@ class JobService:
         tags = _valid_tags(body.get("tags") or [])
         name = _valid_name(body.get("name"))
         session = body.get("session_id")
+        _optional(body, "session_id", str)
+        _optional(body, "private", bool)
+        for text_field in ("runtime", "log_level", "calibration_id"):
+            _optional(body, text_field, str)
         row = JobRow.new(
             program,
             backend,
@@ -192,7 +243,7 @@ class JobService:
             name=name,
             caller=request.headers.get("x-qx-client-application"),
             private=bool(body.get("private", False)),
-            session_id=session if isinstance(session, str) else None,
+            session_id=session,
         )
         row = await self.scheduler.submit(row)
         return JSONResponse({"id": row.id, "backend": row.backend})
@@ -358,6 +409,32 @@ def _flag(request: Request, name: str, *, default: bool | None) -> bool | None:
     raise BadRequest(f"{name} must be true or false, not {value!r}")
 
 
+def _optional(body: dict[str, Any], name: str, kind: type) -> None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise BadRequest(f"{name} must be a {'boolean' if kind is bool else 'string'}")
+
+
+def _filter(request: Request, name: str, longest: int = MAX_FILTER_LENGTH) -> str | None:
+    value = request.query_params.get(name) or None
+    if value is not None and len(value) > longest:
+        raise BadRequest(f"{name} can be at most {longest} characters, not {len(value)}")
+    return value
+
+
+def _tag_filters(request: Request) -> tuple[str, ...]:
+    tags = tuple(dict.fromkeys(t for t in request.query_params.getlist("tags") if t))
+    if len(tags) > MAX_TAGS:
+        raise BadRequest(
+            f"at most {MAX_TAGS} different tags can be given (a job has at most {MAX_TAGS}), "
+            f"not {len(tags)}"
+        )
+    for tag in tags:
+        if len(tag) > MAX_TAG_LENGTH:
+            raise BadRequest(f"a tags filter can be at most {MAX_TAG_LENGTH} characters")
+    return tags
+
+
 def parse_job_query(request: Request) -> JobQuery:
     """The filters of ``GET /jobs``, validated as IBM's API does."""
     params = request.query_params
@@ -367,12 +444,7 @@ def parse_job_query(request: Request) -> JobQuery:
         limit = 200
     if not 1 <= limit <= 200:
         limit = 200  # IBM: "no error occurs and the default value is used instead"
-    try:
-        offset = int(params.get("offset", 0))
-    except ValueError:
-        raise BadRequest(f"offset must be an integer, not {params.get('offset')!r}") from None
-    if offset < 0:
-        raise BadRequest("offset must be 0 or more")
+    offset = integer_param("offset", params.get("offset"), default=0, low=0, high=INT64_MAX)
     sort = params.get("sort", "DESC").upper()
     if sort not in ("ASC", "DESC"):
         raise BadRequest(f"sort must be ASC or DESC, not {params.get('sort')!r}")
@@ -388,10 +460,10 @@ def parse_job_query(request: Request) -> JobQuery:
         limit=limit,
         offset=offset,
         pending=_flag(request, "pending", default=None),
-        backend=params.get("backend") or None,
-        program=params.get("program") or None,
-        session_id=params.get("session_id") or None,
-        tags=tuple(t for t in params.getlist("tags") if t),
+        backend=_filter(request, "backend", MAX_BACKEND_FILTER),
+        program=_filter(request, "program", MAX_PROGRAM_FILTER),
+        session_id=_filter(request, "session_id"),
+        tags=_tag_filters(request),
         created_after=times.get("created_after"),
         created_before=times.get("created_before"),
         descending=sort == "DESC",
@@ -415,13 +487,21 @@ def _valid_name(name: object) -> str | None:
         raise BadRequest("name must be a string")
     if len(name) > MAX_NAME_LENGTH:
         raise BadRequest(f"a job name can be at most {MAX_NAME_LENGTH} characters")
-    if _CONTROL.search(name):
-        raise BadRequest("a job name cannot contain control characters")
+    problem = control_problem("a job name", name)
+    if problem is not None:
+        raise BadRequest(problem)
     return name.strip() or None
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:
-    return views.error(400, "bad_request", str(exc))
+    status = exc.status if isinstance(exc, InvalidInput) else 400
+    return views.error(status, "bad_request", str(exc))
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    from qjob_tui.service.edge import too_large
+
+    return too_large(exc.limit if isinstance(exc, BodyTooLarge) else DEFAULT_MAX_BODY)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -432,11 +512,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
     detail = getattr(exc, "detail", "error")
     return views.error(status, "http_error", str(detail))
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return views.error(500, "internal_error", "internal error; see the service's log")
 
 
 def create_app(config: ServiceConfig) -> Starlette:
@@ -471,13 +546,18 @@ def create_app(config: ServiceConfig) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=service.lifespan,
+        # No handler for Exception: Starlette re-raises after one, and uvicorn then closes
+        # the connection. ErrorBoundary answers unexpected errors instead.
         exception_handlers={
-            BadRequest: _bad_request,
+            InvalidInput: _bad_request,
             NotFound: _not_found,
             HTTPException: _http_error,
-            Exception: _server_error,
+            BodyTooLarge: _too_large,
         },
     )
     app.state.service = service
+    # The last added is the outermost: errors of every layer reach the boundary.
     app.add_middleware(AuthMiddleware, token=config.token, issuer=service.issuer)
+    app.add_middleware(BodyLimit, limit=config.max_body)
+    app.add_middleware(ErrorBoundary)
     return app

@@ -141,7 +141,7 @@ class JobRow:
         )
 
     @classmethod
-    def from_sql(cls, row: sqlite3.Row) -> JobRow:
+    def from_sql(cls, row: sqlite3.Row | dict[str, object]) -> JobRow:
         data = dict(row)
         data["tags"] = json.loads(data["tags"])
         data["details"] = json.loads(data["details"])
@@ -171,6 +171,9 @@ _LIST_COLUMNS = (
     "quantum_seconds, caller, private, session_id, details, '' AS log"
 )
 
+
+# What one list entry costs beyond its params, for a page's byte budget (an upper bound).
+_ENTRY_BYTES = 2048
 
 _INSERT_COLUMNS = (
     "id, program, backend, status, reason, reason_code, reason_solution, name, tags, params,"
@@ -224,6 +227,8 @@ class Database:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         conn.row_factory = sqlite3.Row
+        # Text another writer stored as invalid UTF-8 must not make a read (and a list) fail.
+        conn.text_factory = lambda raw: raw.decode("utf-8", errors="replace")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -375,8 +380,15 @@ class Database:
         )
         return row["body"] if row is not None else None
 
-    def list(self, query: JobQuery, *, with_params: bool = False) -> tuple[list[JobRow], int]:
-        """One page of jobs matching the query, and how many match in all."""
+    def list(
+        self, query: JobQuery, *, with_params: bool = False, max_bytes: int | None = None
+    ) -> tuple[list[JobRow], int]:
+        """One page of jobs matching the query, and how many match in all.
+
+        With ``max_bytes``, the page stops before the job whose params would take it over that
+        many bytes (it always holds one job, so that paging by ``offset`` moves on); params are
+        read only for the jobs on the page.
+        """
         where: list[str] = []
         args: list[object] = []
         if query.pending is True:
@@ -399,18 +411,33 @@ class Database:
             args.append(tag)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         order = "DESC" if query.descending else "ASC"
-        columns = "*" if with_params else _LIST_COLUMNS
         conn = self._conn()
         rows = conn.execute(
-            f"SELECT {columns} FROM jobs{clause} ORDER BY created {order}, seq {order}"
-            " LIMIT ? OFFSET ?",
+            f"SELECT {_LIST_COLUMNS}, length(params) AS params_size FROM jobs{clause}"
+            f" ORDER BY created {order}, seq {order} LIMIT ? OFFSET ?",
             [*args, query.limit, query.offset],
         ).fetchall()
         if query.offset == 0 and len(rows) < query.limit:
             count = len(rows)
         else:
             count = conn.execute(f"SELECT COUNT(*) FROM jobs{clause}", args).fetchone()[0]
-        return [JobRow.from_sql(r) for r in rows], int(count)
+        jobs = []
+        spent = 0
+        for found in rows:
+            data = dict(found)
+            spent += (data.pop("params_size") or 0) * with_params + _ENTRY_BYTES
+            if max_bytes is not None and jobs and spent > max_bytes:
+                break
+            jobs.append(JobRow.from_sql(data))
+        if with_params and jobs:
+            marks = ", ".join("?" * len(jobs))
+            found_params = conn.execute(
+                f"SELECT seq, params FROM jobs WHERE seq IN ({marks})", [j.seq for j in jobs]
+            ).fetchall()
+            params = {r["seq"]: r["params"] for r in found_params}
+            for job in jobs:
+                job.params = params.get(job.seq, "null")
+        return jobs, int(count)
 
     def pending(self) -> list[JobRow]:
         """Every job still queued or running, in order of arrival."""

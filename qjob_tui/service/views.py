@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import FINAL, JobRow, iso
 from qjob_tui.service.scheduler import QueueEstimate
+from qjob_tui.service.validation import sanitized, stored_json
 
 try:
     QISKIT_VERSION = version("qiskit")
@@ -26,13 +27,32 @@ except PackageNotFoundError:  # pragma: no cover - qiskit is a core dependency
 MAX_COST_SECONDS = 10_800
 
 
+def render(content: Any) -> bytes:
+    """Strict JSON of an answer; total: what a strict encoder refuses is served as null."""
+    try:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8")
+    except (ValueError, TypeError, RecursionError):
+        text = json.dumps(
+            sanitized(content), ensure_ascii=False, separators=(",", ":"), default=str
+        )
+        return text.encode("utf-8", errors="replace")
+
+
+class SafeJSONResponse(JSONResponse):
+    """A JSON answer that never fails to render (see ``render``)."""
+
+    def render(self, content: Any) -> bytes:
+        return render(content)
+
+
 def error(status: int, code: str, message: str, more_info: str = "") -> JSONResponse:
     """An error in IBM's shape: ``{"errors": [{code, message, more_info}], "trace"}``."""
     body = {
         "errors": [{"code": code, "message": message, "more_info": more_info}],
         "trace": uuid.uuid4().hex,
     }
-    return JSONResponse(body, status_code=status)
+    return SafeJSONResponse(body, status_code=status)
 
 
 def _usage(row: JobRow) -> dict[str, Any]:
@@ -73,7 +93,7 @@ def job(row: JobRow, *, with_params: bool) -> dict[str, Any]:
     if row.private:
         body["private"] = True
     if with_params:
-        body["params"] = json.loads(row.params)
+        body["params"] = stored_json(row.params)
     return body
 
 

@@ -1,0 +1,100 @@
+"""ASGI middleware at the service's edge: a request body limit and an error boundary.
+
+Starlette answers an unhandled exception with a 500 and then re-raises it, and uvicorn closes the
+connection of any request whose app raised after its response started: a keep-alive client's
+next request then fails too. The boundary answers the 500 itself and swallows the exception, so
+an error costs one request, never the connection.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qjob_tui.service import views
+
+log = logging.getLogger("qjob_tui.service")
+
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the service's limit; answered 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than this service's limit of {limit} bytes")
+        self.limit = limit
+
+
+def too_large(limit: int) -> views.JSONResponse:
+    response = views.error(413, "payload_too_large", str(BodyTooLarge(limit)))
+    # The rest of the body is never read, so this connection cannot carry another request.
+    response.headers["connection"] = "close"
+    return response
+
+
+class BodyLimit:
+    """Refuses bodies over ``limit`` bytes: by Content-Length at once, or as they stream in."""
+
+    def __init__(self, app: ASGIApp, limit: int = DEFAULT_MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers") or []:
+            if key == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.limit:
+                    await too_large(self.limit)(scope, receive, send)
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class ErrorBoundary:
+    """Turns any exception into IBM's error body, without closing the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except BodyTooLarge as exc:
+            if not started:
+                await too_large(exc.limit)(scope, receive, send)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                response = views.error(
+                    500, "internal_error", "internal error; see the service's log"
+                )
+                await response(scope, receive, send)
