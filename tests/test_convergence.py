@@ -20,6 +20,8 @@ from qjob_tui.store.changes import ChangeSet
 from tests.convergence import SHORT_RETRIES, faulty, run_workload, server_state, until
 from tests.service_process import ServiceProcess
 
+STATUSES = {status.value for status in JobStatus}
+
 
 def _store(url: str, tmp_path: Path) -> JobStore:
     client = JobClient(Source.local(url), policy=SHORT_RETRIES)
@@ -78,14 +80,19 @@ async def test_ls_watch_converges_after_faults_stop(tmp_path: Path) -> None:
         env=env,
     )
     seen: dict[str, str] = {}
+    lines: list[str] = []
 
     def read() -> None:
         assert watch.stdout is not None
         for line in watch.stdout:
             words = line.split()
+            lines.append(line)
             # "HH:MM:SS  new|changed  ID  MARK STATUS BACKEND": the last word for a job wins.
             if len(words) >= 5 and words[1] in ("new", "changed"):
                 seen[words[2]] = words[4]
+            # The first table: "ID  MARK STATUS  BACKEND ...".
+            elif len(words) >= 3 and words[2] in STATUSES:
+                seen[words[0]] = words[2]
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -94,7 +101,10 @@ async def test_ls_watch_converges_after_faults_stop(tmp_path: Path) -> None:
         truth = await server_state(service.url)
         proxy.calm()
         expected = {job_id: status.value for job_id, status in truth.items()}
-        await until(lambda: seen == expected, timeout=60)
+        try:
+            await until(lambda: seen == expected, timeout=60)
+        except AssertionError:
+            raise AssertionError("".join(lines[-40:])) from None
     finally:
         watch.terminate()
         watch.wait(10)
