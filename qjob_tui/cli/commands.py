@@ -141,7 +141,11 @@ async def _watch(client: JobClient, args: argparse.Namespace) -> int:
     """Follow the jobs with the store, one line per change, until interrupted."""
     from qjob_tui.store import JobStore, StoreConfig
 
-    store = JobStore([client], StoreConfig(history=args.limit))
+    refresh = args.refresh or StoreConfig.interval
+    config = StoreConfig(
+        interval=refresh, calm_interval=max(refresh * 5, refresh), history=args.limit
+    )
+    store = JobStore([client], config)
     first = True
 
     def show(changes: ChangeSet) -> None:

@@ -173,6 +173,9 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     ls.add_argument(
         "--watch", action="store_true", help="keep watching: a line per change, ctrl+c stops"
     )
+    ls.add_argument(
+        "--refresh", type=_refresh, metavar="SECONDS", help="with --watch: poll interval"
+    )
     ls.add_argument("--pending", action="store_true", help="only queued and running jobs")
     ls.add_argument("--backend", help="only jobs on this backend")
     ls.add_argument("--tag", action="append", help="only jobs with this tag (repeatable: all)")

@@ -1,4 +1,13 @@
-"""``SourcePoller``: the polling loop and the known jobs of one source."""
+"""``SourcePoller``: the polling loop and the known jobs of one source.
+
+One poll is a round of steps (the pending list, the new jobs, jobs to fetch by id, the queued
+jobs' places, a reconciliation now and then, a page of older history, the backends). Each step
+applies what it received at once, and only that: a step that fails leaves its part unconfirmed
+for the next round (the ``created_after`` cursor moves only past jobs really listed, a job whose
+fetch failed stays due), and what the other steps received is still shown. Every change to the
+known jobs goes into the round's change set, which is published even when the round fails, so a
+subscriber never misses a change the store made.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +16,13 @@ import contextlib
 import logging
 import random
 from collections import deque
-from dataclasses import replace
+from collections.abc import Awaitable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from qjob_tui.api.client import JobClient
-from qjob_tui.api.errors import ApiError, NotFound, RateLimited
+from qjob_tui.api.errors import ApiError, NetworkError, NotFound, RateLimited
 from qjob_tui.model import Backend, Job, JobStatus, QueueInfo
 from qjob_tui.store.cache import JobCache
 from qjob_tui.store.changes import ChangeSet, JobKey, SourceHealth
@@ -22,9 +32,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("qjob_tui.store")
 
-# Jobs created within this margin of the newest seen are fetched again: two jobs can share a
-# timestamp, and ``created_after`` is strict. Duplicates are dropped by id.
+T = TypeVar("T")
+
+# Jobs created within this margin of the cursor are listed again: two jobs can share a
+# timestamp, and ``created_after`` is strict. Duplicates are merged by id.
 _CREATED_MARGIN = timedelta(milliseconds=1)
+# A reconciliation lists everything created since the oldest job still believed active, or
+# this long before the cursor: a job committed late, with an older timestamp, is caught.
+_RECONCILE_SLACK = timedelta(seconds=60)
+# Pages per step and round: a huge backlog is read over several rounds, never all at once.
+_MAX_PAGES = 10
 
 
 def _merge(old: Job | None, new: Job) -> Job:
@@ -41,6 +58,34 @@ def _merge(old: Job | None, new: Job) -> Job:
     return replace(new, steps=steps, queue=queue, usage=usage)
 
 
+class _Abort(Exception):
+    """The source cannot be reached or asks us to slow down: the round ends here."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class _Round:
+    """What one poll changed and what went wrong, gathered as the steps run."""
+
+    added: dict[str, Job] = field(default_factory=dict)
+    changed: dict[str, Job] = field(default_factory=dict)
+    removed: list[JobKey] = field(default_factory=list)
+    backends: tuple[Backend, ...] = ()
+    errors: list[ApiError] = field(default_factory=list)
+    answered: int = 0
+
+    def change_set(self) -> ChangeSet:
+        return ChangeSet(
+            added=tuple(self.added.values()),
+            changed=tuple(j for k, j in self.changed.items() if k not in self.added),
+            removed=tuple(self.removed),
+            backends=self.backends,
+        )
+
+
 class SourcePoller:
     """The polling loop and the known jobs of one source."""
 
@@ -52,15 +97,24 @@ class SourcePoller:
         self.jobs: dict[str, Job] = {}
         self.backends: dict[str, Backend] = {}
         self.cache: JobCache | None = None
+        # The ``created_after`` cursor: every job created before it has been listed.
         self.newest: datetime | None = None
         self.health = SourceHealth(source=self.name)
         self.watched: str | None = None
         self.polls = 0
         self._primed = False
-        self._remembered_active: list[str] = []
+        # Jobs to fetch by id until their final state is known (left the pending list while
+        # believed active, remembered active from the last run, or whose fetch failed).
+        self._due: set[str] = set()
+        # Jobs whose status changed but whose metrics (steps, usage) could not be read yet.
+        self._needs_metrics: set[str] = set()
+        # Final jobs not yet written to the cache.
+        self._unsaved: set[str] = set()
+        self._reconcile_due = False
         self._wake = asyncio.Event()
         self._next_backends = 0.0
         self._next_queue_metrics = 0.0
+        self._next_reconcile = 0.0
         self._task: asyncio.Task[None] | None = None
 
     # --- life cycle ----------------------------------------------------------------------
@@ -71,7 +125,7 @@ class SourcePoller:
             return ChangeSet()
         self.cache = await asyncio.to_thread(JobCache.for_source, self.name, self.config.cache_dir)
         jobs = await asyncio.to_thread(self.cache.load)
-        self._remembered_active = await asyncio.to_thread(self.cache.active_ids)
+        self._due.update(await asyncio.to_thread(self.cache.active_ids))
         for job in jobs:
             self.jobs[job.id] = job
             if self.newest is None or job.created > self.newest:
@@ -88,13 +142,9 @@ class SourcePoller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self.cache is not None:
-            await asyncio.to_thread(self._remember_and_close)
+            await self._save()
+            await asyncio.to_thread(self.cache.close)
         await self.client.aclose()
-
-    def _remember_and_close(self) -> None:
-        assert self.cache is not None
-        self.cache.set_active_ids([j.id for j in self.jobs.values() if j.status.is_active])
-        self.cache.close()
 
     def wake(self) -> None:
         self._wake.set()
@@ -104,7 +154,8 @@ class SourcePoller:
         return any(job.status.is_active for job in self.jobs.values())
 
     def _interval(self) -> float:
-        return self.config.interval if self.has_active else self.config.calm_interval
+        busy = self.has_active or self._due or self._needs_metrics
+        return self.config.interval if busy else self.config.calm_interval
 
     def _backoff(self, retry_after: float | None = None) -> float:
         """Exponential backoff with jitter, at least what the server's Retry-After asked."""
@@ -126,15 +177,23 @@ class SourcePoller:
 
     async def poll_once(self) -> float:
         """One poll; failures become health, never exceptions. Returns the delay to the next."""
+        work = _Round()
         try:
-            changes = await self.poll()
+            await self._poll(work)
+        except _Abort:
+            pass
         except ApiError as exc:
-            retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-            return self._failed(str(exc), retry_after)
+            work.errors.append(exc)
         except Exception as exc:  # a bug must not end the loop
             log.exception("poll of %s failed", self.name)
-            return self._failed(f"{self.name}: internal error ({type(exc).__name__})", None)
+            work.errors.append(ApiError(f"internal error ({type(exc).__name__})", source=self.name))
         self.polls += 1
+        changes = work.change_set()
+        delay = self._failed(work) if work.errors else self._succeeded()
+        self.store._publish(replace(changes, health=(self.health,)))
+        return delay
+
+    def _succeeded(self) -> float:
         delay = self._interval()
         now = datetime.now(UTC)
         self.health = replace(
@@ -145,17 +204,28 @@ class SourcePoller:
             next_poll=now + timedelta(seconds=delay),
             paused=self.store.paused,
         )
-        self.store._publish(replace(changes, health=(self.health,)))
         return delay
 
-    def _failed(self, message: str, retry_after: float | None) -> float:
+    def _failed(self, work: _Round) -> float:
+        """A round with errors: stale. Back off when nothing got through or the source is
+        unreachable or rate limited; a round that got most of its answers keeps the pace."""
+        error = work.errors[0]
         now = datetime.now(UTC)
+        self._reconcile_due = True
         self.health = replace(
-            self.health, last_error=message, last_error_at=now, failures=self.health.failures + 1
+            self.health,
+            last_error=str(error),
+            last_error_at=now,
+            failures=self.health.failures + 1,
         )
-        delay = self._backoff(retry_after)
+        limited = next((e for e in work.errors if isinstance(e, RateLimited)), None)
+        if limited is not None:
+            delay = self._backoff(limited.retry_after)
+        elif work.answered == 0 or isinstance(error, NetworkError):
+            delay = self._backoff()
+        else:
+            delay = self._interval()
         self.health = replace(self.health, interval=delay, next_poll=now + timedelta(seconds=delay))
-        self.store._publish(ChangeSet(health=(self.health,)))
         return delay
 
     def _set_paused(self, paused: bool) -> None:
@@ -163,125 +233,231 @@ class SourcePoller:
             self.health = replace(self.health, paused=paused)
             self.store._publish(ChangeSet(health=(self.health,)))
 
-    # --- one poll ------------------------------------------------------------------------
+    # --- applying what was received --------------------------------------------------------
 
-    async def _list_all(self, **filters: object) -> list[Job]:
-        return [job async for job in self.client.iter_jobs(**filters)]  # type: ignore[arg-type]
+    def _apply(self, work: _Round, job: Job) -> tuple[Job | None, Job]:
+        """Merge one received job into the known ones; returns (old, new)."""
+        old = self.jobs.get(job.id)
+        merged = _merge(old, job)
+        if old is not None and old.status != merged.status:
+            # A transition we saw: its steps and usage come with the metrics.
+            self._needs_metrics.add(job.id)
+        if old is None:
+            work.added[job.id] = merged
+        elif merged != old:
+            work.changed[job.id] = merged
+        self.jobs[job.id] = merged
+        if merged.status.is_final:
+            self._due.discard(job.id)
+            if old is None or old != merged:
+                self._unsaved.add(job.id)
+        return old, merged
 
-    async def _prime(self) -> list[Job]:
-        """The first poll: the history (cold start) or what is new since the cache (warm)."""
-        if self.newest is None:
-            jobs: list[Job] = []
-            async for job in self.client.iter_jobs():
-                jobs.append(job)
-                if len(jobs) >= self.config.history:
-                    break
-            return jobs
-        jobs = []
-        for job_id in self._remembered_active:
-            if job_id in self.jobs:
-                continue
-            with contextlib.suppress(NotFound):
-                jobs.append(await self.client.job(job_id))
-        return jobs
+    def _forget(self, work: _Round, job_id: str) -> None:
+        self._due.discard(job_id)
+        self._needs_metrics.discard(job_id)
+        if self.jobs.pop(job_id, None) is not None:
+            work.removed.append((self.name, job_id))
+            work.added.pop(job_id, None)
+            work.changed.pop(job_id, None)
 
-    async def poll(self) -> ChangeSet:
-        fetched: dict[str, Job] = {}
-        priming = not self._primed
-        if priming:
-            for job in await self._prime():
-                fetched[job.id] = job
-        pending = await self._list_all(pending=True)
-        pending_ids = {job.id for job in pending}
-        for job in pending:
-            fetched[job.id] = job
+    async def _ask(self, work: _Round, request: Awaitable[T]) -> T | None:
+        """One request: its answer, or None with the error noted. A source that is down or
+        rate limiting ends the round (``_Abort``): asking more would only make it worse."""
+        try:
+            answer = await request
+        except NotFound:
+            raise
+        except (NetworkError, RateLimited) as exc:
+            work.errors.append(exc)
+            raise _Abort(exc) from None
+        except ApiError as exc:
+            work.errors.append(exc)
+            return None
+        work.answered += 1
+        return answer
+
+    # --- one poll --------------------------------------------------------------------------
+
+    async def _poll(self, work: _Round) -> None:
+        if not self._primed:
+            await self._prime(work)
+        pending_ids = await self._list_pending(work)
+        await self._list_new(work)
+        if pending_ids is not None:
+            for job_id, job in self.jobs.items():
+                if job.status.is_active and job_id not in pending_ids:
+                    self._due.add(job_id)
+        await self._fetch_due(work)
+        await self._refresh_metrics(work)
+        await self._reconcile(work)
+        await self._save()
+        work.backends = await self._poll_backends(work)
+
+    async def _prime(self, work: _Round) -> None:
+        """The first poll of a cold start: the history, newest first, up to ``history``."""
         if self.newest is not None:
-            for job in await self._list_all(created_after=self.newest - _CREATED_MARGIN):
-                fetched.setdefault(job.id, job)
-        elif not priming:
-            # Nothing known yet (an empty source): the newest page, so that a job that
-            # starts and ends between two polls is still seen.
-            for job in (await self.client.jobs()).jobs:
-                fetched.setdefault(job.id, job)
+            self._primed = True  # warm: the cache's history, what is new comes next
+            return
+        jobs: list[Job] = []
+        while len(jobs) < self.config.history:
+            page = await self._ask(work, self.client.jobs(offset=len(jobs)))
+            if page is None:
+                raise _Abort(work.errors[-1])  # primed only once the newest page is in
+            jobs += page.jobs
+            if len(page.jobs) < page.limit or len(jobs) >= page.count:
+                break
+        for job in jobs:
+            self._apply(work, job)
+        if jobs:
+            self.newest = max(job.created for job in jobs)
         self._primed = True
+        self._next_reconcile = self._now() + self.config.reconcile_interval
 
-        removed: list[JobKey] = []
-        # Jobs we knew active that left the pending list: they finished (or were deleted).
-        for job_id, job in list(self.jobs.items()):
-            if job.status.is_active and job_id not in pending_ids:
-                latest = fetched.get(job_id)
-                if latest is None or latest.status.is_active:
-                    try:
-                        fetched[job_id] = await self.client.job(job_id)
-                    except NotFound:
-                        del self.jobs[job_id]
-                        removed.append((self.name, job_id))
+    async def _list_pending(self, work: _Round) -> set[str] | None:
+        """Apply the pending list; its ids, or None when it did not arrive whole."""
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            page = await self._ask(work, self.client.jobs(pending=True, offset=offset))
+            if page is None:
+                return None
+            for job in page.jobs:
+                ids.add(job.id)
+                self._apply(work, job)
+            offset += len(page.jobs)
+            if len(page.jobs) < page.limit or offset >= page.count:
+                self._due -= ids  # listed as pending: the list keeps them fresh
+                return ids
 
-        added: list[Job] = []
-        changed: list[Job] = []
-        finished: list[Job] = []
-        for job_id, job in fetched.items():
-            old = self.jobs.get(job_id)
-            merged = _merge(old, job)
-            if old is not None and old.status != merged.status:
-                # A transition we saw: its steps and usage come with the metrics. Jobs first
-                # seen already final get theirs on demand (``JobStore.details``).
-                merged = await self._with_metrics(merged)
-            if old is None:
-                added.append(merged)
-            elif merged != old:
-                changed.append(merged)
-            self.jobs[job_id] = merged
-            if merged.status.is_final and (old is None or old.status.is_active):
-                finished.append(merged)
-            if self.newest is None or merged.created > self.newest:
-                self.newest = merged.created
+    async def _list_created(self, work: _Round, since: datetime | None, advance: bool) -> None:
+        """Apply everything created after ``since``, oldest first, page by page; with
+        ``advance`` the cursor follows each page received, never further."""
+        after = since - _CREATED_MARGIN if since is not None else None
+        offset = 0
+        for _ in range(_MAX_PAGES):
+            page = await self._ask(
+                work, self.client.jobs(created_after=after, descending=False, offset=offset)
+            )
+            if page is None:
+                return
+            for job in page.jobs:
+                self._apply(work, job)
+                if advance and (self.newest is None or job.created > self.newest):
+                    self.newest = job.created
+            offset += len(page.jobs)
+            if len(page.jobs) < page.limit or offset >= page.count:
+                return
 
-        # The job on screen, and queued jobs' places on the slow cadence.
-        refresh = set()
+    async def _list_new(self, work: _Round) -> None:
+        await self._list_created(work, self.newest, advance=True)
+
+    async def _fetch_due(self, work: _Round) -> None:
+        """Fetch by id every job whose final state is not known yet, and the one on screen."""
+        targets = sorted(self._due)
         if self.watched in self.jobs and self.jobs[self.watched].status.is_active:
-            refresh.add(self.watched)
-        loop_time = asyncio.get_running_loop().time()
-        if loop_time >= self._next_queue_metrics:
-            self._next_queue_metrics = loop_time + self.config.backend_interval
+            targets.append(self.watched)
+        for job_id in dict.fromkeys(targets):
+            try:
+                job = await self._ask(work, self.client.job(job_id))
+            except NotFound:
+                self._forget(work, job_id)
+                continue
+            if job is None:
+                continue  # still due: the next round asks again
+            _, merged = self._apply(work, job)
+            if job_id == self.watched and merged.status.is_active:
+                self._needs_metrics.add(job_id)
+            # A fetched job still active stays due: it was missing from the pending list (a
+            # race between pages), so only the pending list or a later fetch settles it.
+
+    async def _refresh_metrics(self, work: _Round) -> None:
+        """Metrics for jobs whose status changed, and queued jobs' places on a slow cadence."""
+        now = self._now()
+        if now >= self._next_queue_metrics:
+            self._next_queue_metrics = now + self.config.backend_interval
             queued = [j.id for j in self.jobs.values() if j.status is JobStatus.QUEUED]
-            refresh.update(queued[:50])
-        for job_id in refresh - {j.id for j in added + changed if j.id in refresh}:
-            old = self.jobs[job_id]
-            fresh = await self._with_metrics(old)
-            if fresh != old:
-                self.jobs[job_id] = fresh
-                changed.append(fresh)
-
-        if finished and self.cache is not None:
-            await asyncio.to_thread(self.cache.put, finished)
-        backends = await self._poll_backends()
-        return ChangeSet(
-            added=tuple(added), changed=tuple(changed), removed=tuple(removed), backends=backends
-        )
-
-    async def _with_metrics(self, job: Job) -> Job:
+            self._needs_metrics.update(queued[:50])
         from qjob_tui.api.parse import with_metrics
 
-        try:
-            metrics = await self.client.metrics(job.id)
-        except NotFound:
-            return job
-        return with_metrics(job, metrics)
+        for job_id in sorted(self._needs_metrics):
+            job = self.jobs.get(job_id)
+            if job is None:
+                self._needs_metrics.discard(job_id)
+                continue
+            try:
+                metrics = await self._ask(work, self.client.metrics(job_id))
+            except NotFound:
+                self._needs_metrics.discard(job_id)
+                continue
+            if metrics is None:
+                continue  # retried next round
+            self._needs_metrics.discard(job_id)
+            current = self.jobs.get(job_id, job)
+            fresh = with_metrics(current, metrics)
+            if fresh != current:
+                self.jobs[job_id] = fresh
+                if job_id in work.added:
+                    work.added[job_id] = fresh
+                else:
+                    work.changed[job_id] = fresh
+                if fresh.status.is_final:
+                    self._unsaved.add(job_id)
 
-    async def _poll_backends(self) -> tuple[Backend, ...]:
-        loop_time = asyncio.get_running_loop().time()
-        if loop_time < self._next_backends:
+    async def _reconcile(self, work: _Round) -> None:
+        """Now and then, and after a round with errors, list everything created since the
+        oldest job still believed active: what any earlier round missed comes back."""
+        now = self._now()
+        if not (self._reconcile_due and not work.errors) and now < self._next_reconcile:
+            return
+        active = [job.created for job in self.jobs.values() if job.status.is_active]
+        since = min(active) if active else None
+        if self.newest is not None:
+            floor = self.newest - _RECONCILE_SLACK
+            since = floor if since is None else min(since, floor)
+        errors = len(work.errors)
+        await self._list_created(work, since, advance=False)
+        if len(work.errors) == errors:
+            self._reconcile_due = False
+            self._next_reconcile = now + self.config.reconcile_interval
+
+    # --- the cache -------------------------------------------------------------------------
+
+    async def _save(self) -> None:
+        """Write the final jobs not yet in the cache, and remember the active ones."""
+        if self.cache is None:
+            return
+        ids = list(self._unsaved)
+        jobs = [self.jobs[i] for i in ids if i in self.jobs]
+        active = {j.id for j in self.jobs.values() if j.status.is_active} | self._due
+        await asyncio.to_thread(self._write, jobs, sorted(active))
+        self._unsaved.difference_update(ids)
+
+    def _write(self, jobs: list[Job], active: list[str]) -> None:
+        assert self.cache is not None
+        if jobs:
+            self.cache.put(jobs)
+        self.cache.set_active_ids(active)
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+    async def _poll_backends(self, work: _Round) -> tuple[Backend, ...]:
+        now = self._now()
+        if now < self._next_backends:
             return ()
-        self._next_backends = loop_time + self.config.backend_interval
-        fresh = await self.client.backends()
-        now = datetime.now(UTC)
+        fresh = await self._ask(work, self.client.backends())
+        if fresh is None:
+            return ()
+        self._next_backends = now + self.config.backend_interval
+        stamp = datetime.now(UTC)
         changed = []
         for backend in fresh:
             history = self.store._queue_history.setdefault(
                 (self.name, backend.name), deque(maxlen=self.config.queue_samples)
             )
-            history.append((now, backend.queue_length))
+            history.append((stamp, backend.queue_length))
             if self.backends.get(backend.name) != backend:
                 changed.append(backend)
             self.backends[backend.name] = backend

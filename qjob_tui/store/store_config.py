@@ -14,6 +14,9 @@ class StoreConfig:
     calm_interval: float = 10.0
     backend_interval: float = 30.0
     max_backoff: float = 300.0
+    # How often a cheap listing re-reads everything since the oldest active job (and after
+    # any round with errors), to catch what a poll missed.
+    reconcile_interval: float = 30.0
     history: int = 1000
     queue_samples: int = 720
     use_cache: bool = True
