@@ -114,6 +114,20 @@ def test_one_backend_runs_one_job_at_a_time_in_order(client: httpx.Client) -> No
         assert end <= next_start, "a backend ran two jobs at once, or out of order"
 
 
+def test_never_more_jobs_run_than_the_cluster_has_workers(client: httpx.Client) -> None:
+    jobs = [
+        submit(client, backend="fake_lima", shots=4000),  # 0.5 ms a shot: 2 s
+        submit(client, backend="fake_perth", shots=2000),  # 1 ms a shot: 2 s
+        submit(client, backend="fake_cairo", shots=500),  # 4 ms a shot: 2 s
+    ]
+    for job_id in jobs:
+        assert wait_status(client, job_id, timeout=120)["status"] == "Completed"
+    spans = [interval(client, job_id) for job_id in jobs]
+    # Two workers: the third job starts only once one of the first two has finished.
+    assert max(start for start, _ in spans) >= min(end for _, end in spans)
+    assert not any("re-queued" in client.get(f"/jobs/{j}/logs").text for j in jobs)
+
+
 def test_cancel_stops_the_running_job_on_its_worker(client: httpx.Client, dask: Any) -> None:
     job_id = submit(client, **LONG)
     wait_status(client, job_id, ("Running",))

@@ -27,6 +27,17 @@ class JobPool(Protocol):
     def close(self) -> None: ...
 
 
+def has_room(pool: JobPool, running: int) -> bool:
+    """Whether the scheduler may start one more job while ``running`` are dispatched.
+
+    A pool's ``has_capacity`` counts only the jobs that reached ``run``; jobs dispatched in
+    the same turn have not. The process pool lets that be (it starts a process more), a
+    cluster cannot: its ``slots`` are its free workers, so dispatched jobs count against them.
+    """
+    slots = getattr(pool, "slots", None)
+    return pool.has_capacity and (slots is None or running < slots)
+
+
 def dask_pool(address: str, wake: Callable[[], None]) -> DaskPool:
     """The pool of ``--dask ADDRESS``; ``wake`` tells the scheduler that workers came free."""
     from qjob_tui.service.cluster.pool import DaskPool

@@ -24,7 +24,7 @@ from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import Database, JobRow, iso, now_iso
 from qjob_tui.service.errors import CODE_EXECUTION_FAILED
 from qjob_tui.service.pool import WorkerGone, WorkerLost, WorkerPool
-from qjob_tui.service.pools import JobPool
+from qjob_tui.service.pools import JobPool, has_room
 from qjob_tui.service.worker import Outcome, RawJob, Task
 
 log = logging.getLogger("qjob_tui.service")
@@ -208,7 +208,7 @@ class Scheduler:
 
     def _dispatch(self) -> None:
         """Start the oldest queued job of every free backend, while workers are free."""
-        while self.pool.has_capacity:
+        while has_room(self.pool, len(self._running)):
             heads = [
                 (queue[0], name)
                 for name, queue in self._queues.items()

@@ -124,23 +124,30 @@ class DaskPool:
         return len(self._workers)
 
     @property
-    def has_capacity(self) -> bool:
-        return self._idle() is not None
+    def slots(self) -> int:
+        """How many jobs may run at once now: the workers in use plus the free ones."""
+        return len(self._busy) + len(self._free())
 
-    def _idle(self) -> str | None:
+    @property
+    def has_capacity(self) -> bool:
+        return bool(self._free())
+
+    def _free(self) -> list[str]:
         if self._client is None or self._closing:
-            return None
+            return []
         taken = {running.worker for running in self._busy.values()} | self._restarting
-        for address, info in sorted(self._workers.items()):
-            if address not in taken and info.get("status", "running") == "running":
-                return address
-        return None
+        return [
+            address
+            for address, info in sorted(self._workers.items())
+            if address not in taken and info.get("status", "running") == "running"
+        ]
 
     async def run(self, task: Task) -> Outcome:
-        worker = self._idle()
+        free = self._free()
         client = self._client
-        if worker is None or client is None:
+        if not free or client is None:
             raise WorkerLost("no Dask worker was free when the job was dispatched")
+        worker = free[0]
         running = _Running(task.job_id, worker)
         self._busy[task.job_id] = running
         try:
@@ -297,7 +304,7 @@ class DaskPool:
         client = self._client
         if client is not None:
             with contextlib.suppress(Exception):
-                await client.run(warm_up, workers=workers, wait=False)
+                await client.run(warm_up, workers=workers)
 
     async def _lost_scheduler(self, exc: Exception) -> None:
         reason = str(exc) or type(exc).__name__
