@@ -10,12 +10,18 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qjob_tui import __version__, locations
+
+if TYPE_CHECKING:
+    from qjob_tui.service.limits import JobLimits
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+# A worker holds about 200 MB once Qiskit is imported and has run a job.
+MIN_JOB_MEMORY = 256 * 1024**2
 
 
 def _positive_float(text: str) -> float:
@@ -114,6 +120,29 @@ def build_parser() -> argparse.ArgumentParser:
         "KiB, MiB, GiB suffixes)",
     )
     serve.add_argument(
+        "--job-time",
+        type=_positive_int,
+        default=None,
+        metavar="SECONDS",
+        help="maximum execution time of a job that gives none (IBM's cost; default 600); "
+        "past it the job ends Cancelled with reason code 1305, 'ran too long'",
+    )
+    serve.add_argument(
+        "--job-time-limit",
+        type=_positive_int,
+        default=None,
+        metavar="SECONDS",
+        help="the most a job may ask for as its cost (default 10800, IBM's ceiling)",
+    )
+    serve.add_argument(
+        "--job-memory",
+        type=_size,
+        default=None,
+        metavar="BYTES",
+        help="memory a job's worker may use; past it the job ends Failed (default: the "
+        "machine's memory shared by the workers and the service, e.g. 8GiB)",
+    )
+    serve.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -195,6 +224,25 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     tag.add_argument("--source", help=source_help)
 
 
+def _job_limits(args: argparse.Namespace) -> JobLimits | str:
+    """The per-job limits of ``serve``'s flags, or why they do not fit together."""
+    from qjob_tui.service.limits import (
+        DEFAULT_COST_SECONDS,
+        IBM_MAX_COST_SECONDS,
+        JobLimits,
+        fair_share,
+    )
+
+    ceiling = args.job_time_limit or IBM_MAX_COST_SECONDS
+    default = args.job_time or min(DEFAULT_COST_SECONDS, ceiling)
+    if default > ceiling:
+        return f"--job-time {default} is above --job-time-limit {ceiling}"
+    memory = args.job_memory or fair_share(max(args.workers, 1))
+    if memory is not None and memory < MIN_JOB_MEMORY:
+        return f"--job-memory must be at least {MIN_JOB_MEMORY // 1024**2} MiB (Qiskit needs it)"
+    return JobLimits(default_seconds=default, max_seconds=ceiling, memory_limit_bytes=memory)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from qjob_tui.service.app import ServiceConfig
     from qjob_tui.service.server import refusal, serve
@@ -206,6 +254,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("qjob-tui serve: --workers must be 1 or more", file=sys.stderr)
         return EXIT_USAGE
+    limits = _job_limits(args)
+    if isinstance(limits, str):
+        print(f"qjob-tui serve: {limits}", file=sys.stderr)
+        return EXIT_USAGE
     config = ServiceConfig(
         data_dir=(args.data or locations.data_dir()).expanduser(),
         token=args.token or None,
@@ -214,6 +266,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         demo=args.demo,
         max_body=args.max_body,
+        limits=limits,
     )
     try:
         return serve(config, args.host, args.port, args.log_level)

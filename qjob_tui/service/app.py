@@ -30,6 +30,7 @@ from qjob_tui.service.backends import BackendSpec, configuration, default_backen
 from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
 from qjob_tui.service.edge import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
+from qjob_tui.service.limits import JobLimits
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
 from qjob_tui.service.validation import (
@@ -93,6 +94,7 @@ class ServiceConfig:
     max_body: int = DEFAULT_MAX_BODY
     # What one page of GET /jobs may hold; a page of big jobs holds fewer than ``limit``.
     max_page_bytes: int = 8 * 1024 * 1024
+    limits: JobLimits = field(default_factory=JobLimits)
 
 
 class BadRequest(InvalidInput):
@@ -146,7 +148,9 @@ class JobService:
         self.config = config
         self.backends = config.backends or default_backends(config.latency_scale)
         self.db = Database(config.data_dir / "jobs.sqlite3")
-        self.scheduler = Scheduler(self.db, self.backends, workers=config.workers)
+        self.scheduler = Scheduler(
+            self.db, self.backends, workers=config.workers, limits=config.limits
+        )
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
         self._demo: asyncio.Task[None] | None = None
 
@@ -225,6 +229,7 @@ class JobService:
         tags = _valid_tags(body.get("tags") or [])
         name = _valid_name(body.get("name"))
         session = body.get("session_id")
+        cost = self._cost(body.get("cost"))
         _optional(body, "session_id", str)
         _optional(body, "private", bool)
         for text_field in ("runtime", "log_level", "calibration_id"):
@@ -240,8 +245,23 @@ class JobService:
             private=bool(body.get("private", False)),
             session_id=session,
         )
+        row.details = {"cost": cost}
         row = await self.scheduler.submit(row)
         return JSONResponse({"id": row.id, "backend": row.backend})
+
+    def _cost(self, cost: object) -> int:
+        """The job's maximum execution time in seconds (IBM's ``cost``), within the ceiling."""
+        limits = self.config.limits
+        if cost is None:
+            return limits.default_seconds
+        if isinstance(cost, bool) or not isinstance(cost, int):
+            raise BadRequest("cost (max_execution_time) must be a whole number of seconds")
+        if not 1 <= cost <= limits.max_seconds:
+            raise BadRequest(
+                f"cost (max_execution_time) must be within 1..{limits.max_seconds} seconds on "
+                f"this service, not {cost}"
+            )
+        return cost
 
     async def get_job(self, request: Request) -> Response:
         exclude = _flag(request, "exclude_params", default=False)

@@ -13,6 +13,7 @@ import multiprocessing
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
+from qjob_tui.service.errors import CODE_OUT_OF_MEMORY
 from qjob_tui.service.worker import Outcome, Task, serve
 
 
@@ -23,11 +24,11 @@ class WorkerGone(Exception):
 class Worker:
     """One worker process and its pipe."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory_limit: int | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._process: BaseProcess = ctx.Process(
-            target=serve, args=(child,), daemon=True, name="qjob-tui-worker"
+            target=serve, args=(child, memory_limit), daemon=True, name="qjob-tui-worker"
         )
         self._process.start()
         child.close()
@@ -37,6 +38,10 @@ class Worker:
     @property
     def alive(self) -> bool:
         return self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
 
     def _wait(self) -> object:
         """Block until the worker says something (in a thread, never on the event loop)."""
@@ -88,8 +93,9 @@ class Worker:
 class WorkerPool:
     """At most ``size`` worker processes, handed out to running jobs."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, memory_limit: int | None = None) -> None:
         self.size = max(1, size)
+        self.memory_limit = memory_limit
         self._idle: list[Worker] = []
         self._busy: dict[str, Worker] = {}
 
@@ -100,7 +106,7 @@ class WorkerPool:
     def prestart(self, count: int = 1) -> None:
         """Start processes ahead of the first job, so that it does not wait for Qiskit."""
         while len(self._idle) + len(self._busy) < min(count, self.size):
-            self._idle.append(Worker())
+            self._idle.append(Worker(self.memory_limit))
 
     async def run(self, task: Task) -> Outcome:
         worker = None
@@ -111,7 +117,7 @@ class WorkerPool:
                 break
             candidate.dispose()
         if worker is None:
-            worker = Worker()
+            worker = Worker(self.memory_limit)
         self._busy[task.job_id] = worker
         try:
             outcome = await worker.run(task)
@@ -120,8 +126,16 @@ class WorkerPool:
             raise
         finally:
             self._busy.pop(task.job_id, None)
-        self._idle.append(worker)
+        if outcome.code == CODE_OUT_OF_MEMORY:
+            worker.dispose()  # a process that ran out of memory is not trusted with the next job
+        else:
+            self._idle.append(worker)
         return outcome
+
+    def pid(self, job_id: str) -> int | None:
+        """The process id of the worker running this job, if one does."""
+        worker = self._busy.get(job_id)
+        return worker.pid if worker is not None else None
 
     def kill(self, job_id: str) -> bool:
         """Kill the worker running this job; False if no worker runs it."""

@@ -20,11 +20,13 @@ from datetime import UTC, datetime, timedelta
 
 from dateutil.parser import isoparse
 
+from qjob_tui.model import REASON_RAN_TOO_LONG
 from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import Database, JobRow, iso, now_iso
-from qjob_tui.service.errors import CODE_EXECUTION_FAILED
+from qjob_tui.service.errors import CODE_EXECUTION_FAILED, CODE_OUT_OF_MEMORY
+from qjob_tui.service.limits import JobLimits, mebibytes, resident_bytes
 from qjob_tui.service.pool import WorkerGone, WorkerPool
-from qjob_tui.service.worker import Outcome, RawJob, Task
+from qjob_tui.service.worker import Outcome, RawJob, Task, out_of_memory
 
 log = logging.getLogger("qjob_tui.service")
 
@@ -32,6 +34,8 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 # Programs whose params may name another job (``raw_job``) whose result is their input.
 READS_RAW_JOB = frozenset({"random-extractor"})
+# How often a running job's time and its worker's memory are looked at.
+SUPERVISE_INTERVAL = 0.1
 
 
 def new_job_id() -> str:
@@ -51,10 +55,17 @@ class QueueEstimate:
 class Scheduler:
     """Queues per backend, a pool of workers, and the transitions of every job."""
 
-    def __init__(self, db: Database, backends: dict[str, BackendSpec], workers: int = 2) -> None:
+    def __init__(
+        self,
+        db: Database,
+        backends: dict[str, BackendSpec],
+        workers: int = 2,
+        limits: JobLimits | None = None,
+    ) -> None:
         self.db = db
         self.backends = backends
-        self.pool = WorkerPool(workers)
+        self.limits = limits or JobLimits()
+        self.pool = WorkerPool(workers, self.limits.memory_limit_bytes)
         self._queues: dict[str, deque[str]] = {name: deque() for name in backends}
         self._shots: dict[str, int] = {}
         self._running: dict[str, tuple[str, datetime]] = {}  # backend -> (job id, started)
@@ -227,6 +238,9 @@ class Scheduler:
             task = Task(
                 job_id=job_id, program=row.program, params=params, backend=spec, raw_job=raw_job
             )
+            cost = row.details.get("cost")
+            seconds = cost if isinstance(cost, int) and cost > 0 else self.limits.default_seconds
+            supervisor = asyncio.create_task(self._supervise(job_id, seconds))
             try:
                 outcome = await self.pool.run(task)
             except WorkerGone as exc:
@@ -236,6 +250,8 @@ class Scheduler:
                     message=f"the worker process running the job died ({exc})",
                     solution="Submit the job again; if it fails again, reduce its size.",
                 )
+            finally:
+                supervisor.cancel()
             await self._record(row, outcome)
         except asyncio.CancelledError:
             raise
@@ -246,6 +262,60 @@ class Scheduler:
             self._shots.pop(job_id, None)
             self._arrival.pop(job_id, None)
             self._wake.set()
+
+    async def _supervise(self, job_id: str, seconds: float) -> None:
+        """End the job when it runs past its ``cost`` or its worker past the memory limit."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        memory = self.limits.memory_limit_bytes
+        while True:
+            await asyncio.sleep(min(SUPERVISE_INTERVAL, max(deadline - loop.time(), 0.0)))
+            if loop.time() >= deadline:
+                await self._end(
+                    job_id,
+                    "Cancelled",
+                    reason=f"ran longer than its maximum execution time of {seconds:g} s",
+                    code=REASON_RAN_TOO_LONG,
+                    charged=seconds,
+                    solution="Submit it again with a larger max_execution_time (the job's cost),"
+                    " up to this service's limit, or make the job smaller.",
+                )
+                return
+            pid = self.pool.pid(job_id)
+            used = resident_bytes(pid) if pid is not None and memory is not None else None
+            if used is not None and memory is not None and used > memory:
+                outcome = out_of_memory(memory)
+                await self._end(
+                    job_id,
+                    "Failed",
+                    reason=f"{outcome.message} (its worker used {mebibytes(used)})",
+                    code=CODE_OUT_OF_MEMORY,
+                    solution=outcome.solution,
+                )
+                return
+
+    async def _end(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        reason: str,
+        code: int,
+        solution: str | None,
+        charged: float = 0.0,
+    ) -> None:
+        """Record a limit's verdict, then kill the worker: the queue behind the job moves on."""
+        await asyncio.to_thread(
+            self.db.finish,
+            job_id,
+            status,
+            now_iso(),
+            reason=reason,
+            reason_code=code,
+            reason_solution=solution,
+            quantum_seconds=round(charged, 6),
+        )
+        self.pool.kill(job_id)
 
     def _read_raw_job(self, params: str) -> RawJob | None:
         """The job named by ``params.raw_job`` with its result, read for the worker (blocking).
