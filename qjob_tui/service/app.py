@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +33,7 @@ from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
 from qjob_tui.service.edge import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
 from qjob_tui.service.limits import JobLimits
+from qjob_tui.service.pages import PageCache
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
 from qjob_tui.service.validation import (
@@ -152,6 +155,10 @@ class JobService:
             self.db, self.backends, workers=config.workers, limits=config.limits
         )
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
+        self.pages = PageCache()
+        self._building: dict[object, asyncio.Future[bytes]] = {}
+        # Threads of their own for list pages, so reads queue behind reads only.
+        self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qjob-reads")
         self._demo: asyncio.Task[None] | None = None
 
     # --- helpers -------------------------------------------------------------------------
@@ -192,11 +199,32 @@ class JobService:
 
     async def list_jobs(self, request: Request) -> Response:
         query = parse_job_query(request)
-        exclude = _flag(request, "exclude_params", default=False)
-        rows, count = await asyncio.to_thread(
-            self.db.list, query, with_params=not exclude, max_bytes=self.config.max_page_bytes
+        exclude = bool(_flag(request, "exclude_params", default=False))
+        key = (query, exclude)
+        generation = self.db.generation
+        body = self.pages.get(key, generation)
+        if body is None:
+            # Identical queries in flight share one build (fifty pollers after one write).
+            building = self._building.get((key, generation))
+            if building is None:
+                loop = asyncio.get_running_loop()
+                build = functools.partial(self._list_page, query, exclude)
+                building = loop.run_in_executor(
+                    self._reads, self.pages.page, key, generation, build
+                )
+                self._building[(key, generation)] = building
+                building.add_done_callback(
+                    lambda _, k=(key, generation): self._building.pop(k, None)
+                )
+            body = await asyncio.shield(building)
+        return Response(body, media_type="application/json")
+
+    def _list_page(self, query: JobQuery, exclude: bool) -> bytes:
+        """One rendered page of ``GET /jobs`` (blocking: runs in the reads' threads)."""
+        rows, count = self.db.list(
+            query, with_params=not exclude, max_bytes=self.config.max_page_bytes
         )
-        return JSONResponse(
+        return views.render(
             {
                 "jobs": [views.job(row, with_params=not exclude) for row in rows],
                 "count": count,
@@ -391,6 +419,7 @@ class JobService:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._demo
             await self.scheduler.stop()
+            self._reads.shutdown(wait=True, cancel_futures=True)
             self.db.close()
 
 

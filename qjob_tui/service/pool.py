@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+from concurrent.futures import Executor, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
@@ -51,15 +52,16 @@ class Worker:
         except (EOFError, OSError) as exc:
             raise WorkerGone(str(exc) or "worker exited") from None
 
-    async def run(self, task: Task) -> Outcome:
-        """Run a task in this worker and wait for its outcome."""
+    async def run(self, task: Task, waits: Executor | None = None) -> Outcome:
+        """Run a task in this worker and wait for its outcome (in a thread of ``waits``)."""
+        loop = asyncio.get_running_loop()
         if not self._ready:
-            await asyncio.to_thread(self._wait)
+            await loop.run_in_executor(waits, self._wait)
             self._ready = True
         self.job_id = task.job_id
         try:
             self._conn.send(task)
-            answer = await asyncio.to_thread(self._wait)
+            answer = await loop.run_in_executor(waits, self._wait)
         except (OSError, ValueError) as exc:
             raise WorkerGone(str(exc)) from None
         finally:
@@ -96,6 +98,8 @@ class WorkerPool:
     def __init__(self, size: int, memory_limit: int | None = None) -> None:
         self.size = max(1, size)
         self.memory_limit = memory_limit
+        # One thread per worker to wait on its pipe, apart from the threads that serve reads.
+        self._waits = ThreadPoolExecutor(max_workers=self.size + 1, thread_name_prefix="qjob-wait")
         self._idle: list[Worker] = []
         self._busy: dict[str, Worker] = {}
 
@@ -120,7 +124,7 @@ class WorkerPool:
             worker = Worker(self.memory_limit)
         self._busy[task.job_id] = worker
         try:
-            outcome = await worker.run(task)
+            outcome = await worker.run(task, self._waits)
         except WorkerGone:
             worker.dispose()
             raise
@@ -152,3 +156,4 @@ class WorkerPool:
             worker.kill()  # its job's coroutine sees WorkerGone and disposes of it
         self._idle.clear()
         self._busy.clear()
+        self._waits.shutdown(wait=False)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import secrets
 import string
 from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from dateutil.parser import isoparse
 
@@ -29,6 +33,7 @@ from qjob_tui.service.pool import WorkerGone, WorkerPool
 from qjob_tui.service.worker import Outcome, RawJob, Task, out_of_memory
 
 log = logging.getLogger("qjob_tui.service")
+T = TypeVar("T")
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -66,6 +71,9 @@ class Scheduler:
         self.backends = backends
         self.limits = limits or JobLimits()
         self.pool = WorkerPool(workers, self.limits.memory_limit_bytes)
+        # The scheduler's own threads for its database work: list queries fill the default
+        # executor under load, and a job's transitions must never queue behind them.
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qjob-scheduler")
         self._queues: dict[str, deque[str]] = {name: deque() for name in backends}
         self._shots: dict[str, int] = {}
         self._running: dict[str, tuple[str, datetime]] = {}  # backend -> (job id, started)
@@ -79,11 +87,11 @@ class Scheduler:
 
     async def start(self) -> None:
         """Recover what a previous run left, then start dispatching."""
-        pending = await asyncio.to_thread(self.db.pending)
+        pending = await self._blocking(self.db.pending)
         at = now_iso()
         for row in pending:
             if row.backend not in self._queues:
-                await asyncio.to_thread(
+                await self._blocking(
                     self.db.finish,
                     row.id,
                     "Failed",
@@ -94,7 +102,7 @@ class Scheduler:
                 )
                 continue
             if row.status == "Running":
-                await asyncio.to_thread(
+                await self._blocking(
                     self.db.requeue,
                     row.id,
                     at,
@@ -102,7 +110,7 @@ class Scheduler:
                 )
             self._enqueue(row)
         for name in self.backends:
-            self._durations[name] = await asyncio.to_thread(self._mean_overhead, name)
+            self._durations[name] = await self._blocking(self._mean_overhead, name)
         if any(self._queues.values()):
             self.pool.prestart(1)
         self._loop_task = asyncio.create_task(self._dispatch_loop(), name="scheduler")
@@ -119,6 +127,13 @@ class Scheduler:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self._executor.shutdown(wait=False)
+
+    async def _blocking(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (SQLite) in the scheduler's own threads."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(function, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, call)
 
     # --- jobs ----------------------------------------------------------------------------
 
@@ -130,14 +145,14 @@ class Scheduler:
         row.log = f"{row.created} queued on {row.backend}\n"
         spec = self.backends[row.backend]
         row.estimated_seconds = round(self._expected(spec, row.shots), 3)
-        await asyncio.to_thread(self.db.insert, row)
+        await self._blocking(self.db.insert, row)
         self._enqueue(row)
         self._wake.set()
         return row
 
     async def cancel(self, row: JobRow) -> bool:
         """Cancel a queued or running job; False if it was already final."""
-        done = await asyncio.to_thread(
+        done = await self._blocking(
             self.db.finish, row.id, "Cancelled", now_iso(), reason="cancelled by the user"
         )
         if not done:
@@ -226,15 +241,15 @@ class Scheduler:
     async def _run(self, backend: str, job_id: str) -> None:
         spec = self.backends[backend]
         try:
-            if not await asyncio.to_thread(self.db.mark_running, job_id, now_iso()):
+            if not await self._blocking(self.db.mark_running, job_id, now_iso()):
                 return  # cancelled or deleted meanwhile
-            params = await asyncio.to_thread(self.db.params, job_id)
-            row = await asyncio.to_thread(self.db.get, job_id, with_params=False)
+            params = await self._blocking(self.db.params, job_id)
+            row = await self._blocking(self.db.get, job_id, with_params=False)
             if params is None or row is None:
                 return
             raw_job = None
             if row.program in READS_RAW_JOB:
-                raw_job = await asyncio.to_thread(self._read_raw_job, params)
+                raw_job = await self._blocking(self._read_raw_job, params)
             task = Task(
                 job_id=job_id, program=row.program, params=params, backend=spec, raw_job=raw_job
             )
@@ -305,7 +320,7 @@ class Scheduler:
         charged: float = 0.0,
     ) -> None:
         """Record a limit's verdict, then kill the worker: the queue behind the job moves on."""
-        await asyncio.to_thread(
+        await self._blocking(
             self.db.finish,
             job_id,
             status,
@@ -340,7 +355,7 @@ class Scheduler:
         at = now_iso()
         if outcome.ok:
             charged = max(outcome.ended - outcome.started, 0.0)
-            done = await asyncio.to_thread(
+            done = await self._blocking(
                 self.db.finish,
                 row.id,
                 "Completed",
@@ -355,7 +370,7 @@ class Scheduler:
                 previous = self._durations.get(row.backend, overhead)
                 self._durations[row.backend] = 0.8 * previous + 0.2 * overhead
         else:
-            await asyncio.to_thread(
+            await self._blocking(
                 self.db.finish,
                 row.id,
                 "Failed",
