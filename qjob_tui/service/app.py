@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -130,7 +131,7 @@ class AuthMiddleware:
             scheme.lower() == "bearer"
             and bool(credential)
             and (
-                (self.token is not None and credential == self.token)
+                (self.token is not None and _same_secret(credential, self.token))
                 or (self.issuer is not None and self.issuer.valid(credential))
             )
         )
@@ -142,6 +143,11 @@ class AuthMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _same_secret(given: str, expected: str) -> bool:
+    """Compare in constant time, so that response times do not reveal the token."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
 class JobService:
