@@ -328,8 +328,8 @@ class JobService:
     async def replace_tags(self, request: Request) -> Response:
         row = await self._job_or_404(request)
         body = await self._json_body(request)
-        if "tags" not in body:
-            raise BadRequest('the body must be {"tags": [...]}')
+        if "tags" not in body or set(body) != {"tags"}:
+            raise BadRequest('the body must be {"tags": [...]} and nothing else')
         tags = _valid_tags(body["tags"])
         await asyncio.to_thread(self.db.set_tags, row.id, tags)
         return Response(status_code=204)
