@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from qjob_tui.service.server import is_loopback, refusal
 
@@ -16,7 +17,7 @@ def test_loopback_addresses() -> None:
 
 def test_public_bind_without_token_is_refused() -> None:
     assert refusal("127.0.0.1", None) is None
-    assert refusal("0.0.0.0", "tok") is None
+    assert refusal("0.0.0.0", "a-token-of-16-or-more") is None
     message = refusal("0.0.0.0", None)
     assert message is not None and "--token" in message
 
@@ -142,3 +143,77 @@ def test_the_listening_socket_is_tcp_so_asyncio_disables_nagle() -> None:
         return seen[0]
 
     assert asyncio.run(accepted_has_nodelay()) != 0
+
+
+def test_a_public_bind_needs_a_token_of_16_non_blank_characters() -> None:
+    for weak in (" ", " " * 40, "short-token", "a b c d e f g h i j k l m n o"):
+        message = refusal("0.0.0.0", weak)
+        assert message is not None and "16" in message, weak
+    assert refusal("0.0.0.0", "x" * 16) is None
+    assert refusal("127.0.0.1", " ") is None  # loopback: any token, or none
+
+
+def _serve(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qjob_tui", "serve", "--port", "1", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", **env},
+    )
+
+
+def test_a_blank_token_from_the_environment_is_refused_off_loopback() -> None:
+    done = _serve("--host", "0.0.0.0", env={"QJOB_TUI_SERVICE_TOKEN": " "})
+    assert done.returncode == 2
+    assert "fewer than 16 non-blank characters" in done.stderr
+
+
+def test_a_named_variable_that_is_not_set_is_a_usage_error() -> None:
+    done = _serve("--token-env", "NO_SUCH_VARIABLE_H11", env={})
+    assert done.returncode == 2
+    assert "--token-env NO_SUCH_VARIABLE_H11: that environment variable is not set" in done.stderr
+    done = _serve("--iam-apikey-env", "NO_SUCH_KEY_H11", env={})
+    assert done.returncode == 2 and "NO_SUCH_KEY_H11" in done.stderr
+
+
+def test_job_time_above_its_limit_is_a_usage_error() -> None:
+    done = _serve("--job-time", "100", "--job-time-limit", "50", env={})
+    assert done.returncode == 2 and "--job-time 100 is above --job-time-limit 50" in done.stderr
+    done = _serve("--job-memory", "10MiB", env={})
+    assert done.returncode == 2 and "--job-memory must be at least" in done.stderr
+    done = _serve("--max-body", "lots", env={})
+    assert done.returncode == 2 and "not a size" in done.stderr
+
+
+def test_secrets_from_the_environment_never_reach_the_command_line(
+    tmp_path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """--token-env names a variable; the API key comes from $QJOB_TUI_IAM_APIKEY by default."""
+    import httpx
+
+    from tests.service_process import ServiceProcess
+
+    token, apikey = "a-token-from-the-environment", "an-api-key-from-the-environment"
+    monkeypatch.setenv("H11_SERVICE_SECRET", token)
+    monkeypatch.setenv("QJOB_TUI_IAM_APIKEY", apikey)
+    proc = ServiceProcess(tmp_path, "--token-env", "H11_SERVICE_SECRET").start()
+    try:
+        assert proc.proc is not None
+        argv = Path(f"/proc/{proc.proc.pid}/cmdline").read_bytes().decode()
+        assert token not in argv and apikey not in argv
+        assert httpx.get(f"{proc.url}/jobs").status_code == 401
+        wrong = {"Authorization": f"Bearer {token[:-1]}X"}
+        assert httpx.get(f"{proc.url}/jobs", headers=wrong).status_code == 401
+        right = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{proc.url}/jobs", headers=right).status_code == 200
+        issued = httpx.post(
+            f"{proc.root}/identity/token",
+            data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": apikey},
+        )
+        assert issued.status_code == 200
+        bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+        assert httpx.get(f"{proc.url}/jobs", headers=bearer).status_code == 200
+    finally:
+        proc.stop()

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from qjob_tui.service.db import Database, JobQuery, JobRow, now_iso
-from tests.http_helpers import sampler_body
+from tests.http_helpers import sampler_body, wait_status
 from tests.service_process import ServiceProcess
 
 MAX_BODY = 64 * 1024
@@ -105,3 +105,95 @@ def test_a_list_page_is_capped_in_bytes(tmp_path: Path) -> None:
     page, _ = db.list(JobQuery(limit=200), with_params=False, max_bytes=3_500_000)
     assert len(page) == 10 and all(job.params == "" for job in page)
     db.close()
+
+
+# --- per-job time and memory -----------------------------------------------------------------
+
+JOB_MEMORY = 350 * 1024**2
+RUNAWAY = "\n".join(
+    [
+        "OPENQASM 2.0;",
+        'include "qelib1.inc";',
+        "gate g0 a { x a; }",
+        *(f"gate g{i} a {{ g{i - 1} a; g{i - 1} a; }}" for i in range(1, 40)),
+        "qreg q[1];",
+        "creg c[1];",
+        "g39 q[0];",
+        "measure q -> c;",
+    ]
+)
+
+
+def _wide(qubits: int) -> str:
+    gates = "".join(f"h q[{i}];\n" for i in range(qubits))
+    return (
+        f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[{qubits}];\ncreg c[{qubits}];\n'
+        f"{gates}measure q -> c;\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One worker, so that a job stuck in it would hold up every job behind it."""
+    data: Path = tmp_path_factory.mktemp("bounded")
+    flags = ("--workers", "1", "--job-time", "20", "--job-time-limit", "60")
+    proc = ServiceProcess(data, *flags, "--job-memory", str(JOB_MEMORY)).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def jobs(bounded: ServiceProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=bounded.url, timeout=60) as http:
+        yield http
+
+
+def _submit(http: httpx.Client, **kwargs: object) -> str:
+    response = http.post("/jobs", json=sampler_body(**kwargs))  # type: ignore[arg-type]
+    assert response.status_code == 200, response.text
+    return str(response.json()["id"])
+
+
+def test_cost_defaults_and_ceiling(jobs: httpx.Client) -> None:
+    job_id = _submit(jobs)
+    assert jobs.get(f"/jobs/{job_id}").json()["cost"] == 20
+    job_id = _submit(jobs, cost=45)
+    assert jobs.get(f"/jobs/{job_id}").json()["cost"] == 45
+    for cost, words in ((61, "within 1..60 seconds"), (0, "within 1..60"), ("5", "whole number")):
+        response = jobs.post("/jobs", json=sampler_body(cost=cost))
+        assert response.status_code == 400
+        assert words in response.json()["errors"][0]["message"]
+
+
+def test_a_job_past_its_cost_is_cancelled_as_ran_too_long(jobs: httpx.Client) -> None:
+    """fake_cairo spends 4 ms a shot: 5,000 shots take 20 s, far past a cost of 2 s."""
+    slow = _submit(jobs, backend="fake_cairo", shots=5000, cost=2)
+    behind = _submit(jobs, backend="fake_cairo", shots=10)
+    job = wait_status(jobs, slow)
+    assert job["status"] == "Cancelled"
+    assert job["state"]["reason_code"] == 1305
+    assert "maximum execution time of 2 s" in job["state"]["reason"]
+    assert wait_status(jobs, behind)["status"] == "Completed"
+
+
+def test_a_job_past_the_memory_limit_fails_and_the_queue_moves_on(jobs: httpx.Client) -> None:
+    """24 qubits on BasicSimulator: a 256 MiB state vector and its copies, over 350 MiB."""
+    big = _submit(jobs, circuit=_wide(24), shots=10)
+    behind = _submit(jobs, shots=10)
+    job = wait_status(jobs, big)
+    assert job["status"] == "Failed"
+    assert job["state"]["reason_code"] == 2001
+    assert "ran out of memory" in job["state"]["reason"]
+    assert "350 MiB" in job["state"]["reason"]
+    assert wait_status(jobs, behind)["status"] == "Completed"
+
+
+def test_the_runaway_program_fails_at_once_and_the_queue_moves_on(jobs: httpx.Client) -> None:
+    """The issue's 2 KB program (gates that call the previous one twice, up to g39)."""
+    runaway = _submit(jobs, circuit=RUNAWAY, shots=10)
+    behind = _submit(jobs, shots=10)
+    job = wait_status(jobs, runaway)
+    assert job["status"] == "Failed"
+    assert job["state"]["reason_code"] == 1507
+    assert "expands to more than 1,000,000 operations" in job["state"]["reason"]
+    assert wait_status(jobs, behind)["status"] == "Completed"

@@ -10,12 +10,21 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qjob_tui import __version__, locations
+
+if TYPE_CHECKING:
+    from qjob_tui.service.limits import JobLimits
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+# Where ``serve`` finds its secrets when they are not on its command line (which ps shows).
+TOKEN_VARIABLE = "QJOB_TUI_SERVICE_TOKEN"
+APIKEY_VARIABLE = "QJOB_TUI_IAM_APIKEY"
+# A worker holds about 200 MB once Qiskit is imported and has run a job.
+MIN_JOB_MEMORY = 256 * 1024**2
 
 
 def _positive_float(text: str) -> float:
@@ -85,15 +94,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--token",
-        default=os.environ.get("QJOB_TUI_SERVICE_TOKEN"),
-        help="require 'Authorization: Bearer TOKEN' on every request "
-        "(default: $QJOB_TUI_SERVICE_TOKEN); required off loopback",
+        default=None,
+        help="require 'Authorization: Bearer TOKEN' on every request; required off loopback, "
+        f"at least 16 characters. Visible to ps: prefer ${TOKEN_VARIABLE} or --token-env",
+    )
+    serve.add_argument(
+        "--token-env",
+        metavar="VAR",
+        default=None,
+        help=f"read the token from environment variable VAR (default {TOKEN_VARIABLE})",
     )
     serve.add_argument(
         "--iam-apikey",
         default=None,
         help="emulate IBM Cloud IAM: answer POST /identity/token for this API key and "
-        "require the tokens it issues",
+        f"require the tokens it issues. Visible to ps: prefer ${APIKEY_VARIABLE} or "
+        "--iam-apikey-env",
+    )
+    serve.add_argument(
+        "--iam-apikey-env",
+        metavar="VAR",
+        default=None,
+        help=f"read the IAM API key from environment variable VAR (default {APIKEY_VARIABLE})",
     )
     serve.add_argument("--demo", action="store_true", help="submit a demo workload")
     serve.add_argument(
@@ -119,6 +141,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="refuse request bodies larger than this, with 413 (default 32MiB; K, M, G, "
         "KiB, MiB, GiB suffixes)",
+    )
+    serve.add_argument(
+        "--job-time",
+        type=_positive_int,
+        default=None,
+        metavar="SECONDS",
+        help="maximum execution time of a job that gives none (IBM's cost; default 600); "
+        "past it the job ends Cancelled with reason code 1305, 'ran too long'",
+    )
+    serve.add_argument(
+        "--job-time-limit",
+        type=_positive_int,
+        default=None,
+        metavar="SECONDS",
+        help="the most a job may ask for as its cost (default 10800, IBM's ceiling)",
+    )
+    serve.add_argument(
+        "--job-memory",
+        type=_size,
+        default=None,
+        metavar="BYTES",
+        help="memory a job's worker may use; past it the job ends Failed (default: the "
+        "machine's memory shared by the workers and the service, e.g. 8GiB)",
     )
     serve.add_argument(
         "--log-level",
@@ -205,12 +250,53 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     tag.add_argument("--source", help=source_help)
 
 
+def _secret(given: str | None, variable: str | None, default: str, flag: str) -> str | None:
+    """A secret from its flag, else from the named (or default) environment variable.
+
+    A variable named with ``--token-env`` or ``--iam-apikey-env`` must be set: a typo would
+    otherwise start a service without the protection that was asked for.
+    """
+    if given:
+        return given
+    if variable is not None:
+        value = os.environ.get(variable)
+        if not value:
+            raise ValueError(f"{flag} {variable}: that environment variable is not set")
+        return value
+    return os.environ.get(default) or None
+
+
+def _job_limits(args: argparse.Namespace) -> JobLimits | str:
+    """The per-job limits of ``serve``'s flags, or why they do not fit together."""
+    from qjob_tui.service.limits import (
+        DEFAULT_COST_SECONDS,
+        IBM_MAX_COST_SECONDS,
+        JobLimits,
+        fair_share,
+    )
+
+    ceiling = args.job_time_limit or IBM_MAX_COST_SECONDS
+    default = args.job_time or min(DEFAULT_COST_SECONDS, ceiling)
+    if default > ceiling:
+        return f"--job-time {default} is above --job-time-limit {ceiling}"
+    memory = args.job_memory or fair_share(max(args.workers, 1))
+    if memory is not None and memory < MIN_JOB_MEMORY:
+        return f"--job-memory must be at least {MIN_JOB_MEMORY // 1024**2} MiB (Qiskit needs it)"
+    return JobLimits(default_seconds=default, max_seconds=ceiling, memory_limit_bytes=memory)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from qjob_tui.service.app import ServiceConfig
     from qjob_tui.service.cluster.address import dask_problem
     from qjob_tui.service.server import refusal, serve
 
-    problem = refusal(args.host, args.token)
+    try:
+        token = _secret(args.token, args.token_env, TOKEN_VARIABLE, "--token-env")
+        apikey = _secret(args.iam_apikey, args.iam_apikey_env, APIKEY_VARIABLE, "--iam-apikey-env")
+    except ValueError as exc:
+        print(f"qjob-tui serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    problem = refusal(args.host, token)
     if problem is not None:
         print(f"qjob-tui serve: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -222,15 +308,20 @@ def _serve(args: argparse.Namespace) -> int:
         if problem is not None:
             print(f"qjob-tui serve: {problem}", file=sys.stderr)
             return EXIT_USAGE
+    limits = _job_limits(args)
+    if isinstance(limits, str):
+        print(f"qjob-tui serve: {limits}", file=sys.stderr)
+        return EXIT_USAGE
     config = ServiceConfig(
         dask=args.dask,
         data_dir=(args.data or locations.data_dir()).expanduser(),
-        token=args.token or None,
-        iam_apikey=args.iam_apikey,
+        token=token,
+        iam_apikey=apikey,
         latency_scale=args.latency_scale,
         workers=args.workers,
         demo=args.demo,
         max_body=args.max_body,
+        limits=limits,
     )
     try:
         return serve(config, args.host, args.port, args.log_level)

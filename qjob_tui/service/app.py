@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +34,8 @@ from qjob_tui.service.cluster.status import annotate_backend_status, annotate_de
 from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
 from qjob_tui.service.edge import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
+from qjob_tui.service.limits import JobLimits
+from qjob_tui.service.pages import PageCache
 from qjob_tui.service.pools import dask_pool
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
@@ -96,6 +101,7 @@ class ServiceConfig:
     max_body: int = DEFAULT_MAX_BODY
     # What one page of GET /jobs may hold; a page of big jobs holds fewer than ``limit``.
     max_page_bytes: int = 8 * 1024 * 1024
+    limits: JobLimits = field(default_factory=JobLimits)
 
 
 class BadRequest(InvalidInput):
@@ -128,7 +134,7 @@ class AuthMiddleware:
             scheme.lower() == "bearer"
             and bool(credential)
             and (
-                (self.token is not None and credential == self.token)
+                (self.token is not None and _same_secret(credential, self.token))
                 or (self.issuer is not None and self.issuer.valid(credential))
             )
         )
@@ -142,6 +148,11 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
 
+def _same_secret(given: str, expected: str) -> bool:
+    """Compare in constant time, so that response times do not reveal the token."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
 class JobService:
     """Route handlers over one database and one scheduler."""
 
@@ -151,8 +162,18 @@ class JobService:
         self.db = Database(config.data_dir / "jobs.sqlite3")
         wake = lambda: self.scheduler.wake()  # noqa: E731  (the scheduler is made next)
         self.cluster = dask_pool(config.dask, wake) if config.dask else None
-        self.scheduler = Scheduler(self.db, self.backends, config.workers, self.cluster)
+        self.scheduler = Scheduler(
+            self.db,
+            self.backends,
+            workers=config.workers,
+            limits=config.limits,
+            pool=self.cluster,
+        )
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
+        self.pages = PageCache()
+        self._building: dict[object, asyncio.Future[bytes]] = {}
+        # Threads of their own for list pages, so reads queue behind reads only.
+        self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qjob-reads")
         self._demo: asyncio.Task[None] | None = None
 
     # --- helpers -------------------------------------------------------------------------
@@ -193,11 +214,32 @@ class JobService:
 
     async def list_jobs(self, request: Request) -> Response:
         query = parse_job_query(request)
-        exclude = _flag(request, "exclude_params", default=False)
-        rows, count = await asyncio.to_thread(
-            self.db.list, query, with_params=not exclude, max_bytes=self.config.max_page_bytes
+        exclude = bool(_flag(request, "exclude_params", default=False))
+        key = (query, exclude)
+        generation = self.db.generation
+        body = self.pages.get(key, generation)
+        if body is None:
+            # Identical queries in flight share one build (fifty pollers after one write).
+            building = self._building.get((key, generation))
+            if building is None:
+                loop = asyncio.get_running_loop()
+                build = functools.partial(self._list_page, query, exclude)
+                building = loop.run_in_executor(
+                    self._reads, self.pages.page, key, generation, build
+                )
+                self._building[(key, generation)] = building
+                building.add_done_callback(
+                    lambda _, k=(key, generation): self._building.pop(k, None)
+                )
+            body = await asyncio.shield(building)
+        return Response(body, media_type="application/json")
+
+    def _list_page(self, query: JobQuery, exclude: bool) -> bytes:
+        """One rendered page of ``GET /jobs`` (blocking: runs in the reads' threads)."""
+        rows, count = self.db.list(
+            query, with_params=not exclude, max_bytes=self.config.max_page_bytes
         )
-        return JSONResponse(
+        return views.render(
             {
                 "jobs": [views.job(row, with_params=not exclude) for row in rows],
                 "count": count,
@@ -230,6 +272,7 @@ class JobService:
         tags = _valid_tags(body.get("tags") or [])
         name = _valid_name(body.get("name"))
         session = body.get("session_id")
+        cost = self._cost(body.get("cost"))
         _optional(body, "session_id", str)
         _optional(body, "private", bool)
         for text_field in ("runtime", "log_level", "calibration_id"):
@@ -245,8 +288,23 @@ class JobService:
             private=bool(body.get("private", False)),
             session_id=session,
         )
+        row.details = {"cost": cost}
         row = await self.scheduler.submit(row)
         return JSONResponse({"id": row.id, "backend": row.backend})
+
+    def _cost(self, cost: object) -> int:
+        """The job's maximum execution time in seconds (IBM's ``cost``), within the ceiling."""
+        limits = self.config.limits
+        if cost is None:
+            return limits.default_seconds
+        if isinstance(cost, bool) or not isinstance(cost, int):
+            raise BadRequest("cost (max_execution_time) must be a whole number of seconds")
+        if not 1 <= cost <= limits.max_seconds:
+            raise BadRequest(
+                f"cost (max_execution_time) must be within 1..{limits.max_seconds} seconds on "
+                f"this service, not {cost}"
+            )
+        return cost
 
     async def get_job(self, request: Request) -> Response:
         exclude = _flag(request, "exclude_params", default=False)
@@ -279,8 +337,8 @@ class JobService:
     async def replace_tags(self, request: Request) -> Response:
         row = await self._job_or_404(request)
         body = await self._json_body(request)
-        if "tags" not in body:
-            raise BadRequest('the body must be {"tags": [...]}')
+        if "tags" not in body or set(body) != {"tags"}:
+            raise BadRequest('the body must be {"tags": [...]} and nothing else')
         tags = _valid_tags(body["tags"])
         await asyncio.to_thread(self.db.set_tags, row.id, tags)
         return Response(status_code=204)
@@ -394,6 +452,7 @@ class JobService:
             await self.scheduler.stop()
             if self.cluster is not None:
                 await self.cluster.stop()
+            self._reads.shutdown(wait=True, cancel_futures=True)
             self.db.close()
 
 

@@ -220,6 +220,9 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        # Bumped after every committed write: answers read at one generation stay valid
+        # until the next, so identical list queries can share one rendered page.
+        self.generation = 0
         with self._writer() as conn:
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -246,8 +249,11 @@ class Database:
     def _writer(self) -> Iterator[sqlite3.Connection]:
         with self._write_lock:
             conn = self._conn()
-            with conn:
-                yield conn
+            try:
+                with conn:
+                    yield conn
+            finally:
+                self.generation += 1
 
     def close(self) -> None:
         with self._all_lock:

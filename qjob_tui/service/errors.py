@@ -25,7 +25,11 @@ CODE_RAW_JOB_NOT_COMPLETED = 1513
 CODE_RAW_JOB_UNUSABLE = 1514
 # random-extractor: the raw source holds too few bits for the requested security.
 CODE_NOT_ENOUGH_RAW_BITS = 1515
+# sampler: a circuit whose gate definitions expand past what a worker can run.
+CODE_CIRCUIT_TOO_LARGE = 1507
 CODE_EXECUTION_FAILED = 2000
+# The job's worker used more memory than a job may (``--job-memory``).
+CODE_OUT_OF_MEMORY = 2001
 CODE_SERVICE_RESTARTED = 3001
 
 

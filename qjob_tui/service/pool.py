@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+from concurrent.futures import Executor, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
+from qjob_tui.service.errors import CODE_OUT_OF_MEMORY
 from qjob_tui.service.worker import Outcome, Task, serve
 
 
@@ -27,11 +29,11 @@ class WorkerLost(WorkerGone):
 class Worker:
     """One worker process and its pipe."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory_limit: int | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._process: BaseProcess = ctx.Process(
-            target=serve, args=(child,), daemon=True, name="qjob-tui-worker"
+            target=serve, args=(child, memory_limit), daemon=True, name="qjob-tui-worker"
         )
         self._process.start()
         child.close()
@@ -42,6 +44,10 @@ class Worker:
     def alive(self) -> bool:
         return self._process.is_alive()
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
     def _wait(self) -> object:
         """Block until the worker says something (in a thread, never on the event loop)."""
         conn: Connection = self._conn
@@ -50,15 +56,16 @@ class Worker:
         except (EOFError, OSError) as exc:
             raise WorkerGone(str(exc) or "worker exited") from None
 
-    async def run(self, task: Task) -> Outcome:
-        """Run a task in this worker and wait for its outcome."""
+    async def run(self, task: Task, waits: Executor | None = None) -> Outcome:
+        """Run a task in this worker and wait for its outcome (in a thread of ``waits``)."""
+        loop = asyncio.get_running_loop()
         if not self._ready:
-            await asyncio.to_thread(self._wait)
+            await loop.run_in_executor(waits, self._wait)
             self._ready = True
         self.job_id = task.job_id
         try:
             self._conn.send(task)
-            answer = await asyncio.to_thread(self._wait)
+            answer = await loop.run_in_executor(waits, self._wait)
         except (OSError, ValueError) as exc:
             raise WorkerGone(str(exc)) from None
         finally:
@@ -92,8 +99,11 @@ class Worker:
 class WorkerPool:
     """At most ``size`` worker processes, handed out to running jobs."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, memory_limit: int | None = None) -> None:
         self.size = max(1, size)
+        self.memory_limit = memory_limit
+        # One thread per worker to wait on its pipe, apart from the threads that serve reads.
+        self._waits = ThreadPoolExecutor(max_workers=self.size + 1, thread_name_prefix="qjob-wait")
         self._idle: list[Worker] = []
         self._busy: dict[str, Worker] = {}
 
@@ -104,7 +114,7 @@ class WorkerPool:
     def prestart(self, count: int = 1) -> None:
         """Start processes ahead of the first job, so that it does not wait for Qiskit."""
         while len(self._idle) + len(self._busy) < min(count, self.size):
-            self._idle.append(Worker())
+            self._idle.append(Worker(self.memory_limit))
 
     async def run(self, task: Task) -> Outcome:
         worker = None
@@ -115,17 +125,25 @@ class WorkerPool:
                 break
             candidate.dispose()
         if worker is None:
-            worker = Worker()
+            worker = Worker(self.memory_limit)
         self._busy[task.job_id] = worker
         try:
-            outcome = await worker.run(task)
+            outcome = await worker.run(task, self._waits)
         except WorkerGone:
             worker.dispose()
             raise
         finally:
             self._busy.pop(task.job_id, None)
-        self._idle.append(worker)
+        if outcome.code == CODE_OUT_OF_MEMORY:
+            worker.dispose()  # a process that ran out of memory is not trusted with the next job
+        else:
+            self._idle.append(worker)
         return outcome
+
+    def pid(self, job_id: str) -> int | None:
+        """The process id of the worker running this job, if one does."""
+        worker = self._busy.get(job_id)
+        return worker.pid if worker is not None else None
 
     def kill(self, job_id: str) -> bool:
         """Kill the worker running this job; False if no worker runs it."""
@@ -142,3 +160,4 @@ class WorkerPool:
             worker.kill()  # its job's coroutine sees WorkerGone and disposes of it
         self._idle.clear()
         self._busy.clear()
+        self._waits.shutdown(wait=False)

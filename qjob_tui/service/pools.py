@@ -24,6 +24,10 @@ class JobPool(Protocol):
 
     def kill(self, job_id: str) -> bool: ...
 
+    def pid(self, job_id: str) -> int | None:
+        """The local process running this job, for the memory watch; None where it is remote."""
+        ...
+
     def close(self) -> None: ...
 
 

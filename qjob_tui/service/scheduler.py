@@ -10,29 +10,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import secrets
 import string
 from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from dateutil.parser import isoparse
 
+from qjob_tui.model import REASON_RAN_TOO_LONG
 from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import Database, JobRow, iso, now_iso
-from qjob_tui.service.errors import CODE_EXECUTION_FAILED
+from qjob_tui.service.errors import CODE_EXECUTION_FAILED, CODE_OUT_OF_MEMORY
+from qjob_tui.service.limits import JobLimits, mebibytes, resident_bytes
 from qjob_tui.service.pool import WorkerGone, WorkerLost, WorkerPool
 from qjob_tui.service.pools import JobPool, has_room
-from qjob_tui.service.worker import Outcome, RawJob, Task
+from qjob_tui.service.worker import Outcome, RawJob, Task, out_of_memory
 
 log = logging.getLogger("qjob_tui.service")
+T = TypeVar("T")
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 # Programs whose params may name another job (``raw_job``) whose result is their input.
 READS_RAW_JOB = frozenset({"random-extractor"})
+# How often a running job's time and its worker's memory are looked at.
+SUPERVISE_INTERVAL = 0.1
 
 
 def new_job_id() -> str:
@@ -57,12 +66,19 @@ class Scheduler:
         db: Database,
         backends: dict[str, BackendSpec],
         workers: int = 2,
+        limits: JobLimits | None = None,
         pool: JobPool | None = None,
     ) -> None:
         self.db = db
         self.backends = backends
-        self.pool: JobPool = pool if pool is not None else WorkerPool(workers)
+        self.limits = limits or JobLimits()
+        self.pool: JobPool = (
+            pool if pool is not None else WorkerPool(workers, self.limits.memory_limit_bytes)
+        )
         self._lost: set[str] = set()  # jobs re-queued once because their worker was lost
+        # The scheduler's own threads for its database work: list queries fill the default
+        # executor under load, and a job's transitions must never queue behind them.
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qjob-scheduler")
         self._queues: dict[str, deque[str]] = {name: deque() for name in backends}
         self._shots: dict[str, int] = {}
         self._running: dict[str, tuple[str, datetime]] = {}  # backend -> (job id, started)
@@ -76,11 +92,11 @@ class Scheduler:
 
     async def start(self) -> None:
         """Recover what a previous run left, then start dispatching."""
-        pending = await asyncio.to_thread(self.db.pending)
+        pending = await self._blocking(self.db.pending)
         at = now_iso()
         for row in pending:
             if row.backend not in self._queues:
-                await asyncio.to_thread(
+                await self._blocking(
                     self.db.finish,
                     row.id,
                     "Failed",
@@ -91,7 +107,7 @@ class Scheduler:
                 )
                 continue
             if row.status == "Running":
-                await asyncio.to_thread(
+                await self._blocking(
                     self.db.requeue,
                     row.id,
                     at,
@@ -99,7 +115,7 @@ class Scheduler:
                 )
             self._enqueue(row)
         for name in self.backends:
-            self._durations[name] = await asyncio.to_thread(self._mean_overhead, name)
+            self._durations[name] = await self._blocking(self._mean_overhead, name)
         if any(self._queues.values()):
             self.pool.prestart(1)
         self._loop_task = asyncio.create_task(self._dispatch_loop(), name="scheduler")
@@ -116,6 +132,13 @@ class Scheduler:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self._executor.shutdown(wait=False)
+
+    async def _blocking(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (SQLite) in the scheduler's own threads."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(function, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, call)
 
     # --- jobs ----------------------------------------------------------------------------
 
@@ -127,14 +150,14 @@ class Scheduler:
         row.log = f"{row.created} queued on {row.backend}\n"
         spec = self.backends[row.backend]
         row.estimated_seconds = round(self._expected(spec, row.shots), 3)
-        await asyncio.to_thread(self.db.insert, row)
+        await self._blocking(self.db.insert, row)
         self._enqueue(row)
         self._wake.set()
         return row
 
     async def cancel(self, row: JobRow) -> bool:
         """Cancel a queued or running job; False if it was already final."""
-        done = await asyncio.to_thread(
+        done = await self._blocking(
             self.db.finish, row.id, "Cancelled", now_iso(), reason="cancelled by the user"
         )
         if not done:
@@ -228,18 +251,21 @@ class Scheduler:
         spec = self.backends[backend]
         requeued = False
         try:
-            if not await asyncio.to_thread(self.db.mark_running, job_id, now_iso()):
+            if not await self._blocking(self.db.mark_running, job_id, now_iso()):
                 return  # cancelled or deleted meanwhile
-            params = await asyncio.to_thread(self.db.params, job_id)
-            row = await asyncio.to_thread(self.db.get, job_id, with_params=False)
+            params = await self._blocking(self.db.params, job_id)
+            row = await self._blocking(self.db.get, job_id, with_params=False)
             if params is None or row is None:
                 return
             raw_job = None
             if row.program in READS_RAW_JOB:
-                raw_job = await asyncio.to_thread(self._read_raw_job, params)
+                raw_job = await self._blocking(self._read_raw_job, params)
             task = Task(
                 job_id=job_id, program=row.program, params=params, backend=spec, raw_job=raw_job
             )
+            cost = row.details.get("cost")
+            seconds = cost if isinstance(cost, int) and cost > 0 else self.limits.default_seconds
+            supervisor = asyncio.create_task(self._supervise(job_id, seconds))
             try:
                 outcome = await self.pool.run(task)
             except WorkerLost as exc:
@@ -259,6 +285,8 @@ class Scheduler:
                     message=f"the worker process running the job died ({exc})",
                     solution="Submit the job again; if it fails again, reduce its size.",
                 )
+            finally:
+                supervisor.cancel()
             await self._record(row, outcome)
         except asyncio.CancelledError:
             raise
@@ -276,14 +304,68 @@ class Scheduler:
         """Put a job whose worker was lost back at the head of its queue, once."""
         if row.id in self._lost:
             return False
-        current = await asyncio.to_thread(self.db.get, row.id, with_params=False)
+        current = await self._blocking(self.db.get, row.id, with_params=False)
         if current is None or current.status != "Running":
             return False  # cancelled or deleted meanwhile: recording the failure is a no-op
         self._lost.add(row.id)
         note = f"re-queued: the worker running this job was lost ({reason})"
-        await asyncio.to_thread(self.db.requeue, row.id, now_iso(), note)
+        await self._blocking(self.db.requeue, row.id, now_iso(), note)
         self._queues[row.backend].appendleft(row.id)
         return True
+
+    async def _supervise(self, job_id: str, seconds: float) -> None:
+        """End the job when it runs past its ``cost`` or its worker past the memory limit."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        memory = self.limits.memory_limit_bytes
+        while True:
+            await asyncio.sleep(min(SUPERVISE_INTERVAL, max(deadline - loop.time(), 0.0)))
+            if loop.time() >= deadline:
+                await self._end(
+                    job_id,
+                    "Cancelled",
+                    reason=f"ran longer than its maximum execution time of {seconds:g} s",
+                    code=REASON_RAN_TOO_LONG,
+                    charged=seconds,
+                    solution="Submit it again with a larger max_execution_time (the job's cost),"
+                    " up to this service's limit, or make the job smaller.",
+                )
+                return
+            pid = self.pool.pid(job_id)
+            used = resident_bytes(pid) if pid is not None and memory is not None else None
+            if used is not None and memory is not None and used > memory:
+                outcome = out_of_memory(memory)
+                await self._end(
+                    job_id,
+                    "Failed",
+                    reason=f"{outcome.message} (its worker used {mebibytes(used)})",
+                    code=CODE_OUT_OF_MEMORY,
+                    solution=outcome.solution,
+                )
+                return
+
+    async def _end(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        reason: str,
+        code: int,
+        solution: str | None,
+        charged: float = 0.0,
+    ) -> None:
+        """Record a limit's verdict, then kill the worker: the queue behind the job moves on."""
+        await self._blocking(
+            self.db.finish,
+            job_id,
+            status,
+            now_iso(),
+            reason=reason,
+            reason_code=code,
+            reason_solution=solution,
+            quantum_seconds=round(charged, 6),
+        )
+        self.pool.kill(job_id)
 
     def _read_raw_job(self, params: str) -> RawJob | None:
         """The job named by ``params.raw_job`` with its result, read for the worker (blocking).
@@ -308,7 +390,7 @@ class Scheduler:
         at = now_iso()
         if outcome.ok:
             charged = max(outcome.ended - outcome.started, 0.0)
-            done = await asyncio.to_thread(
+            done = await self._blocking(
                 self.db.finish,
                 row.id,
                 "Completed",
@@ -323,7 +405,7 @@ class Scheduler:
                 previous = self._durations.get(row.backend, overhead)
                 self._durations[row.backend] = 0.8 * previous + 0.2 * overhead
         else:
-            await asyncio.to_thread(
+            await self._blocking(
                 self.db.finish,
                 row.id,
                 "Failed",

@@ -23,13 +23,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# A bearer token guards a service others can reach; shorter ones are guessed too easily.
+MIN_TOKEN_LENGTH = 16
+
+
 def refusal(host: str, token: str | None) -> str | None:
     """Why the service must not start on this host, or None if it may."""
-    if not is_loopback(host) and not token:
+    if is_loopback(host):
+        return None
+    if not token:
         return (
             f"refusing to serve on {host} without a token: anyone on the network could "
-            "submit and cancel jobs. Pass --token SECRET (clients then send "
-            "'Authorization: Bearer SECRET'), or serve on 127.0.0.1."
+            "submit and cancel jobs. Put a secret in $QJOB_TUI_SERVICE_TOKEN (or name another "
+            "variable with --token-env VAR); clients then send 'Authorization: Bearer SECRET'. "
+            "Or serve on 127.0.0.1."
+        )
+    if sum(1 for char in token if not char.isspace()) < MIN_TOKEN_LENGTH:
+        return (
+            f"refusing to serve on {host} with a token of fewer than {MIN_TOKEN_LENGTH} "
+            "non-blank characters: it could be guessed. Use a longer secret, e.g. "
+            "'python -c \"import secrets; print(secrets.token_urlsafe(24))\"'."
         )
     return None
 

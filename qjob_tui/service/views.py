@@ -65,6 +65,12 @@ def _usage(row: JobRow) -> dict[str, Any]:
     }
 
 
+def _cost(row: JobRow) -> int:
+    """The job's maximum execution time; jobs stored before it was recorded had IBM's ceiling."""
+    cost = row.details.get("cost")
+    return cost if isinstance(cost, int) and not isinstance(cost, bool) else MAX_COST_SECONDS
+
+
 def job(row: JobRow, *, with_params: bool) -> dict[str, Any]:
     """One job, as in ``GET /jobs/{id}`` and the list's entries (``JobResponseV3``)."""
     state: dict[str, Any] = {"status": row.status}
@@ -82,7 +88,7 @@ def job(row: JobRow, *, with_params: bool) -> dict[str, Any]:
         "program": {"id": row.program},
         "created": row.created,
         "runtime": "",
-        "cost": MAX_COST_SECONDS,
+        "cost": _cost(row),
         "tags": row.tags,
         "session_id": row.session_id,
         "user_id": "local-user",

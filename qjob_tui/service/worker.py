@@ -16,7 +16,13 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from qjob_tui.service.backends import BackendSpec
-from qjob_tui.service.errors import CODE_BAD_PARAMS, CODE_EXECUTION_FAILED, ProgramError
+from qjob_tui.service.errors import (
+    CODE_BAD_PARAMS,
+    CODE_EXECUTION_FAILED,
+    CODE_OUT_OF_MEMORY,
+    ProgramError,
+)
+from qjob_tui.service.limits import ADDRESS_SPACE_BASELINE, mebibytes
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class Outcome:
 
 
 _backends: dict[str, Any] = {}
+# This worker's memory limit per job, in bytes (None: unlimited); set by ``serve``.
+_memory_limit: int | None = None
 
 
 def build_backend(spec: BackendSpec) -> Any:
@@ -91,6 +99,7 @@ def build_backend(spec: BackendSpec) -> Any:
 
 
 def _run_sampler(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    from qjob_tui.service.circuit_size import check_expansion
     from qjob_tui.service.programs.result_json import encode_sampler_result
     from qjob_tui.service.programs.sampler import parse_sampler_params, run_sampler
 
@@ -98,6 +107,8 @@ def _run_sampler(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any
     sampler_task = parse_sampler_params(
         params, max_shots=task.backend.max_shots, max_qubits=task.backend.num_qubits
     )
+    for index, pub in enumerate(sampler_task.pubs):
+        check_expansion(pub.circuit, f"pub {index}")
     shots = sum(pub.shots * max(pub.num_bindings, 1) for pub in sampler_task.pubs)
     if task.backend.shot_latency > 0:
         # A device spends time per shot; the simulation itself is near instant.
@@ -150,6 +161,8 @@ def run_task(task: Task) -> Outcome:
             started=started,
             ended=time.time(),
         )
+    except MemoryError:
+        return out_of_memory(_memory_limit, started)
     except Exception as exc:  # a simulator bug must fail the job, not the worker
         last = traceback.format_exception_only(exc)[-1].strip()
         return Outcome(
@@ -162,9 +175,45 @@ def run_task(task: Task) -> Outcome:
         )
 
 
-def serve(conn: Connection) -> None:
+def out_of_memory(limit: int | None, started: float = 0.0) -> Outcome:
+    """The outcome of a job that needed more memory than a job may use."""
+    shown = f"the limit of {mebibytes(limit)} per job" if limit else "the memory available"
+    return Outcome(
+        ok=False,
+        code=CODE_OUT_OF_MEMORY,
+        message=f"the job ran out of memory: it needed more than {shown}",
+        solution="Use fewer qubits or shots, or start the service with a larger --job-memory.",
+        started=started,
+        ended=time.time(),
+    )
+
+
+def limit_memory(limit: int | None) -> None:
+    """Cap this process's address space: a backstop behind the service's watch of its RSS.
+
+    Libraries reserve far more address space than they use, so the cap is the limit plus a
+    baseline; an allocation past it raises MemoryError, which fails the job, not the service.
+    """
+    global _memory_limit
+    _memory_limit = limit
+    if limit is None:
+        return
+    try:
+        import resource
+
+        cap = limit + ADDRESS_SPACE_BASELINE
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, ValueError, OSError):  # not on this system: the RSS watch remains
+        pass
+
+
+def serve(conn: Connection, memory_limit: int | None = None) -> None:
     """The worker process's main loop: tasks in, outcomes out, until the pipe closes."""
     warnings.simplefilter("ignore")
+    limit_memory(memory_limit)
     import qiskit  # noqa: F401  (import once, before the first task, so jobs start fast)
 
     conn.send("ready")

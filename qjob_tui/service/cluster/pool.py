@@ -187,6 +187,10 @@ class DaskPool:
         problem = "the task was cancelled" if result.cancelled() else _describe(result)
         raise WorkerLost(f"Dask worker {running.worker}: {problem}")
 
+    def pid(self, job_id: str) -> int | None:
+        """None: a cluster worker is not a local process; its own memory limit applies."""
+        return None
+
     def kill(self, job_id: str) -> bool:
         """Stop the job now: restart its worker's process (through the worker's nanny)."""
         running = self._busy.get(job_id)
