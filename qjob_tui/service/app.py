@@ -82,6 +82,7 @@ MAX_PROGRAM_FILTER = 63
 MAX_FILTER_LENGTH = 200
 # Bodies above this size are parsed in a thread, off the event loop.
 _INLINE_BODY = 256 * 1024
+# Every JSON answer renders totally (see views.render), including the routes added later.
 JSONResponse = views.SafeJSONResponse
 
 
@@ -253,18 +254,20 @@ class JobService:
         unknown = sorted(set(body) - SUBMIT_FIELDS)
         if unknown:
             raise BadRequest(
-                f"unknown field {unknown[0]!r} in the job; the fields are "
+                f"unknown field {_shown(unknown[0])} in the job; the fields are "
                 + ", ".join(sorted(SUBMIT_FIELDS))
             )
         program = body.get("program_id")
         if program not in PROGRAMS:
-            raise BadRequest(f"unknown program_id {program!r}; this service runs {list(PROGRAMS)}")
+            raise BadRequest(
+                f"unknown program_id {_shown(program)}; this service runs {list(PROGRAMS)}"
+            )
         backend = body.get("backend")
         if backend is None and program in CLASSICAL_PROGRAMS:
             backend = self._classical_backend()
         if not isinstance(backend, str) or backend not in self.backends:
             raise BadRequest(
-                f"unknown backend {backend!r}; available: {', '.join(sorted(self.backends))}"
+                f"unknown backend {_shown(backend)}; available: {', '.join(sorted(self.backends))}"
             )
         params = body.get("params")
         if not isinstance(params, dict):
@@ -456,6 +459,12 @@ class JobService:
             self.db.close()
 
 
+def _shown(value: object, limit: int = 60) -> str:
+    """A client's value quoted in a message, cut short: a 10 KB value makes a 10 KB error."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _flag(request: Request, name: str, *, default: bool | None) -> bool | None:
     value = request.query_params.get(name)
     if value is None or value == "":
@@ -465,7 +474,7 @@ def _flag(request: Request, name: str, *, default: bool | None) -> bool | None:
         return True
     if lowered in ("false", "0", "no"):
         return False
-    raise BadRequest(f"{name} must be true or false, not {value!r}")
+    raise BadRequest(f"{name} must be true or false, not {_shown(value)}")
 
 
 def _optional(body: dict[str, Any], name: str, kind: type) -> None:
@@ -506,7 +515,7 @@ def parse_job_query(request: Request) -> JobQuery:
     offset = integer_param("offset", params.get("offset"), default=0, low=0, high=INT64_MAX)
     sort = params.get("sort", "DESC").upper()
     if sort not in ("ASC", "DESC"):
-        raise BadRequest(f"sort must be ASC or DESC, not {params.get('sort')!r}")
+        raise BadRequest(f"sort must be ASC or DESC, not {_shown(params.get('sort'))}")
     times = {}
     for key in ("created_after", "created_before"):
         value = params.get(key)
@@ -514,7 +523,9 @@ def parse_job_query(request: Request) -> JobQuery:
             try:
                 times[key] = to_utc(value)
             except (ValueError, OverflowError):
-                raise BadRequest(f"{key} must be an ISO 8601 date-time, not {value!r}") from None
+                raise BadRequest(
+                    f"{key} must be an ISO 8601 date-time, not {_shown(value)}"
+                ) from None
     return JobQuery(
         limit=limit,
         offset=offset,

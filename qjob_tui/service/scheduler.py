@@ -146,6 +146,7 @@ class Scheduler:
         """Store a new job and queue it on its backend."""
         row.id = new_job_id()
         row.status = "Queued"
+        row.details.setdefault("cost", self.limits.default_seconds)  # as shown and enforced
         row.created = row.queued = now_iso()
         row.log = f"{row.created} queued on {row.backend}\n"
         spec = self.backends[row.backend]

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import CancelledError as FutureCancelled  # Dask's, not asyncio's
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -184,8 +185,11 @@ class DaskPool:
             raise WorkerGone("stopped by the service")
         if running.lost:
             raise WorkerLost(running.lost)
-        problem = "the task was cancelled" if result.cancelled() else _describe(result)
-        raise WorkerLost(f"Dask worker {running.worker}: {problem}")
+        if result.cancelled() or _is_loss(result.exception()):
+            problem = "the task was cancelled" if result.cancelled() else _describe(result)
+            raise WorkerLost(f"Dask worker {running.worker}: {problem}")
+        # The task itself failed on the worker (e.g. it cannot import qjob_tui): no retry.
+        raise WorkerGone(f"Dask worker {running.worker}: {_describe(result)}")
 
     def pid(self, job_id: str) -> int | None:
         """None: a cluster worker is not a local process; its own memory limit applies."""
@@ -337,6 +341,15 @@ async def _result_of(future: Any) -> Any:
 async def _cancel(client: Any, future: Any) -> None:
     with contextlib.suppress(Exception):
         await client.cancel(future, force=True)
+
+
+def _is_loss(exc: BaseException | None) -> bool:
+    """Whether an exception from a task's future means its worker or scheduler went away."""
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    lost = KilledWorker | CommClosedError | OSError | TimeoutError | FutureCancelled
+    return isinstance(exc, lost)
 
 
 def _describe(result: asyncio.Future[Any]) -> str:
