@@ -24,7 +24,8 @@ from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import Database, JobRow, iso, now_iso
 from qjob_tui.service.errors import CODE_EXECUTION_FAILED
 from qjob_tui.service.pool import WorkerGone, WorkerPool
-from qjob_tui.service.worker import Outcome, RawJob, Task
+from qjob_tui.service.programs.raw_job import RawJob
+from qjob_tui.service.worker import Outcome, Task
 
 log = logging.getLogger("qjob_tui.service")
 

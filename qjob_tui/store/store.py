@@ -23,8 +23,15 @@ from datetime import datetime
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
-from qjob_tui.api.extractor import ExtractorResult, extractor_params
-from qjob_tui.model import Backend, Job, JobResult, JobStatus, tag_problem
+from qjob_tui.model import (
+    Backend,
+    ExtractorResult,
+    Job,
+    JobResult,
+    JobStatus,
+    ProgramId,
+    tag_problem,
+)
 from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey, SourceHealth
 from qjob_tui.store.poller import SourcePoller
 from qjob_tui.store.store_config import StoreConfig
@@ -32,11 +39,10 @@ from qjob_tui.store.store_config import StoreConfig
 log = logging.getLogger("qjob_tui.store")
 
 Subscriber = Callable[[ChangeSet], None]
-EXTRACTOR = "random-extractor"
 
 
 def _draw_circuits(params: dict[str, object], width: int) -> list[str]:
-    from qjob_tui.api.codec import decode_circuits
+    from qjob_tui.wire.circuits import decode_circuits
 
     return [str(c.draw("text", fold=width)) for c in decode_circuits(params)]
 
@@ -169,7 +175,11 @@ class JobStore:
         if key in self._extracted:
             return self._extracted[key]
         job = self.job(key)
-        if job is None or job.status is not JobStatus.DONE or job.program != EXTRACTOR:
+        if (
+            job is None
+            or job.status is not JobStatus.DONE
+            or job.program != ProgramId.RANDOM_EXTRACTOR
+        ):
             return None
         result = await self.pollers[key[0]].client.extractor_result(key[1])
         if result is not None:
@@ -178,7 +188,7 @@ class JobStore:
 
     async def result(self, key: JobKey) -> JobResult | None:
         """A final sampler job's counts: from memory, the cache, or the service once."""
-        if self.job(key) is not None and self.job(key).program == EXTRACTOR:  # type: ignore[union-attr]
+        if self.job(key) is not None and self.job(key).program == ProgramId.RANDOM_EXTRACTOR:  # type: ignore[union-attr]
             return None
         if key in self._results:
             return self._results[key]
@@ -244,12 +254,12 @@ class JobStore:
         job = self.job(key)
         if job is None:
             return ActionResult(key, False, f"{key[1]}: unknown job")
-        if job.program != "sampler" or job.status is not JobStatus.DONE:
+        if job.program != ProgramId.SAMPLER or job.status is not JobStatus.DONE:
             return ActionResult(key, False, "random bits come from a finished sampler job")
         poller = self.pollers[key[0]]
         try:
             new_id = await poller.client.submit_extractor(
-                extractor_params("both", raw_job=job.id),
+                {"method": "both", "raw_job": job.id},
                 tags=("qrng",),
                 name=f"bits of {job.id}",
             )

@@ -26,11 +26,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from qjob_tui.api.extractor import ExtractorResult
 from qjob_tui.api.source import LOCAL
 from qjob_tui.config import Settings
 from qjob_tui.export import job_to_dict, jobs_to_csv
-from qjob_tui.model import Job, JobStatus
+from qjob_tui.model import ExtractorResult, Job, JobStatus
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.ui.detail.pane import JobDetail

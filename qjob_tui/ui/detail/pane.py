@@ -17,16 +17,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import TabbedContent, TabPane
 
 from qjob_tui.api.errors import ApiError
-from qjob_tui.api.extractor import ExtractorResult
-from qjob_tui.model import Job, JobStatus
+from qjob_tui.model import ExtractorResult, Job, JobStatus, ProgramId
 from qjob_tui.store.changes import JobKey
 from qjob_tui.ui.detail.circuit_view import CircuitView
 from qjob_tui.ui.detail.overview import OverviewView
 from qjob_tui.ui.detail.random_bits import RandomBitsView
 from qjob_tui.ui.detail.result_view import ResultView
 from qjob_tui.ui.detail.timeline import TimelineView
-
-EXTRACTOR = "random-extractor"
 
 if TYPE_CHECKING:
     from qjob_tui.store import JobStore
@@ -107,7 +104,7 @@ class JobDetail(Vertical):
             self._fill_bits(job, key)
         if self.active == "result" and self._result_for != key:
             view = self.query_one(ResultView)
-            if job.program == EXTRACTOR:
+            if job.program == ProgramId.RANDOM_EXTRACTOR:
                 view.show_message("An extractor job: its output is in the Random bits tab.")
             elif job.status is JobStatus.DONE:
                 self._result_for = key
@@ -122,7 +119,7 @@ class JobDetail(Vertical):
 
     def _fill_bits(self, job: Job, key: JobKey) -> None:
         view = self.query_one(RandomBitsView)
-        if job.program != EXTRACTOR:
+        if job.program != ProgramId.RANDOM_EXTRACTOR:
             hint = " Press x on a finished sampler job to extract bits from it."
             view.show_message("Not a random-extractor job." + hint)
         elif job.status is not JobStatus.DONE:

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from rich.text import Text
 
-from qjob_tui.api.extractor import ExtractorResult
+from qjob_tui.model import ExtractorResult
 from qjob_tui.text import one_line
 from qjob_tui.ui.sized_text import SizedText
 
