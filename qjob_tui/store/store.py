@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
@@ -37,17 +38,45 @@ from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey, SourceHealth
 from qjob_tui.store.errors import StoreError
 from qjob_tui.store.poller import SourcePoller
 from qjob_tui.store.store_config import StoreConfig
+from qjob_tui.text import one_line
 from qjob_tui.wire.errors import WireError
+
+if TYPE_CHECKING:
+    from qiskit.circuit import QuantumCircuit
 
 log = logging.getLogger("qjob_tui.store")
 
 Subscriber = Callable[[ChangeSet], None]
 
 
+def _draw_text(circuit: QuantumCircuit, width: int) -> str:
+    """One circuit as Qiskit's text drawing, in UTF-8 box characters.
+
+    ``QuantumCircuit.draw`` takes no encoding and reads ``sys.stdout.encoding``, which fails
+    while Textual runs (its print capture has none): so the text drawer is called with one.
+    """
+    from qiskit.visualization.circuit.circuit_visualization import _text_circuit_drawer
+
+    drawing = _text_circuit_drawer(
+        circuit,
+        fold=width,
+        encoding="utf-8",
+        vertical_compression="medium",
+        initial_state=False,
+        cregbundle=True,
+    )
+    return str(drawing)
+
+
 def _draw_circuits(params: dict[str, object], width: int) -> list[str]:
+    """Decode and draw, in a worker thread: both take Qiskit long enough to freeze a screen."""
     from qjob_tui.wire.circuits import decode_circuits
 
-    return [str(c.draw("text", fold=width)) for c in decode_circuits(params)]
+    circuits = decode_circuits(params)
+    try:
+        return [_draw_text(circuit, width) for circuit in circuits]
+    except Exception as exc:  # a circuit Qiskit cannot draw is a message, not a lost worker
+        raise StoreError(f"Qiskit cannot draw it: {one_line(exc)}", retryable=False) from None
 
 
 @contextlib.contextmanager
