@@ -36,11 +36,20 @@ from numpy.typing import ArrayLike
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
-from qjob_tui.api.extractor import EXTRACTOR_PROGRAM, ExtractorResult, extractor_params
 from qjob_tui.api.parse import JobMetrics
 from qjob_tui.api.source import Source
 from qjob_tui.extract import as_bits, bits_to_bytes
-from qjob_tui.model import Backend, Job, JobResult, JobStatus, QueueInfo, Usage
+from qjob_tui.model import (
+    Backend,
+    ExtractorResult,
+    Job,
+    JobResult,
+    JobStatus,
+    ProgramId,
+    QueueInfo,
+    Usage,
+)
+from qjob_tui.wire.extractor import extractor_params
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
@@ -134,7 +143,7 @@ class JobService:
 
     def _handle(self, job: Job) -> QuantumJob:
         """The handle that fits the job's program: extractor jobs get ``ExtractorJob``."""
-        if job.program == EXTRACTOR_PROGRAM:
+        if job.program == ProgramId.RANDOM_EXTRACTOR:
             return ExtractorJob(self, job)
         return QuantumJob(self, job)
 
@@ -166,7 +175,7 @@ class JobService:
 
         ``method`` is ``ext1``, ``ext2`` or ``both``; ``raw_job`` (an id or a handle) names a
         finished sampler job whose measured bits are ext1's raw source; ``fields`` are the other
-        params, named as in ``qjob_tui.api.extractor.extractor_params`` (bytes as bytes).
+        params, named as in ``qjob_tui.wire.extractor.extractor_params`` (bytes as bytes).
         """
         if isinstance(raw_job, QuantumJob):
             raw_job = raw_job.job_id()
@@ -381,7 +390,7 @@ class QuantumJob:
 
     def circuits(self) -> list[QuantumCircuit]:
         """The job's circuits, decoded, where the service returns the job's params."""
-        from qjob_tui.api.codec import decode_circuits
+        from qjob_tui.wire.circuits import decode_circuits
 
         return decode_circuits(self._params())
 

@@ -12,6 +12,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+
+class ProgramId(StrEnum):
+    """The programs a job runs (``program_id`` on the API)."""
+
+    SAMPLER = "sampler"
+    RANDOM_EXTRACTOR = "random-extractor"
 
 
 class JobStatus(StrEnum):
@@ -281,3 +294,67 @@ class JobResult:
 
     pubs: tuple[PubResult, ...]
     metadata: Mapping[str, object] = field(default_factory=dict)
+
+
+# --- extracted random bits -------------------------------------------------------------------
+
+ALPHA = 0.01
+"""Significance level of the quality checks: a p-value below it fails the check (SP 800-22)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One quality check: ``p_value``/``passed`` are None when the check does not apply."""
+
+    name: str
+    statistic: float
+    p_value: float | None
+    passed: bool | None
+    note: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class ExtractorResult:
+    """The bits an extractor job produced and how, as the service reported them.
+
+    ``bits`` is a read-only uint8 array of 0/1 (ext1's output first, then ext2's);
+    ``params`` the parameters used (``ext1_input_num_bits``, ``raw_job``, ``inputs`` ...);
+    ``quality`` the service's bias, frequency and runs checks of the bits. numpy is imported
+    only by the methods that need it, so the dashboard can name this class without it.
+    """
+
+    bits: NDArray[np.uint8]
+    num_bits: int
+    method: str
+    params: Mapping[str, Any]
+    quality: tuple[CheckResult, ...]
+    alpha: float = ALPHA
+
+    def to_list(self) -> list[int]:
+        """The bits as a list of 0/1 ints, what ``CQCExtractorJob.block_until_ready`` gave."""
+        return [int(bit) for bit in self.bits]
+
+    def to_bytes(self) -> bytes:
+        """The bits packed LSB first in each byte, as the old service's result bytes."""
+        import numpy as np
+
+        return np.packbits(np.asarray(self.bits, dtype=np.uint8), bitorder="little").tobytes()
+
+    @property
+    def hex(self) -> str:
+        """Two hex digits per packed byte (first bit = least significant bit of the first)."""
+        return self.to_bytes().hex()
+
+    @property
+    def inputs(self) -> Mapping[str, str]:
+        """Where each input came from: ``params``, ``generated``, ``raw_job`` or ``ext1_output``."""
+        value = self.params.get("inputs")
+        return value if isinstance(value, Mapping) else MappingProxyType({})
+
+    @property
+    def passed(self) -> bool | None:
+        """False if any quality check failed, None if none applied, else True."""
+        verdicts = [check.passed for check in self.quality if check.passed is not None]
+        if not verdicts:
+            return None
+        return all(verdicts)

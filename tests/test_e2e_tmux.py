@@ -196,3 +196,20 @@ def test_terminal_colour_modes(tmp_path: Path, case: str, env: dict[str, str]) -
             assert any(not is_grey(c) for c in used), sorted(used)  # but colour it has
     finally:
         tmux.run("kill-session", "-t", name)
+
+
+def test_circuit_tab_of_a_finished_job_shows_the_circuit(demo: tuple[Tmux, Path]) -> None:
+    """The done GHZ job of the demo, Tab, Right three times: the circuit is drawn."""
+    tmux, _ = demo
+    tmux.wait_for(lambda s: "GHZ 3" in s and "local ok" in s, timeout=90)
+    tmux.keys("/")
+    tmux.wait_for(lambda s: "filter: text, re:regex" in s)
+    tmux.keys("-l", "GHZ 3")
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "filter: GHZ 3" in s and "done" in s, timeout=60)
+    tmux.keys("Tab")
+    for _ in range(3):
+        tmux.keys("Right")
+    screen = tmux.wait_for(lambda s: "┤ H ├" in s or "could not" in s.lower(), timeout=60)
+    assert "┤ H ├" in screen and "q_2" in screen, screen
+    assert "Loading the circuits" not in screen

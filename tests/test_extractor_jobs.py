@@ -17,11 +17,6 @@ import pytest
 
 from qjob_tui.api import Unsupported
 from qjob_tui.api.client import JobClient
-from qjob_tui.api.extractor import (
-    ExtractorResultError,
-    decode_extractor_result,
-    extractor_params,
-)
 from qjob_tui.api.source import IBM, Source
 from qjob_tui.extract import (
     ExtractorParams,
@@ -29,6 +24,7 @@ from qjob_tui.extract import (
     dodis,
     ext1_input_num_bits,
     hayashi,
+    quality_report,
     run_cqc_extractor,
     to_hex,
 )
@@ -43,7 +39,12 @@ from qjob_tui.jobs import (
 )
 from qjob_tui.model import JobStatus
 from qjob_tui.service.demo import random_bits
-from qjob_tui.service.programs.extractor import encode_extractor_result
+from qjob_tui.wire.extractor import (
+    ExtractorResultError,
+    decode_extractor_result,
+    encode_extractor_result,
+    extractor_params,
+)
 from tests.service_process import ServiceProcess
 
 N, M = 1019, 200
@@ -228,7 +229,7 @@ def _good() -> dict[str, Any]:
         "ext1_output_num_bits": 10,
         "inputs": {"ext1_raw": "params"},
     }
-    return json.loads(encode_extractor_result("ext1", bits, params))
+    return json.loads(encode_extractor_result("ext1", bits, params, quality_report(bits)))
 
 
 def test_decoder_reads_the_service_encoding() -> None:

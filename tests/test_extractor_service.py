@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 from qiskit_ibm_runtime import RuntimeDecoder
 
-from qjob_tui.api.extractor import decode_extractor_result
 from qjob_tui.extract import (
     ExtractorParams,
     bits_to_bytes,
@@ -34,6 +33,7 @@ from qjob_tui.extract import (
 from qjob_tui.service.db import JobRow
 from qjob_tui.service.demo import _catalogue, extract_when_done, random_bits
 from qjob_tui.service.programs.extractor import MAX_INPUT_BITS
+from qjob_tui.wire.extractor import decode_extractor_result
 from tests.http_helpers import submit, wait_status
 from tests.service_process import ServiceProcess
 

@@ -20,7 +20,6 @@ from qiskit.providers.fake_provider import GenericBackendV2
 from qiskit_aer import AerSimulator
 from qiskit_ibm_runtime import RuntimeDecoder, RuntimeEncoder, SamplerV2
 
-from qjob_tui.api.codec import decode_sampler_result
 from qjob_tui.service.errors import (
     CODE_BAD_CIRCUIT,
     CODE_BAD_PARAMETER_VALUES,
@@ -31,14 +30,10 @@ from qjob_tui.service.errors import (
     CODE_UNSUPPORTED_INSTRUCTION,
     ProgramError,
 )
-from qjob_tui.service.programs.result_json import encode_sampler_result
-from qjob_tui.service.programs.sampler import (
-    DEFAULT_SHOTS,
-    SamplerStopped,
-    pack_register,
-    parse_sampler_params,
-    run_sampler,
-)
+from qjob_tui.service.programs.sampler import DEFAULT_SHOTS, parse_sampler_params
+from qjob_tui.service.programs.sampler_run import SamplerStopped, run_sampler
+from qjob_tui.wire.bit_array import pack_register
+from qjob_tui.wire.sampler_results import decode_sampler_result, encode_sampler_result
 
 SEED = 1234
 

@@ -17,20 +17,12 @@ from qjob_tui.api.errors import (
     ServerError,
     Unsupported,
 )
-from qjob_tui.api.extractor import (
-    ExtractorResult,
-    ExtractorResultError,
-    decode_extractor_result,
-    extractor_params,
-)
 from qjob_tui.api.source import Source
 
 __all__ = [
     "ApiError",
     "BadRequest",
     "BadResponse",
-    "ExtractorResult",
-    "ExtractorResultError",
     "InstanceUsage",
     "InvalidState",
     "JobClient",
@@ -42,6 +34,4 @@ __all__ = [
     "ServerError",
     "Source",
     "Unsupported",
-    "decode_extractor_result",
-    "extractor_params",
 ]

@@ -15,17 +15,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from qjob_tui.api import parse
-from qjob_tui.api.codec import CodecError, decode_sampler_result, encode_sampler_params
 from qjob_tui.api.errors import BadRequest, BadResponse, NotFound, Unsupported
-from qjob_tui.api.extractor import (
-    EXTRACTOR_PROGRAM,
-    ExtractorResult,
-    ExtractorResultError,
-    decode_extractor_result,
-)
 from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
 from qjob_tui.api.source import LOCAL, Source
-from qjob_tui.model import Backend, Job, JobResult, tag_problem
+from qjob_tui.model import Backend, ExtractorResult, Job, JobResult, ProgramId, tag_problem
+from qjob_tui.wire.errors import WireError
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
@@ -205,9 +199,12 @@ class JobClient:
         text = await self.results_text(job_id)
         if text is None:
             return None
+        from qjob_tui.wire.sampler_results import decode_sampler_result
+
         try:
-            return decode_sampler_result(text)
-        except CodecError as exc:
+            # Decoding a large result takes CPU seconds: never on the event loop.
+            return await asyncio.to_thread(decode_sampler_result, text)
+        except WireError as exc:
             raise self._bad(f"result of {job_id}: {exc}") from None
 
     async def extractor_result(self, job_id: str) -> ExtractorResult | None:
@@ -215,9 +212,11 @@ class JobClient:
         text = await self.results_text(job_id)
         if text is None:
             return None
+        from qjob_tui.wire.extractor import decode_extractor_result
+
         try:
-            return decode_extractor_result(text)
-        except ExtractorResultError as exc:
+            return await asyncio.to_thread(decode_extractor_result, text)
+        except WireError as exc:
             raise self._bad(f"result of {job_id}: {exc}") from None
 
     async def logs(self, job_id: str) -> str:
@@ -256,11 +255,13 @@ class JobClient:
         shots: int | None = None,
         tags: Sequence[str] = (),
         name: str | None = None,
-        program: str = "sampler",
+        program: str = ProgramId.SAMPLER,
         params: dict[str, Any] | None = None,
     ) -> str:
         """Submit circuits (Qiskit or OpenQASM text) as the runtime does; returns the job id."""
         if params is None:
+            from qjob_tui.wire.sampler_params import encode_sampler_params
+
             params = encode_sampler_params(list(circuits), shots)
         body: dict[str, Any] = {"program_id": program, "backend": backend, "params": params}
         return await self._post_job(body, tags, name)
@@ -284,7 +285,10 @@ class JobClient:
                 "run extractor jobs on the local service",
                 source=self.source.name,
             )
-        body: dict[str, Any] = {"program_id": EXTRACTOR_PROGRAM, "params": dict(params)}
+        body: dict[str, Any] = {
+            "program_id": str(ProgramId.RANDOM_EXTRACTOR),
+            "params": dict(params),
+        }
         if backend is not None:
             body["backend"] = backend
         return await self._post_job(body, tags, name)

@@ -16,8 +16,9 @@ from dataclasses import replace
 from qjob_tui import locations
 from qjob_tui.api.accounts import AccountError, all_accounts
 from qjob_tui.api.client import JobClient
+from qjob_tui.api.probe import answers
 from qjob_tui.api.source import LOCAL, Source
-from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService, answers
+from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.config import Settings, load_settings
 from qjob_tui.store import JobStore, StoreConfig

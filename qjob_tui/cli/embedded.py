@@ -1,8 +1,8 @@
 """The local job service started in the background for the dashboard, and stopped with it.
 
 The service is a separate program, so it runs as a child process (``qjob-tui serve``) on a free
-loopback port; the dashboard talks to it over HTTP like to any other source. If a service already
-answers at the configured URL, that one is used instead.
+loopback port; the dashboard talks to it over HTTP like to any other source, through ``api/``.
+If a service already answers at the configured URL, that one is used instead.
 """
 
 from __future__ import annotations
@@ -16,22 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
+from qjob_tui.api.probe import answers
 from qjob_tui.service.datalock import read_note
 
 
 class EmbeddedError(RuntimeError):
     """The background service could not be started; the message says why."""
-
-
-def answers(url: str, timeout: float = 0.5) -> bool:
-    """True if a job service answers at ``url`` (…/api/v1)."""
-    try:
-        response = httpx.get(f"{url.rstrip('/')}/backends", timeout=timeout)
-    except httpx.HTTPError:
-        return False
-    return response.status_code in (200, 401)
 
 
 class EmbeddedService:

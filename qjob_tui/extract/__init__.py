@@ -22,13 +22,11 @@ from .params import (
     extractor_bits,
     guessing_probability,
     h_mins,
-    has_primitive_root_2,
     hayashi_epsilon,
-    is_prime,
     losing_probability,
-    na_set,
-    run_cqc_extractor,
 )
+from .pipeline import run_cqc_extractor
+from .primes import has_primitive_root_2, is_prime, na_set
 from .quality import ALPHA, CheckResult, bias_check, frequency_test, quality_report, runs_test
 
 __all__ = [

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TypeVar
@@ -48,7 +47,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .bits import as_bits
-from .params import has_primitive_root_2
+from .parallel import PARALLEL_MIN_LEN, run_pair
+from .primes import has_primitive_root_2
 
 __all__ = ["dodis"]
 
@@ -57,9 +57,6 @@ _A = TypeVar("_A", bound=np.generic)
 
 MAX_FFT_LEN = 2**27
 """Longest transform used in one piece; the error bound above is proven up to here."""
-
-_PARALLEL_MIN_LEN = 2**16
-"""Below this length a second thread costs more than it saves."""
 
 _TWIDDLE_CACHE_MAX_LEN = 2**23
 """Longest transform whose twiddles (N/4 complex numbers) are kept between calls."""
@@ -111,29 +108,6 @@ def _cached_twiddles(n_fft: int) -> NDArray[np.complex128]:
 def _twiddles(n_fft: int) -> NDArray[np.complex128]:
     """Twiddles for the split inverse, cached only up to 32 MB so memory is not pinned."""
     return _cached_twiddles(n_fft) if n_fft <= _TWIDDLE_CACHE_MAX_LEN else _make_twiddles(n_fft)
-
-
-def _both(f: Callable[[], _T], g: Callable[[], _T], parallel: bool) -> tuple[_T, _T]:
-    """Run f and g, on two threads if asked (numpy's FFT releases the GIL)."""
-    if not parallel:
-        return f(), g()
-    box: dict[str, _T | BaseException] = {}
-
-    def run() -> None:
-        try:
-            box["f"] = f()
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["e"] = exc
-
-    thread = threading.Thread(target=run, name="qjob-extract-fft")
-    thread.start()
-    try:
-        b = g()
-    finally:
-        thread.join()
-    if "e" in box:
-        raise box["e"]  # type: ignore[misc]
-    return box["f"], b  # type: ignore[return-value]
 
 
 def _parity(
@@ -196,7 +170,7 @@ def _inverse_halves(
         np.fft.irfft(odd_spec, half, out=odd_buf)
         return finish(odd_buf[:m_odd], odd_work)
 
-    out[0::2], out[1::2] = _both(even, odd, parallel)
+    out[0::2], out[1::2] = run_pair(even, odd, parallel)
     return out
 
 
@@ -214,7 +188,9 @@ def _forward_product(
     xf, yf = x.astype(np.float64), yt.astype(np.float64)
     xs = np.empty(n_fft // 2 + 1, dtype=np.complex128)
     ys = np.empty_like(xs)
-    _both(lambda: np.fft.rfft(xf, n_fft, out=xs), lambda: np.fft.rfft(yf, n_fft, out=ys), parallel)
+    run_pair(
+        lambda: np.fft.rfft(xf, n_fft, out=xs), lambda: np.fft.rfft(yf, n_fft, out=ys), parallel
+    )
     np.conj(xs, out=xs)
     xs *= ys
     return xs
@@ -238,7 +214,7 @@ def _lin_corr_direct(
 ) -> NDArray[np.uint8]:
     """Parity of sum_j x_j yt[i+j] for i < m in one FFT (needs len(yt) >= len(x) + m - 1)."""
     n_fft = _fft_len(len(yt))
-    parallel = parallel and _CPUS > 1 and n_fft >= _PARALLEL_MIN_LEN
+    parallel = parallel and _CPUS > 1 and n_fft >= PARALLEL_MIN_LEN
     return _inverse_parity(_forward_product(x, yt, n_fft, parallel), n_fft, m, parallel)
 
 

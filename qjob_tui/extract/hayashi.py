@@ -27,8 +27,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .bits import as_bits
-from .dodis import _PARALLEL_MIN_LEN, CyclicCorrelator, _both
-from .params import has_primitive_root_2
+from .dodis import CyclicCorrelator
+from .parallel import PARALLEL_MIN_LEN, run_pair
+from .primes import has_primitive_root_2
 
 __all__ = ["hayashi"]
 
@@ -93,6 +94,6 @@ def hayashi(x: ArrayLike, seed: ArrayLike) -> NDArray[np.uint8]:
     if c == 2:
         chain(times_r, 1)
     else:
-        parallel = (os.cpu_count() or 1) > 1 and 2 * p >= _PARALLEL_MIN_LEN
-        _both(lambda: chain(times_r, 1), lambda: chain(times_r2, 2), parallel)
+        parallel = (os.cpu_count() or 1) > 1 and 2 * p >= PARALLEL_MIN_LEN
+        run_pair(lambda: chain(times_r, 1), lambda: chain(times_r2, 2), parallel)
     return out.reshape(-1)

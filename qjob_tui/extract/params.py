@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .bits import as_bits, bits_to_bytes, bytes_to_bits
+from .bits import as_bits, bits_to_bytes
+from .primes import check_int, na_set
 
 __all__ = [
     "MAX_EXT2_SEED_BITS",
@@ -32,12 +32,9 @@ __all__ = [
     "extractor_bits",
     "guessing_probability",
     "h_mins",
-    "has_primitive_root_2",
     "hayashi_epsilon",
-    "is_prime",
     "losing_probability",
-    "na_set",
-    "run_cqc_extractor",
+    "wsr_bits",
 ]
 
 MIN_EXT1_OUTPUT_BITS = 50
@@ -45,85 +42,6 @@ MIN_EXT1_OUTPUT_BITS = 50
 
 MAX_EXT2_SEED_BITS = 5 * 10**8
 """qiskit_rng's ``max_hayashi_size``: the largest ext2 seed (field degree) it would request."""
-
-_MR_BASES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
-
-
-def _check_int(value: object, name: str) -> int:
-    """Accept Python/numpy integers but not bools or floats, so typos fail loudly."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    return int(value)
-
-
-def is_prime(n: int) -> bool:
-    """Deterministic Miller-Rabin (exact for n < 3.3e24, far beyond any bit count here)."""
-    n = _check_int(n, "n")
-    if n < 2:
-        return False
-    for p in _MR_BASES:
-        if n % p == 0:
-            return n == p
-    d, s = n - 1, 0
-    while d % 2 == 0:
-        d //= 2
-        s += 1
-    for a in _MR_BASES:
-        x = pow(a, d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(s - 1):
-            x = x * x % n
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
-
-
-def _distinct_prime_factors(k: int) -> list[int]:
-    """Trial division; k <= ~5e8 here, so at most ~22000 steps."""
-    factors: list[int] = []
-    q = 2
-    while q * q <= k:
-        if k % q == 0:
-            factors.append(q)
-            while k % q == 0:
-                k //= q
-        q += 1 if q == 2 else 2
-    if k > 1:
-        factors.append(k)
-    return factors
-
-
-@lru_cache(maxsize=256)
-def has_primitive_root_2(p: int) -> bool:
-    """True iff p is an odd prime and 2 generates the multiplicative group mod p.
-
-    This is the condition of both extractors: it makes the Dodis cyclic-shift matrices
-    good and makes 1 + x + ... + x^(p-1) irreducible over GF(2).
-    """
-    p = _check_int(p, "p")
-    if p < 3 or not is_prime(p):
-        return False
-    return all(pow(2, (p - 1) // q, p) != 1 for q in _distinct_prime_factors(p - 1))
-
-
-def na_set(k: int) -> int:
-    """Largest even k' <= k such that k'+1 is a prime with 2 as a primitive root.
-
-    Same result as ``qiskit_rng.utils.na_set`` for every k >= 2 (its trial-division loop is
-    replaced by Miller-Rabin). ``na_set(k) + 1`` is a valid ext1 length and ``na_set(k)`` a
-    valid ext2 seed length.
-    """
-    k = _check_int(k, "k")
-    if k < 2:
-        raise ValueError(f"na_set needs k >= 2 (the smallest member is 2, as 3 is prime), got {k}")
-    k -= k % 2
-    while not has_primitive_root_2(k + 1):
-        k -= 2
-    return k
-
 
 # --- Bell value and min-entropy (qiskit_rng.utils) -------------------------------------------
 
@@ -192,7 +110,7 @@ def h_mins(bt_value: float, num_bits: int, rate_sv: float) -> float:
     Each round yields two bits, hence ``num_bits / 2`` rounds; num_bits cancels but is
     kept for the original signature.
     """
-    num_bits = _check_int(num_bits, "num_bits")
+    num_bits = check_int(num_bits, "num_bits")
     if num_bits <= 0:
         raise ValueError(f"num_bits must be > 0, got {num_bits}")
     if not 0 < rate_sv <= 1:
@@ -207,7 +125,7 @@ def h_mins(bt_value: float, num_bits: int, rate_sv: float) -> float:
 
 def ext1_input_num_bits(num_bits: int) -> int:
     """Largest n <= num_bits that is a prime with primitive root 2: ``na_set(num_bits-1)+1``."""
-    num_bits = _check_int(num_bits, "num_bits")
+    num_bits = check_int(num_bits, "num_bits")
     if num_bits < 3:
         raise ValueError(f"ext1 needs at least 3 raw bits (smallest valid n is 3), got {num_bits}")
     return na_set(num_bits - 1) + 1
@@ -222,7 +140,7 @@ def ext1_output_num_bits(
     quantum-proof: floor((n (rate_bt + rate_sv - 1) + 1 - 8 log2(1/eps) - 8 log2(sqrt(3)/2)) / 5)
     Raises ValueError below 50 bits, where qiskit_rng refused to extract.
     """
-    n = _check_int(n, "n")
+    n = check_int(n, "n")
     if not 0 < epsilon < 1:
         raise ValueError(f"epsilon must lie in (0, 1), got {epsilon}")
     if not quantum_proof:
@@ -267,7 +185,7 @@ def ext2_parameters(
     c is the largest multiplier <= floor(1/(1-rate_sv)) whose error is <= epsilon (the
     ext1 error), searched downwards to 2 as qiskit_rng did.
     """
-    m1 = _check_int(m1, "m1")
+    m1 = check_int(m1, "m1")
     if privacy and not trusted_backend:
         raise ValueError("Cannot perform privacy amplification using an untrusted backend.")
     if not trusted_backend or privacy:
@@ -344,7 +262,7 @@ def _default_wsr(num_bits: int) -> NDArray[np.uint8]:
     return np.random.default_rng().integers(0, 2, size=num_bits, dtype=np.uint8)
 
 
-def _wsr(generator: WsrGenerator | None, num_bits: int, name: str) -> NDArray[np.uint8]:
+def wsr_bits(generator: WsrGenerator | None, num_bits: int, name: str) -> NDArray[np.uint8]:
     """Call the WSR generator and check it returned exactly the bits asked for."""
     bits = as_bits((generator or _default_wsr)(num_bits), name)
     if bits.size != num_bits:
@@ -394,43 +312,6 @@ def cqc_extractor_params(
     m1 = ext1_output_num_bits(n, rate_bt, rate_sv, epsilon_dodis, quantum_proof)
 
     raw_bytes = bits_to_bytes(raw[:n])
-    wsr_bytes = bits_to_bytes(_wsr(wsr_generator, n, "ext1 WSR"))
+    wsr_bytes = bits_to_bytes(wsr_bits(wsr_generator, n, "ext1 WSR"))
     a, c = ext2_parameters(m1, rate_sv, epsilon_dodis, trusted_backend, privacy)
     return ExtractorParams(n, m1, raw_bytes, wsr_bytes, a, c)
-
-
-def run_cqc_extractor(
-    params: ExtractorParams,
-    ext2_wsr: ArrayLike | None = None,
-    wsr_generator: WsrGenerator | None = None,
-) -> NDArray[np.uint8]:
-    """Local replacement for ``CQCExtractor.run``: ext1 output, then ext2 output if enabled.
-
-    The ext2 seed is the start of the ext1 output, as in the old service client. ``ext2_wsr``
-    (a * c bits) wins over ``wsr_generator``; with neither, numpy's generator is used.
-    """
-    # Imported here: dodis/hayashi import this module for their number theory.
-    from .dodis import dodis
-    from .hayashi import hayashi
-
-    n, m1 = params.ext1_input_num_bits, params.ext1_output_num_bits
-    if n == 0 or m1 == 0:
-        raise ValueError("ext1_input_num_bits and ext1_output_num_bits must both be non-zero")
-    x = bytes_to_bits(params.ext1_raw_bytes, n)
-    y = bytes_to_bits(params.ext1_wsr_bytes, n)
-    out1 = dodis(x, y, m1)
-    a, c = params.ext2_seed_num_bits, params.ext2_wsr_multiplier
-    if c == 0:
-        return out1
-    if a == 0:
-        raise ValueError("ext2_seed_num_bits must be non-zero when ext2_wsr_multiplier is set")
-    if a > m1:
-        raise ValueError(f"ext2 seed needs a={a} bits but ext1 produced only {m1}")
-    if ext2_wsr is not None:
-        wsr2 = as_bits(ext2_wsr, "ext2_wsr")
-        if wsr2.size != a * c:
-            raise ValueError(f"ext2_wsr must hold a*c = {a * c} bits, got {wsr2.size}")
-    else:
-        wsr2 = _wsr(wsr_generator, a * c, "ext2 WSR")
-    out2 = hayashi(wsr2, out1[:a])
-    return np.concatenate([out1, out2])

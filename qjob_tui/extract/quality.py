@@ -9,10 +9,11 @@ test and the extractor proofs. Each check returns a ``CheckResult`` judged at
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from qjob_tui.model import ALPHA, CheckResult
 
 from .bits import as_bits
 
@@ -25,21 +26,7 @@ __all__ = [
     "runs_test",
 ]
 
-ALPHA = 0.01
-"""Significance level: a p-value below it fails the check."""
-
 _NIST_MIN_BITS = 100
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One check: ``p_value``/``passed`` are None when the check does not apply."""
-
-    name: str
-    statistic: float
-    p_value: float | None
-    passed: bool | None
-    note: str = ""
 
 
 def _judge(name: str, statistic: float, p_value: float, n: int, note: str = "") -> CheckResult:

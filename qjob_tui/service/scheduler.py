@@ -31,7 +31,8 @@ from qjob_tui.service.errors import CODE_EXECUTION_FAILED, CODE_OUT_OF_MEMORY
 from qjob_tui.service.limits import JobLimits, mebibytes, resident_bytes
 from qjob_tui.service.pool import WorkerGone, WorkerLost, WorkerPool
 from qjob_tui.service.pools import JobPool, has_room
-from qjob_tui.service.worker import Outcome, RawJob, Task, out_of_memory
+from qjob_tui.service.programs.raw_job import RawJob
+from qjob_tui.service.worker import Outcome, Task, out_of_memory
 
 log = logging.getLogger("qjob_tui.service")
 T = TypeVar("T")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from qjob_tui.model import ProgramId
 from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.errors import (
     CODE_BAD_PARAMS,
@@ -23,20 +24,7 @@ from qjob_tui.service.errors import (
     ProgramError,
 )
 from qjob_tui.service.limits import ADDRESS_SPACE_BASELINE, mebibytes
-
-
-@dataclass(frozen=True)
-class RawJob:
-    """A job that another job reads as input, as the scheduler found it at dispatch time.
-
-    The worker has no database, so the scheduler reads the job for it; ``status`` is None
-    when there is no such job, and ``result`` is the stored result text of a completed job.
-    """
-
-    job_id: str
-    status: str | None
-    program: str | None = None
-    result: str | None = None
+from qjob_tui.service.programs.raw_job import RawJob
 
 
 @dataclass(frozen=True)
@@ -100,8 +88,9 @@ def build_backend(spec: BackendSpec) -> Any:
 
 def _run_sampler(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     from qjob_tui.service.circuit_size import check_expansion
-    from qjob_tui.service.programs.result_json import encode_sampler_result
-    from qjob_tui.service.programs.sampler import parse_sampler_params, run_sampler
+    from qjob_tui.service.programs.sampler import parse_sampler_params
+    from qjob_tui.service.programs.sampler_run import run_sampler
+    from qjob_tui.wire.sampler_results import encode_sampler_result
 
     backend = build_backend(task.backend)
     sampler_task = parse_sampler_params(
@@ -129,7 +118,7 @@ def _run_extractor(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, A
     return run_extractor(params, task.raw_job)
 
 
-PROGRAMS = {"sampler": _run_sampler, "random-extractor": _run_extractor}
+PROGRAMS = {ProgramId.SAMPLER: _run_sampler, ProgramId.RANDOM_EXTRACTOR: _run_extractor}
 
 
 def run_task(task: Task) -> Outcome:

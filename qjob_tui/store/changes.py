@@ -15,6 +15,16 @@ JobKey = tuple[str, str]  # (source, job id)
 
 
 @dataclass(frozen=True)
+class SourceInfo:
+    """What the ui may know of a source: its name, where it is, and what it allows."""
+
+    name: str
+    url: str
+    local: bool
+    can_rename: bool
+
+
+@dataclass(frozen=True)
 class SourceHealth:
     """How a source's polling goes: when it last worked, why it last failed, what's next."""
 

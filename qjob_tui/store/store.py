@@ -20,25 +20,74 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
-from qjob_tui.api.extractor import ExtractorResult, extractor_params
-from qjob_tui.model import Backend, Job, JobResult, JobStatus, tag_problem
-from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey, SourceHealth
+from qjob_tui.api.source import LOCAL
+from qjob_tui.model import (
+    Backend,
+    ExtractorResult,
+    Job,
+    JobResult,
+    JobStatus,
+    ProgramId,
+    tag_problem,
+)
+from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey, SourceHealth, SourceInfo
+from qjob_tui.store.errors import StoreError
 from qjob_tui.store.poller import SourcePoller
 from qjob_tui.store.store_config import StoreConfig
+from qjob_tui.text import one_line
+from qjob_tui.wire.errors import WireError
+
+if TYPE_CHECKING:
+    from qiskit.circuit import QuantumCircuit
 
 log = logging.getLogger("qjob_tui.store")
 
 Subscriber = Callable[[ChangeSet], None]
-EXTRACTOR = "random-extractor"
+
+
+def _draw_text(circuit: QuantumCircuit, width: int) -> str:
+    """One circuit as Qiskit's text drawing, in UTF-8 box characters.
+
+    ``QuantumCircuit.draw`` takes no encoding and reads ``sys.stdout.encoding``, which fails
+    while Textual runs (its print capture has none): so the text drawer is called with one.
+    """
+    from qiskit.visualization.circuit.circuit_visualization import _text_circuit_drawer
+
+    drawing = _text_circuit_drawer(
+        circuit,
+        fold=width,
+        encoding="utf-8",
+        vertical_compression="medium",
+        initial_state=False,
+        cregbundle=True,
+    )
+    return str(drawing)
 
 
 def _draw_circuits(params: dict[str, object], width: int) -> list[str]:
-    from qjob_tui.api.codec import decode_circuits
+    """Decode and draw, in a worker thread: both take Qiskit long enough to freeze a screen."""
+    from qjob_tui.wire.circuits import decode_circuits
 
-    return [str(c.draw("text", fold=width)) for c in decode_circuits(params)]
+    circuits = decode_circuits(params)
+    try:
+        return [_draw_text(circuit, width) for circuit in circuits]
+    except Exception as exc:  # a circuit Qiskit cannot draw is a message, not a lost worker
+        raise StoreError(f"Qiskit cannot draw it: {one_line(exc)}", retryable=False) from None
+
+
+@contextlib.contextmanager
+def _at_edge() -> Iterator[None]:
+    """The job library's and the wire format's errors as the store's own, for the ui."""
+    try:
+        yield
+    except ApiError as exc:
+        raise StoreError(str(exc)) from None
+    except WireError as exc:
+        raise StoreError(str(exc), retryable=False) from None
 
 
 class JobStore:
@@ -147,13 +196,31 @@ class JobStore:
         for name, poller in self.pollers.items():
             poller.watched = key[1] if key and key[0] == name else None
 
+    @property
+    def sources(self) -> list[SourceInfo]:
+        """Every source watched, as plain data (no credentials, no client)."""
+        return [self.source_info(name) for name in self.pollers]
+
+    def source_info(self, name: str) -> SourceInfo:
+        source = self.pollers[name].client.source
+        return SourceInfo(
+            name=source.name,
+            url=source.url,
+            local=source.kind == LOCAL,
+            can_rename=source.can_rename,
+        )
+
     def client(self, source: str) -> JobClient:
         return self.pollers[source].client
 
     # --- details -------------------------------------------------------------------------
 
     async def details(self, key: JobKey) -> Job:
-        """The job with fresh metrics (steps, queue place, usage)."""
+        """The job with fresh metrics (steps, queue place, usage); StoreError if unreadable."""
+        with _at_edge():
+            return await self._details(key)
+
+    async def _details(self, key: JobKey) -> Job:
         poller = self.pollers[key[0]]
         job = await poller.client.job_details(key[1])
         old = poller.jobs.get(key[1])
@@ -166,10 +233,18 @@ class JobStore:
 
     async def extracted_bits(self, key: JobKey) -> ExtractorResult | None:
         """A finished random-extractor job's bits and checks (kept in memory once read)."""
+        with _at_edge():
+            return await self._extracted_bits(key)
+
+    async def _extracted_bits(self, key: JobKey) -> ExtractorResult | None:
         if key in self._extracted:
             return self._extracted[key]
         job = self.job(key)
-        if job is None or job.status is not JobStatus.DONE or job.program != EXTRACTOR:
+        if (
+            job is None
+            or job.status is not JobStatus.DONE
+            or job.program != ProgramId.RANDOM_EXTRACTOR
+        ):
             return None
         result = await self.pollers[key[0]].client.extractor_result(key[1])
         if result is not None:
@@ -178,7 +253,11 @@ class JobStore:
 
     async def result(self, key: JobKey) -> JobResult | None:
         """A final sampler job's counts: from memory, the cache, or the service once."""
-        if self.job(key) is not None and self.job(key).program == EXTRACTOR:  # type: ignore[union-attr]
+        with _at_edge():
+            return await self._result(key)
+
+    async def _result(self, key: JobKey) -> JobResult | None:
+        if self.job(key) is not None and self.job(key).program == ProgramId.RANDOM_EXTRACTOR:  # type: ignore[union-attr]
             return None
         if key in self._results:
             return self._results[key]
@@ -200,10 +279,11 @@ class JobStore:
     async def circuit_diagrams(self, key: JobKey, width: int = 80) -> list[str]:
         """Text diagrams of the job's circuits, decoded and drawn in a thread (Qiskit is slow
         to import and to draw); empty when the service does not return the job's params."""
-        params = await self.pollers[key[0]].client.params(key[1])
-        if not params:
-            return []
-        return await asyncio.to_thread(_draw_circuits, params, width)
+        with _at_edge():
+            params = await self.pollers[key[0]].client.params(key[1])
+            if not params:
+                return []
+            return await asyncio.to_thread(_draw_circuits, params, width)
 
     # --- actions -------------------------------------------------------------------------
 
@@ -230,11 +310,11 @@ class JobStore:
         poller = self.pollers[key[0]]
         try:
             await poller.client.cancel(key[1])
-            fresh = await self.details(key)
+            fresh = await self._details(key)
         except ApiError as exc:
             self._set_intent(key, None)
             with contextlib.suppress(ApiError):
-                await self.details(key)
+                await self._details(key)
             return ActionResult(key, False, f"cancel {key[1]} refused: {exc.detail}")
         self._set_intent(key, None)
         return ActionResult(key, True, f"{key[1]} {fresh.status.value.lower()}")
@@ -244,12 +324,12 @@ class JobStore:
         job = self.job(key)
         if job is None:
             return ActionResult(key, False, f"{key[1]}: unknown job")
-        if job.program != "sampler" or job.status is not JobStatus.DONE:
+        if job.program != ProgramId.SAMPLER or job.status is not JobStatus.DONE:
             return ActionResult(key, False, "random bits come from a finished sampler job")
         poller = self.pollers[key[0]]
         try:
             new_id = await poller.client.submit_extractor(
-                extractor_params("both", raw_job=job.id),
+                {"method": "both", "raw_job": job.id},
                 tags=("qrng",),
                 name=f"bits of {job.id}",
             )

@@ -26,11 +26,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from qjob_tui.api.extractor import ExtractorResult
-from qjob_tui.api.source import LOCAL
 from qjob_tui.config import Settings
 from qjob_tui.export import job_to_dict, jobs_to_csv
-from qjob_tui.model import Job, JobStatus
+from qjob_tui.model import ExtractorResult, Job, JobStatus
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.ui.detail.pane import JobDetail
@@ -189,14 +187,14 @@ class QJobApp(App[int]):
         yield Footer()
 
     def _has_local_source(self) -> bool:
-        return any(p.client.source.kind == LOCAL for p in self.store.pollers.values())
+        return any(source.local for source in self.store.sources)
 
     async def on_mount(self) -> None:
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.query_one("#filter", Input).display = False
         job_list = self.query_one(JobList)
-        sources = [p.client.source for p in self.store.pollers.values()]
+        sources = self.store.sources
         job_list.border_title = "jobs · " + " · ".join(f"{s.name} {s.url}" for s in sources)
         self.query_one(QueuePane).border_title = "backends"
         job_list.focus()
@@ -321,8 +319,9 @@ class QJobApp(App[int]):
     @on(JobList.Highlighted)
     def job_highlighted(self, event: JobList.Highlighted) -> None:
         self.store.watch(event.key)
-        self.query_one(JobDetail).show(event.key)
-        self._show_queue()
+        for detail in self.query(JobDetail):  # none while the screen is torn down
+            detail.show(event.key)
+            self._show_queue()
 
     # --- actions -------------------------------------------------------------------------
 
@@ -404,7 +403,7 @@ class QJobApp(App[int]):
         job = self.store.job(key) if key else None
         if job is None or key is None:
             return
-        if not self.store.pollers[key[0]].client.source.can_rename:
+        if not self.store.source_info(key[0]).can_rename:
             self.notify("IBM Quantum jobs cannot be renamed.", severity="warning")
             return
 

@@ -26,7 +26,6 @@ from textual.widgets import Input
 
 import qjob_tui.ui.app as app_module
 from qjob_tui.api.client import JobClient
-from qjob_tui.api.extractor import ExtractorResult
 from qjob_tui.api.http import RetryPolicy
 from qjob_tui.api.source import Source
 from qjob_tui.config import Settings
@@ -35,6 +34,7 @@ from qjob_tui.model import (
     Backend,
     BackendState,
     Counts,
+    ExtractorResult,
     Job,
     JobError,
     JobResult,

@@ -69,19 +69,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from qjob_tui.extract import (
-    ALPHA,
-    bits_to_bytes,
     bytes_to_bits,
     dodis,
     ext1_input_num_bits,
@@ -92,8 +89,8 @@ from qjob_tui.extract import (
     hayashi_epsilon,
     na_set,
     quality_report,
-    to_hex,
 )
+from qjob_tui.model import ProgramId
 from qjob_tui.service.errors import (
     CODE_BAD_EXTRACTOR_PARAMETERS,
     CODE_BAD_PARAMS,
@@ -104,14 +101,9 @@ from qjob_tui.service.errors import (
     CODE_RAW_JOB_UNUSABLE,
     ProgramError,
 )
-from qjob_tui.service.programs.result_json import measured_bits
-
-if TYPE_CHECKING:
-    from qjob_tui.service.worker import RawJob
-
-METHODS = ("ext1", "ext2", "both")
-PROGRAM = "random-extractor"
-RESULT_VERSION = 1
+from qjob_tui.service.programs.raw_job import RawJob
+from qjob_tui.wire.extractor import METHODS, encode_extractor_result
+from qjob_tui.wire.sampler_results import measured_bits
 
 MAX_INPUT_BITS = 2**22
 """Largest ext1 n and ext2 a * c: about 4.2 Mbit, half a megabyte of bytes per input."""
@@ -124,9 +116,6 @@ MAX_WSR_SEED = 2**128 - 1
 
 MAX_DERIVING_RATE_SV = 0.999999
 """Above it, deriving ext2's c would search more than a million multipliers."""
-
-HEX_MAX_BITS = 4096
-"""Results of at most this many bits carry a ``hex`` copy for display."""
 
 DEFAULT_RATE_BT = 0.9
 DEFAULT_RATE_SV = 0.95
@@ -458,7 +447,7 @@ def _raw_job_bits(reader: _Reader, raw_job: RawJob | None) -> tuple[NDArray[np.u
             f"raw_job {shown} is not a job of this service",
             "Send the id of a completed sampler job listed by GET /jobs.",
         )
-    if raw_job.program != "sampler":
+    if raw_job.program != ProgramId.SAMPLER:
         raise ProgramError(
             CODE_RAW_JOB_UNUSABLE,
             f"raw_job {shown} is a {raw_job.program} job; only sampler jobs have measured bits",
@@ -684,39 +673,6 @@ def extract(inputs: ExtractorInputs) -> NDArray[np.uint8]:
     return np.concatenate(parts)
 
 
-def _finite(value: float) -> float | None:
-    """JSON has no NaN or infinity; a statistic that does not apply is null."""
-    return value if math.isfinite(value) else None
-
-
-def encode_extractor_result(
-    method: str, bits: NDArray[np.uint8], parameters: dict[str, Any]
-) -> str:
-    """The result JSON text of an extractor job (shape in the module docstring)."""
-    body: dict[str, Any] = {
-        "program": PROGRAM,
-        "version": RESULT_VERSION,
-        "method": method,
-        "num_bits": int(bits.size),
-        "bits": base64.standard_b64encode(bits_to_bytes(bits)).decode("ascii"),
-    }
-    if bits.size <= HEX_MAX_BITS:
-        body["hex"] = to_hex(bits)
-    body["parameters"] = parameters
-    body["quality"] = [
-        {
-            "name": check.name,
-            "statistic": _finite(check.statistic),
-            "p_value": check.p_value,
-            "passed": check.passed,
-            "note": check.note,
-        }
-        for check in quality_report(bits)
-    ]
-    body["alpha"] = ALPHA
-    return json.dumps(body, allow_nan=False)
-
-
 def run_extractor(
     params: dict[str, Any], raw_job: RawJob | None = None
 ) -> tuple[str, dict[str, Any]]:
@@ -727,4 +683,4 @@ def run_extractor(
     details: dict[str, Any] = {"method": inputs.method, "output_bits": int(bits.size)}
     if "raw_job" in inputs.record:
         details["raw_job"] = inputs.record["raw_job"]
-    return encode_extractor_result(inputs.method, bits, parameters), details
+    return encode_extractor_result(inputs.method, bits, parameters, quality_report(bits)), details

@@ -16,17 +16,14 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import TabbedContent, TabPane
 
-from qjob_tui.api.errors import ApiError
-from qjob_tui.api.extractor import ExtractorResult
-from qjob_tui.model import Job, JobStatus
+from qjob_tui.model import ExtractorResult, Job, JobStatus, ProgramId
 from qjob_tui.store.changes import JobKey
+from qjob_tui.store.errors import StoreError
 from qjob_tui.ui.detail.circuit_view import CircuitView
 from qjob_tui.ui.detail.overview import OverviewView
 from qjob_tui.ui.detail.random_bits import RandomBitsView
 from qjob_tui.ui.detail.result_view import ResultView
 from qjob_tui.ui.detail.timeline import TimelineView
-
-EXTRACTOR = "random-extractor"
 
 if TYPE_CHECKING:
     from qjob_tui.store import JobStore
@@ -107,7 +104,7 @@ class JobDetail(Vertical):
             self._fill_bits(job, key)
         if self.active == "result" and self._result_for != key:
             view = self.query_one(ResultView)
-            if job.program == EXTRACTOR:
+            if job.program == ProgramId.RANDOM_EXTRACTOR:
                 view.show_message("An extractor job: its output is in the Random bits tab.")
             elif job.status is JobStatus.DONE:
                 self._result_for = key
@@ -122,7 +119,7 @@ class JobDetail(Vertical):
 
     def _fill_bits(self, job: Job, key: JobKey) -> None:
         view = self.query_one(RandomBitsView)
-        if job.program != EXTRACTOR:
+        if job.program != ProgramId.RANDOM_EXTRACTOR:
             hint = " Press x on a finished sampler job to extract bits from it."
             view.show_message("Not a random-extractor job." + hint)
         elif job.status is not JobStatus.DONE:
@@ -137,7 +134,7 @@ class JobDetail(Vertical):
         view = self.query_one(RandomBitsView)
         try:
             result = await self.store.extracted_bits(key)
-        except ApiError as exc:
+        except StoreError as exc:
             self._bits_for = None
             view.show_message(f"Could not read the bits: {exc}")
             return
@@ -153,7 +150,7 @@ class JobDetail(Vertical):
     async def fetch_details(self, key: JobKey) -> None:
         try:
             await self.store.details(key)
-        except ApiError:
+        except StoreError:
             return  # the status line reports the source's health
         if key == self.key:
             self.refresh_views()
@@ -163,7 +160,7 @@ class JobDetail(Vertical):
         view = self.query_one(ResultView)
         try:
             result = await self.store.result(key)
-        except ApiError as exc:
+        except StoreError as exc:
             self._result_for = None
             view.show_message(f"Could not read the result: {exc}")
             return
@@ -180,12 +177,12 @@ class JobDetail(Vertical):
         width = max(self.size.width - 4, 40)
         try:
             diagrams = await self.store.circuit_diagrams(key, width)
-        except ApiError as exc:
-            self._circuit_for = None
-            view.show_message(f"Could not read the circuits: {exc}")
-            return
-        except ValueError as exc:
-            view.show_message(f"The circuits could not be decoded: {exc}")
+        except StoreError as exc:
+            if exc.retryable:
+                self._circuit_for = None
+                view.show_message(f"Could not read the circuits: {exc}")
+            else:
+                view.show_message(f"The circuits could not be decoded: {exc}")
             return
         if key != self.key:
             return

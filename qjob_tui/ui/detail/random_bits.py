@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
 from rich.text import Text
 
-from qjob_tui.api.extractor import ExtractorResult
+from qjob_tui.model import ExtractorResult
 from qjob_tui.text import one_line
 from qjob_tui.ui.sized_text import SizedText
+
+if TYPE_CHECKING:  # numpy is loaded with the first bits, not at start-up
+    import numpy as np
+    from numpy.typing import NDArray
 
 MAX_HEX_DIGITS = 512
 MAX_PICTURE_BITS = 4096

@@ -1,4 +1,4 @@
-"""The client codec: SamplerV2 params out, runtime JSON results in, without qiskit-ibm-runtime."""
+"""The wire format: SamplerV2 params and runtime results, checked against qiskit-ibm-runtime."""
 
 from __future__ import annotations
 
@@ -19,16 +19,13 @@ from qiskit.providers.basic_provider import BasicSimulator
 from qiskit_ibm_runtime import RuntimeEncoder
 from qiskit_ibm_runtime.options import SamplerOptions
 
-from qjob_tui.api.codec import (
-    ParamsDecodeError,
-    ResultDecodeError,
-    decode_circuits,
-    decode_sampler_result,
-    encode_sampler_params,
-)
 from qjob_tui.model import Counts, JobResult
-from qjob_tui.service.programs.result_json import encode_sampler_result
-from qjob_tui.service.programs.sampler import parse_sampler_params, run_sampler
+from qjob_tui.service.programs.sampler import parse_sampler_params
+from qjob_tui.service.programs.sampler_run import run_sampler
+from qjob_tui.wire.circuits import decode_circuits
+from qjob_tui.wire.errors import ParamsDecodeError, ResultDecodeError
+from qjob_tui.wire.sampler_params import encode_sampler_params
+from qjob_tui.wire.sampler_results import decode_sampler_result, encode_sampler_result
 
 
 def ghz(n: int = 3) -> QuantumCircuit:
@@ -292,7 +289,7 @@ def test_decode_circuits_with_parameters_and_text():
     [
         ([], "params must be an object"),
         ({}, "no list of pubs"),
-        ({"pubs": [[5]]}, "pub 0: it is neither"),
+        ({"pubs": [[5]]}, "pub 0: the circuit must be an encoded QuantumCircuit"),
         ({"pubs": [[{"__type__": "QuantumCircuit", "__value__": "@@"}]]}, "pub 0: the encoded"),
         ({"pubs": [[{"__type__": "QuantumCircuit", "__value__": "eJwrSS0uAQAEXQHB"}]]}, "not QPY"),
         ({"pubs": [["OPENQASM 2.0;\nqreg q[1]\n"]]}, "OpenQASM 2 parse error"),
@@ -320,8 +317,11 @@ def imported_after(statement: str) -> set[str]:
     return set(out.split())
 
 
-def test_client_codec_imports_neither_qiskit_nor_the_service():
-    modules = imported_after("import qjob_tui.api.codec")
+def test_wire_imports_neither_qiskit_nor_the_service():
+    modules = imported_after(
+        "import qjob_tui.wire.sampler_results, qjob_tui.wire.sampler_params, "
+        "qjob_tui.wire.circuits, qjob_tui.wire.extractor"
+    )
     assert "qiskit" not in modules
     assert "qiskit_ibm_runtime" not in modules
     assert not any(name.startswith("qjob_tui.service") for name in modules)
@@ -330,7 +330,7 @@ def test_client_codec_imports_neither_qiskit_nor_the_service():
 def test_decoding_a_result_needs_no_qiskit():
     text = good_text()
     code = (
-        "import sys\nfrom qjob_tui.api.codec import decode_sampler_result\n"
+        "import sys\nfrom qjob_tui.wire.sampler_results import decode_sampler_result\n"
         "r = decode_sampler_result(sys.stdin.read())\n"
         "print(len(r.pubs), 'qiskit' in sys.modules)"
     )
@@ -342,7 +342,7 @@ def test_decoding_a_result_needs_no_qiskit():
 
 def test_service_programs_do_not_import_the_client_or_runtime():
     modules = imported_after(
-        "import qjob_tui.service.programs.sampler, qjob_tui.service.programs.result_json"
+        "import qjob_tui.service.programs.sampler, qjob_tui.service.programs.sampler_run"
     )
     assert not any(name.startswith("qjob_tui.api") for name in modules)
     assert "qiskit_ibm_runtime" not in modules

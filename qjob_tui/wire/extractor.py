@@ -4,9 +4,10 @@ The local service's ``random-extractor`` program (the retired CQC extractor serv
 back) takes params such as ``{"method": "ext1", "ext1_input_num_bits": n, ...}`` and answers
 with the extracted bits, the parameters it used and a quality report (see
 ``qjob_tui.service.programs.extractor`` for the full shape). ``extractor_params`` builds the
-params; ``decode_extractor_result`` reads the result into an ``ExtractorResult`` for the job
-library and the dashboard alike. Result text comes from a server: everything is checked, and
-anything malformed raises ``ExtractorResultError`` with a one-line message.
+params; the service writes its result with ``encode_extractor_result``; the client reads it with
+``decode_extractor_result`` into a ``model.ExtractorResult`` for the job library and the
+dashboard alike. Result text comes from a server: everything is checked, and anything
+malformed raises ``ExtractorResultError`` with a one-line message.
 """
 
 from __future__ import annotations
@@ -16,30 +17,30 @@ import binascii
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from qjob_tui.api.codec import ResultDecodeError
-from qjob_tui.extract import ALPHA, CheckResult, bits_to_bytes, to_hex
+from qjob_tui.model import ALPHA, CheckResult, ExtractorResult, ProgramId
 from qjob_tui.text import one_line
+from qjob_tui.wire.errors import ResultDecodeError
 
 __all__ = [
-    "EXTRACTOR_PROGRAM",
     "METHODS",
-    "ExtractorResult",
     "ExtractorResultError",
     "decode_extractor_result",
     "encode_bytes",
+    "encode_extractor_result",
     "extractor_params",
 ]
 
-EXTRACTOR_PROGRAM = "random-extractor"
 METHODS = ("ext1", "ext2", "both")
 RESULT_VERSION = 1
+
+HEX_MAX_BITS = 4096
+"""Results of at most this many bits carry a ``hex`` copy for display."""
 
 MAX_RESULT_BITS = 2**27
 """Largest result this client decodes (16 MiB packed); the service makes far fewer."""
@@ -131,48 +132,49 @@ def extractor_params(
 # --- results ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class ExtractorResult:
-    """The bits an extractor job produced and how, as the service reported them.
+def _packed(bits: NDArray[np.uint8]) -> bytes:
+    """0/1 bits packed LSB first in each byte, as the old service packed them."""
+    return np.packbits(np.asarray(bits, dtype=np.uint8), bitorder="little").tobytes()
 
-    ``bits`` is a read-only uint8 array of 0/1 (ext1's output first, then ext2's);
-    ``params`` the parameters used (``ext1_input_num_bits``, ``raw_job``, ``inputs`` ...);
-    ``quality`` the service's bias, frequency and runs checks of the bits.
-    """
 
-    bits: NDArray[np.uint8]
-    num_bits: int
-    method: str
-    params: Mapping[str, Any]
-    quality: tuple[CheckResult, ...]
-    alpha: float = ALPHA
+def _hex(bits: NDArray[np.uint8]) -> str:
+    return _packed(bits).hex()
 
-    def to_list(self) -> list[int]:
-        """The bits as a list of 0/1 ints, what ``CQCExtractorJob.block_until_ready`` gave."""
-        return [int(bit) for bit in self.bits]
 
-    def to_bytes(self) -> bytes:
-        """The bits packed LSB first in each byte, as the old service's result bytes."""
-        return bits_to_bytes(self.bits)
+def _finite(value: float) -> float | None:
+    """JSON has no NaN or infinity; a statistic that does not apply is null."""
+    return value if math.isfinite(value) else None
 
-    @property
-    def hex(self) -> str:
-        """Two hex digits per packed byte (first bit = least significant bit of the first)."""
-        return to_hex(self.bits)
 
-    @property
-    def inputs(self) -> Mapping[str, str]:
-        """Where each input came from: ``params``, ``generated``, ``raw_job`` or ``ext1_output``."""
-        value = self.params.get("inputs")
-        return value if isinstance(value, Mapping) else MappingProxyType({})
-
-    @property
-    def passed(self) -> bool | None:
-        """False if any quality check failed, None if none applied, else True."""
-        verdicts = [check.passed for check in self.quality if check.passed is not None]
-        if not verdicts:
-            return None
-        return all(verdicts)
+def encode_extractor_result(
+    method: str,
+    bits: NDArray[np.uint8],
+    parameters: Mapping[str, Any],
+    quality: tuple[CheckResult, ...],
+) -> str:
+    """The result JSON text of an extractor job (shape in the service program's docstring)."""
+    body: dict[str, Any] = {
+        "program": str(ProgramId.RANDOM_EXTRACTOR),
+        "version": RESULT_VERSION,
+        "method": method,
+        "num_bits": int(bits.size),
+        "bits": base64.standard_b64encode(_packed(bits)).decode("ascii"),
+    }
+    if bits.size <= HEX_MAX_BITS:
+        body["hex"] = _hex(bits)
+    body["parameters"] = dict(parameters)
+    body["quality"] = [
+        {
+            "name": check.name,
+            "statistic": _finite(check.statistic),
+            "p_value": check.p_value,
+            "passed": check.passed,
+            "note": check.note,
+        }
+        for check in quality
+    ]
+    body["alpha"] = ALPHA
+    return json.dumps(body, allow_nan=False)
 
 
 def _fail(message: str) -> ExtractorResultError:
@@ -297,7 +299,7 @@ def _decode(text: str | bytes) -> ExtractorResult:
         raise _fail(f"the result is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise _fail("the result is not a JSON object")
-    if body.get("program") != EXTRACTOR_PROGRAM:
+    if body.get("program") != ProgramId.RANDOM_EXTRACTOR:
         raise _fail("this is not a random-extractor result")
     version = body.get("version")
     if version != RESULT_VERSION:
@@ -311,7 +313,7 @@ def _decode(text: str | bytes) -> ExtractorResult:
     if expected is not None and expected != num_bits:
         raise _fail(f"the parameters make {expected} bits, but the result holds {num_bits}")
     shown = body.get("hex")
-    if shown is not None and shown != to_hex(bits):
+    if shown is not None and shown != _hex(bits):
         raise _fail("'hex' does not match 'bits'")
     checks = body.get("quality", [])
     if not isinstance(checks, list) or len(checks) > _MAX_CHECKS:

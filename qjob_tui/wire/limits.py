@@ -1,0 +1,15 @@
+"""The one set of limits of the wire format, for the client and the service alike."""
+
+from __future__ import annotations
+
+# The newest QPY version IBM's service reads (qiskit-ibm-runtime SERVICE_MAX_SUPPORTED_QPY_VERSION).
+SERVICE_MAX_SUPPORTED_QPY_VERSION = 17
+
+# What one zlib stream (a circuit, an array, a result's BitArray) may inflate to: large enough
+# for 100,000 shots of big registers over many parameter sets, small enough that a zlib bomb
+# cannot eat a worker or the dashboard.
+MAX_INFLATED_BYTES = 256 * 1024 * 1024
+
+# How much of the OpenQASM 3 parser's printed complaints is read, and how long it may take.
+MAX_PARSER_OUTPUT = 64 * 1024
+QASM3_PARSE_SECONDS = 60.0
