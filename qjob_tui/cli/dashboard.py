@@ -86,7 +86,12 @@ def run_dashboard(
             raise SourceError(f"two sources have the same name: {', '.join(names)}")
         store = JobStore(
             [JobClient(source) for source in sources],
-            StoreConfig(interval=settings.refresh, calm_interval=max(settings.refresh * 5, 10)),
+            StoreConfig(
+                interval=settings.refresh,
+                calm_interval=max(settings.refresh * 5, 10),
+                # The demo's service lives in a temporary folder: its history dies with it.
+                use_cache=not demo,
+            ),
         )
         from qjob_tui.ui.app import QJobApp
 

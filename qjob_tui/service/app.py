@@ -23,13 +23,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qjob_tui.model import tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
+from qjob_tui.service.identity import HEADER, SERVICE, instance_id
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
 
@@ -100,6 +101,26 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
 
+class InstanceHeader:
+    """Adds the service's instance id to every answer (``identity.HEADER``)."""
+
+    def __init__(self, app: ASGIApp, instance: str) -> None:
+        self.app = app
+        self.header = (HEADER.lower().encode("latin-1"), instance.encode("latin-1"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
 class JobService:
     """Route handlers over one database and one scheduler."""
 
@@ -110,6 +131,7 @@ class JobService:
         self.scheduler = Scheduler(self.db, self.backends, workers=config.workers)
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
         self._demo: asyncio.Task[None] | None = None
+        self.instance_id = instance_id(config.data_dir)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -284,6 +306,13 @@ class JobService:
 
     # --- IAM -----------------------------------------------------------------------------
 
+    async def version(self, request: Request) -> Response:
+        """Who answers: clients key their caches by ``instance_id`` (see service/identity)."""
+        from qjob_tui import __version__
+
+        body = {"service": SERVICE, "version": __version__, "instance_id": self.instance_id}
+        return JSONResponse(body)
+
     async def identity_token(self, request: Request) -> Response:
         if self.issuer is None:
             return views.error(404, "not_found", "IAM emulation is off (start with --iam-apikey)")
@@ -435,6 +464,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         Route("/backends/{name}/configuration", service.backend_configuration, methods=["GET"]),
         Route("/backends/{name}/properties", service.backend_properties, methods=["GET"]),
         Route("/instances/usage", service.usage, methods=["GET"]),
+        Route("/version", service.version, methods=["GET"]),
     ]
     routes = [
         Mount("/api/v1", routes=api),
@@ -456,4 +486,5 @@ def create_app(config: ServiceConfig) -> Starlette:
     )
     app.state.service = service
     app.add_middleware(AuthMiddleware, token=config.token, issuer=service.issuer)
+    app.add_middleware(InstanceHeader, instance=service.instance_id)
     return app

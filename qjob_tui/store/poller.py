@@ -42,6 +42,8 @@ _CREATED_MARGIN = timedelta(milliseconds=1)
 _RECONCILE_SLACK = timedelta(seconds=60)
 # Pages per step and round: a huge backlog is read over several rounds, never all at once.
 _MAX_PAGES = 10
+# How long ``open_cache`` waits to learn who the server is before showing nothing cached.
+_IDENTIFY_TIMEOUT = 5.0
 
 
 def _merge(old: Job | None, new: Job) -> Job:
@@ -101,6 +103,8 @@ class SourcePoller:
         self.newest: datetime | None = None
         self.health = SourceHealth(source=self.name)
         self.watched: str | None = None
+        # Who the server is (``JobClient.identity``): the key of its cache and state.
+        self.identity: str | None = None
         self.polls = 0
         self._primed = False
         # Jobs to fetch by id until their final state is known (left the pending list while
@@ -120,10 +124,21 @@ class SourcePoller:
     # --- life cycle ----------------------------------------------------------------------
 
     async def open_cache(self) -> ChangeSet:
-        """Show the cached history at once, before the first request."""
-        if not self.config.use_cache:
+        """Show the cached history of this server at once, after one quick question: who
+        are you? (None for IBM Quantum.) A server that does not answer yet gets its cache
+        opened by the first poll that reaches it."""
+        try:
+            self.identity = await asyncio.wait_for(self.client.identity(), _IDENTIFY_TIMEOUT)
+        except (ApiError, TimeoutError):
             return ChangeSet()
-        self.cache = await asyncio.to_thread(JobCache.for_source, self.name, self.config.cache_dir)
+        return await self._load_cache()
+
+    async def _load_cache(self) -> ChangeSet:
+        if not self.config.use_cache or self.identity is None:
+            return ChangeSet()
+        self.cache = await asyncio.to_thread(
+            JobCache.for_source, self.name, self.config.cache_dir, identity=self.identity
+        )
         jobs = await asyncio.to_thread(self.cache.load)
         self._due.update(await asyncio.to_thread(self.cache.active_ids))
         for job in jobs:
@@ -132,6 +147,45 @@ class SourcePoller:
                 self.newest = job.created
         notices = (f"{self.name}: {self.cache.problem}",) if self.cache.problem else ()
         return ChangeSet(added=tuple(jobs), notices=notices)
+
+    async def _identify(self, work: _Round) -> None:
+        """Learn who the server is before trusting any of its answers; open its cache."""
+        identity = await self._ask(work, self.client.identity())
+        if identity is None:
+            raise _Abort(work.errors[-1])
+        self.identity = identity
+        cached = await self._load_cache()
+        for job in cached.added:
+            work.added[job.id] = job
+        if cached.notices:
+            self.store._publish(ChangeSet(notices=cached.notices))
+
+    def _expected_instance(self) -> str | None:
+        if self.identity is not None and self.identity.startswith("qjob-tui "):
+            return self.identity.removeprefix("qjob-tui ")
+        return None
+
+    async def _switch(self, work: _Round) -> None:
+        """Another server answers at this source's URL (a fresh demo on the same port, a
+        proxy pointed elsewhere): forget everything of the old one, then start over."""
+        log.warning("%s: another server answers now; reloading", self.name)
+        for job_id in list(self.jobs):
+            self._forget(work, job_id)
+        self.backends.clear()
+        self.store._forget_source(self.name)
+        if self.cache is not None:
+            cache, self.cache = self.cache, None
+            await asyncio.to_thread(cache.close)
+        self.identity = None
+        self.newest = None
+        self._primed = False
+        self._due.clear()
+        self._needs_metrics.clear()
+        self._unsaved.clear()
+        self._next_backends = 0.0
+        error = ApiError("another server answers at this address now; reloading", source=self.name)
+        work.errors.append(error)
+        raise _Abort(error)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"poll-{self.name}")
@@ -274,12 +328,16 @@ class SourcePoller:
         except ApiError as exc:
             work.errors.append(exc)
             return None
+        if self.identity is not None and self.client.served_by != self._expected_instance():
+            await self._switch(work)  # this answer is not the known server's: dropped
         work.answered += 1
         return answer
 
     # --- one poll --------------------------------------------------------------------------
 
     async def _poll(self, work: _Round) -> None:
+        if self.identity is None:
+            await self._identify(work)
         if not self._primed:
             await self._prime(work)
         pending_ids = await self._list_pending(work)

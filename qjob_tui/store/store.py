@@ -112,6 +112,14 @@ class JobStore:
             poller._set_paused(False)
             poller.wake()
 
+    def _forget_source(self, source: str) -> None:
+        """Drop what is kept per job of a source whose server changed."""
+        for kept in (self._results, self._extracted, self._intents):
+            for key in [k for k in kept if k[0] == source]:
+                del kept[key]
+        for key in [k for k in self._queue_history if k[0] == source]:
+            del self._queue_history[key]
+
     # --- state ---------------------------------------------------------------------------
 
     @property

@@ -454,8 +454,9 @@ def _decode_result(body: bytes) -> JobResult:
 class JobCache:
     """The final jobs of one source, and their result summaries, in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, identity: str | None = None) -> None:
         self.path = Path(path)
+        self.identity = identity
         self.problem: CacheProblem | None = None
         self.in_memory = False
         self.max_outcomes = MAX_OUTCOMES
@@ -463,12 +464,46 @@ class JobCache:
         self._conn: sqlite3.Connection | None = None
         with self._lock:
             self._conn = self._open()
+            if identity is not None:
+                self._conn = self._claim(self._conn, identity)
 
     @classmethod
-    def for_source(cls, source_name: str, directory: Path | None = None) -> JobCache:
-        """The cache of one source, in the XDG cache directory unless told otherwise."""
+    def for_source(
+        cls, source_name: str, directory: Path | None = None, *, identity: str | None = None
+    ) -> JobCache:
+        """The cache of one server, in the XDG cache directory unless told otherwise.
+
+        With ``identity`` (who the server is: see ``JobClient.identity``) the file is named
+        after it, not after the source's nickname, and holds only that server's jobs.
+        """
         folder = locations.cache_dir() if directory is None else Path(directory)
-        return cls(folder / cache_file_name(source_name))
+        return cls(folder / cache_file_name(identity or source_name), identity)
+
+    def _claim(self, conn: sqlite3.Connection, identity: str) -> sqlite3.Connection:
+        """Mark a fresh cache as this server's; set aside one that belongs to another."""
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+            if row is None:
+                with _transaction(conn):
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)",
+                        (identity,),
+                    )
+                return conn
+        except sqlite3.Error as exc:
+            self.problem = f"cache file {self.path}: could not mark it ({_one_line(exc)})"
+            return conn
+        if row[0] == identity:
+            return conn
+        if self.in_memory:  # a copy of another server's file: start empty instead
+            conn.close()
+            return self._open_memory(self.problem or "cache of another server", seed=False)
+        conn = self._replace_broken("it holds the jobs of another server", conn)
+        with suppress(sqlite3.Error), _transaction(conn):
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)", (identity,)
+            )
+        return conn
 
     # --- opening ----------------------------------------------------------------------
 
