@@ -143,7 +143,10 @@ async def _watch(client: JobClient, args: argparse.Namespace) -> int:
 
     refresh = args.refresh or StoreConfig.interval
     config = StoreConfig(
-        interval=refresh, calm_interval=max(refresh * 5, refresh), history=args.limit
+        interval=refresh,
+        calm_interval=max(refresh * 5, refresh),
+        history=args.limit,
+        backfill=False,  # a watch follows changes; the history is ``ls``'s
     )
     store = JobStore([client], config)
     first = True

@@ -115,6 +115,14 @@ class SourcePoller:
         # Final jobs not yet written to the cache.
         self._unsaved: set[str] = set()
         self._reconcile_due = False
+        # The history below the newest page: everything created at or after
+        # ``_history_before`` is known; ``_total`` is what the server counts.
+        self._history_before: datetime | None = None
+        self._history_complete = not self.config.backfill
+        self._total: int | None = None
+        self._marks_dirty = False
+        self._saved_active: list[str] | None = None
+        self._cache_failed = False
         self._wake = asyncio.Event()
         self._next_backends = 0.0
         self._next_queue_metrics = 0.0
@@ -141,6 +149,14 @@ class SourcePoller:
         )
         jobs = await asyncio.to_thread(self.cache.load)
         self._due.update(await asyncio.to_thread(self.cache.active_ids))
+        marks = await asyncio.to_thread(self.cache.marks)
+        if jobs and self.config.backfill:
+            # Only what a whole write recorded counts: a cache without marks may have gaps,
+            # so its history is read again from the top (known jobs merge by id).
+            self._history_complete = marks.get("history") == "complete"
+            before = marks.get("history_before")
+            with contextlib.suppress(ValueError, TypeError):
+                self._history_before = datetime.fromisoformat(before)  # type: ignore[arg-type]
         for job in jobs:
             self.jobs[job.id] = job
             if self.newest is None or job.created > self.newest:
@@ -182,6 +198,11 @@ class SourcePoller:
         self._due.clear()
         self._needs_metrics.clear()
         self._unsaved.clear()
+        self._history_before = None
+        self._history_complete = not self.config.backfill
+        self._total = None
+        self._marks_dirty = False
+        self._saved_active = None
         self._next_backends = 0.0
         error = ApiError("another server answers at this address now; reloading", source=self.name)
         work.errors.append(error)
@@ -208,7 +229,7 @@ class SourcePoller:
         return any(job.status.is_active for job in self.jobs.values())
 
     def _interval(self) -> float:
-        busy = self.has_active or self._due or self._needs_metrics
+        busy = self.has_active or self._due or self._needs_metrics or not self._history_complete
         return self.config.interval if busy else self.config.calm_interval
 
     def _backoff(self, retry_after: float | None = None) -> float:
@@ -242,6 +263,8 @@ class SourcePoller:
             log.exception("poll of %s failed", self.name)
             work.errors.append(ApiError(f"internal error ({type(exc).__name__})", source=self.name))
         self.polls += 1
+        total = None if self._history_complete else self._total
+        self.health = replace(self.health, loaded=len(self.jobs), total=total)
         changes = work.change_set()
         delay = self._failed(work) if work.errors else self._succeeded()
         self.store._publish(replace(changes, health=(self.health,)))
@@ -338,6 +361,7 @@ class SourcePoller:
     async def _poll(self, work: _Round) -> None:
         if self.identity is None:
             await self._identify(work)
+        priming = not self._primed and self.newest is None  # a cold start
         if not self._primed:
             await self._prime(work)
         pending_ids = await self._list_pending(work)
@@ -349,11 +373,48 @@ class SourcePoller:
         await self._fetch_due(work)
         await self._refresh_metrics(work)
         await self._reconcile(work)
+        if not work.errors and not priming:
+            await self._backfill(work)
         await self._save()
         work.backends = await self._poll_backends(work)
 
+    async def _backfill(self, work: _Round) -> None:
+        """One page of older history per poll, newest first, until every job is known;
+        gentle on a rate-limited API, and done once: the cache keeps what it fetched."""
+        if self._history_complete:
+            return
+        before = self._history_before
+        page = await self._ask(
+            work,
+            self.client.jobs(created_before=before + _CREATED_MARGIN if before else None),
+        )
+        if page is None:
+            return
+        for job in page.jobs:
+            self._apply(work, job)
+        if page.jobs:
+            oldest = min(job.created for job in page.jobs)
+            if before is not None and oldest >= before:
+                oldest = before - _CREATED_MARGIN  # a page of one instant: step past it
+            self._history_before = oldest
+        self._total = len(self.jobs) + max(page.count - len(page.jobs), 0)
+        if len(page.jobs) < page.limit or page.count <= len(page.jobs):
+            self._history_complete = True
+        self._marks_dirty = True
+
+    @property
+    def history_complete(self) -> bool:
+        """True once every job the server had when this began is known."""
+        return self._history_complete
+
+    def load_more(self) -> None:
+        """The user reached the end of the list: the next page of history now."""
+        if not self._history_complete:
+            self.wake()
+
     async def _prime(self, work: _Round) -> None:
         """The first poll of a cold start: the history, newest first, up to ``history``."""
+        self._next_reconcile = self._now() + self.config.reconcile_interval
         if self.newest is not None:
             self._primed = True  # warm: the cache's history, what is new comes next
             return
@@ -369,6 +430,12 @@ class SourcePoller:
             self._apply(work, job)
         if jobs:
             self.newest = max(job.created for job in jobs)
+        self._total = max(page.count, len(jobs))
+        if len(page.jobs) < page.limit or len(jobs) >= page.count:
+            self._history_complete = True
+        elif jobs:
+            self._history_before = min(job.created for job in jobs)
+        self._marks_dirty = True
         self._primed = True
         self._next_reconcile = self._now() + self.config.reconcile_interval
 
@@ -481,21 +548,40 @@ class SourcePoller:
 
     # --- the cache -------------------------------------------------------------------------
 
+    def _marks(self) -> dict[str, str]:
+        if self._history_complete:
+            return {"history": "complete"}
+        if self._history_before is not None:
+            return {"history": "partial", "history_before": self._history_before.isoformat()}
+        return {}
+
     async def _save(self) -> None:
-        """Write the final jobs not yet in the cache, and remember the active ones."""
+        """Write the final jobs not yet in the cache, the active ones and the history marks,
+        all in one transaction; a failed write is reported once and tried again next poll."""
         if self.cache is None:
+            return
+        active = sorted({j.id for j in self.jobs.values() if j.status.is_active} | self._due)
+        if not (self._unsaved or self._marks_dirty or active != self._saved_active):
             return
         ids = list(self._unsaved)
         jobs = [self.jobs[i] for i in ids if i in self.jobs]
-        active = {j.id for j in self.jobs.values() if j.status.is_active} | self._due
-        await asyncio.to_thread(self._write, jobs, sorted(active))
-        self._unsaved.difference_update(ids)
-
-    def _write(self, jobs: list[Job], active: list[str]) -> None:
-        assert self.cache is not None
-        if jobs:
-            self.cache.put(jobs)
-        self.cache.set_active_ids(active)
+        marks = self._marks()
+        cache = self.cache
+        ok = await asyncio.to_thread(cache.save, jobs, active, marks)
+        if ok:
+            self._saved_active = active
+            self._unsaved.difference_update(ids)
+            self._marks_dirty = False
+            if self._cache_failed:
+                self._cache_failed = False
+                self.health = replace(self.health, cache_problem=None)
+            return
+        if not self._cache_failed:
+            self._cache_failed = True
+            problem = f"{self.name}: {cache.problem or 'the cache could not be written'}"
+            log.warning("%s (the jobs stay on screen; the next start fetches them again)", problem)
+            self.health = replace(self.health, cache_problem=problem)
+            self.store._publish(ChangeSet(notices=(problem,)))
 
     @staticmethod
     def _now() -> float:

@@ -101,6 +101,11 @@ class JobStore:
         for poller in self.pollers.values():
             poller.wake()
 
+    def load_more(self) -> None:
+        """The user reached the end of the list: load the next page of older history now."""
+        for poller in self.pollers.values():
+            poller.load_more()
+
     def pause(self) -> None:
         self.paused = True
         for poller in self.pollers.values():

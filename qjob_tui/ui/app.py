@@ -323,6 +323,9 @@ class QJobApp(App[int]):
         self.store.watch(event.key)
         self.query_one(JobDetail).show(event.key)
         self._show_queue()
+        job_list = event.control
+        if len(job_list.rows) and job_list.cursor_row >= len(job_list.rows) - 1:
+            self.store.load_more()  # at the end of the list: older history comes sooner
 
     # --- actions -------------------------------------------------------------------------
 

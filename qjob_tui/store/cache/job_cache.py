@@ -749,6 +749,47 @@ class JobCache:
 
         return self._run("store jobs", action, 0)
 
+    def save(
+        self, jobs: Iterable[Job], active_ids: Iterable[str], marks: Mapping[str, str]
+    ) -> bool:
+        """In one transaction: the final jobs among ``jobs``, the active ids (replacing the
+        list) and ``marks`` (how far the history is known). False if the write failed (disk
+        full, read-only, I/O error; ``problem`` says why): then nothing was written, so the
+        file still tells a consistent, older truth and the next start fetches what it lacks."""
+        rows = [
+            (job.id, _micros(job.created), job.created.isoformat(), _encode_job(job))
+            for job in jobs
+            if job.status in FINAL_STATUSES and _keyable(job.id)
+        ]
+        keys = _keys(active_ids)
+
+        def action(conn: sqlite3.Connection) -> bool:
+            with _transaction(conn):
+                conn.executemany(
+                    "INSERT INTO jobs (id, created_us, created, body) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET created_us = excluded.created_us, "
+                    "created = excluded.created, body = excluded.body",
+                    rows,
+                )
+                conn.execute("DELETE FROM active")
+                conn.executemany("INSERT OR IGNORE INTO active (job_id) VALUES (?)", keys)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [(f"mark.{key}", value) for key, value in marks.items()],
+                )
+            return True
+
+        return self._run("store jobs", action, False)
+
+    def marks(self) -> dict[str, str]:
+        """What ``save`` last recorded of how far the history is known."""
+
+        def action(conn: sqlite3.Connection) -> dict[str, str]:
+            rows = conn.execute("SELECT key, value FROM meta WHERE key LIKE 'mark.%'")
+            return {key.removeprefix("mark."): value for key, value in rows}
+
+        return self._run("read marks", action, {})
+
     def put_result(self, source_id: str, result: JobResult) -> None:
         """Keep a result's counts per pub and register (not the per-shot bitstrings).
 
