@@ -160,8 +160,15 @@ async def _watch(client: JobClient, args: argparse.Namespace) -> int:
     )
     store = JobStore([client], config)
     first = True
+    closed = asyncio.Event()  # the reader went away (``ls --watch | head``)
 
     def show(changes: ChangeSet) -> None:
+        try:
+            print_changes(changes)
+        except BrokenPipeError:
+            closed.set()
+
+    def print_changes(changes: ChangeSet) -> None:
         nonlocal first
         for notice in changes.notices:
             print(f"qjob-tui: {notice}", file=sys.stderr)
@@ -181,10 +188,10 @@ async def _watch(client: JobClient, args: argparse.Namespace) -> int:
     store.subscribe(show)
     await store.start()
     try:
-        await asyncio.Event().wait()
+        await closed.wait()
     finally:
         await store.stop()
-    return EXIT_OK
+    raise BrokenPipeError
 
 
 def ls(args: argparse.Namespace) -> int:

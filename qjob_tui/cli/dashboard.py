@@ -38,6 +38,18 @@ def configured_sources(settings: Settings, notices: list[str]) -> list[Source]:
     return sources
 
 
+def theme_problem(theme: str | None, where: str) -> str | None:
+    """One line naming the themes there are, if ``theme`` is none of them."""
+    if not theme:
+        return None
+    from textual.theme import BUILTIN_THEMES
+
+    if theme in BUILTIN_THEMES:
+        return None
+    known = ", ".join(sorted(BUILTIN_THEMES))
+    return f"unknown theme {theme!r} ({where}); the themes are: {known}"
+
+
 def _running_service() -> str | None:
     """The URL of a service already serving the default data folder, if one answers."""
     from qjob_tui.service.datalock import read_note
@@ -61,6 +73,10 @@ def run_dashboard(
         settings = replace(settings, refresh=refresh)
     if theme is not None:
         settings = replace(settings, theme=theme)
+    problem = theme_problem(settings.theme, "--theme" if theme is not None else "config.toml")
+    if problem is not None:
+        print(f"qjob-tui: {problem}", file=sys.stderr)
+        return 2
     embedded: EmbeddedService | None = None
     try:
         if demo:
