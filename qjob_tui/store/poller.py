@@ -106,6 +106,7 @@ class SourcePoller:
         # Who the server is (``JobClient.identity``): the key of its cache and state.
         self.identity: str | None = None
         self.polls = 0
+        self._hard_failures = 0  # rounds in a row that got no answer at all
         self._primed = False
         # Jobs to fetch by id until their final state is known (left the pending list while
         # believed active, remembered active from the last run, or whose fetch failed).
@@ -233,8 +234,9 @@ class SourcePoller:
         return self.config.interval if busy else self.config.calm_interval
 
     def _backoff(self, retry_after: float | None = None) -> float:
-        """Exponential backoff with jitter, at least what the server's Retry-After asked."""
-        base = min(self.config.interval * 2**self.health.failures, self.config.max_backoff)
+        """Exponential backoff with jitter over the rounds in a row that got nothing through,
+        at least what the server's Retry-After asked."""
+        base = min(self.config.interval * 2**self._hard_failures, self.config.max_backoff)
         delay = random.uniform(base / 2, base)
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.config.max_backoff))
@@ -271,6 +273,7 @@ class SourcePoller:
         return delay
 
     def _succeeded(self) -> float:
+        self._hard_failures = 0
         delay = self._interval()
         now = datetime.now(UTC)
         self.health = replace(
@@ -296,11 +299,16 @@ class SourcePoller:
             failures=self.health.failures + 1,
         )
         limited = next((e for e in work.errors if isinstance(e, RateLimited)), None)
-        if limited is not None:
-            delay = self._backoff(limited.retry_after)
-        elif work.answered == 0 or isinstance(error, NetworkError):
-            delay = self._backoff()
+        if work.answered == 0 or isinstance(error, NetworkError):
+            self._hard_failures += 1
+            delay = self._backoff(limited.retry_after if limited else None)
+        elif limited is not None:
+            # Answers came, then a 429: wait what it asked, no more; nothing is down.
+            self._hard_failures = 0
+            wait = limited.retry_after if limited.retry_after is not None else self._interval()
+            delay = max(min(wait, self.config.max_backoff), self._interval())
         else:
+            self._hard_failures = 0
             delay = self._interval()
         self.health = replace(self.health, interval=delay, next_poll=now + timedelta(seconds=delay))
         return delay
