@@ -49,8 +49,8 @@ async def test_a_cold_start_shows_the_newest_then_every_job(
         newest = sorted(job.id for job in poller.jobs.values())
         assert newest[-1] == f"old{JOBS - 1:017d}" and newest[0] == f"old{JOBS - PAGE:017d}"
         poller.start()
-        await until(lambda: poller.history_complete, timeout=90)
-        assert poller.health.total is None
+        # The health is published at the end of the poll that read the last page.
+        await until(lambda: poller.history_complete and poller.health.total is None, timeout=90)
         assert len(poller.jobs) == JOBS
         assert set(poller.jobs) == {f"old{i:017d}" for i in range(JOBS)}
     finally:
@@ -104,3 +104,29 @@ def test_the_status_line_says_how_much_history_is_loaded() -> None:
     assert "loaded 3,000 of 10,039" in text
     done = SourceHealth(source="local", loaded=10_039, total=None)
     assert "loaded" not in status_text([done], Counter(), False, 2.0).plain
+
+
+async def test_the_end_of_the_list_loads_the_next_page_at_once(
+    big: ServiceProcess, tmp_path: Path
+) -> None:
+    from qjob_tui.ui.app import QJobApp
+    from qjob_tui.ui.job_list import JobList
+
+    # Polls an hour apart: only the user reaching the end can bring the next page now.
+    config = StoreConfig(interval=3600.0, calm_interval=3600.0, use_cache=False)
+    store = JobStore([JobClient(Source.local(big.root))], config)
+    app = QJobApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        job_list = app.query_one(JobList)
+        for _ in range(600):
+            if len(job_list.rows) == PAGE:
+                break
+            await pilot.pause(0.1)
+        assert len(job_list.rows) == PAGE
+        job_list.focus()
+        await pilot.press("end")
+        for _ in range(600):
+            if len(job_list.rows) > PAGE:
+                break
+            await pilot.pause(0.1)
+        assert len(job_list.rows) == 2 * PAGE - 1  # the next page (one job is on both)

@@ -42,6 +42,9 @@ _CREATED_MARGIN = timedelta(milliseconds=1)
 _RECONCILE_SLACK = timedelta(seconds=60)
 # Pages per step and round: a huge backlog is read over several rounds, never all at once.
 _MAX_PAGES = 10
+# A reconciliation reads the newest pages of its window only: it costs little, however old the
+# oldest active job (a week in an IBM queue) is.
+_RECONCILE_PAGES = 3
 # How long ``open_cache`` waits to learn who the server is before showing nothing cached.
 _IDENTIFY_TIMEOUT = 5.0
 
@@ -464,13 +467,14 @@ class SourcePoller:
                 return ids
 
     async def _list_created(self, work: _Round, since: datetime | None, advance: bool) -> None:
-        """Apply everything created after ``since``, oldest first, page by page; with
-        ``advance`` the cursor follows each page received, never further."""
+        """Apply everything created after ``since``, page by page: with ``advance`` oldest
+        first, the cursor following each page received and never further; without it (a
+        reconciliation) newest first, a few pages at most."""
         after = since - _CREATED_MARGIN if since is not None else None
         offset = 0
-        for _ in range(_MAX_PAGES):
+        for _ in range(_MAX_PAGES if advance else _RECONCILE_PAGES):
             page = await self._ask(
-                work, self.client.jobs(created_after=after, descending=False, offset=offset)
+                work, self.client.jobs(created_after=after, descending=not advance, offset=offset)
             )
             if page is None:
                 return
