@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run serve test lint format bench screenshots clean
+.PHONY: install run serve test lint format bench soak screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+## soak: 5 minutes of faults between the dashboard and a demo service, then every job compared
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --minutes 5
 
 ## screenshots: screenshots/*.svg of every screen, from the snapshot tests' fixed dashboard
 screenshots: $(STAMP)

@@ -145,3 +145,48 @@ async def test_the_dashboard_converges_after_faults_stop(tmp_path: Path) -> None
     finally:
         proxy.stop()
         service.stop()
+
+
+async def test_a_reconciliation_catches_a_job_listed_late_with_an_older_time(
+    tmp_path: Path,
+) -> None:
+    """A job that appears after the cursor passed its creation time (committed late): only the
+    reconciliation's listing can bring it, and it does."""
+    from datetime import timedelta
+
+    from qjob_tui.service.db import Database, JobRow, iso
+    from tests.service_process import fill_finished
+
+    data = tmp_path / "svc"
+    fill_finished(data, 3)
+    service = ServiceProcess(data, "--latency-scale", "0").start()
+    stores = {
+        every: JobStore(
+            [JobClient(Source.local(service.root))],
+            StoreConfig(backend_interval=3600.0, reconcile_interval=every, use_cache=False),
+        )
+        for every in (0.0, 3600.0)
+    }
+    try:
+        for store in stores.values():
+            await store.start(poll=False)
+            await store.poll_once()
+            await store.poll_once()
+            assert len(store.pollers["local"].jobs) == 3
+        newest = stores[0.0].pollers["local"].newest
+        assert newest is not None
+        late = Database(data / "jobs.sqlite3")  # the database the service runs on
+        job = JobRow.new("sampler", "basic_simulator", '{"pubs": [], "version": 2}', shots=1)
+        job.id = "late0000000000000001"
+        job.status = "Completed"
+        job.created = job.queued = job.running = job.finished = iso(newest - timedelta(seconds=5))
+        late.insert_many([job])
+        late.close()
+        for store in stores.values():
+            await store.poll_once()
+        assert ("local", job.id) in stores[0.0].jobs
+        assert ("local", job.id) not in stores[3600.0].jobs  # the cursor alone never sees it
+    finally:
+        for store in stores.values():
+            await store.stop()
+        service.stop()

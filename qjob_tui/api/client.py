@@ -17,7 +17,7 @@ import httpx
 from qjob_tui.api import parse
 from qjob_tui.api.errors import BadRequest, BadResponse, NotFound, Unsupported
 from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
-from qjob_tui.api.source import LOCAL, Source
+from qjob_tui.api.source import IBM, LOCAL, Source
 from qjob_tui.model import Backend, ExtractorResult, Job, JobResult, ProgramId, tag_problem
 from qjob_tui.wire.errors import WireError
 
@@ -89,6 +89,33 @@ class JobClient:
     @property
     def stats(self) -> RequestStats:
         return self._http.stats
+
+    @property
+    def served_by(self) -> str | None:
+        """The instance id of the qjob-tui service that sent the last answer, if it said."""
+        return self._http.served_by
+
+    async def identity(self) -> str:
+        """Who this server is, to key caches and state by: for IBM Quantum the API URL and
+        the instance CRN; for a qjob-tui service its ``instance_id`` (``GET /version``); for
+        any other server of the API its URL."""
+        source = self.source
+        if source.kind == IBM:
+            instance = source.account.instance if source.account is not None else None
+            return f"ibm {source.url} {instance or ''}".strip()
+        try:
+            body = await self._http.json("GET", "/version")
+        except (NotFound, Unsupported):
+            return f"url {source.url}"
+        except BadResponse:
+            body = None  # the header below still says who answered
+        instance = body.get("instance_id") if isinstance(body, dict) else None
+        if isinstance(body, dict) and body.get("service") == "qjob-tui":
+            if not isinstance(instance, str) or not instance:
+                raise self._bad("GET /version: a qjob-tui service without an instance_id")
+        else:
+            instance = self.served_by
+        return f"qjob-tui {instance}" if instance else f"url {source.url}"
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -34,6 +34,7 @@ from qjob_tui.api.errors import (
     mask,
 )
 
+INSTANCE_HEADER = "x-qjob-tui-instance"
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 MAX_TRIES = 5
 CONNECT_TIMEOUT = 5.0
@@ -137,6 +138,8 @@ class Requester:
         self.auth = auth
         self.policy = policy or RetryPolicy()
         self.stats = RequestStats()
+        # The instance id the last answer carried (a qjob-tui service sends it on every one).
+        self.served_by: str | None = None
         self._sleep = sleep
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -180,6 +183,7 @@ class Requester:
                     method, path, params=params, content=content, headers=headers
                 )
                 self.stats.bytes_received += len(response.content)
+                self.served_by = response.headers.get(INSTANCE_HEADER)
             except ApiError as exc:
                 # From the IAM exchange: already typed; secrets never in it.
                 if isinstance(exc, NetworkError) and attempt < self.policy.max_tries:

@@ -22,7 +22,8 @@ from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.export import job_to_dict
 from qjob_tui.model import Job
 from qjob_tui.store.changes import ChangeSet
-from qjob_tui.text import clean, one_line
+from qjob_tui.text import lines as text_lines
+from qjob_tui.text import one_line
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -56,36 +57,44 @@ def format_jobs(jobs: list[Job], with_source: bool = False) -> str:
     rows = [header]
     for job in jobs:
         row = [
-            job.id,
+            one_line(job.id, 80),
             f"{STATUS_MARK.get(job.status.value, '?')} {job.status.value}",
-            job.backend or "-",
-            job.program or "-",
+            one_line(job.backend or "-", 40),
+            one_line(job.program or "-", 40),
             _local(job.created),
             one_line(job.name or "", 30),
             one_line(",".join(job.tags), 40),
         ]
         if with_source:
-            row.insert(0, job.source)
+            row.insert(0, one_line(job.source, 40))
         rows.append(row)
     return _table(rows)
 
 
+def _field(label: str, text: object) -> list[str]:
+    """A labelled field whose server text may span lines: each line cleaned and indented, so
+    that no newline or tab of the server's reaches the terminal raw."""
+    parts = text_lines(text) or ["-"]
+    return [f"{label:<10}{parts[0]}", *(f"{'':<10}{part}" for part in parts[1:])]
+
+
 def format_job(job: Job) -> str:
+    """A job for ``show``: every server string on lines of its own, cleaned."""
     lines = [
-        f"Job       {job.id}  ({job.source})",
+        f"Job       {one_line(job.id, 80)}  ({one_line(job.source, 40)})",
         f"Status    {STATUS_MARK.get(job.status.value, '?')} {job.status.value}",
-        f"Backend   {job.backend or '-'}",
-        f"Program   {job.program or '-'}",
+        f"Backend   {one_line(job.backend or '-', 80)}",
+        f"Program   {one_line(job.program or '-', 80)}",
         f"Created   {_local(job.created)}",
     ]
     if job.name:
         lines.append(f"Name      {one_line(job.name, 120)}")
-    lines.append(f"Tags      {', '.join(job.tags) or '-'}")
+    lines.append(f"Tags      {one_line(', '.join(job.tags), 400) or '-'}")
     if job.session_id:
-        lines.append(f"Session   {job.session_id}")
+        lines.append(f"Session   {one_line(job.session_id, 80)}")
     if job.steps:
         lines.append("Steps")
-        lines += [f"  {step.name:<10}{_local(step.at)}" for step in job.steps]
+        lines += [f"  {one_line(step.name, 20):<10}{_local(step.at)}" for step in job.steps]
     queue = job.queue
     if queue.position is not None:
         lines.append(f"Queue     position {queue.position}")
@@ -97,9 +106,9 @@ def format_job(job: Job) -> str:
     if job.estimated_running_seconds is not None:
         lines.append(f"Estimate  {job.estimated_running_seconds:.3f} s running time")
     if job.error is not None:
-        lines.append(f"Error     {clean(str(job.error))}")
+        lines += _field("Error", str(job.error))
         if job.error.solution:
-            lines.append(f"Solution  {clean(job.error.solution)}")
+            lines += _field("Solution", job.error.solution)
     return "\n".join(lines)
 
 
@@ -134,7 +143,8 @@ def _change_line(job: Job, verb: str) -> str:
     now = datetime.now(tz.tzlocal()).strftime("%H:%M:%S")
     mark = STATUS_MARK.get(job.status.value, "?")
     name = f"  {one_line(job.name, 40)}" if job.name else ""
-    return f"{now}  {verb:<7} {job.id}  {mark} {job.status.value:<10} {job.backend or '-'}{name}"
+    backend = one_line(job.backend or "-", 40)
+    return f"{now}  {verb:<7} {one_line(job.id, 80)}  {mark} {job.status.value:<10} {backend}{name}"
 
 
 async def _watch(client: JobClient, args: argparse.Namespace) -> int:
@@ -143,12 +153,22 @@ async def _watch(client: JobClient, args: argparse.Namespace) -> int:
 
     refresh = args.refresh or StoreConfig.interval
     config = StoreConfig(
-        interval=refresh, calm_interval=max(refresh * 5, refresh), history=args.limit
+        interval=refresh,
+        calm_interval=max(refresh * 5, refresh),
+        history=args.limit,
+        backfill=False,  # a watch follows changes; the history is ``ls``'s
     )
     store = JobStore([client], config)
     first = True
+    closed = asyncio.Event()  # the reader went away (``ls --watch | head``)
 
     def show(changes: ChangeSet) -> None:
+        try:
+            print_changes(changes)
+        except BrokenPipeError:
+            closed.set()
+
+    def print_changes(changes: ChangeSet) -> None:
         nonlocal first
         for notice in changes.notices:
             print(f"qjob-tui: {notice}", file=sys.stderr)
@@ -168,10 +188,10 @@ async def _watch(client: JobClient, args: argparse.Namespace) -> int:
     store.subscribe(show)
     await store.start()
     try:
-        await asyncio.Event().wait()
+        await closed.wait()
     finally:
         await store.stop()
-    return EXIT_OK
+    raise BrokenPipeError
 
 
 def ls(args: argparse.Namespace) -> int:

@@ -39,6 +39,18 @@ def configured_sources(settings: Settings, notices: list[str]) -> list[Source]:
     return sources
 
 
+def theme_problem(theme: str | None, where: str) -> str | None:
+    """One line naming the themes there are, if ``theme`` is none of them."""
+    if not theme:
+        return None
+    from textual.theme import BUILTIN_THEMES
+
+    if theme in BUILTIN_THEMES:
+        return None
+    known = ", ".join(sorted(BUILTIN_THEMES))
+    return f"unknown theme {theme!r} ({where}); the themes are: {known}"
+
+
 def _running_service() -> str | None:
     """The URL of a service already serving the default data folder, if one answers."""
     from qjob_tui.service.datalock import read_note
@@ -62,6 +74,10 @@ def run_dashboard(
         settings = replace(settings, refresh=refresh)
     if theme is not None:
         settings = replace(settings, theme=theme)
+    problem = theme_problem(settings.theme, "--theme" if theme is not None else "config.toml")
+    if problem is not None:
+        print(f"qjob-tui: {problem}", file=sys.stderr)
+        return 2
     embedded: EmbeddedService | None = None
     try:
         if demo:
@@ -87,7 +103,12 @@ def run_dashboard(
             raise SourceError(f"two sources have the same name: {', '.join(names)}")
         store = JobStore(
             [JobClient(source) for source in sources],
-            StoreConfig(interval=settings.refresh, calm_interval=max(settings.refresh * 5, 10)),
+            StoreConfig(
+                interval=settings.refresh,
+                calm_interval=max(settings.refresh * 5, 10),
+                # The demo's service lives in a temporary folder: its history dies with it.
+                use_cache=not demo,
+            ),
         )
         from qjob_tui.ui.app import QJobApp
 

@@ -339,7 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("ls", "show", "submit", "cancel", "tag"):
             from qjob_tui.cli import commands
 
-            return int(getattr(commands, args.command)(args))
+            code = int(getattr(commands, args.command)(args))
+            sys.stdout.flush()  # here, where a closed pipe can still be caught
+            return code
         from qjob_tui.cli.dashboard import run_dashboard
 
         return run_dashboard(
@@ -352,6 +354,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``qjob-tui ls | head -1``): end quietly, as SIGPIPE would, with
+    nothing left for Python to flush into the closed pipe at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, tag_problem
 from qjob_tui.service import views
@@ -34,6 +34,7 @@ from qjob_tui.service.cluster.status import annotate_backend_status, annotate_de
 from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
 from qjob_tui.service.edge import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
+from qjob_tui.service.identity import HEADER, SERVICE, instance_id
 from qjob_tui.service.limits import JobLimits
 from qjob_tui.service.pages import PageCache
 from qjob_tui.service.pools import dask_pool
@@ -154,6 +155,26 @@ def _same_secret(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
+class InstanceHeader:
+    """Adds the service's instance id to every answer (``identity.HEADER``)."""
+
+    def __init__(self, app: ASGIApp, instance: str) -> None:
+        self.app = app
+        self.header = (HEADER.lower().encode("latin-1"), instance.encode("latin-1"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
 class JobService:
     """Route handlers over one database and one scheduler."""
 
@@ -176,6 +197,7 @@ class JobService:
         # Threads of their own for list pages, so reads queue behind reads only.
         self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qjob-reads")
         self._demo: asyncio.Task[None] | None = None
+        self.instance_id = instance_id(config.data_dir)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -415,6 +437,13 @@ class JobService:
 
     # --- IAM -----------------------------------------------------------------------------
 
+    async def version(self, request: Request) -> Response:
+        """Who answers: clients key their caches by ``instance_id`` (see service/identity)."""
+        from qjob_tui import __version__
+
+        body = {"service": SERVICE, "version": __version__, "instance_id": self.instance_id}
+        return JSONResponse(body)
+
     async def identity_token(self, request: Request) -> Response:
         if self.issuer is None:
             return views.error(404, "not_found", "IAM emulation is off (start with --iam-apikey)")
@@ -604,6 +633,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         Route("/backends/{name}/properties", service.backend_properties, methods=["GET"]),
         Route("/instances/usage", service.usage, methods=["GET"]),
         Route("/health", service.health, methods=["GET"]),
+        Route("/version", service.version, methods=["GET"]),
     ]
     routes = [
         Mount("/api/v1", routes=api),
@@ -630,4 +660,5 @@ def create_app(config: ServiceConfig) -> Starlette:
     app.add_middleware(AuthMiddleware, token=config.token, issuer=service.issuer)
     app.add_middleware(BodyLimit, limit=config.max_body)
     app.add_middleware(ErrorBoundary)
+    app.add_middleware(InstanceHeader, instance=service.instance_id)
     return app

@@ -36,6 +36,11 @@ class SourceHealth:
     interval: float = 0.0
     failures: int = 0
     paused: bool = False
+    # While older history still loads: jobs known, and how many the server has (else None).
+    loaded: int = 0
+    total: int | None = None
+    # A cache write that failed, once, until one works again.
+    cache_problem: str | None = None
 
     @property
     def ok(self) -> bool:

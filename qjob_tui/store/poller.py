@@ -42,6 +42,11 @@ _CREATED_MARGIN = timedelta(milliseconds=1)
 _RECONCILE_SLACK = timedelta(seconds=60)
 # Pages per step and round: a huge backlog is read over several rounds, never all at once.
 _MAX_PAGES = 10
+# A reconciliation reads the newest pages of its window only: it costs little, however old the
+# oldest active job (a week in an IBM queue) is.
+_RECONCILE_PAGES = 3
+# How long ``open_cache`` waits to learn who the server is before showing nothing cached.
+_IDENTIFY_TIMEOUT = 5.0
 
 
 def _merge(old: Job | None, new: Job) -> Job:
@@ -101,7 +106,10 @@ class SourcePoller:
         self.newest: datetime | None = None
         self.health = SourceHealth(source=self.name)
         self.watched: str | None = None
+        # Who the server is (``JobClient.identity``): the key of its cache and state.
+        self.identity: str | None = None
         self.polls = 0
+        self._hard_failures = 0  # rounds in a row that got no answer at all
         self._primed = False
         # Jobs to fetch by id until their final state is known (left the pending list while
         # believed active, remembered active from the last run, or whose fetch failed).
@@ -111,6 +119,14 @@ class SourcePoller:
         # Final jobs not yet written to the cache.
         self._unsaved: set[str] = set()
         self._reconcile_due = False
+        # The history below the newest page: everything created at or after
+        # ``_history_before`` is known; ``_total`` is what the server counts.
+        self._history_before: datetime | None = None
+        self._history_complete = not self.config.backfill
+        self._total: int | None = None
+        self._marks_dirty = False
+        self._saved_active: list[str] | None = None
+        self._cache_failed = False
         self._wake = asyncio.Event()
         self._next_backends = 0.0
         self._next_queue_metrics = 0.0
@@ -120,18 +136,81 @@ class SourcePoller:
     # --- life cycle ----------------------------------------------------------------------
 
     async def open_cache(self) -> ChangeSet:
-        """Show the cached history at once, before the first request."""
-        if not self.config.use_cache:
+        """Show the cached history of this server at once, after one quick question: who
+        are you? (None for IBM Quantum.) A server that does not answer yet gets its cache
+        opened by the first poll that reaches it."""
+        try:
+            self.identity = await asyncio.wait_for(self.client.identity(), _IDENTIFY_TIMEOUT)
+        except (ApiError, TimeoutError):
             return ChangeSet()
-        self.cache = await asyncio.to_thread(JobCache.for_source, self.name, self.config.cache_dir)
+        return await self._load_cache()
+
+    async def _load_cache(self) -> ChangeSet:
+        if not self.config.use_cache or self.identity is None:
+            return ChangeSet()
+        self.cache = await asyncio.to_thread(
+            JobCache.for_source, self.name, self.config.cache_dir, identity=self.identity
+        )
         jobs = await asyncio.to_thread(self.cache.load)
         self._due.update(await asyncio.to_thread(self.cache.active_ids))
+        marks = await asyncio.to_thread(self.cache.marks)
+        if jobs and self.config.backfill:
+            # Only what a whole write recorded counts: a cache without marks may have gaps,
+            # so its history is read again from the top (known jobs merge by id).
+            self._history_complete = marks.get("history") == "complete"
+            before = marks.get("history_before")
+            with contextlib.suppress(ValueError, TypeError):
+                self._history_before = datetime.fromisoformat(before)  # type: ignore[arg-type]
         for job in jobs:
             self.jobs[job.id] = job
             if self.newest is None or job.created > self.newest:
                 self.newest = job.created
         notices = (f"{self.name}: {self.cache.problem}",) if self.cache.problem else ()
         return ChangeSet(added=tuple(jobs), notices=notices)
+
+    async def _identify(self, work: _Round) -> None:
+        """Learn who the server is before trusting any of its answers; open its cache."""
+        identity = await self._ask(work, self.client.identity())
+        if identity is None:
+            raise _Abort(work.errors[-1])
+        self.identity = identity
+        cached = await self._load_cache()
+        for job in cached.added:
+            work.added[job.id] = job
+        if cached.notices:
+            self.store._publish(ChangeSet(notices=cached.notices))
+
+    def _expected_instance(self) -> str | None:
+        if self.identity is not None and self.identity.startswith("qjob-tui "):
+            return self.identity.removeprefix("qjob-tui ")
+        return None
+
+    async def _switch(self, work: _Round) -> None:
+        """Another server answers at this source's URL (a fresh demo on the same port, a
+        proxy pointed elsewhere): forget everything of the old one, then start over."""
+        log.warning("%s: another server answers now; reloading", self.name)
+        for job_id in list(self.jobs):
+            self._forget(work, job_id)
+        self.backends.clear()
+        self.store._forget_source(self.name)
+        if self.cache is not None:
+            cache, self.cache = self.cache, None
+            await asyncio.to_thread(cache.close)
+        self.identity = None
+        self.newest = None
+        self._primed = False
+        self._due.clear()
+        self._needs_metrics.clear()
+        self._unsaved.clear()
+        self._history_before = None
+        self._history_complete = not self.config.backfill
+        self._total = None
+        self._marks_dirty = False
+        self._saved_active = None
+        self._next_backends = 0.0
+        error = ApiError("another server answers at this address now; reloading", source=self.name)
+        work.errors.append(error)
+        raise _Abort(error)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"poll-{self.name}")
@@ -154,12 +233,13 @@ class SourcePoller:
         return any(job.status.is_active for job in self.jobs.values())
 
     def _interval(self) -> float:
-        busy = self.has_active or self._due or self._needs_metrics
+        busy = self.has_active or self._due or self._needs_metrics or not self._history_complete
         return self.config.interval if busy else self.config.calm_interval
 
     def _backoff(self, retry_after: float | None = None) -> float:
-        """Exponential backoff with jitter, at least what the server's Retry-After asked."""
-        base = min(self.config.interval * 2**self.health.failures, self.config.max_backoff)
+        """Exponential backoff with jitter over the rounds in a row that got nothing through,
+        at least what the server's Retry-After asked."""
+        base = min(self.config.interval * 2**self._hard_failures, self.config.max_backoff)
         delay = random.uniform(base / 2, base)
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.config.max_backoff))
@@ -188,12 +268,15 @@ class SourcePoller:
             log.exception("poll of %s failed", self.name)
             work.errors.append(ApiError(f"internal error ({type(exc).__name__})", source=self.name))
         self.polls += 1
+        total = None if self._history_complete else self._total
+        self.health = replace(self.health, loaded=len(self.jobs), total=total)
         changes = work.change_set()
         delay = self._failed(work) if work.errors else self._succeeded()
         self.store._publish(replace(changes, health=(self.health,)))
         return delay
 
     def _succeeded(self) -> float:
+        self._hard_failures = 0
         delay = self._interval()
         now = datetime.now(UTC)
         self.health = replace(
@@ -219,11 +302,16 @@ class SourcePoller:
             failures=self.health.failures + 1,
         )
         limited = next((e for e in work.errors if isinstance(e, RateLimited)), None)
-        if limited is not None:
-            delay = self._backoff(limited.retry_after)
-        elif work.answered == 0 or isinstance(error, NetworkError):
-            delay = self._backoff()
+        if work.answered == 0 or isinstance(error, NetworkError):
+            self._hard_failures += 1
+            delay = self._backoff(limited.retry_after if limited else None)
+        elif limited is not None:
+            # Answers came, then a 429: wait what it asked, no more; nothing is down.
+            self._hard_failures = 0
+            wait = limited.retry_after if limited.retry_after is not None else self._interval()
+            delay = max(min(wait, self.config.max_backoff), self._interval())
         else:
+            self._hard_failures = 0
             delay = self._interval()
         self.health = replace(self.health, interval=delay, next_poll=now + timedelta(seconds=delay))
         return delay
@@ -274,12 +362,17 @@ class SourcePoller:
         except ApiError as exc:
             work.errors.append(exc)
             return None
+        if self.identity is not None and self.client.served_by != self._expected_instance():
+            await self._switch(work)  # this answer is not the known server's: dropped
         work.answered += 1
         return answer
 
     # --- one poll --------------------------------------------------------------------------
 
     async def _poll(self, work: _Round) -> None:
+        if self.identity is None:
+            await self._identify(work)
+        priming = not self._primed and self.newest is None  # a cold start
         if not self._primed:
             await self._prime(work)
         pending_ids = await self._list_pending(work)
@@ -291,11 +384,48 @@ class SourcePoller:
         await self._fetch_due(work)
         await self._refresh_metrics(work)
         await self._reconcile(work)
+        if not work.errors and not priming:
+            await self._backfill(work)
         await self._save()
         work.backends = await self._poll_backends(work)
 
+    async def _backfill(self, work: _Round) -> None:
+        """One page of older history per poll, newest first, until every job is known;
+        gentle on a rate-limited API, and done once: the cache keeps what it fetched."""
+        if self._history_complete:
+            return
+        before = self._history_before
+        page = await self._ask(
+            work,
+            self.client.jobs(created_before=before + _CREATED_MARGIN if before else None),
+        )
+        if page is None:
+            return
+        for job in page.jobs:
+            self._apply(work, job)
+        if page.jobs:
+            oldest = min(job.created for job in page.jobs)
+            if before is not None and oldest >= before:
+                oldest = before - _CREATED_MARGIN  # a page of one instant: step past it
+            self._history_before = oldest
+        self._total = len(self.jobs) + max(page.count - len(page.jobs), 0)
+        if len(page.jobs) < page.limit or page.count <= len(page.jobs):
+            self._history_complete = True
+        self._marks_dirty = True
+
+    @property
+    def history_complete(self) -> bool:
+        """True once every job the server had when this began is known."""
+        return self._history_complete
+
+    def load_more(self) -> None:
+        """The user reached the end of the list: the next page of history now."""
+        if not self._history_complete:
+            self.wake()
+
     async def _prime(self, work: _Round) -> None:
         """The first poll of a cold start: the history, newest first, up to ``history``."""
+        self._next_reconcile = self._now() + self.config.reconcile_interval
         if self.newest is not None:
             self._primed = True  # warm: the cache's history, what is new comes next
             return
@@ -311,6 +441,12 @@ class SourcePoller:
             self._apply(work, job)
         if jobs:
             self.newest = max(job.created for job in jobs)
+        self._total = max(page.count, len(jobs))
+        if len(page.jobs) < page.limit or len(jobs) >= page.count:
+            self._history_complete = True
+        elif jobs:
+            self._history_before = min(job.created for job in jobs)
+        self._marks_dirty = True
         self._primed = True
         self._next_reconcile = self._now() + self.config.reconcile_interval
 
@@ -331,13 +467,14 @@ class SourcePoller:
                 return ids
 
     async def _list_created(self, work: _Round, since: datetime | None, advance: bool) -> None:
-        """Apply everything created after ``since``, oldest first, page by page; with
-        ``advance`` the cursor follows each page received, never further."""
+        """Apply everything created after ``since``, page by page: with ``advance`` oldest
+        first, the cursor following each page received and never further; without it (a
+        reconciliation) newest first, a few pages at most."""
         after = since - _CREATED_MARGIN if since is not None else None
         offset = 0
-        for _ in range(_MAX_PAGES):
+        for _ in range(_MAX_PAGES if advance else _RECONCILE_PAGES):
             page = await self._ask(
-                work, self.client.jobs(created_after=after, descending=False, offset=offset)
+                work, self.client.jobs(created_after=after, descending=not advance, offset=offset)
             )
             if page is None:
                 return
@@ -423,21 +560,40 @@ class SourcePoller:
 
     # --- the cache -------------------------------------------------------------------------
 
+    def _marks(self) -> dict[str, str]:
+        if self._history_complete:
+            return {"history": "complete"}
+        if self._history_before is not None:
+            return {"history": "partial", "history_before": self._history_before.isoformat()}
+        return {}
+
     async def _save(self) -> None:
-        """Write the final jobs not yet in the cache, and remember the active ones."""
+        """Write the final jobs not yet in the cache, the active ones and the history marks,
+        all in one transaction; a failed write is reported once and tried again next poll."""
         if self.cache is None:
+            return
+        active = sorted({j.id for j in self.jobs.values() if j.status.is_active} | self._due)
+        if not (self._unsaved or self._marks_dirty or active != self._saved_active):
             return
         ids = list(self._unsaved)
         jobs = [self.jobs[i] for i in ids if i in self.jobs]
-        active = {j.id for j in self.jobs.values() if j.status.is_active} | self._due
-        await asyncio.to_thread(self._write, jobs, sorted(active))
-        self._unsaved.difference_update(ids)
-
-    def _write(self, jobs: list[Job], active: list[str]) -> None:
-        assert self.cache is not None
-        if jobs:
-            self.cache.put(jobs)
-        self.cache.set_active_ids(active)
+        marks = self._marks()
+        cache = self.cache
+        ok = await asyncio.to_thread(cache.save, jobs, active, marks)
+        if ok:
+            self._saved_active = active
+            self._unsaved.difference_update(ids)
+            self._marks_dirty = False
+            if self._cache_failed:
+                self._cache_failed = False
+                self.health = replace(self.health, cache_problem=None)
+            return
+        if not self._cache_failed:
+            self._cache_failed = True
+            problem = f"{self.name}: {cache.problem or 'the cache could not be written'}"
+            log.warning("%s (the jobs stay on screen; the next start fetches them again)", problem)
+            self.health = replace(self.health, cache_problem=problem)
+            self.store._publish(ChangeSet(notices=(problem,)))
 
     @staticmethod
     def _now() -> float:

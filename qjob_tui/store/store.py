@@ -150,6 +150,11 @@ class JobStore:
         for poller in self.pollers.values():
             poller.wake()
 
+    def load_more(self) -> None:
+        """The user reached the end of the list: load the next page of older history now."""
+        for poller in self.pollers.values():
+            poller.load_more()
+
     def pause(self) -> None:
         self.paused = True
         for poller in self.pollers.values():
@@ -160,6 +165,14 @@ class JobStore:
         for poller in self.pollers.values():
             poller._set_paused(False)
             poller.wake()
+
+    def _forget_source(self, source: str) -> None:
+        """Drop what is kept per job of a source whose server changed."""
+        for kept in (self._results, self._extracted, self._intents):
+            for key in [k for k in kept if k[0] == source]:
+                del kept[key]
+        for key in [k for k in self._queue_history if k[0] == source]:
+            del self._queue_history[key]
 
     # --- state ---------------------------------------------------------------------------
 

@@ -17,7 +17,10 @@ class StoreConfig:
     # How often a cheap listing re-reads everything since the oldest active job (and after
     # any round with errors), to catch what a poll missed.
     reconcile_interval: float = 30.0
-    history: int = 1000
+    # Jobs the first poll of a cold start lists (newest first); with ``backfill`` the older
+    # ones follow a page per poll until the list holds every job the server has.
+    history: int = 200
+    backfill: bool = True
     queue_samples: int = 720
     use_cache: bool = True
     cache_dir: Path | None = None

@@ -322,6 +322,9 @@ class QJobApp(App[int]):
         for detail in self.query(JobDetail):  # none while the screen is torn down
             detail.show(event.key)
             self._show_queue()
+        job_list = event.control
+        if len(job_list.rows) and job_list.cursor_row >= len(job_list.rows) - 1:
+            self.store.load_more()  # at the end of the list: older history comes sooner
 
     # --- actions -------------------------------------------------------------------------
 

@@ -46,6 +46,10 @@ def status_text(
             text.append(one_line(item.last_error or "error", 80) + " ", style="red")
         else:
             text.append("ok ", style="green")
+        if item.total is not None and item.loaded < item.total:
+            text.append(f"loaded {item.loaded:,} of {item.total:,} ", style="yellow")
+        if item.cache_problem:
+            text.append("cache not saved ", style="red")
         text.append("│ ", style="dim")
     text.append("paused " if paused else f"every {interval:g} s ", style="yellow" if paused else "")
     text.append("│ ", style="dim")

@@ -454,8 +454,9 @@ def _decode_result(body: bytes) -> JobResult:
 class JobCache:
     """The final jobs of one source, and their result summaries, in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, identity: str | None = None) -> None:
         self.path = Path(path)
+        self.identity = identity
         self.problem: CacheProblem | None = None
         self.in_memory = False
         self.max_outcomes = MAX_OUTCOMES
@@ -463,12 +464,46 @@ class JobCache:
         self._conn: sqlite3.Connection | None = None
         with self._lock:
             self._conn = self._open()
+            if identity is not None:
+                self._conn = self._claim(self._conn, identity)
 
     @classmethod
-    def for_source(cls, source_name: str, directory: Path | None = None) -> JobCache:
-        """The cache of one source, in the XDG cache directory unless told otherwise."""
+    def for_source(
+        cls, source_name: str, directory: Path | None = None, *, identity: str | None = None
+    ) -> JobCache:
+        """The cache of one server, in the XDG cache directory unless told otherwise.
+
+        With ``identity`` (who the server is: see ``JobClient.identity``) the file is named
+        after it, not after the source's nickname, and holds only that server's jobs.
+        """
         folder = locations.cache_dir() if directory is None else Path(directory)
-        return cls(folder / cache_file_name(source_name))
+        return cls(folder / cache_file_name(identity or source_name), identity)
+
+    def _claim(self, conn: sqlite3.Connection, identity: str) -> sqlite3.Connection:
+        """Mark a fresh cache as this server's; set aside one that belongs to another."""
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+            if row is None:
+                with _transaction(conn):
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)",
+                        (identity,),
+                    )
+                return conn
+        except sqlite3.Error as exc:
+            self.problem = f"cache file {self.path}: could not mark it ({_one_line(exc)})"
+            return conn
+        if row[0] == identity:
+            return conn
+        if self.in_memory:  # a copy of another server's file: start empty instead
+            conn.close()
+            return self._open_memory(self.problem or "cache of another server", seed=False)
+        conn = self._replace_broken("it holds the jobs of another server", conn)
+        with suppress(sqlite3.Error), _transaction(conn):
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)", (identity,)
+            )
+        return conn
 
     # --- opening ----------------------------------------------------------------------
 
@@ -713,6 +748,47 @@ class JobCache:
             return len(rows)
 
         return self._run("store jobs", action, 0)
+
+    def save(
+        self, jobs: Iterable[Job], active_ids: Iterable[str], marks: Mapping[str, str]
+    ) -> bool:
+        """In one transaction: the final jobs among ``jobs``, the active ids (replacing the
+        list) and ``marks`` (how far the history is known). False if the write failed (disk
+        full, read-only, I/O error; ``problem`` says why): then nothing was written, so the
+        file still tells a consistent, older truth and the next start fetches what it lacks."""
+        rows = [
+            (job.id, _micros(job.created), job.created.isoformat(), _encode_job(job))
+            for job in jobs
+            if job.status in FINAL_STATUSES and _keyable(job.id)
+        ]
+        keys = _keys(active_ids)
+
+        def action(conn: sqlite3.Connection) -> bool:
+            with _transaction(conn):
+                conn.executemany(
+                    "INSERT INTO jobs (id, created_us, created, body) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET created_us = excluded.created_us, "
+                    "created = excluded.created, body = excluded.body",
+                    rows,
+                )
+                conn.execute("DELETE FROM active")
+                conn.executemany("INSERT OR IGNORE INTO active (job_id) VALUES (?)", keys)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [(f"mark.{key}", value) for key, value in marks.items()],
+                )
+            return True
+
+        return self._run("store jobs", action, False)
+
+    def marks(self) -> dict[str, str]:
+        """What ``save`` last recorded of how far the history is known."""
+
+        def action(conn: sqlite3.Connection) -> dict[str, str]:
+            rows = conn.execute("SELECT key, value FROM meta WHERE key LIKE 'mark.%'")
+            return {key.removeprefix("mark."): value for key, value in rows}
+
+        return self._run("read marks", action, {})
 
     def put_result(self, source_id: str, result: JobResult) -> None:
         """Keep a result's counts per pub and register (not the per-shot bitstrings).

@@ -1,0 +1,119 @@
+"""Each server's jobs stay its own: caches and state are keyed by who the server is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from qjob_tui.api import JobClient, Source
+from qjob_tui.store import JobStore, StoreConfig
+from qjob_tui.store.changes import ChangeSet
+from tests.convergence import SHORT_RETRIES, faulty, until
+from tests.http_helpers import submit
+from tests.service_process import ServiceProcess, free_port
+
+
+def _config(tmp_path: Path) -> StoreConfig:
+    return StoreConfig(
+        interval=0.1,
+        calm_interval=0.1,
+        backend_interval=3600.0,
+        max_backoff=0.5,
+        cache_dir=tmp_path / "cache",
+    )
+
+
+def _service(
+    tmp_path: Path, name: str, jobs: int, port: int | None = None
+) -> tuple[ServiceProcess, set[str]]:
+    proc = ServiceProcess(tmp_path / name, "--latency-scale", "0", port=port).start()
+    with httpx.Client(base_url=proc.url) as http:
+        ids = {submit(http, tags=[name]) for _ in range(jobs)}
+    return proc, ids
+
+
+def test_the_service_publishes_who_it_is(tmp_path: Path) -> None:
+    proc = ServiceProcess(tmp_path / "a", "--latency-scale", "0").start()
+    try:
+        first = httpx.get(f"{proc.url}/version").json()
+        assert first["service"] == "qjob-tui" and first["version"]
+        answer = httpx.get(f"{proc.url}/backends")
+        assert answer.headers["x-qjob-tui-instance"] == first["instance_id"]
+        proc.stop()
+        proc.start()  # the same data folder is the same service
+        assert httpx.get(f"{proc.url}/version").json()["instance_id"] == first["instance_id"]
+    finally:
+        proc.stop()
+    other = ServiceProcess(tmp_path / "b", "--latency-scale", "0").start()
+    try:
+        assert httpx.get(f"{other.url}/version").json()["instance_id"] != first["instance_id"]
+    finally:
+        other.stop()
+
+
+async def test_services_watched_in_turn_each_show_only_their_own_jobs(tmp_path: Path) -> None:
+    port = free_port()
+    first, first_ids = _service(tmp_path, "first", 3)
+    second, second_ids = _service(tmp_path, "second", 2)
+    try:
+        for proc, ids in ((first, first_ids), (second, second_ids), (first, first_ids)):
+            # Always the same nickname ("local") and the same cache folder.
+            store = JobStore([JobClient(Source.local(proc.root))], _config(tmp_path))
+            await store.start(poll=False)
+            try:
+                cached = {job.id for job in store.all_jobs()}
+                assert cached <= ids
+                await store.poll_once()
+                assert {job.id for job in store.all_jobs()} == ids
+            finally:
+                await store.stop()
+        first.stop()
+        # A fresh service (a new demo) on the port the first one used: an empty list.
+        fresh = ServiceProcess(tmp_path / "fresh", "--latency-scale", "0", port=port).start()
+        try:
+            store = JobStore([JobClient(Source.local(fresh.root))], _config(tmp_path))
+            await store.start(poll=False)
+            try:
+                await store.poll_once()
+                assert list(store.all_jobs()) == []
+            finally:
+                await store.stop()
+        finally:
+            fresh.stop()
+    finally:
+        first.stop()
+        second.stop()
+
+
+async def test_nothing_shown_through_the_proxy_belongs_to_another_server(
+    tmp_path: Path,
+) -> None:
+    first, first_ids = _service(tmp_path, "first", 4)
+    second, second_ids = _service(tmp_path, "second", 3)
+    proxy = faulty(first.root, seed=21)
+    store = JobStore([JobClient(Source.local(proxy.root), policy=SHORT_RETRIES)], _config(tmp_path))
+    view: set[str] = set()
+    mixed: list[set[str]] = []
+
+    def follow(changes: ChangeSet) -> None:
+        view.difference_update(job_id for _, job_id in changes.removed)
+        view.update(job.id for job in (*changes.added, *changes.changed))
+        if not (view <= first_ids or view <= second_ids):
+            mixed.append(set(view))
+
+    store.subscribe(follow)
+    try:
+        await store.start()
+        await until(lambda: view == first_ids)
+        proxy.retarget(second.root)
+        await until(lambda: view == second_ids)
+        proxy.retarget(first.root)
+        await until(lambda: view == first_ids)
+        assert mixed == []
+        assert {job.id for job in store.all_jobs()} == first_ids
+    finally:
+        await store.stop()
+        proxy.stop()
+        first.stop()
+        second.stop()
