@@ -24,9 +24,10 @@ from datetime import datetime
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
 from qjob_tui.api.extractor import ExtractorResult, extractor_params
-from qjob_tui.model import Backend, Job, JobResult, JobStatus, tag_problem
-from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey, SourceHealth
+from qjob_tui.model import Backend, InstanceUsage, Job, JobResult, JobStatus, Session, tag_problem
+from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey, SessionKey, SourceHealth
 from qjob_tui.store.poller import SourcePoller
+from qjob_tui.store.sessions import SessionWatch
 from qjob_tui.store.store_config import StoreConfig
 
 log = logging.getLogger("qjob_tui.store")
@@ -55,6 +56,7 @@ class JobStore:
         self._results: dict[JobKey, JobResult] = {}
         self._extracted: dict[JobKey, ExtractorResult] = {}
         self.paused = False
+        self.session_watch = SessionWatch(self)
 
     # --- subscribers ---------------------------------------------------------------------
 
@@ -89,8 +91,10 @@ class JobStore:
         if poll:
             for poller in self.pollers.values():
                 poller.start()
+            self.session_watch.start()
 
     async def stop(self) -> None:
+        await self.session_watch.stop()
         await asyncio.gather(*(poller.stop() for poller in self.pollers.values()))
 
     async def poll_once(self) -> None:
@@ -100,6 +104,7 @@ class JobStore:
     def refresh_now(self) -> None:
         for poller in self.pollers.values():
             poller.wake()
+        self.session_watch.wake()
 
     def pause(self) -> None:
         self.paused = True
@@ -149,6 +154,46 @@ class JobStore:
 
     def client(self, source: str) -> JobClient:
         return self.pollers[source].client
+
+    # --- sessions and usage --------------------------------------------------------------
+
+    async def poll_sessions(self, *, usage: bool | None = None) -> ChangeSet:
+        """Read the open sessions of the known jobs (and the usage) once now."""
+        return await self.session_watch.poll_once(usage=usage)
+
+    @property
+    def sessions(self) -> Mapping[SessionKey, Session]:
+        return self.session_watch.sessions
+
+    def session(self, key: SessionKey) -> Session | None:
+        return self.session_watch.session(key)
+
+    def session_intent(self, key: SessionKey) -> str | None:
+        """The action in flight on a session ("closing…", "cancelling…")."""
+        return self.session_watch.intent(key)
+
+    def session_jobs(self, key: SessionKey) -> list[Job]:
+        """The known jobs of a session or batch, newest first."""
+        poller = self.pollers.get(key[0])
+        if poller is None:
+            return []
+        jobs = [job for job in poller.jobs.values() if job.session_id == key[1]]
+        return sorted(jobs, key=lambda job: job.created, reverse=True)
+
+    @property
+    def usage(self) -> Mapping[str, InstanceUsage]:
+        """The last usage each source reported, by source name."""
+        return self.session_watch.usage
+
+    def own_user(self, source: str) -> str | None:
+        """The user id the source says the account has; None where it does not say."""
+        return self.session_watch.own_users.get(source)
+
+    async def close_session(self, key: SessionKey) -> ActionResult:
+        return await self.session_watch.close(key)
+
+    async def cancel_session(self, key: SessionKey) -> ActionResult:
+        return await self.session_watch.cancel(key)
 
     # --- details -------------------------------------------------------------------------
 
