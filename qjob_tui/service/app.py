@@ -64,6 +64,10 @@ class NotFound(Exception):
     """An unknown job or backend; becomes a 404 in IBM's error shape."""
 
 
+class SessionRefused(Exception):
+    """A job for a closed session; becomes a 409, as IBM answers."""
+
+
 class AuthMiddleware:
     """Rejects API requests without the configured bearer token or a live IAM token."""
 
@@ -166,6 +170,9 @@ class JobService:
         if program not in PROGRAMS:
             raise BadRequest(f"unknown program_id {program!r}; this service runs {list(PROGRAMS)}")
         backend = body.get("backend")
+        if backend is None and isinstance(body.get("session_id"), str):
+            known = self.scheduler.sessions.get(body["session_id"])
+            backend = known.backend if known is not None else None
         if backend is None and program in CLASSICAL_PROGRAMS:
             backend = self._classical_backend()
         if not isinstance(backend, str) or backend not in self.backends:
@@ -177,7 +184,7 @@ class JobService:
             raise BadRequest("params must be a JSON object")
         tags = _valid_tags(body.get("tags") or [])
         name = _valid_name(body.get("name"))
-        session = body.get("session_id")
+        session = await self._session_for(body.get("session_id"), backend)
         row = JobRow.new(
             program,
             backend,
@@ -187,10 +194,28 @@ class JobService:
             name=name,
             caller=request.headers.get("x-qx-client-application"),
             private=bool(body.get("private", False)),
-            session_id=session if isinstance(session, str) else None,
+            session_id=session,
         )
         row = await self.scheduler.submit(row)
         return JSONResponse({"id": row.id, "backend": row.backend})
+
+    async def _session_for(self, session_id: object, backend: str) -> str | None:
+        """The session a new job joins, checked: it must exist and accept jobs there."""
+        if session_id is None:
+            return None
+        if not isinstance(session_id, str):
+            raise BadRequest("session_id must be a string")
+        session = self.scheduler.sessions.get(session_id)
+        if session is None:
+            raise BadRequest(f"unknown session_id {session_id!r}")
+        if session.backend is not None and backend != session.backend:
+            raise BadRequest(
+                f"session {session_id} runs on {session.backend}; its jobs cannot run on {backend}"
+            )
+        problem = self.scheduler.sessions.admit(session)
+        if problem is not None:
+            raise SessionRefused(problem)
+        return session_id
 
     async def get_job(self, request: Request) -> Response:
         exclude = _flag(request, "exclude_params", default=False)
@@ -411,6 +436,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return views.error(status, "http_error", str(detail))
 
 
+async def _session_refused(request: Request, exc: Exception) -> Response:
+    return views.error(409, "session_closed", str(exc))
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return views.error(500, "internal_error", "internal error; see the service's log")
@@ -418,7 +447,10 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def create_app(config: ServiceConfig) -> Starlette:
     """The service as an ASGI app; its lifespan starts and stops the scheduler."""
+    from qjob_tui.service.session_routes import SessionRoutes
+
     service = JobService(config)
+    sessions = SessionRoutes(service)
     api = [
         Route("/jobs", service.list_jobs, methods=["GET"]),
         Route("/jobs", service.submit, methods=["POST"]),
@@ -435,6 +467,10 @@ def create_app(config: ServiceConfig) -> Starlette:
         Route("/backends/{name}/configuration", service.backend_configuration, methods=["GET"]),
         Route("/backends/{name}/properties", service.backend_properties, methods=["GET"]),
         Route("/instances/usage", service.usage, methods=["GET"]),
+        Route("/sessions", sessions.create, methods=["POST"]),
+        Route("/sessions/{session_id}", sessions.details, methods=["GET"]),
+        Route("/sessions/{session_id}", sessions.update, methods=["PATCH"]),
+        Route("/sessions/{session_id}/close", sessions.cancel, methods=["DELETE"]),
     ]
     routes = [
         Mount("/api/v1", routes=api),
@@ -450,6 +486,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         exception_handlers={
             BadRequest: _bad_request,
             NotFound: _not_found,
+            SessionRefused: _session_refused,
             HTTPException: _http_error,
             Exception: _server_error,
         },

@@ -445,3 +445,15 @@ class Database:
 
     def count(self) -> int:
         return int(self._conn().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+    # --- for the service's other tables (sessions, ...) in the same file -----------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on this database, for tables other modules own."""
+        with self._writer() as conn:
+            yield conn
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection, for tables other modules own."""
+        return self._conn()
