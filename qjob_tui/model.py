@@ -417,3 +417,29 @@ class Workload:
     tags: tuple[str, ...] = ()
     accepting_jobs: bool | None = None
     quantum_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One observable's estimate: its index in the pub's (broadcast) shape, value and error."""
+
+    index: tuple[int, ...]
+    value: float
+    std: float | None = None
+
+
+@dataclass(frozen=True)
+class EstimatorPubResult:
+    """The expectation values of one pub of an estimator job, in its shape's order."""
+
+    shape: tuple[int, ...]
+    values: tuple[Expectation, ...]
+    metadata: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EstimatorResult:
+    """An estimator job's whole result: one EstimatorPubResult per submitted pub."""
+
+    pubs: tuple[EstimatorPubResult, ...]
+    metadata: Mapping[str, object] = field(default_factory=dict)

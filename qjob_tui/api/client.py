@@ -27,6 +27,7 @@ from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
 from qjob_tui.api.source import LOCAL, Source
 from qjob_tui.model import (
     Backend,
+    EstimatorResult,
     InstanceUsage,
     Job,
     JobResult,
@@ -35,6 +36,7 @@ from qjob_tui.model import (
     Workload,
     tag_problem,
 )
+from qjob_tui.wire.estimator_results import EstimatorResultError, decode_estimator_result
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
@@ -212,6 +214,16 @@ class JobClient:
         try:
             return decode_sampler_result(text)
         except CodecError as exc:
+            raise self._bad(f"result of {job_id}: {exc}") from None
+
+    async def estimator_result(self, job_id: str) -> EstimatorResult | None:
+        """An estimator job's expectation values and standard errors, per pub."""
+        text = await self.results_text(job_id)
+        if text is None:
+            return None
+        try:
+            return decode_estimator_result(text)
+        except EstimatorResultError as exc:
             raise self._bad(f"result of {job_id}: {exc}") from None
 
     async def extractor_result(self, job_id: str) -> ExtractorResult | None:

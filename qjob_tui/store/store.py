@@ -24,7 +24,16 @@ from datetime import datetime
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
 from qjob_tui.api.extractor import ExtractorResult, extractor_params
-from qjob_tui.model import Backend, InstanceUsage, Job, JobResult, JobStatus, Session, tag_problem
+from qjob_tui.model import (
+    Backend,
+    EstimatorResult,
+    InstanceUsage,
+    Job,
+    JobResult,
+    JobStatus,
+    Session,
+    tag_problem,
+)
 from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey, SessionKey, SourceHealth
 from qjob_tui.store.poller import SourcePoller
 from qjob_tui.store.sessions import SessionWatch
@@ -55,6 +64,7 @@ class JobStore:
         self._intents: dict[JobKey, str] = {}
         self._results: dict[JobKey, JobResult] = {}
         self._extracted: dict[JobKey, ExtractorResult] = {}
+        self._estimates: dict[JobKey, EstimatorResult] = {}
         self.paused = False
         self.session_watch = SessionWatch(self)
 
@@ -240,6 +250,18 @@ class JobStore:
                 await asyncio.to_thread(poller.cache.put_result, key[1], result)
         if result is not None:
             self._results[key] = result
+        return result
+
+    async def estimator_result(self, key: JobKey) -> EstimatorResult | None:
+        """A finished estimator job's expectation values (kept in memory once read)."""
+        if key in self._estimates:
+            return self._estimates[key]
+        job = self.job(key)
+        if job is None or job.status is not JobStatus.DONE:
+            return None
+        result = await self.pollers[key[0]].client.estimator_result(key[1])
+        if result is not None:
+            self._estimates[key] = result
         return result
 
     async def circuit_diagrams(self, key: JobKey, width: int = 80) -> list[str]:

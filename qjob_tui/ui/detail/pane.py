@@ -27,6 +27,7 @@ from qjob_tui.ui.detail.result_view import ResultView
 from qjob_tui.ui.detail.timeline import TimelineView
 
 EXTRACTOR = "random-extractor"
+ESTIMATOR = "estimator"
 
 if TYPE_CHECKING:
     from qjob_tui.store import JobStore
@@ -112,7 +113,10 @@ class JobDetail(Vertical):
             elif job.status is JobStatus.DONE:
                 self._result_for = key
                 view.show_message("Loading the result…")
-                self.fetch_result(key)
+                if job.program == ESTIMATOR:
+                    self.fetch_estimates(key)
+                else:
+                    self.fetch_result(key)
             else:
                 view.show_message(f"No result: the job is {job.status.value.lower()}.")
         if self.active == "circuit" and self._circuit_for != key:
@@ -173,6 +177,22 @@ class JobDetail(Vertical):
             view.show_message("The service has no result for this job.")
         else:
             view.show_result(result)
+
+    @work(exclusive=True, group="result", exit_on_error=False)
+    async def fetch_estimates(self, key: JobKey) -> None:
+        view = self.query_one(ResultView)
+        try:
+            result = await self.store.estimator_result(key)
+        except ApiError as exc:
+            self._result_for = None
+            view.show_message(f"Could not read the result: {exc}")
+            return
+        if key != self.key:
+            return
+        if result is None:
+            view.show_message("The service has no result for this job.")
+        else:
+            view.show_estimates(result)
 
     @work(exclusive=True, group="circuit", exit_on_error=False)
     async def fetch_circuits(self, key: JobKey) -> None:
