@@ -136,14 +136,14 @@ def group_text(
     mode = session.mode.value if session else "session"
     text.append(f"{mode:<9}", style="bold")
     state, style = state_label(session, intent)
-    text.append(f" {state:<15}", style=style)
+    text.append(f" {state:<8}", style=style)
     backend = one_line(session.backend, 40) if session and session.backend else MISSING
-    text.append(f" {backend:<15}")
-    text.append(f" {ttl_label(session, now):<14}")
-    text.append(" ")
+    text.append(f" {backend}")
+    text.append(f"  {ttl_label(session, now)}  ")
     text.append_text(counts_text(group.counts))
     elapsed = session.elapsed_seconds if session else None
-    text.append(f"  {compact_duration(elapsed)} used" if elapsed is not None else "", style="dim")
+    if elapsed is not None:
+        text.append(f"  {compact_duration(elapsed)} used", style="dim")
     prefix = f"{one_line(group.key[0], 20)}:" if show_source else ""
     text.append(f"  {prefix}{one_line(group.key[1], 60)}", style="dim")
     return text

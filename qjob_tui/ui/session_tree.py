@@ -63,7 +63,7 @@ class SessionTree(Tree[NodeData]):
         self._session_intent = session_intent or (lambda key: None)
         self._shape: object = None
         self._collapsed: set[SessionKey] = set()
-        self._nodes: dict[NodeData, TreeNode[NodeData]] = {}
+        self._rows: dict[NodeData, TreeNode[NodeData]] = {}
         self.grouping = Grouping((), 0)
 
     # --- the cursor ----------------------------------------------------------------------
@@ -93,7 +93,7 @@ class SessionTree(Tree[NodeData]):
 
     def select_key(self, kind: NodeKind, key: tuple[str, str]) -> bool:
         """Put the cursor on a session's or job's row; False if it is not shown."""
-        node = self._nodes.get((kind, key))
+        node = self._rows.get((kind, key))
         if node is None:
             return False
         if node.parent is not None and not node.parent.is_root:
@@ -108,52 +108,52 @@ class SessionTree(Tree[NodeData]):
         """Show these groups: relabel in place if the rows are the same, else rebuild."""
         self.grouping = grouping
         now = self._clock()
-        if grouping.shape == self._shape and (("loose", None) in self._nodes) == bool(
+        if grouping.shape == self._shape and (("loose", None) in self._rows) == bool(
             grouping.loose
         ):
             for group in grouping.groups:
                 intent = self._session_intent(group.key)
-                self._nodes[("session", group.key)].set_label(
+                self._rows[("session", group.key)].set_label(
                     group_text(group, now, intent, show_source)
                 )
                 for job in group.jobs:
-                    self._nodes[("job", job.key)].set_label(
+                    self._rows[("job", job.key)].set_label(
                         job_text(job, now, self._job_intent(job.key))
                     )
             if grouping.loose:
-                self._nodes[("loose", None)].set_label(loose_text(grouping.loose))
+                self._rows[("loose", None)].set_label(loose_text(grouping.loose))
             return
         self._rebuild(grouping, now, show_source)
 
     def _rebuild(self, grouping: Grouping, now: datetime, show_source: bool) -> None:
         here = self.cursor_data
-        for data, node in self._nodes.items():
+        for data, node in self._rows.items():
             if data[0] == "session" and data[1] is not None and not node.is_expanded:
                 self._collapsed.add(data[1])
             elif data[0] == "session" and data[1] is not None:
                 self._collapsed.discard(data[1])
         self.clear()
-        self._nodes = {}
+        self._rows = {}
         for group in grouping.groups:
             label = group_text(group, now, self._session_intent(group.key), show_source)
             data: NodeData = ("session", group.key)
             node = self.root.add(label, data, expand=group.key not in self._collapsed)
-            self._nodes[data] = node
+            self._rows[data] = node
             for job in group.jobs:
                 job_data: NodeData = ("job", job.key)
-                self._nodes[job_data] = node.add_leaf(
+                self._rows[job_data] = node.add_leaf(
                     job_text(job, now, self._job_intent(job.key)), job_data
                 )
         if grouping.loose:
-            self._nodes[("loose", None)] = self.root.add_leaf(
+            self._rows[("loose", None)] = self.root.add_leaf(
                 loose_text(grouping.loose), ("loose", None)
             )
         self._shape = grouping.shape
-        if here is not None and here in self._nodes and here[1] is not None:
+        if here is not None and here in self._rows and here[1] is not None:
             self.select_key(here[0], here[1])
-        elif self._nodes:
+        elif self._rows:
             _ = self.last_line
-            self.move_cursor(next(iter(self._nodes.values())))
+            self.move_cursor(next(iter(self._rows.values())))
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[NodeData]) -> None:
         event.stop()
