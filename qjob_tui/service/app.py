@@ -30,12 +30,13 @@ from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
+from qjob_tui.service.reference import INSTALL_HINT, RUNTIME_PROGRAMS, runtime_available
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
 
 log = logging.getLogger("qjob_tui.service")
 
-PROGRAMS = ("sampler", "random-extractor")
+PROGRAMS = ("sampler", "random-extractor", "estimator")
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
 CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
 MAX_NAME_LENGTH = 120
@@ -169,6 +170,8 @@ class JobService:
         program = body.get("program_id")
         if program not in PROGRAMS:
             raise BadRequest(f"unknown program_id {program!r}; this service runs {list(PROGRAMS)}")
+        if program in RUNTIME_PROGRAMS and not runtime_available():
+            raise BadRequest(f"program {program!r} needs qiskit-ibm-runtime: {INSTALL_HINT}")
         backend = body.get("backend")
         if backend is None and isinstance(body.get("session_id"), str):
             known = self.scheduler.sessions.get(body["session_id"])

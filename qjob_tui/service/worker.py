@@ -118,7 +118,17 @@ def _run_extractor(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, A
     return run_extractor(params, task.raw_job)
 
 
-PROGRAMS = {"sampler": _run_sampler, "random-extractor": _run_extractor}
+def _run_estimator(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    from qjob_tui.service.programs.estimator import run_estimator
+
+    return run_estimator(task)
+
+
+PROGRAMS = {
+    "sampler": _run_sampler,
+    "random-extractor": _run_extractor,
+    "estimator": _run_estimator,
+}
 
 
 def run_task(task: Task) -> Outcome:
