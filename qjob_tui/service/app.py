@@ -188,6 +188,8 @@ class JobService:
         tags = _valid_tags(body.get("tags") or [])
         name = _valid_name(body.get("name"))
         session = await self._session_for(body.get("session_id"), backend)
+        calibration = body.get("calibration_id")
+        _check_calibration(self.backends[backend], calibration)
         row = JobRow.new(
             program,
             backend,
@@ -199,6 +201,8 @@ class JobService:
             private=bool(body.get("private", False)),
             session_id=session,
         )
+        if calibration is not None:
+            row.details = {"calibration_id": calibration}
         row = await self.scheduler.submit(row)
         return JSONResponse({"id": row.id, "backend": row.backend})
 
@@ -289,10 +293,14 @@ class JobService:
         return JSONResponse(views.backend_status(spec, self.scheduler.queue_length(spec.name)))
 
     async def backend_configuration(self, request: Request) -> Response:
-        return JSONResponse(configuration(self._backend_or_404(request)))
+        spec = self._backend_or_404(request)
+        _check_calibration(spec, request.query_params.get("calibration_id"))
+        return JSONResponse(configuration(spec))
 
     async def backend_properties(self, request: Request) -> Response:
-        return JSONResponse(properties(self._backend_or_404(request)))
+        spec = self._backend_or_404(request)
+        _check_calibration(spec, request.query_params.get("calibration_id"))
+        return JSONResponse(properties(spec))
 
     async def usage(self, request: Request) -> Response:
         consumed = await asyncio.to_thread(self.db.quantum_seconds)
@@ -401,6 +409,21 @@ def parse_job_query(request: Request) -> JobQuery:
         created_before=times.get("created_before"),
         descending=sort == "DESC",
     )
+
+
+def _check_calibration(spec: BackendSpec, calibration_id: object) -> None:
+    """Refuse a calibration id the backend never had (each device has one: its snapshot's)."""
+    if calibration_id is None or calibration_id == "":
+        return
+    if not isinstance(calibration_id, str) or calibration_id != spec.calibration_id:
+        known = (
+            f"its calibration is {spec.calibration_id}"
+            if spec.calibration_id
+            else ("it has no calibrations")
+        )
+        raise BadRequest(
+            f"unknown calibration_id {str(calibration_id)[:60]!r} for backend {spec.name}; {known}"
+        )
 
 
 def _valid_tags(tags: object) -> list[str]:

@@ -75,6 +75,13 @@ def build_backend(spec: BackendSpec) -> Any:
         from qiskit_aer import AerSimulator
 
         backend = AerSimulator()
+    elif spec.fake_class:
+        # IBM's own snapshot of the device: its target, calibration and noise model.
+        from qiskit_ibm_runtime import fake_provider
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            backend = getattr(fake_provider, spec.fake_class)()
     else:
         from qiskit.providers.fake_provider import GenericBackendV2
 
