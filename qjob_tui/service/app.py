@@ -30,12 +30,13 @@ from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
+from qjob_tui.service.reference import INSTALL_HINT, RUNTIME_PROGRAMS, runtime_available
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
 
 log = logging.getLogger("qjob_tui.service")
 
-PROGRAMS = ("sampler", "random-extractor")
+PROGRAMS = ("sampler", "random-extractor", "estimator")
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
 CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
 MAX_NAME_LENGTH = 120
@@ -169,6 +170,8 @@ class JobService:
         program = body.get("program_id")
         if program not in PROGRAMS:
             raise BadRequest(f"unknown program_id {program!r}; this service runs {list(PROGRAMS)}")
+        if program in RUNTIME_PROGRAMS and not runtime_available():
+            raise BadRequest(f"program {program!r} needs qiskit-ibm-runtime: {INSTALL_HINT}")
         backend = body.get("backend")
         if backend is None and isinstance(body.get("session_id"), str):
             known = self.scheduler.sessions.get(body["session_id"])
@@ -185,6 +188,8 @@ class JobService:
         tags = _valid_tags(body.get("tags") or [])
         name = _valid_name(body.get("name"))
         session = await self._session_for(body.get("session_id"), backend)
+        calibration = body.get("calibration_id")
+        _check_calibration(self.backends[backend], calibration)
         row = JobRow.new(
             program,
             backend,
@@ -196,6 +201,8 @@ class JobService:
             private=bool(body.get("private", False)),
             session_id=session,
         )
+        if calibration is not None:
+            row.details = {"calibration_id": calibration}
         row = await self.scheduler.submit(row)
         return JSONResponse({"id": row.id, "backend": row.backend})
 
@@ -286,10 +293,14 @@ class JobService:
         return JSONResponse(views.backend_status(spec, self.scheduler.queue_length(spec.name)))
 
     async def backend_configuration(self, request: Request) -> Response:
-        return JSONResponse(configuration(self._backend_or_404(request)))
+        spec = self._backend_or_404(request)
+        _check_calibration(spec, request.query_params.get("calibration_id"))
+        return JSONResponse(configuration(spec))
 
     async def backend_properties(self, request: Request) -> Response:
-        return JSONResponse(properties(self._backend_or_404(request)))
+        spec = self._backend_or_404(request)
+        _check_calibration(spec, request.query_params.get("calibration_id"))
+        return JSONResponse(properties(spec))
 
     async def usage(self, request: Request) -> Response:
         consumed = await asyncio.to_thread(self.db.quantum_seconds)
@@ -398,6 +409,21 @@ def parse_job_query(request: Request) -> JobQuery:
         created_before=times.get("created_before"),
         descending=sort == "DESC",
     )
+
+
+def _check_calibration(spec: BackendSpec, calibration_id: object) -> None:
+    """Refuse a calibration id the backend never had (each device has one: its snapshot's)."""
+    if calibration_id is None or calibration_id == "":
+        return
+    if not isinstance(calibration_id, str) or calibration_id != spec.calibration_id:
+        known = (
+            f"its calibration is {spec.calibration_id}"
+            if spec.calibration_id
+            else ("it has no calibrations")
+        )
+        raise BadRequest(
+            f"unknown calibration_id {str(calibration_id)[:60]!r} for backend {spec.name}; {known}"
+        )
 
 
 def _valid_tags(tags: object) -> list[str]:

@@ -14,6 +14,8 @@ DEFAULT_SHOTS = 4096
 
 def count_shots(program: str, params: dict[str, Any]) -> int:
     """Total shots of a sampler job's pubs; 0 for programs without shots or odd params."""
+    if program == "estimator":
+        return _estimator_shots(params)
     if program != "sampler":
         return 0
     options = params.get("options")
@@ -31,4 +33,29 @@ def count_shots(program: str, params: dict[str, Any]) -> int:
         if isinstance(pub, list) and len(pub) >= 3 and isinstance(pub[2], int):
             shots = pub[2]
         total += max(shots, 0)
+    return total
+
+
+# BackendEstimatorV2's default precision: 1 / precision**2 shots per pub.
+DEFAULT_PRECISION = 0.015625
+
+
+def _estimator_shots(params: dict[str, Any]) -> int:
+    """Shots an estimator job needs, from each pub's precision (parameter sets not counted)."""
+    options = params.get("options")
+    default = DEFAULT_PRECISION
+    if isinstance(options, dict):
+        precision = options.get("default_precision")
+        if isinstance(precision, int | float) and not isinstance(precision, bool) and precision > 0:
+            default = float(precision)
+    pubs = params.get("pubs")
+    if not isinstance(pubs, list):
+        return 0
+    total = 0
+    for pub in pubs:
+        precision = default
+        given = pub[3] if isinstance(pub, list) and len(pub) >= 4 else None
+        if isinstance(given, int | float) and not isinstance(given, bool) and given > 0:
+            precision = float(given)
+        total += min(round(1 / precision**2), 10**7)
     return total

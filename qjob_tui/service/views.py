@@ -72,6 +72,8 @@ def job(row: JobRow, *, with_params: bool) -> dict[str, Any]:
     }
     if row.private:
         body["private"] = True
+    if "calibration_id" in row.details:
+        body["calibration_id"] = row.details["calibration_id"]
     if with_params:
         body["params"] = json.loads(row.params)
     return body
@@ -114,6 +116,8 @@ def device(spec: BackendSpec, queue_length: int) -> dict[str, Any]:
         "processor_type": {"family": spec.processor_family or "simulator", "revision": "1"},
         "clops": {"type": "virtual", "value": 0},
         "description": spec.description,
+        "physical_qubits": spec.physical_qubits if not spec.simulator else None,
+        "calibration_id": spec.calibration_id,
     }
 
 

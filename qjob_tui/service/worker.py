@@ -75,6 +75,13 @@ def build_backend(spec: BackendSpec) -> Any:
         from qiskit_aer import AerSimulator
 
         backend = AerSimulator()
+    elif spec.fake_class:
+        # IBM's own snapshot of the device: its target, calibration and noise model.
+        from qiskit_ibm_runtime import fake_provider
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            backend = getattr(fake_provider, spec.fake_class)()
     else:
         from qiskit.providers.fake_provider import GenericBackendV2
 
@@ -118,7 +125,17 @@ def _run_extractor(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, A
     return run_extractor(params, task.raw_job)
 
 
-PROGRAMS = {"sampler": _run_sampler, "random-extractor": _run_extractor}
+def _run_estimator(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    from qjob_tui.service.programs.estimator import run_estimator
+
+    return run_estimator(task)
+
+
+PROGRAMS = {
+    "sampler": _run_sampler,
+    "random-extractor": _run_extractor,
+    "estimator": _run_estimator,
+}
 
 
 def run_task(task: Task) -> Outcome:

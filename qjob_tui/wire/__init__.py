@@ -1,1 +1,1 @@
-"""The IBM runtime wire format: no I/O, no other part of the project but ``model`` and ``text``."""
+"""The IBM runtime wire format, one copy for client and service: no I/O, qiskit imported lazily."""
