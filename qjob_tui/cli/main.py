@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
     )
     _job_commands(commands)
+    from qjob_tui.cli import usage
+
+    usage.add_parser(commands)
     return parser
 
 
@@ -201,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "usage":
+            from qjob_tui.cli.usage import usage
+
+            return usage(args)
         if args.command in ("ls", "show", "submit", "cancel", "tag"):
             from qjob_tui.cli import commands
 
