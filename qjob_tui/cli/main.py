@@ -28,6 +28,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _usage_limit(text: str) -> float:
+    value = _positive_float(text)
+    if value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"not a finite number of seconds: {text!r}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -86,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers", type=int, default=2, help="worker processes that run jobs (default 2)"
+    )
+    serve.add_argument(
+        "--usage-limit",
+        type=_usage_limit,
+        default=None,
+        metavar="SECONDS",
+        help="quantum seconds the instance may use; then submits are refused (default: none)",
     )
     serve.add_argument(
         "--log-level",
@@ -190,6 +204,7 @@ def _serve(args: argparse.Namespace) -> int:
         latency_scale=args.latency_scale,
         workers=args.workers,
         demo=args.demo,
+        usage_limit=args.usage_limit,
     )
     try:
         return serve(config, args.host, args.port, args.log_level)

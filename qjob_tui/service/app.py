@@ -55,6 +55,10 @@ class ServiceConfig:
     workers: int = 2
     demo: bool = False
     backends: dict[str, BackendSpec] = field(default_factory=dict)
+    # Quantum seconds the instance may use; past it, submits get IBM's 409 (None: no limit).
+    usage_limit: float | None = None
+    # Who submits: the one user of a local service, on each job and session.
+    user_id: str = "local-user"
 
 
 class BadRequest(Exception):
@@ -172,6 +176,15 @@ class JobService:
             raise BadRequest(f"unknown program_id {program!r}; this service runs {list(PROGRAMS)}")
         if program in RUNTIME_PROGRAMS and not runtime_available():
             raise BadRequest(f"program {program!r} needs qiskit-ibm-runtime: {INSTALL_HINT}")
+        if self.config.usage_limit is not None:
+            consumed = await asyncio.to_thread(self.db.quantum_seconds)
+            if consumed >= self.config.usage_limit:
+                return views.error(
+                    409,
+                    "usage_limit_exceeded",
+                    f"Usage exceeds instance limit: {consumed:.1f} of "
+                    f"{self.config.usage_limit:g} seconds used.",
+                )
         backend = body.get("backend")
         if backend is None and isinstance(body.get("session_id"), str):
             known = self.scheduler.sessions.get(body["session_id"])
@@ -201,8 +214,9 @@ class JobService:
             private=bool(body.get("private", False)),
             session_id=session,
         )
+        row.details = {"user_id": self.config.user_id}
         if calibration is not None:
-            row.details = {"calibration_id": calibration}
+            row.details["calibration_id"] = calibration
         row = await self.scheduler.submit(row)
         return JSONResponse({"id": row.id, "backend": row.backend})
 
@@ -235,9 +249,10 @@ class JobService:
 
     async def results(self, request: Request) -> Response:
         row = await self._job_or_404(request)
-        body = (
-            await asyncio.to_thread(self.db.result, row.id) if row.status == "Completed" else None
-        )
+        read = self.db.take_result if row.private else self.db.result
+        body = await asyncio.to_thread(read, row.id) if row.status == "Completed" else None
+        if body is None and row.private and row.status == "Completed":
+            raise NotFound(f"The results of private job {row.id} were read once and are gone.")
         if body is None:
             return Response(status_code=204)
         return Response(body, media_type="application/json")
@@ -272,7 +287,10 @@ class JobService:
 
     async def delete_job(self, request: Request) -> Response:
         row = await self._job_or_404(request)
-        if row.status not in FINAL:
+        # As IBM: a queued job is cancelled and deleted; a running one must finish first.
+        if row.status == "Queued":
+            await self.scheduler.cancel(row)
+        elif row.status not in FINAL:
             return views.error(
                 409, "invalid_state", "Job must be in a terminal state to be deleted."
             )
@@ -304,6 +322,7 @@ class JobService:
 
     async def usage(self, request: Request) -> Response:
         consumed = await asyncio.to_thread(self.db.quantum_seconds)
+        limit = self.config.usage_limit
         now = datetime.now(UTC)
         start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return JSONResponse(
@@ -312,9 +331,12 @@ class JobService:
                 "plan_id": "local",
                 "usage_period": {"start_time": start.isoformat(), "end_time": now.isoformat()},
                 "usage_consumed_seconds": round(consumed, 6),
-                "usage_limit_seconds": None,
+                "usage_limit_seconds": limit,
                 "usage_allocation_seconds": None,
-                "usage_limit_reached": False,
+                "usage_limit_reached": limit is not None and consumed >= limit,
+                "usage_remaining_seconds": (
+                    round(max(limit - consumed, 0.0), 6) if limit is not None else None
+                ),
             }
         )
 

@@ -145,6 +145,8 @@ class Scheduler:
         )
         if not done:
             return False
+        if row.private:
+            await asyncio.to_thread(self.db.forget_params, row.id)
         self._unqueue(row.backend, row.id)
         self.pool.kill(row.id)
         self._wake.set()
@@ -171,9 +173,15 @@ class Scheduler:
     # --- sessions ------------------------------------------------------------------------
 
     def open_session(
-        self, mode: str, backend: str | None, max_ttl: int, interactive_ttl: int
+        self,
+        mode: str,
+        backend: str | None,
+        max_ttl: int,
+        interactive_ttl: int,
+        user_id: str = "local-user",
     ) -> Session:
         session = self.sessions.create(mode, backend, max_ttl, interactive_ttl, datetime.now(UTC))
+        session.user_id = user_id
         self._wake.set()
         return session
 
@@ -365,6 +373,8 @@ class Scheduler:
 
     async def _record(self, row: JobRow, outcome: Outcome) -> None:
         at = now_iso()
+        if row.private:
+            await asyncio.to_thread(self.db.forget_params, row.id)
         if outcome.ok:
             charged = max(outcome.ended - outcome.started, 0.0)
             done = await asyncio.to_thread(

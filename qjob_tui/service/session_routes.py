@@ -51,7 +51,9 @@ class SessionRoutes:
             )
         max_ttl = _seconds(body, "max_ttl", DEFAULT_MAX_TTL, MAX_TTL_LIMIT)
         interactive_ttl = _seconds(body, "interactive_ttl", DEFAULT_INTERACTIVE_TTL, max_ttl)
-        session = self.service.scheduler.open_session(mode, backend, max_ttl, interactive_ttl)
+        session = self.service.scheduler.open_session(
+            mode, backend, max_ttl, interactive_ttl, self.service.config.user_id
+        )
         return JSONResponse(session.to_json(datetime.now(UTC)))
 
     async def details(self, request: Request) -> Response:

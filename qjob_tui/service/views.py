@@ -65,7 +65,7 @@ def job(row: JobRow, *, with_params: bool) -> dict[str, Any]:
         "cost": MAX_COST_SECONDS,
         "tags": row.tags,
         "session_id": row.session_id,
-        "user_id": "local-user",
+        "user_id": row.details.get("user_id", "local-user"),
         "usage": _usage(row),
         "estimated_running_time_seconds": row.estimated_seconds,
         "name": row.name,
@@ -74,7 +74,7 @@ def job(row: JobRow, *, with_params: bool) -> dict[str, Any]:
         body["private"] = True
     if "calibration_id" in row.details:
         body["calibration_id"] = row.details["calibration_id"]
-    if with_params:
+    if with_params and not row.private:
         body["params"] = json.loads(row.params)
     return body
 
@@ -91,6 +91,9 @@ def metrics(row: JobRow, estimate: QueueEstimate) -> dict[str, Any]:
         "usage": usage,
         "executions": row.shots,
         "qiskit_version": QISKIT_VERSION,
+        "circuits_execution_time_ns": (
+            round(row.quantum_seconds * 1e9) if row.quantum_seconds is not None else None
+        ),
         "caller": row.caller or "",
         "position_in_queue": estimate.position,
         "position_in_provider": estimate.position,
