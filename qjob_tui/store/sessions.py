@@ -36,6 +36,7 @@ class SessionWatch:
         self.sessions: dict[SessionKey, Session] = {}
         self.usage: dict[str, InstanceUsage] = {}
         self.own_users: dict[str, str | None] = {}
+        self._no_workloads: set[str] = set()  # sources without ``GET /workloads``
         self._missing: set[SessionKey] = set()  # ids the server does not know: not asked again
         self._intents: dict[SessionKey, str] = {}
         self._next_usage = 0.0
@@ -127,9 +128,16 @@ class SessionWatch:
 
     async def _read_usage(self, source: str) -> tuple[str, InstanceUsage] | None:
         poller = self.store.pollers[source]
-        if source not in self.own_users:
-            with contextlib.suppress(ApiError):  # else asked again on the next usage round
-                self.own_users[source] = await poller.client.own_user()
+        if self.own_users.get(source) is None and source not in self._no_workloads:
+            # Asked on every usage round until known: an account with no jobs yet has none.
+            try:
+                page = await poller.client.workloads(mine=True, limit=1)
+                users = [item.user_id for item in page.workloads if item.user_id]
+                self.own_users[source] = users[0] if users else None
+            except Unsupported:
+                self._no_workloads.add(source)
+            except ApiError as exc:
+                log.info("own user of %s: %s", source, exc)
         try:
             usage = await poller.client.usage()
         except ApiError as exc:
