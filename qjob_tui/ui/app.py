@@ -141,6 +141,7 @@ class QJobApp(App[int]):
             "z",
             "group",
             "Sessions",
+            show=False,
             tooltip="group the jobs by session or batch (again: the plain list)",
             id="app.group",
         ),

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from qjob_tui.model import Job, JobStatus, Session
+from qjob_tui.model import Job, JobStatus, Session, SessionMode
 from qjob_tui.text import one_line
 from qjob_tui.ui.session_rows import session_mode_word
 
@@ -41,7 +41,8 @@ class ConfirmSession(ModalScreen[bool]):
         running = sum(1 for job in self.jobs if job.status is JobStatus.RUNNING)
         body = Text()
         body.append(f"{session.id}", style="bold")
-        body.append(f"  {word} on {one_line(session.backend or '-', 40)}, {session.state.value}\n")
+        kind = "dedicated session" if session.mode is SessionMode.DEDICATED else "batch"
+        body.append(f"  {kind} on {one_line(session.backend or '-', 40)}, {session.state.value}\n")
         if self.verb == "close":
             title = f"Close this {word}?"
             body.append("It accepts no new jobs; the jobs it has still run")
