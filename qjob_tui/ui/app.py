@@ -278,8 +278,9 @@ class QJobApp(App[int]):
                     self.exit(0)
                     return
         self._show_status()
-        if self.grouped:
-            self._show_groups()
+        if self.grouped:  # TTLs and ages move with the clock: relabel, the rows stay
+            tree = self.query_one(SessionTree)
+            tree.show_grouping(tree.grouping, len(self.store.pollers) > 1)
             self._show_session()
 
     # --- store news ----------------------------------------------------------------------
