@@ -36,7 +36,7 @@ from qjob_tui.service.shots import count_shots
 
 log = logging.getLogger("qjob_tui.service")
 
-PROGRAMS = ("sampler", "random-extractor", "estimator")
+PROGRAMS = ("sampler", "random-extractor", "estimator", "executor")
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
 CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
 MAX_NAME_LENGTH = 120
