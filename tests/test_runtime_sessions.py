@@ -94,3 +94,14 @@ def test_session_close_lets_queued_jobs_finish(runtime: QiskitRuntimeService) ->
         assert "closed" in str(exc)
     else:
         raise AssertionError("a closed session took a job")
+
+
+def test_workloads_list_sessions_as_the_client_asks(runtime: QiskitRuntimeService) -> None:  # noqa: F811
+    backend = runtime.backend("fake_lima")
+    with Batch(backend) as batch:
+        SamplerV2(mode=batch).run([isa(bell(), backend)], shots=20).result()
+    api = runtime._get_api_client()._api  # the client's own REST adapter: workloads_get
+    page = api.workloads_get(user="me", mode="batch", sort="-createdAt", limit=5)
+    assert batch.session_id in [w["id"] for w in page["workloads"]]
+    listed = api.workloads_get(status=["completed", "in_progress"], backend="fake_lima")
+    assert all(w["backend"] == "fake_lima" for w in listed["workloads"])

@@ -36,7 +36,7 @@ from qjob_tui.service.shots import count_shots
 
 log = logging.getLogger("qjob_tui.service")
 
-PROGRAMS = ("sampler", "random-extractor", "estimator")
+PROGRAMS = ("sampler", "random-extractor", "estimator", "executor")
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
 CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
 MAX_NAME_LENGTH = 120
@@ -496,9 +496,11 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def create_app(config: ServiceConfig) -> Starlette:
     """The service as an ASGI app; its lifespan starts and stops the scheduler."""
     from qjob_tui.service.session_routes import SessionRoutes
+    from qjob_tui.service.workload_routes import WorkloadRoutes
 
     service = JobService(config)
     sessions = SessionRoutes(service)
+    workloads = WorkloadRoutes(service)
     api = [
         Route("/jobs", service.list_jobs, methods=["GET"]),
         Route("/jobs", service.submit, methods=["POST"]),
@@ -519,6 +521,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         Route("/sessions/{session_id}", sessions.details, methods=["GET"]),
         Route("/sessions/{session_id}", sessions.update, methods=["PATCH"]),
         Route("/sessions/{session_id}/close", sessions.cancel, methods=["DELETE"]),
+        Route("/workloads", workloads.list, methods=["GET"]),
     ]
     routes = [
         Mount("/api/v1", routes=api),

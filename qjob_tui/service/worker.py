@@ -131,10 +131,17 @@ def _run_estimator(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, A
     return run_estimator(task)
 
 
+def _run_executor(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    from qjob_tui.service.programs.executor import run_executor
+
+    return run_executor(task)
+
+
 PROGRAMS = {
     "sampler": _run_sampler,
     "random-extractor": _run_extractor,
     "estimator": _run_estimator,
+    "executor": _run_executor,
 }
 
 
