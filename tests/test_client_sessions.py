@@ -119,3 +119,15 @@ async def test_usage_reports_the_limit(limited: ServiceProcess) -> None:
         assert after.consumed_seconds >= before.consumed_seconds
         assert after.remaining_seconds is not None
         assert after.remaining_seconds == pytest.approx(3600 - after.consumed_seconds)
+
+
+async def test_workloads_page_with_the_next_cursor(source: Source) -> None:
+    async with JobClient(source) as client:
+        for _ in range(2):
+            await client.open_session("basic_simulator", SessionMode.BATCH)
+        first = await client.workloads(limit=1)
+        assert len(first.workloads) == 1 and first.next_cursor is not None
+        second = await client.workloads(limit=1, cursor=first.next_cursor)
+        assert len(second.workloads) == 1
+        assert second.workloads[0].id != first.workloads[0].id
+        assert first.total >= 2
