@@ -131,3 +131,23 @@ async def test_workloads_page_with_the_next_cursor(source: Source) -> None:
         assert len(second.workloads) == 1
         assert second.workloads[0].id != first.workloads[0].id
         assert first.total >= 2
+
+
+def test_the_job_library_has_sessions_and_usage(service: ServiceProcess) -> None:
+    from qjob_tui.jobs import JobService
+
+    async def open_batch() -> str:
+        async with JobClient(Source.local(service.url)) as client:
+            return await client.open_session("basic_simulator", SessionMode.BATCH)
+
+    session_id = asyncio.run(open_batch())
+    with JobService(service.root) as jobs:
+        handle = jobs.run(BELL, "basic_simulator", shots=20)
+        assert handle.session_id is None and handle.user_id
+        session = jobs.session(session_id)
+        assert session.mode is SessionMode.BATCH and session.accepting_jobs
+        assert jobs.session_jobs(session_id) == []
+        jobs.close_session(session_id)
+        assert not jobs.session(session_id).accepting_jobs
+        jobs.cancel_session(session_id)
+        assert jobs.usage().limit_seconds is None
