@@ -30,7 +30,7 @@ from qjob_tui.api.extractor import ExtractorResult
 from qjob_tui.api.source import LOCAL
 from qjob_tui.config import Settings
 from qjob_tui.export import job_to_dict, jobs_to_csv
-from qjob_tui.model import Job, JobStatus
+from qjob_tui.model import InstanceUsage, Job, JobStatus
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey, SessionKey
 from qjob_tui.ui.detail.pane import JobDetail
@@ -347,8 +347,19 @@ class QJobApp(App[int]):
             self._counts,
             self.store.paused,
             self.store.config.interval,
-            usage=self.store.usage,
+            usage=self._shown_usage(),
         )
+
+    def _shown_usage(self) -> dict[str, InstanceUsage]:
+        """The usage worth a place on the status line: every IBM instance's, and a local
+        service's only when it has a limit (``serve --usage-limit``)."""
+        shown = {}
+        for source, usage in self.store.usage.items():
+            poller = self.store.pollers.get(source)
+            local = poller is not None and poller.client.source.kind == LOCAL
+            if usage.limit_seconds is not None or not local:
+                shown[source] = usage
+        return shown
 
     def _show_queue(self) -> None:
         backends = self.store.backends
