@@ -148,3 +148,19 @@ async def test_readonly_hides_the_session_actions(service: ServiceProcess) -> No
     assert (await server_session(service, session_id)).accepting_jobs
     async with JobClient(Source.local(service.root)) as client:
         await client.cancel_session(session_id)
+
+
+async def test_the_filter_narrows_the_groups(service: ServiceProcess) -> None:
+    session_id, ids = await open_session(service, SessionMode.BATCH, 1)
+    app = make_app(service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = await on_group_row(pilot, app, session_id)
+        await pilot.press("slash", *ids[0], "enter")
+        await until(pilot, lambda: [g.key[1] for g in tree.grouping.groups] == [session_id])
+        assert tree.has_focus  # back on the grouped view, not on the hidden list
+        await pilot.press("slash", *"no-such-job", "enter")
+        await until(pilot, lambda: not tree.grouping.groups)
+        await pilot.press("escape")
+        await until(pilot, lambda: len(tree.grouping.groups) >= 1 and tree.has_focus)
+    async with JobClient(Source.local(service.root)) as client:
+        await client.cancel_session(session_id)

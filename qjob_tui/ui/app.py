@@ -591,6 +591,13 @@ class QJobApp(App[int]):
             job_list.focus()
             self.query_one(JobDetail).show(job_list.cursor_key)
 
+    def _focus_list(self) -> None:
+        """Focus the list on show: the grouped view or the plain list."""
+        if self.grouped:
+            self.query_one(SessionTree).focus()
+        else:
+            self.query_one(JobList).focus()
+
     def _show_groups(self) -> None:
         rows = self.query_one(JobList).rows
         grouping = group_jobs(iter(rows), self.store.sessions)
@@ -753,7 +760,7 @@ class QJobApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def filter_done(self, event: Input.Submitted) -> None:
-        self.query_one(JobList).focus()
+        self._focus_list()
         if not event.value:
             event.input.display = False
 
@@ -765,7 +772,7 @@ class QJobApp(App[int]):
         job_list.set_filter("")
         job_list.set_status_filter(None)
         self._show_filter()
-        job_list.focus()
+        self._focus_list()
 
     def action_status_filter(self, which: str) -> None:
         job_list = self.query_one(JobList)
