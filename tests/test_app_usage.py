@@ -88,11 +88,11 @@ async def test_only_my_jobs(service: ServiceProcess) -> None:
         await until(pilot, lambda: app.store.own_user("local") is not None)
         assert app.store.own_user("local") == me
         before = len(job_list.rows)
-        await pilot.press("u")
+        await pilot.press("m")
         await until(pilot, lambda: job_list.rows.owner_filter is not None)
         assert all(job.user_id == me for job in job_list.rows)
         assert job_list.rows.index_of(("local", job_id)) is not None
         assert "only my jobs" in str(job_list.border_subtitle)
-        await pilot.press("u")
+        await pilot.press("m")
         await until(pilot, lambda: job_list.rows.owner_filter is None)
         assert len(job_list.rows) == before

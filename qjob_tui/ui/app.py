@@ -154,7 +154,7 @@ class QJobApp(App[int]):
             id="app.close_session",
         ),
         Binding(
-            "u",
+            "m",
             "only_mine",
             "Only mine",
             show=False,
