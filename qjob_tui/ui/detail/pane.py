@@ -28,6 +28,7 @@ from qjob_tui.ui.detail.timeline import TimelineView
 
 EXTRACTOR = "random-extractor"
 ESTIMATOR = "estimator"
+EXECUTOR = "executor"
 
 if TYPE_CHECKING:
     from qjob_tui.store import JobStore
@@ -110,6 +111,11 @@ class JobDetail(Vertical):
             view = self.query_one(ResultView)
             if job.program == EXTRACTOR:
                 view.show_message("An extractor job: its output is in the Random bits tab.")
+            elif job.program == EXECUTOR:
+                view.show_message(
+                    "An executor job: its QuantumProgram result is not drawn here; "
+                    "read it with qiskit-ibm-runtime's Executor."
+                )
             elif job.status is JobStatus.DONE:
                 self._result_for = key
                 view.show_message("Loading the result…")
