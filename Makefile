@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[aer,ssh,dask]" --group dev
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[aer,ssh,dask,service]" --group dev
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -42,11 +42,13 @@ from qjob_tui.extract import as_bits, bits_to_bytes
 from qjob_tui.model import (
     Backend,
     ExtractorResult,
+    InstanceUsage,
     Job,
     JobResult,
     JobStatus,
     ProgramId,
     QueueInfo,
+    Session,
     Usage,
 )
 from qjob_tui.wire.extractor import extractor_params
@@ -192,6 +194,28 @@ class JobService:
 
     def backends(self) -> list[Backend]:
         return self._run(self._client.backends())
+
+    # --- sessions, batches and usage (qiskit-ibm-runtime's Session / Batch, service.usage) --
+
+    def session(self, session_id: str) -> Session:
+        """A session's or batch's details (``Session.details()``) as a ``model.Session``."""
+        return self._run(self._client.session(session_id))
+
+    def session_jobs(self, session_id: str) -> list[QuantumJob]:
+        """Every job of a session or batch, newest first (``service.jobs(session_id=)``)."""
+        return [self._handle(job) for job in self._run(self._client.session_jobs(session_id))]
+
+    def close_session(self, session_id: str) -> None:
+        """Stop the session accepting jobs; its jobs still run (``Session.close()``)."""
+        self._run(self._client.close_session(session_id))
+
+    def cancel_session(self, session_id: str) -> None:
+        """Close the session so its queued jobs never run (``Session.cancel()``)."""
+        self._run(self._client.cancel_session(session_id))
+
+    def usage(self) -> InstanceUsage:
+        """Quantum time used this period and the limit, if any (``service.usage()``)."""
+        return self._run(self._client.usage())
 
 
 class QuantumJob:
@@ -354,6 +378,16 @@ class QuantumJob:
     def backend(self) -> str | None:
         """The name of the backend the job runs on."""
         return self._job.backend
+
+    @property
+    def session_id(self) -> str | None:
+        """The session or batch the job ran in, as ``RuntimeJobV2.session_id``."""
+        return self._job.session_id
+
+    @property
+    def user_id(self) -> str | None:
+        """Who submitted the job, where the server says."""
+        return self._job.user_id
 
     def tags(self) -> list[str]:
         return list(self._job.tags)

@@ -24,6 +24,8 @@ class ProgramId(StrEnum):
     """The programs a job runs (``program_id`` on the API)."""
 
     SAMPLER = "sampler"
+    ESTIMATOR = "estimator"
+    EXECUTOR = "executor"
     RANDOM_EXTRACTOR = "random-extractor"
 
 
@@ -178,6 +180,7 @@ class Job:
     estimated_running_seconds: float | None = None
     error: JobError | None = None
     private: bool = False
+    user_id: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -358,3 +361,170 @@ class ExtractorResult:
         if not verdicts:
             return None
         return all(verdicts)
+
+
+class SessionMode(StrEnum):
+    """How a session holds its backend: a batch's jobs may interleave with others' jobs, a
+    dedicated session keeps the backend between its jobs."""
+
+    BATCH = "batch"
+    DEDICATED = "dedicated"
+
+
+class SessionState(StrEnum):
+    """A session's state, with the IBM API's names (``pending_*`` are folded into these)."""
+
+    OPEN = "open"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A session or batch (``GET /sessions/{id}``) as a source reported it at one moment.
+
+    TTLs are in seconds; ``max_ttl`` runs from the first job's start (``activated_at``), the
+    interactive TTL from the end of the last job of a dedicated session.
+    """
+
+    id: str
+    source: str
+    mode: SessionMode
+    state: SessionState
+    accepting_jobs: bool = True
+    backend: str | None = None
+    interactive_ttl: float | None = None
+    max_ttl: float | None = None
+    active_ttl: float | None = None
+    started_at: datetime | None = None
+    activated_at: datetime | None = None
+    closed_at: datetime | None = None
+    last_job_started: datetime | None = None
+    last_job_completed: datetime | None = None
+    elapsed_seconds: float | None = None
+    state_reason: str | None = None
+    user_id: str | None = None
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.id)
+
+    @property
+    def closed(self) -> bool:
+        """True once the session can change no more."""
+        return self.state is SessionState.CLOSED
+
+    @property
+    def status_text(self) -> str:
+        """The status as qiskit-ibm-runtime's ``Session.status()`` words it."""
+        if self.state in (SessionState.OPEN, SessionState.INACTIVE):
+            return "Pending"
+        if self.state is SessionState.ACTIVE:
+            if self.accepting_jobs:
+                return "In progress, accepting new jobs"
+            return "In progress, not accepting new jobs"
+        return self.state.value.capitalize()
+
+    def ttl_left(self, now: datetime) -> float | None:
+        """Seconds until the maximum TTL closes the session; None when unknown or closed."""
+        if self.closed or self.max_ttl is None:
+            return None
+        if self.activated_at is None:
+            return self.max_ttl
+        return max(self.max_ttl - (now - self.activated_at).total_seconds(), 0.0)
+
+    def interactive_left(self, now: datetime) -> float | None:
+        """Seconds a dedicated session stays active without a new job; None where it does
+        not apply (a batch, a job running, no job finished yet, closed)."""
+        if (
+            self.mode is not SessionMode.DEDICATED
+            or self.state is not SessionState.ACTIVE
+            or self.interactive_ttl is None
+            or self.last_job_completed is None
+        ):
+            return None
+        if self.last_job_started is not None and self.last_job_started > self.last_job_completed:
+            return None
+        idle = (now - self.last_job_completed).total_seconds()
+        return max(self.interactive_ttl - idle, 0.0)
+
+
+@dataclass(frozen=True)
+class InstanceUsage:
+    """``GET /instances/usage``: quantum time consumed in the period, and the limit if any."""
+
+    consumed_seconds: float
+    limit_seconds: float | None = None
+    limit_reached: bool = False
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    instance: str | None = None
+
+    @property
+    def remaining_seconds(self) -> float | None:
+        """As qiskit-ibm-runtime's ``usage_remaining_seconds``: never below zero."""
+        if self.limit_seconds is None:
+            return None
+        return max(self.limit_seconds - self.consumed_seconds, 0.0)
+
+    @property
+    def fraction_left(self) -> float | None:
+        """The share of the limit still left (0..1), None without a limit."""
+        remaining = self.remaining_seconds
+        if remaining is None or not self.limit_seconds:
+            return None if remaining is None else 0.0
+        return remaining / self.limit_seconds
+
+    @property
+    def low(self) -> bool:
+        """True when under ``LOW_USAGE_FRACTION`` of the limit is left, or it is reached."""
+        left = self.fraction_left
+        return self.limit_reached or (left is not None and left < LOW_USAGE_FRACTION)
+
+
+LOW_USAGE_FRACTION = 0.10
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One entry of ``GET /workloads``: a job, a session or a batch, in one list."""
+
+    id: str
+    source: str
+    mode: str  # "job", "session" or "batch"
+    status: str  # pending, in_progress, completed, failed, canceled
+    created: datetime | None = None
+    ended: datetime | None = None
+    backend: str | None = None
+    user_id: str | None = None
+    tags: tuple[str, ...] = ()
+    accepting_jobs: bool | None = None
+    quantum_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One observable's estimate: its index in the pub's (broadcast) shape, value and error."""
+
+    index: tuple[int, ...]
+    value: float
+    std: float | None = None
+
+
+@dataclass(frozen=True)
+class EstimatorPubResult:
+    """The expectation values of one pub of an estimator job, in its shape's order."""
+
+    shape: tuple[int, ...]
+    values: tuple[Expectation, ...]
+    metadata: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EstimatorResult:
+    """An estimator job's whole result: one EstimatorPubResult per submitted pub."""
+
+    pubs: tuple[EstimatorPubResult, ...]
+    metadata: Mapping[str, object] = field(default_factory=dict)

@@ -116,8 +116,11 @@ async def test_queue_info_cancel_and_invalid_state(source: Source) -> None:
         assert (await client.job(blocker)).status is JobStatus.CANCELLED
         with pytest.raises(InvalidState, match="non cancellable"):
             await client.cancel(blocker)
+        running = await client.submit([BELL], "fake_cairo", shots=100_000)
+        await wait_status(client, running, JobStatus.RUNNING)
         with pytest.raises(InvalidState, match="terminal state"):
-            await client.delete(await client.submit([BELL], "fake_cairo", shots=100_000))
+            await client.delete(running)
+        await client.cancel(running)
 
 
 async def test_tags_rename_and_delete(source: Source) -> None:

@@ -182,11 +182,16 @@ def test_queue_position_and_estimates_for_queued_jobs(client: httpx.Client) -> N
         client.post(f"/jobs/{job_id}/cancel")
 
 
-def test_delete_only_final_jobs(client: httpx.Client) -> None:
+def test_delete_final_and_queued_jobs_not_running_ones(client: httpx.Client) -> None:
     long = submit(client, backend="fake_cairo", shots=100_000)
+    wait_status(client, long, ("Running",))
     refused = client.delete(f"/jobs/{long}")
     assert refused.status_code == 409
     assert "terminal state" in refused.json()["errors"][0]["message"]
+    queued = submit(client, backend="fake_cairo", shots=10)
+    assert client.delete(f"/jobs/{queued}").status_code == 204  # as IBM: cancelled, then gone
+    assert client.get(f"/jobs/{queued}").status_code == 404
+    assert client.get("/backends/fake_cairo/status").json()["length_queue"] == 0
     client.post(f"/jobs/{long}/cancel")
     assert client.delete(f"/jobs/{long}").status_code == 204
     assert client.get(f"/jobs/{long}").status_code == 404

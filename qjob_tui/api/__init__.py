@@ -4,7 +4,7 @@
 returns ``qjob_tui.model`` objects; ``Source`` says where and with which credentials.
 """
 
-from qjob_tui.api.client import InstanceUsage, JobClient, JobPage
+from qjob_tui.api.client import JobClient, JobPage, WorkloadPage
 from qjob_tui.api.errors import (
     ApiError,
     BadRequest,
@@ -18,6 +18,7 @@ from qjob_tui.api.errors import (
     Unsupported,
 )
 from qjob_tui.api.source import Source
+from qjob_tui.model import InstanceUsage
 
 __all__ = [
     "ApiError",
@@ -34,4 +35,5 @@ __all__ = [
     "ServerError",
     "Source",
     "Unsupported",
+    "WorkloadPage",
 ]

@@ -18,13 +18,36 @@ from qjob_tui.api import parse
 from qjob_tui.api.errors import BadRequest, BadResponse, NotFound, Unsupported
 from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
 from qjob_tui.api.source import IBM, LOCAL, Source
-from qjob_tui.model import Backend, ExtractorResult, Job, JobResult, ProgramId, tag_problem
+from qjob_tui.model import (
+    Backend,
+    EstimatorResult,
+    ExtractorResult,
+    InstanceUsage,
+    Job,
+    JobResult,
+    ProgramId,
+    Session,
+    SessionMode,
+    Workload,
+    tag_problem,
+)
 from qjob_tui.wire.errors import WireError
+from qjob_tui.wire.estimator_results import EstimatorResultError, decode_estimator_result
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
 
 PAGE_SIZE = 200
+WORKLOAD_PAGE = 50  # the most ``GET /workloads`` gives at once
+
+
+@dataclass(frozen=True)
+class WorkloadPage:
+    """One page of ``GET /workloads``, with the cursor to the next page if there is one."""
+
+    workloads: tuple[Workload, ...]
+    total: int
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,21 +58,6 @@ class JobPage:
     count: int
     offset: int
     limit: int
-
-
-@dataclass(frozen=True)
-class InstanceUsage:
-    """``GET /instances/usage``: quantum time consumed and the limit, if any."""
-
-    consumed_seconds: float
-    limit_seconds: float | None
-    limit_reached: bool
-
-    @property
-    def remaining_seconds(self) -> float | None:
-        if self.limit_seconds is None:
-            return None
-        return max(self.limit_seconds - self.consumed_seconds, 0.0)
 
 
 def _utc(moment: datetime) -> str:
@@ -234,6 +242,17 @@ class JobClient:
         except WireError as exc:
             raise self._bad(f"result of {job_id}: {exc}") from None
 
+    async def estimator_result(self, job_id: str) -> EstimatorResult | None:
+        """An estimator job's expectation values and standard errors, per pub."""
+        text = await self.results_text(job_id)
+        if text is None:
+            return None
+        try:
+            # Like a sampler result, a large one costs CPU: never on the event loop.
+            return await asyncio.to_thread(decode_estimator_result, text)
+        except EstimatorResultError as exc:
+            raise self._bad(f"result of {job_id}: {exc}") from None
+
     async def extractor_result(self, job_id: str) -> ExtractorResult | None:
         """A random-extractor job's bits, parameters and quality checks."""
         text = await self.results_text(job_id)
@@ -284,6 +303,7 @@ class JobClient:
         name: str | None = None,
         program: str = ProgramId.SAMPLER,
         params: dict[str, Any] | None = None,
+        session_id: str | None = None,
     ) -> str:
         """Submit circuits (Qiskit or OpenQASM text) as the runtime does; returns the job id."""
         if params is None:
@@ -291,6 +311,8 @@ class JobClient:
 
             params = encode_sampler_params(list(circuits), shots)
         body: dict[str, Any] = {"program_id": program, "backend": backend, "params": params}
+        if session_id is not None:
+            body["session_id"] = session_id
         return await self._post_job(body, tags, name)
 
     async def submit_extractor(
@@ -368,15 +390,109 @@ class JobClient:
         return body
 
     async def usage(self) -> InstanceUsage:
+        """The instance's quantum time this period and its limit (IBM's or ``serve
+        --usage-limit``'s)."""
         body = await self._http.json("GET", "/instances/usage")
-        if not isinstance(body, dict):
-            raise self._bad("GET /instances/usage: not an object")
-        consumed = body.get("usage_consumed_seconds") or 0
-        limit = body.get("usage_limit_seconds") or body.get("usage_allocation_seconds")
-        if not isinstance(consumed, int | float) or not isinstance(limit, int | float | None):
-            raise self._bad("GET /instances/usage: numbers expected")
-        return InstanceUsage(
-            consumed_seconds=float(consumed),
-            limit_seconds=float(limit) if limit is not None else None,
-            limit_reached=bool(body.get("usage_limit_reached", False)),
+        try:
+            return parse.usage_from_api(body)
+        except parse.ShapeError as exc:
+            raise self._bad(f"GET /instances/usage: {exc}") from None
+
+    # --- sessions and batches ------------------------------------------------------------
+
+    async def open_session(
+        self, backend: str, mode: SessionMode | str = SessionMode.BATCH, max_ttl: int | None = None
+    ) -> str:
+        """``POST /sessions`` as qiskit-ibm-runtime's ``Session``/``Batch`` do; returns its id."""
+        body: dict[str, Any] = {"mode": SessionMode(mode).value, "backend": backend}
+        if max_ttl is not None:
+            body["max_ttl"] = max_ttl
+        answer = await self._http.json("POST", "/sessions", json_body=body)
+        session_id = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(session_id, str):
+            raise self._bad("POST /sessions answered without a session id")
+        return session_id
+
+    async def session(self, session_id: str) -> Session:
+        body = await self._http.json("GET", f"/sessions/{session_id}")
+        try:
+            return parse.session_from_api(body, self.source.name)
+        except parse.ShapeError as exc:
+            raise self._bad(f"session {session_id}: {exc}") from None
+
+    async def close_session(self, session_id: str) -> None:
+        """Stop the session accepting jobs; the jobs it has still run (``Session.close()``)."""
+        await self._http.request(
+            "PATCH", f"/sessions/{session_id}", json_body={"accepting_jobs": False}
         )
+
+    async def cancel_session(self, session_id: str) -> None:
+        """Close the session now: its queued jobs will not run (``Session.cancel()``)."""
+        await self._http.request("DELETE", f"/sessions/{session_id}/close")
+
+    async def session_jobs(self, session_id: str) -> list[Job]:
+        """Every job of a session or batch, newest first (``GET /jobs?session_id=``)."""
+        return [job async for job in self.iter_jobs(session_id=session_id)]
+
+    async def workloads(
+        self,
+        *,
+        mine: bool = False,
+        mode: str | None = None,
+        limit: int = WORKLOAD_PAGE,
+        cursor: str | None = None,
+    ) -> WorkloadPage:
+        """One page of ``GET /workloads`` (jobs and sessions in one list), newest first.
+
+        Raises Unsupported where the server has no workloads list.
+        """
+        params: list[tuple[str, str | int]] = [("limit", limit), ("sort", "-createdAt")]
+        if mine:
+            params.append(("user", "me"))
+        if mode:
+            params.append(("mode", mode))
+        if cursor:
+            params.append(("next", cursor))
+        try:
+            body = await self._http.json("GET", "/workloads", params=params)
+        except NotFound:
+            message = "this server has no workloads list"
+            raise Unsupported(message, source=self.source.name) from None
+        try:
+            page = parse.as_object(body, "workload list")
+            raw = page.get("workloads")
+            if not isinstance(raw, list):
+                raise parse.ShapeError("workload list without 'workloads'")
+            items = tuple(parse.workload_from_api(item, self.source.name) for item in raw)
+            total = page.get("total_count")
+            after = page.get("next")
+            href = after.get("href") if isinstance(after, dict) else after
+        except parse.ShapeError as exc:
+            raise self._bad(f"GET /workloads: {exc}") from None
+        return WorkloadPage(
+            workloads=items,
+            total=total if isinstance(total, int) else len(items),
+            next_cursor=_next_cursor(href),
+        )
+
+    async def own_user(self) -> str | None:
+        """The account's own user id, as the server reports it on the account's newest
+        workload (``user=me``); None where the server does not say who submitted."""
+        try:
+            page = await self.workloads(mine=True, limit=1)
+        except Unsupported:
+            return None
+        for item in page.workloads:
+            if item.user_id:
+                return item.user_id
+        return None
+
+
+def _next_cursor(href: object) -> str | None:
+    """The ``next`` cursor of a workloads page, from its href or as given."""
+    if not isinstance(href, str) or not href:
+        return None
+    if "next=" not in href:
+        return href
+    query = httpx.URL(href).params
+    return query.get("next") or None

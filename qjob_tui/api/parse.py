@@ -18,12 +18,17 @@ from dateutil.parser import isoparse
 from qjob_tui.model import (
     Backend,
     BackendState,
+    InstanceUsage,
     Job,
     JobError,
     JobStatus,
     QueueInfo,
+    Session,
+    SessionMode,
+    SessionState,
     Step,
     Usage,
+    Workload,
     status_from_api,
 )
 from qjob_tui.text import clean, one_line
@@ -145,6 +150,7 @@ def job_from_api(data: object, source: str) -> Job:
         ),
         error=error,
         private=bool(body.get("private", False)),
+        user_id=_opt_str(body.get("user_id"), "user id", 100),
     )
 
 
@@ -241,6 +247,119 @@ def backend_status_from_api(data: object, name: str, source: str) -> Backend:
         state=state,
         queue_length=max(_opt_int(body.get("length_queue"), "length_queue") or 0, 0),
         message=_opt_str(body.get("message"), "status message") or "",
+    )
+
+
+# The transitional states of the IBM API, as (state, accepting jobs).
+_PENDING_STATES = {
+    "pending_inactive": (SessionState.ACTIVE, True),
+    "pending_closed": (SessionState.ACTIVE, False),
+}
+
+
+def session_from_api(data: object, source: str) -> Session:
+    """``GET /sessions/{id}`` as a Session."""
+    body = as_object(data, "session")
+    session_id = body.get("id")
+    if not isinstance(session_id, str) or not session_id:
+        raise ShapeError("session without an id")
+    raw_state = body.get("state")
+    if not isinstance(raw_state, str):
+        raise ShapeError(f"session {one_line(session_id, 40)} has no state")
+    accepting = body.get("accepting_jobs")
+    key = raw_state.strip().lower()
+    if key in _PENDING_STATES:
+        state, accepting_default = _PENDING_STATES[key]
+        accepting = accepting_default if accepting is None else accepting
+    else:
+        try:
+            state = SessionState(key)
+        except ValueError:
+            raise ShapeError(
+                f"session {one_line(session_id, 40)} has unknown state {one_line(raw_state, 40)!r}"
+            ) from None
+    raw_mode = body.get("mode") or "dedicated"
+    try:
+        mode = SessionMode(str(raw_mode).lower())
+    except ValueError:
+        raise ShapeError(f"session has unknown mode {one_line(str(raw_mode), 40)!r}") from None
+    not_closed = state is not SessionState.CLOSED
+    stamps = body.get("timestamps") or []
+    if not isinstance(stamps, list):
+        raise ShapeError("session timestamps are not a list")
+    steps = []
+    for item in stamps:
+        if isinstance(item, Mapping) and isinstance(item.get("status"), str):
+            moment = parse_time(item.get("timestamp"), "session timestamp")
+            if moment is not None:
+                steps.append(Step(one_line(item["status"], 40).lower(), moment))
+    return Session(
+        id=one_line(session_id, 100),
+        source=source,
+        mode=mode,
+        state=state,
+        accepting_jobs=bool(accepting) if accepting is not None else not_closed,
+        backend=_opt_str(body.get("backend_name", body.get("backend")), "session backend", 100),
+        interactive_ttl=_opt_float(body.get("interactive_ttl"), "interactive_ttl"),
+        max_ttl=_opt_float(body.get("max_ttl"), "max_ttl"),
+        active_ttl=_opt_float(body.get("active_ttl"), "active_ttl"),
+        started_at=parse_time(body.get("started_at"), "started_at"),
+        activated_at=parse_time(body.get("activated_at"), "activated_at"),
+        closed_at=parse_time(body.get("closed_at"), "closed_at"),
+        last_job_started=parse_time(body.get("last_job_started"), "last_job_started"),
+        last_job_completed=parse_time(body.get("last_job_completed"), "last_job_completed"),
+        elapsed_seconds=_opt_float(body.get("elapsed_time"), "elapsed_time"),
+        state_reason=_opt_str(body.get("state_reason"), "state_reason", 300),
+        user_id=_opt_str(body.get("user_id"), "user id", 100),
+        steps=tuple(steps),
+    )
+
+
+def usage_from_api(data: object) -> InstanceUsage:
+    """``GET /instances/usage`` as an InstanceUsage (the limit, else the allocation)."""
+    body = as_object(data, "usage")
+    consumed = _opt_float(body.get("usage_consumed_seconds"), "usage_consumed_seconds") or 0.0
+    limit = _opt_float(body.get("usage_limit_seconds"), "usage_limit_seconds")
+    if limit is None:
+        limit = _opt_float(body.get("usage_allocation_seconds"), "usage_allocation_seconds")
+    period = body.get("usage_period")
+    start = end = None
+    if isinstance(period, Mapping):
+        start = parse_time(period.get("start_time"), "usage_period.start_time")
+        end = parse_time(period.get("end_time"), "usage_period.end_time")
+    reached = body.get("usage_limit_reached")
+    return InstanceUsage(
+        consumed_seconds=max(consumed, 0.0),
+        limit_seconds=limit,
+        limit_reached=bool(reached) if isinstance(reached, bool) else False,
+        period_start=start,
+        period_end=end,
+        instance=_opt_str(body.get("instance_id"), "instance_id", 300),
+    )
+
+
+def workload_from_api(data: object, source: str) -> Workload:
+    """One ``workloads[]`` entry of ``GET /workloads``."""
+    body = as_object(data, "workload")
+    workload_id = body.get("id")
+    if not isinstance(workload_id, str) or not workload_id:
+        raise ShapeError("workload without an id")
+    tags = body.get("tags") or []
+    if not isinstance(tags, list):
+        raise ShapeError("workload tags are not a list")
+    accepting = body.get("accepting_jobs")
+    return Workload(
+        id=one_line(workload_id, 100),
+        source=source,
+        mode=_opt_str(body.get("mode"), "workload mode", 20) or "job",
+        status=_opt_str(body.get("status"), "workload status", 40) or "",
+        created=parse_time(body.get("created"), "workload created"),
+        ended=parse_time(body.get("ended"), "workload ended"),
+        backend=_opt_str(body.get("backend"), "workload backend", 100),
+        user_id=_opt_str(body.get("user_id"), "user id", 100),
+        tags=tuple(one_line(t, 86) for t in tags if isinstance(t, str)),
+        accepting_jobs=accepting if isinstance(accepting, bool) else None,
+        quantum_seconds=_usage(body.get("usage")).quantum_seconds,
     )
 
 

@@ -37,6 +37,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _usage_limit(text: str) -> float:
+    value = _positive_float(text)
+    if value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"not a finite number of seconds: {text!r}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -166,11 +173,21 @@ def build_parser() -> argparse.ArgumentParser:
         "machine's memory shared by the workers and the service, e.g. 8GiB)",
     )
     serve.add_argument(
+        "--usage-limit",
+        type=_usage_limit,
+        default=None,
+        metavar="SECONDS",
+        help="quantum seconds the instance may use; then submits are refused (default: none)",
+    )
+    serve.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
     )
     _job_commands(commands)
+    from qjob_tui.cli import usage
+
+    usage.add_parser(commands)
     return parser
 
 
@@ -322,6 +339,7 @@ def _serve(args: argparse.Namespace) -> int:
         demo=args.demo,
         max_body=args.max_body,
         limits=limits,
+        usage_limit=args.usage_limit,
     )
     try:
         return serve(config, args.host, args.port, args.log_level)
@@ -336,6 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "usage":
+            from qjob_tui.cli.usage import usage
+
+            return usage(args)
         if args.command in ("ls", "show", "submit", "cancel", "tag"):
             from qjob_tui.cli import commands
 

@@ -38,6 +38,8 @@ from qjob_tui.service.identity import HEADER, SERVICE, instance_id
 from qjob_tui.service.limits import JobLimits
 from qjob_tui.service.pages import PageCache
 from qjob_tui.service.pools import dask_pool
+from qjob_tui.service.reference import INSTALL_HINT, RUNTIME_PROGRAMS, runtime_available
+from qjob_tui.service.route_errors import BadRequest, NotFound, SessionRefused
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
 from qjob_tui.service.validation import (
@@ -50,7 +52,7 @@ from qjob_tui.service.validation import (
 
 log = logging.getLogger("qjob_tui.service")
 
-PROGRAMS = ("sampler", "random-extractor")
+PROGRAMS = ("sampler", "random-extractor", "estimator", "executor")
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
 CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
 MAX_NAME_LENGTH = 120
@@ -104,14 +106,10 @@ class ServiceConfig:
     # What one page of GET /jobs may hold; a page of big jobs holds fewer than ``limit``.
     max_page_bytes: int = 8 * 1024 * 1024
     limits: JobLimits = field(default_factory=JobLimits)
-
-
-class BadRequest(InvalidInput):
-    """Input the client must fix; becomes a 400 in IBM's error shape."""
-
-
-class NotFound(Exception):
-    """An unknown job or backend; becomes a 404 in IBM's error shape."""
+    # Quantum seconds the instance may use; past it, submits get IBM's 409 (None: no limit).
+    usage_limit: float | None = None
+    # Who submits: the one user of a local service, on each job and session.
+    user_id: str = "local-user"
 
 
 class AuthMiddleware:
@@ -284,7 +282,21 @@ class JobService:
             raise BadRequest(
                 f"unknown program_id {_shown(program)}; this service runs {list(PROGRAMS)}"
             )
+        if program in RUNTIME_PROGRAMS and not runtime_available():
+            raise BadRequest(f"program {_shown(program)} needs qiskit-ibm-runtime: {INSTALL_HINT}")
+        if self.config.usage_limit is not None:
+            consumed = await asyncio.to_thread(self.db.quantum_seconds)
+            if consumed >= self.config.usage_limit:
+                return views.error(
+                    409,
+                    "usage_limit_exceeded",
+                    f"Usage exceeds instance limit: {consumed:.1f} of "
+                    f"{self.config.usage_limit:g} seconds used.",
+                )
         backend = body.get("backend")
+        if backend is None and isinstance(body.get("session_id"), str):
+            known = self.scheduler.sessions.get(body["session_id"])
+            backend = known.backend if known is not None else None
         if backend is None and program in CLASSICAL_PROGRAMS:
             backend = self._classical_backend()
         if not isinstance(backend, str) or backend not in self.backends:
@@ -296,12 +308,13 @@ class JobService:
             raise BadRequest("params must be a JSON object")
         tags = _valid_tags(body.get("tags") or [])
         name = _valid_name(body.get("name"))
-        session = body.get("session_id")
         cost = self._cost(body.get("cost"))
-        _optional(body, "session_id", str)
         _optional(body, "private", bool)
         for text_field in ("runtime", "log_level", "calibration_id"):
             _optional(body, text_field, str)
+        session = await self._session_for(body.get("session_id"), backend)
+        calibration = body.get("calibration_id")
+        _check_calibration(self.backends[backend], calibration)
         row = JobRow.new(
             program,
             backend,
@@ -313,7 +326,9 @@ class JobService:
             private=bool(body.get("private", False)),
             session_id=session,
         )
-        row.details = {"cost": cost}
+        row.details = {"cost": cost, "user_id": self.config.user_id}
+        if calibration is not None:
+            row.details["calibration_id"] = calibration
         row = await self.scheduler.submit(row)
         return JSONResponse({"id": row.id, "backend": row.backend})
 
@@ -331,6 +346,24 @@ class JobService:
             )
         return cost
 
+    async def _session_for(self, session_id: object, backend: str) -> str | None:
+        """The session a new job joins, checked: it must exist and accept jobs there."""
+        if session_id is None:
+            return None
+        if not isinstance(session_id, str):
+            raise BadRequest("session_id must be a string")
+        session = self.scheduler.sessions.get(session_id)
+        if session is None:
+            raise BadRequest(f"unknown session_id {_shown(session_id)}")
+        if session.backend is not None and backend != session.backend:
+            raise BadRequest(
+                f"session {session_id} runs on {session.backend}; its jobs cannot run on {backend}"
+            )
+        problem = self.scheduler.sessions.admit(session)
+        if problem is not None:
+            raise SessionRefused(problem)
+        return session_id
+
     async def get_job(self, request: Request) -> Response:
         exclude = _flag(request, "exclude_params", default=False)
         row = await self._job_or_404(request, with_params=not exclude)
@@ -342,9 +375,10 @@ class JobService:
 
     async def results(self, request: Request) -> Response:
         row = await self._job_or_404(request)
-        body = (
-            await asyncio.to_thread(self.db.result, row.id) if row.status == "Completed" else None
-        )
+        read = self.db.take_result if row.private else self.db.result
+        body = await asyncio.to_thread(read, row.id) if row.status == "Completed" else None
+        if body is None and row.private and row.status == "Completed":
+            raise NotFound(f"The results of private job {row.id} were read once and are gone.")
         if body is None:
             return Response(status_code=204)
         return Response(body, media_type="application/json")
@@ -379,7 +413,10 @@ class JobService:
 
     async def delete_job(self, request: Request) -> Response:
         row = await self._job_or_404(request)
-        if row.status not in FINAL:
+        # As IBM: a queued job is cancelled and deleted; a running one must finish first.
+        if row.status == "Queued":
+            await self.scheduler.cancel(row)
+        elif row.status not in FINAL:
             return views.error(
                 409, "invalid_state", "Job must be in a terminal state to be deleted."
             )
@@ -414,13 +451,18 @@ class JobService:
         )
 
     async def backend_configuration(self, request: Request) -> Response:
-        return JSONResponse(configuration(self._backend_or_404(request)))
+        spec = self._backend_or_404(request)
+        _check_calibration(spec, request.query_params.get("calibration_id"))
+        return JSONResponse(configuration(spec))
 
     async def backend_properties(self, request: Request) -> Response:
-        return JSONResponse(properties(self._backend_or_404(request)))
+        spec = self._backend_or_404(request)
+        _check_calibration(spec, request.query_params.get("calibration_id"))
+        return JSONResponse(properties(spec))
 
     async def usage(self, request: Request) -> Response:
         consumed = await asyncio.to_thread(self.db.quantum_seconds)
+        limit = self.config.usage_limit
         now = datetime.now(UTC)
         start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return JSONResponse(
@@ -429,9 +471,12 @@ class JobService:
                 "plan_id": "local",
                 "usage_period": {"start_time": start.isoformat(), "end_time": now.isoformat()},
                 "usage_consumed_seconds": round(consumed, 6),
-                "usage_limit_seconds": None,
+                "usage_limit_seconds": limit,
                 "usage_allocation_seconds": None,
-                "usage_limit_reached": False,
+                "usage_limit_reached": limit is not None and consumed >= limit,
+                "usage_remaining_seconds": (
+                    round(max(limit - consumed, 0.0), 6) if limit is not None else None
+                ),
             }
         )
 
@@ -569,6 +614,21 @@ def parse_job_query(request: Request) -> JobQuery:
     )
 
 
+def _check_calibration(spec: BackendSpec, calibration_id: object) -> None:
+    """Refuse a calibration id the backend never had (each device has one: its snapshot's)."""
+    if calibration_id is None or calibration_id == "":
+        return
+    if not isinstance(calibration_id, str) or calibration_id != spec.calibration_id:
+        known = (
+            f"its calibration is {spec.calibration_id}"
+            if spec.calibration_id
+            else ("it has no calibrations")
+        )
+        raise BadRequest(
+            f"unknown calibration_id {str(calibration_id)[:60]!r} for backend {spec.name}; {known}"
+        )
+
+
 def _valid_tags(tags: object) -> list[str]:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise BadRequest("tags must be a list of strings")
@@ -613,9 +673,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return views.error(status, "http_error", str(detail))
 
 
+async def _session_refused(request: Request, exc: Exception) -> Response:
+    return views.error(409, "session_closed", str(exc))
+
+
 def create_app(config: ServiceConfig) -> Starlette:
     """The service as an ASGI app; its lifespan starts and stops the scheduler."""
+    from qjob_tui.service.session_routes import SessionRoutes
+    from qjob_tui.service.workload_routes import WorkloadRoutes
+
     service = JobService(config)
+    sessions = SessionRoutes(service)
+    workloads = WorkloadRoutes(service)
     api = [
         Route("/jobs", service.list_jobs, methods=["GET"]),
         Route("/jobs", service.submit, methods=["POST"]),
@@ -634,6 +703,11 @@ def create_app(config: ServiceConfig) -> Starlette:
         Route("/instances/usage", service.usage, methods=["GET"]),
         Route("/health", service.health, methods=["GET"]),
         Route("/version", service.version, methods=["GET"]),
+        Route("/sessions", sessions.create, methods=["POST"]),
+        Route("/sessions/{session_id}", sessions.details, methods=["GET"]),
+        Route("/sessions/{session_id}", sessions.update, methods=["PATCH"]),
+        Route("/sessions/{session_id}/close", sessions.cancel, methods=["DELETE"]),
+        Route("/workloads", workloads.list, methods=["GET"]),
     ]
     routes = [
         Mount("/api/v1", routes=api),
@@ -651,6 +725,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         exception_handlers={
             InvalidInput: _bad_request,
             NotFound: _not_found,
+            SessionRefused: _session_refused,
             HTTPException: _http_error,
             BodyTooLarge: _too_large,
         },

@@ -1,35 +1,29 @@
 """The backends the local service offers, described without importing Qiskit.
 
 The service process answers ``/backends`` and the configuration endpoints from these specs; the
-worker processes turn a spec into a real Qiskit backend (``worker.build_backend``). The "devices"
-have a real coupling map and a per-shot latency, so that jobs take time and queues form.
+worker processes turn a spec into a real Qiskit backend (``simulators.build_backend``). The devices
+are qiskit-ibm-runtime's fake_provider backends: IBM's own configuration and calibration
+snapshots of real processors (coupling maps, gate sets, errors, noise), served as IBM serves them,
+with a per-shot latency so that jobs take time and queues form.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from qjob_tui.service.reference import runtime_root
 
 # Qiskit's BasicSimulator is a statevector simulator: 24 qubits is its documented maximum.
 BASIC_MAX_QUBITS = 24
 AER_MAX_QUBITS = 30
 DEVICE_BASIS = ("ecr", "id", "rz", "sx", "x")
-
-
-def _heavy_hex_falcon() -> list[list[int]]:
-    """The 27-qubit heavy-hex coupling map of IBM's Falcon r5.11 processors."""
-    pairs = [
-        (0, 1), (1, 2), (1, 4), (2, 3), (3, 5), (4, 7), (5, 8), (6, 7), (7, 10), (8, 9),
-        (8, 11), (10, 12), (11, 14), (12, 13), (12, 15), (13, 14), (14, 16), (15, 18),
-        (16, 19), (17, 18), (18, 21), (19, 20), (19, 22), (21, 23), (22, 25), (23, 24),
-        (24, 25), (25, 26),
-    ]  # fmt: skip
-    return _both_ways(pairs)
-
-
-def _both_ways(pairs: list[tuple[int, int]]) -> list[list[int]]:
-    return [list(p) for a, b in pairs for p in ((a, b), (b, a))]
 
 
 @dataclass(frozen=True)
@@ -48,6 +42,12 @@ class BackendSpec:
     seed: int = 0
     processor_family: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    # A device from qiskit-ibm-runtime's fake_provider: its folder under fake_provider/backends
+    # (e.g. "lima") and its class (e.g. "FakeLimaV2"), which the worker builds.
+    snapshot: str = ""
+    fake_class: str = ""
+    physical_qubits: int | None = None
+    calibration_id: str | None = None
 
     def expected_seconds(self, shots: int) -> float:
         """How long a job of this many shots should occupy the backend, before any history."""
@@ -56,6 +56,88 @@ class BackendSpec:
 
 def aer_available() -> bool:
     return importlib.util.find_spec("qiskit_aer") is not None
+
+
+@dataclass(frozen=True)
+class Device:
+    """One device of the line-up: which snapshot, how slow, and what to say of it."""
+
+    name: str
+    snapshot: str
+    fake_class: str
+    shot_latency: float
+    description: str
+    physical_qubits: int | None = None
+
+
+# The line-up: small Falcons, a slow 27-qubit Falcon where queues form, and a Heron of today.
+DEVICES = (
+    Device("fake_lima", "lima", "FakeLimaV2", 0.0005, "IBM Lima, 5-qubit Falcon r4T: noisy"),
+    Device("fake_perth", "perth", "FakePerth", 0.001, "IBM Perth, 7-qubit Falcon r5.11H: noisy"),
+    Device(
+        "fake_cairo",
+        "cairo",
+        "FakeCairoV2",
+        0.004,
+        "IBM Cairo, 27-qubit heavy-hex Falcon r5.11: slow, long queues form here",
+    ),
+    Device(
+        "fake_fez",
+        "fez",
+        "FakeFez",
+        0.0002,
+        "IBM Fez, 156-qubit Heron r2 with CZ gates",
+        physical_qubits=332,
+    ),
+)
+
+
+def _snapshot_file(snapshot: str, kind: str) -> Path | None:
+    root = runtime_root()
+    if root is None:
+        return None
+    path = root / "fake_provider" / "backends" / snapshot / f"{kind}_{snapshot}.json"
+    return path if path.is_file() else None
+
+
+@cache
+def _snapshot(snapshot: str, kind: str) -> dict[str, Any]:
+    """A fake_provider JSON file ("conf" or "props"), read once."""
+    path = _snapshot_file(snapshot, kind)
+    if path is None:
+        return {}
+    return dict(json.loads(path.read_text()))
+
+
+def calibration_id_of(snapshot: str) -> str:
+    """The id of a device's one calibration: a digest of its properties snapshot."""
+    path = _snapshot_file(snapshot, "props")
+    digest = hashlib.sha256(path.read_bytes() if path is not None else snapshot.encode())
+    return digest.hexdigest()[:24]
+
+
+def device_spec(device: Device, latency_scale: float = 1.0) -> BackendSpec | None:
+    """The spec of a fake_provider device, or None without qiskit-ibm-runtime."""
+    conf = _snapshot(device.snapshot, "conf")
+    if not conf:
+        return None
+    family = conf.get("processor_type", {}).get("family", "") if conf.get("processor_type") else ""
+    return BackendSpec(
+        name=device.name,
+        kind="device",
+        num_qubits=int(conf["n_qubits"]),
+        simulator=False,
+        shot_latency=device.shot_latency * latency_scale,
+        coupling_map=conf.get("coupling_map"),
+        basis_gates=tuple(conf.get("basis_gates", ())),
+        max_shots=min(int(conf.get("max_shots", 100_000)), 100_000),
+        description=device.description,
+        processor_family=str(family),
+        snapshot=device.snapshot,
+        fake_class=device.fake_class,
+        physical_qubits=device.physical_qubits or int(conf["n_qubits"]),
+        calibration_id=calibration_id_of(device.snapshot),
+    )
 
 
 def default_backends(latency_scale: float = 1.0) -> dict[str, BackendSpec]:
@@ -80,44 +162,10 @@ def default_backends(latency_scale: float = 1.0) -> dict[str, BackendSpec]:
                 description="Qiskit Aer simulator: fast, noiseless",
             )
         )
-    specs += [
-        BackendSpec(
-            name="fake_lima",
-            kind="device",
-            num_qubits=5,
-            simulator=False,
-            shot_latency=0.0005 * latency_scale,
-            coupling_map=_both_ways([(0, 1), (1, 2), (1, 3), (3, 4)]),
-            basis_gates=DEVICE_BASIS,
-            description="A 5-qubit T-shaped device with per-shot latency",
-            seed=5,
-            processor_family="Falcon",
-        ),
-        BackendSpec(
-            name="fake_perth",
-            kind="device",
-            num_qubits=7,
-            simulator=False,
-            shot_latency=0.001 * latency_scale,
-            coupling_map=_both_ways([(0, 1), (1, 2), (1, 3), (3, 5), (4, 5), (5, 6)]),
-            basis_gates=DEVICE_BASIS,
-            description="A 7-qubit H-shaped device with per-shot latency",
-            seed=7,
-            processor_family="Falcon",
-        ),
-        BackendSpec(
-            name="fake_cairo",
-            kind="device",
-            num_qubits=27,
-            simulator=False,
-            shot_latency=0.004 * latency_scale,
-            coupling_map=_heavy_hex_falcon(),
-            basis_gates=DEVICE_BASIS,
-            description="A 27-qubit heavy-hex device, slow: long queues form here",
-            seed=27,
-            processor_family="Falcon",
-        ),
-    ]
+    for device in DEVICES:
+        spec = device_spec(device, latency_scale)
+        if spec is not None:
+            specs.append(spec)
     return {spec.name: spec for spec in specs}
 
 
@@ -126,6 +174,8 @@ _ONLINE_DATE = "2026-01-01T00:00:00Z"
 
 def configuration(spec: BackendSpec) -> dict[str, object]:
     """``GET /backends/{name}/configuration``, in the shape qiskit-ibm-runtime converts."""
+    if spec.snapshot:
+        return {**_snapshot(spec.snapshot, "conf"), "backend_name": spec.name}
     basis = list(spec.basis_gates or ("cx", "id", "rz", "sx", "x", "h", "measure"))
     coupling = spec.coupling_map
     gates: list[dict[str, object]] = []
@@ -170,7 +220,10 @@ def configuration(spec: BackendSpec) -> dict[str, object]:
 
 
 def properties(spec: BackendSpec) -> dict[str, object]:
-    """``GET /backends/{name}/properties``: plausible, fixed calibration data for devices."""
+    """``GET /backends/{name}/properties``: a device's calibration snapshot, as IBM sends it."""
+    if spec.snapshot:
+        props = _snapshot(spec.snapshot, "props")
+        return {**props, "backend_name": spec.name, "calibration_id": spec.calibration_id}
     date = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
     qubits = []
     for q in range(spec.num_qubits):

@@ -478,3 +478,31 @@ class Database:
 
     def count(self) -> int:
         return int(self._conn().execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+    def take_result(self, job_id: str) -> str | None:
+        """Read a private job's result and delete it in one transaction: it is read once."""
+        with self._writer() as conn:
+            row = conn.execute(
+                "SELECT seq, body FROM results JOIN jobs USING (seq) WHERE jobs.id = ?", (job_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("DELETE FROM results WHERE seq = ?", (row["seq"],))
+        return str(row["body"])
+
+    def forget_params(self, job_id: str) -> None:
+        """Drop a private job's params once it has run: they are not kept."""
+        with self._writer() as conn:
+            conn.execute("UPDATE jobs SET params = '{}' WHERE id = ? AND private = 1", (job_id,))
+
+    # --- for the service's other tables (sessions, ...) in the same file -----------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on this database, for tables other modules own."""
+        with self._writer() as conn:
+            yield conn
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read connection, for tables other modules own."""
+        return self._conn()

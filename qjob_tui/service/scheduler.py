@@ -32,6 +32,8 @@ from qjob_tui.service.limits import JobLimits, mebibytes, resident_bytes
 from qjob_tui.service.pool import WorkerGone, WorkerLost, WorkerPool
 from qjob_tui.service.pools import JobPool, has_room
 from qjob_tui.service.programs.raw_job import RawJob
+from qjob_tui.service.session_table import SessionTable
+from qjob_tui.service.sessions import Session, SessionBook
 from qjob_tui.service.worker import Outcome, Task, out_of_memory
 
 log = logging.getLogger("qjob_tui.service")
@@ -88,11 +90,18 @@ class Scheduler:
         self._loop_task: asyncio.Task[None] | None = None
         self._durations: dict[str, float] = {}
         self._arrival: dict[str, int] = {}  # job id -> seq, the order of arrival
+        self.sessions = SessionBook()
+        self._session_table = SessionTable(db)
+        self._session_of: dict[str, str] = {}  # job id -> session id, for pending jobs
+        self._saves: set[asyncio.Task[None]] = set()
+        self._save_lock = asyncio.Lock()
+        self._stopping = False
 
     # --- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Recover what a previous run left, then start dispatching."""
+        self.sessions.load(await self._blocking(self._session_table.load))
         pending = await self._blocking(self.db.pending)
         at = now_iso()
         for row in pending:
@@ -122,6 +131,7 @@ class Scheduler:
         self._loop_task = asyncio.create_task(self._dispatch_loop(), name="scheduler")
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -133,6 +143,10 @@ class Scheduler:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self._save_sessions()
+        for save in list(self._saves):
+            with contextlib.suppress(Exception):
+                await save
         self._executor.shutdown(wait=False)
 
     async def _blocking(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -164,11 +178,9 @@ class Scheduler:
         )
         if not done:
             return False
-        queue = self._queues.get(row.backend)
-        if queue is not None and row.id in queue:
-            queue.remove(row.id)
-            self._shots.pop(row.id, None)
-            self._arrival.pop(row.id, None)
+        if row.private:
+            await self._blocking(self.db.forget_params, row.id)
+        self._unqueue(row.backend, row.id)
         self.pool.kill(row.id)
         self._wake.set()
         return True
@@ -177,10 +189,81 @@ class Scheduler:
         """Look at the queues again: the pool has room now (a cluster's worker came back)."""
         self._wake.set()
 
+    def _unqueue(self, backend: str, job_id: str) -> None:
+        """Take a cancelled job out of its queue (a running one is left to ``_run``)."""
+        queue = self._queues.get(backend)
+        if queue is not None and job_id in queue:
+            queue.remove(job_id)
+            self._shots.pop(job_id, None)
+            self._arrival.pop(job_id, None)
+            session_id = self._session_of.pop(job_id, None)
+            self.sessions.job_ended(session_id, job_id, datetime.now(UTC), ran=False)
+
     def _enqueue(self, row: JobRow) -> None:
         self._queues[row.backend].append(row.id)
         self._shots[row.id] = row.shots
         self._arrival[row.id] = row.seq
+        if row.session_id is not None:
+            self._session_of[row.id] = row.session_id
+            self.sessions.job_queued(row.session_id, row.id, row.backend)
+
+    # --- sessions ------------------------------------------------------------------------
+
+    def open_session(
+        self,
+        mode: str,
+        backend: str | None,
+        max_ttl: int,
+        interactive_ttl: int,
+        user_id: str = "local-user",
+    ) -> Session:
+        session = self.sessions.create(mode, backend, max_ttl, interactive_ttl, datetime.now(UTC))
+        session.user_id = user_id
+        self._wake.set()
+        return session
+
+    def close_session(self, session: Session) -> None:
+        """Accept no new jobs; the session closes once its jobs are done."""
+        self.sessions.close(session, datetime.now(UTC))
+        self._wake.set()
+
+    async def cancel_session(self, session: Session) -> None:
+        """Accept no new jobs and cancel the queued ones; a running job finishes."""
+        backend = session.backend or ""
+        for job_id in self.sessions.cancel(session, datetime.now(UTC)):
+            await self._cancel_queued(backend, job_id, "cancelled with its session")
+        self._wake.set()
+
+    async def _cancel_queued(self, backend: str, job_id: str, reason: str) -> None:
+        await asyncio.to_thread(self.db.finish, job_id, "Cancelled", now_iso(), reason=reason)
+        self._unqueue(backend, job_id)
+
+    async def _expire_sessions(self) -> None:
+        for job_id in self.sessions.expire(datetime.now(UTC)):
+            backend = next((b for b, q in self._queues.items() if job_id in q), "")
+            await self._cancel_queued(backend, job_id, "its session's max TTL ran out")
+
+    def _save_sessions(self) -> None:
+        """Write the changed sessions in the background, one write after the other."""
+        if not self.sessions.dirty:
+            return
+        records = []
+        for session_id in sorted(self.sessions.dirty):
+            session = self.sessions.get(session_id)
+            if session is not None:
+                records.append(session.to_record())
+        self.sessions.dirty.clear()
+
+        async def save() -> None:
+            async with self._save_lock:
+                try:
+                    await asyncio.to_thread(self._session_table.save, records)
+                except Exception:
+                    log.exception("sessions could not be saved")
+
+        task = asyncio.create_task(save(), name="save-sessions")
+        self._saves.add(task)
+        task.add_done_callback(self._saves.discard)
 
     def queue_length(self, backend: str) -> int:
         return len(self._queues.get(backend, ()))
@@ -227,24 +310,38 @@ class Scheduler:
 
     async def _dispatch_loop(self) -> None:
         while True:
+            try:
+                await self._expire_sessions()
+            except Exception:  # never let a session stop the queue
+                log.exception("session time-outs could not be applied")
             self._dispatch()
+            self._save_sessions()
             self._wake.clear()
-            await self._wake.wait()
+            deadline = self.sessions.next_deadline()
+            timeout = None
+            if deadline is not None:
+                timeout = max((deadline - datetime.now(UTC)).total_seconds(), 0.0) + 0.01
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
 
     def _dispatch(self) -> None:
         """Start the oldest queued job of every free backend, while workers are free."""
         while has_room(self.pool, len(self._running)):
-            heads = [
-                (queue[0], name)
-                for name, queue in self._queues.items()
-                if queue and name not in self._running
-            ]
+            heads = []
+            for name, queue in self._queues.items():
+                if queue and name not in self._running:
+                    # A dedicated session may hold the backend for its own next job.
+                    head = self.sessions.choose(name, queue, self._session_of)
+                    if head is not None:
+                        heads.append((head, name))
             if not heads:
                 return
             # Oldest job first across backends: ids are random, so order by arrival time.
-            name = min(heads, key=lambda head: self._arrival.get(head[0], 0))[1]
-            job_id = self._queues[name].popleft()
-            self._running[name] = (job_id, datetime.now(UTC))
+            job_id, name = min(heads, key=lambda head: self._arrival.get(head[0], 0))
+            self._queues[name].remove(job_id)
+            now = datetime.now(UTC)
+            self._running[name] = (job_id, now)
+            self.sessions.job_started(self._session_of.get(job_id), job_id, now)
             task = asyncio.create_task(self._run(name, job_id), name=f"job-{job_id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -252,6 +349,7 @@ class Scheduler:
     async def _run(self, backend: str, job_id: str) -> None:
         spec = self.backends[backend]
         requeued = False
+        charged = 0.0
         try:
             if not await self._blocking(self.db.mark_running, job_id, now_iso()):
                 return  # cancelled or deleted meanwhile
@@ -290,6 +388,8 @@ class Scheduler:
             finally:
                 supervisor.cancel()
             await self._record(row, outcome)
+            if outcome.ok:
+                charged = max(outcome.ended - outcome.started, 0.0)
         except asyncio.CancelledError:
             raise
         except Exception:  # never let one job stop the queue
@@ -300,6 +400,11 @@ class Scheduler:
                 self._shots.pop(job_id, None)
                 self._arrival.pop(job_id, None)
                 self._lost.discard(job_id)
+                session_id = self._session_of.pop(job_id, None)
+                if not self._stopping:  # a job stopped with the service is re-queued, not ended
+                    self.sessions.job_ended(
+                        session_id, job_id, datetime.now(UTC), ran=True, charged=charged
+                    )
             self._wake.set()
 
     async def _requeue_lost(self, row: JobRow, reason: str) -> bool:
@@ -390,6 +495,8 @@ class Scheduler:
 
     async def _record(self, row: JobRow, outcome: Outcome) -> None:
         at = now_iso()
+        if row.private:
+            await self._blocking(self.db.forget_params, row.id)
         if outcome.ok:
             charged = max(outcome.ended - outcome.started, 0.0)
             done = await self._blocking(

@@ -15,6 +15,8 @@ _MOST_SHOTS = 2**63 - 1
 
 def count_shots(program: str, params: dict[str, Any]) -> int:
     """Total shots of a sampler job's pubs; 0 for programs without shots or odd params."""
+    if program == "estimator":
+        return _estimator_shots(params)
     if program != "sampler":
         return 0
     options = params.get("options")
@@ -34,3 +36,28 @@ def count_shots(program: str, params: dict[str, Any]) -> int:
         total += max(shots, 0)
     # Stored in a 64-bit column: absurd counts saturate here and the worker refuses the job.
     return min(total, _MOST_SHOTS)
+
+
+# BackendEstimatorV2's default precision: 1 / precision**2 shots per pub.
+DEFAULT_PRECISION = 0.015625
+
+
+def _estimator_shots(params: dict[str, Any]) -> int:
+    """Shots an estimator job needs, from each pub's precision (parameter sets not counted)."""
+    options = params.get("options")
+    default = DEFAULT_PRECISION
+    if isinstance(options, dict):
+        precision = options.get("default_precision")
+        if isinstance(precision, int | float) and not isinstance(precision, bool) and precision > 0:
+            default = float(precision)
+    pubs = params.get("pubs")
+    if not isinstance(pubs, list):
+        return 0
+    total = 0
+    for pub in pubs:
+        precision = default
+        given = pub[3] if isinstance(pub, list) and len(pub) >= 4 else None
+        if isinstance(given, int | float) and not isinstance(given, bool) and given > 0:
+            precision = float(given)
+        total += min(round(1 / precision**2), 10**7)
+    return total

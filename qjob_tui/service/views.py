@@ -91,14 +91,16 @@ def job(row: JobRow, *, with_params: bool) -> dict[str, Any]:
         "cost": _cost(row),
         "tags": row.tags,
         "session_id": row.session_id,
-        "user_id": "local-user",
+        "user_id": row.details.get("user_id", "local-user"),
         "usage": _usage(row),
         "estimated_running_time_seconds": row.estimated_seconds,
         "name": row.name,
     }
     if row.private:
         body["private"] = True
-    if with_params:
+    if "calibration_id" in row.details:
+        body["calibration_id"] = row.details["calibration_id"]
+    if with_params and not row.private:
         body["params"] = stored_json(row.params)
     return body
 
@@ -115,6 +117,9 @@ def metrics(row: JobRow, estimate: QueueEstimate) -> dict[str, Any]:
         "usage": usage,
         "executions": row.shots,
         "qiskit_version": QISKIT_VERSION,
+        "circuits_execution_time_ns": (
+            round(row.quantum_seconds * 1e9) if row.quantum_seconds is not None else None
+        ),
         "caller": row.caller or "",
         "position_in_queue": estimate.position,
         "position_in_provider": estimate.position,
@@ -140,6 +145,8 @@ def device(spec: BackendSpec, queue_length: int) -> dict[str, Any]:
         "processor_type": {"family": spec.processor_family or "simulator", "revision": "1"},
         "clops": {"type": "virtual", "value": 0},
         "description": spec.description,
+        "physical_qubits": spec.physical_qubits if not spec.simulator else None,
+        "calibration_id": spec.calibration_id,
     }
 
 

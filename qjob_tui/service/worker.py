@@ -25,6 +25,7 @@ from qjob_tui.service.errors import (
 )
 from qjob_tui.service.limits import ADDRESS_SPACE_BASELINE, mebibytes
 from qjob_tui.service.programs.raw_job import RawJob
+from qjob_tui.service.simulators import build_backend
 
 
 @dataclass(frozen=True)
@@ -53,37 +54,8 @@ class Outcome:
     ended: float = 0.0
 
 
-_backends: dict[str, Any] = {}
 # This worker's memory limit per job, in bytes (None: unlimited); set by ``serve``.
 _memory_limit: int | None = None
-
-
-def build_backend(spec: BackendSpec) -> Any:
-    """The Qiskit backend of a spec, built once per worker."""
-    backend = _backends.get(spec.name)
-    if backend is not None:
-        return backend
-    if spec.kind == "basic":
-        from qiskit.providers.basic_provider import BasicSimulator
-
-        backend = BasicSimulator()
-    elif spec.kind == "aer":
-        from qiskit_aer import AerSimulator
-
-        backend = AerSimulator()
-    else:
-        from qiskit.providers.fake_provider import GenericBackendV2
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            backend = GenericBackendV2(
-                spec.num_qubits,
-                basis_gates=list(spec.basis_gates),
-                coupling_map=spec.coupling_map,
-                seed=spec.seed,
-            )
-    _backends[spec.name] = backend
-    return backend
 
 
 def _run_sampler(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -118,7 +90,24 @@ def _run_extractor(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, A
     return run_extractor(params, task.raw_job)
 
 
-PROGRAMS = {ProgramId.SAMPLER: _run_sampler, ProgramId.RANDOM_EXTRACTOR: _run_extractor}
+def _run_estimator(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    from qjob_tui.service.programs.estimator import run_estimator
+
+    return run_estimator(task)
+
+
+def _run_executor(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    from qjob_tui.service.programs.executor import run_executor
+
+    return run_executor(task)
+
+
+PROGRAMS = {
+    ProgramId.SAMPLER: _run_sampler,
+    ProgramId.RANDOM_EXTRACTOR: _run_extractor,
+    ProgramId.ESTIMATOR: _run_estimator,
+    ProgramId.EXECUTOR: _run_executor,
+}
 
 
 def run_task(task: Task) -> Outcome:

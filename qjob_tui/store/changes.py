@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from qjob_tui.model import Backend, Job
+from qjob_tui.model import Backend, InstanceUsage, Job, Session
 
 JobKey = tuple[str, str]  # (source, job id)
+SessionKey = tuple[str, str]  # (source, session id)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class ChangeSet:
     # Jobs whose pending action (e.g. "cancelling…") started or ended, by key.
     intents: tuple[JobKey, ...] = ()
     notices: tuple[str, ...] = field(default=())
+    # Sessions and batches that are new or changed (or whose action started or ended), and
+    # the usage of each source that reported it, as (source, usage).
+    sessions: tuple[Session, ...] = ()
+    usage: tuple[tuple[str, InstanceUsage], ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -75,6 +80,8 @@ class ChangeSet:
             or self.health
             or self.intents
             or self.notices
+            or self.sessions
+            or self.usage
         )
 
 

@@ -27,16 +27,27 @@ from qjob_tui.api.errors import ApiError
 from qjob_tui.api.source import LOCAL
 from qjob_tui.model import (
     Backend,
+    EstimatorResult,
     ExtractorResult,
+    InstanceUsage,
     Job,
     JobResult,
     JobStatus,
     ProgramId,
+    Session,
     tag_problem,
 )
-from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey, SourceHealth, SourceInfo
+from qjob_tui.store.changes import (
+    ActionResult,
+    ChangeSet,
+    JobKey,
+    SessionKey,
+    SourceHealth,
+    SourceInfo,
+)
 from qjob_tui.store.errors import StoreError
 from qjob_tui.store.poller import SourcePoller
+from qjob_tui.store.sessions import SessionWatch
 from qjob_tui.store.store_config import StoreConfig
 from qjob_tui.text import one_line
 from qjob_tui.wire.errors import WireError
@@ -103,7 +114,9 @@ class JobStore:
         self._intents: dict[JobKey, str] = {}
         self._results: dict[JobKey, JobResult] = {}
         self._extracted: dict[JobKey, ExtractorResult] = {}
+        self._estimates: dict[JobKey, EstimatorResult] = {}
         self.paused = False
+        self.session_watch = SessionWatch(self)
 
     # --- subscribers ---------------------------------------------------------------------
 
@@ -138,8 +151,10 @@ class JobStore:
         if poll:
             for poller in self.pollers.values():
                 poller.start()
+            self.session_watch.start()
 
     async def stop(self) -> None:
+        await self.session_watch.stop()
         await asyncio.gather(*(poller.stop() for poller in self.pollers.values()))
 
     async def poll_once(self) -> None:
@@ -149,6 +164,7 @@ class JobStore:
     def refresh_now(self) -> None:
         for poller in self.pollers.values():
             poller.wake()
+        self.session_watch.wake()
 
     def load_more(self) -> None:
         """The user reached the end of the list: load the next page of older history now."""
@@ -226,6 +242,46 @@ class JobStore:
     def client(self, source: str) -> JobClient:
         return self.pollers[source].client
 
+    # --- sessions and usage --------------------------------------------------------------
+
+    async def poll_sessions(self, *, usage: bool | None = None) -> ChangeSet:
+        """Read the open sessions of the known jobs (and the usage) once now."""
+        return await self.session_watch.poll_once(usage=usage)
+
+    @property
+    def sessions(self) -> Mapping[SessionKey, Session]:
+        return self.session_watch.sessions
+
+    def session(self, key: SessionKey) -> Session | None:
+        return self.session_watch.session(key)
+
+    def session_intent(self, key: SessionKey) -> str | None:
+        """The action in flight on a session ("closing…", "cancelling…")."""
+        return self.session_watch.intent(key)
+
+    def session_jobs(self, key: SessionKey) -> list[Job]:
+        """The known jobs of a session or batch, newest first."""
+        poller = self.pollers.get(key[0])
+        if poller is None:
+            return []
+        jobs = [job for job in poller.jobs.values() if job.session_id == key[1]]
+        return sorted(jobs, key=lambda job: job.created, reverse=True)
+
+    @property
+    def usage(self) -> Mapping[str, InstanceUsage]:
+        """The last usage each source reported, by source name."""
+        return self.session_watch.usage
+
+    def own_user(self, source: str) -> str | None:
+        """The user id the source says the account has; None where it does not say."""
+        return self.session_watch.own_users.get(source)
+
+    async def close_session(self, key: SessionKey) -> ActionResult:
+        return await self.session_watch.close(key)
+
+    async def cancel_session(self, key: SessionKey) -> ActionResult:
+        return await self.session_watch.cancel(key)
+
     # --- details -------------------------------------------------------------------------
 
     async def details(self, key: JobKey) -> Job:
@@ -287,6 +343,22 @@ class JobStore:
                 await asyncio.to_thread(poller.cache.put_result, key[1], result)
         if result is not None:
             self._results[key] = result
+        return result
+
+    async def estimator_result(self, key: JobKey) -> EstimatorResult | None:
+        """A finished estimator job's expectation values (kept in memory once read)."""
+        with _at_edge():
+            return await self._estimator_result(key)
+
+    async def _estimator_result(self, key: JobKey) -> EstimatorResult | None:
+        if key in self._estimates:
+            return self._estimates[key]
+        job = self.job(key)
+        if job is None or job.status is not JobStatus.DONE:
+            return None
+        result = await self.pollers[key[0]].client.estimator_result(key[1])
+        if result is not None:
+            self._estimates[key] = result
         return result
 
     async def circuit_diagrams(self, key: JobKey, width: int = 80) -> list[str]:

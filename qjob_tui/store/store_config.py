@@ -13,6 +13,8 @@ class StoreConfig:
     interval: float = 2.0
     calm_interval: float = 10.0
     backend_interval: float = 30.0
+    session_interval: float = 15.0  # open sessions and batches: slower than jobs
+    usage_interval: float = 60.0  # the instances' usage: slower still
     max_backoff: float = 300.0
     # How often a cheap listing re-reads everything since the oldest active job (and after
     # any round with errors), to catch what a poll missed.

@@ -15,7 +15,7 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -28,21 +28,25 @@ from textual.widgets import Footer, Input
 
 from qjob_tui.config import Settings
 from qjob_tui.export import job_to_dict, jobs_to_csv
-from qjob_tui.model import ExtractorResult, Job, JobStatus
+from qjob_tui.model import ExtractorResult, InstanceUsage, Job, JobStatus
 from qjob_tui.store import JobStore
-from qjob_tui.store.changes import ChangeSet, JobKey
+from qjob_tui.store.changes import ChangeSet, JobKey, SessionKey
 from qjob_tui.ui.detail.pane import JobDetail
+from qjob_tui.ui.detail.session_view import SessionDetail
 from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
+from qjob_tui.ui.dialogs.confirm_session import ConfirmSession, SessionVerb
 from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 from qjob_tui.ui.job_list import JobList
 from qjob_tui.ui.messages import ActionsDone, StoreChanged
 from qjob_tui.ui.queue_pane import QueuePane
+from qjob_tui.ui.session_rows import group_jobs
+from qjob_tui.ui.session_tree import SessionTree
 from qjob_tui.ui.status_line import StatusLine
 
 # Actions that change a job: gone from the footer, the palette and the keys with --readonly.
-MUTATING = frozenset({"cancel", "tags", "rename", "extract"})
+MUTATING = frozenset({"cancel", "tags", "rename", "extract", "close_session"})
 NARROW = 110  # below this width the panes stack instead of standing side by side
 
 
@@ -132,6 +136,30 @@ class QJobApp(App[int]):
             id="app.copy_bits",
         ),
         Binding(
+            "z",
+            "group",
+            "Sessions",
+            show=False,
+            tooltip="group the jobs by session or batch (again: the plain list)",
+            id="app.group",
+        ),
+        Binding(
+            "C",
+            "close_session",
+            "Close session",
+            show=False,
+            tooltip="close the selected session or batch: it accepts no new jobs (asks first)",
+            id="app.close_session",
+        ),
+        Binding(
+            "m",
+            "only_mine",
+            "Only mine",
+            show=False,
+            tooltip="show only the jobs the account submitted, where the server says (again: all)",
+            id="app.only_mine",
+        ),
+        Binding(
             "w",
             "save_bits",
             "Save random bits",
@@ -179,8 +207,15 @@ class QJobApp(App[int]):
                 clock=self.clock,
                 empty_hint=EMPTY_HINT if self._has_local_source() else "",
             )
+            yield SessionTree(
+                id="sessions",
+                clock=self.clock,
+                job_intent=self.store.intent,
+                session_intent=self.store.session_intent,
+            )
             with Vertical(id="side"):
                 yield JobDetail(self.store, clock=self.clock, id="detail")
+                yield SessionDetail(id="session-detail")
                 yield QueuePane(id="queue")
         yield Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
         yield StatusLine(id="status")
@@ -197,6 +232,7 @@ class QJobApp(App[int]):
         sources = self.store.sources
         job_list.border_title = "jobs · " + " · ".join(f"{s.name} {s.url}" for s in sources)
         self.query_one(QueuePane).border_title = "backends"
+        self.query_one(SessionTree).border_title = "sessions and batches"
         job_list.focus()
         self._arrange(self.size.width)
         for notice in self._notices:
@@ -240,6 +276,10 @@ class QJobApp(App[int]):
                     self.exit(0)
                     return
         self._show_status()
+        if self.grouped:  # TTLs and ages move with the clock: relabel, the rows stay
+            tree = self.query_one(SessionTree)
+            tree.show_grouping(tree.grouping, len(self.store.pollers) > 1)
+            self._show_session()
 
     # --- store news ----------------------------------------------------------------------
 
@@ -264,8 +304,13 @@ class QJobApp(App[int]):
             self.notify(notice, severity="warning", timeout=10)
         if changes.backends or changes.changed or changes.added:
             self._show_queue()
-        if changes.health or changes.added or changes.changed or changes.removed:
+        if changes.health or changes.added or changes.changed or changes.removed or changes.usage:
             self._show_status()
+        if self.grouped and (
+            changes.sessions or changes.added or changes.changed or changes.removed
+        ):
+            self._show_groups()
+            self._show_session()
 
     def _notify_finished(self, changes: ChangeSet) -> None:
         """Tell when a watched job (on screen or marked) goes from active to final."""
@@ -296,8 +341,22 @@ class QJobApp(App[int]):
             self._counts = Counter(job.status for job in self.store.all_jobs())
             self._counts_dirty = False
         self.query_one(StatusLine).show(
-            self.store.health, self._counts, self.store.paused, self.store.config.interval
+            self.store.health,
+            self._counts,
+            self.store.paused,
+            self.store.config.interval,
+            usage=self._shown_usage(),
         )
+
+    def _shown_usage(self) -> dict[str, InstanceUsage]:
+        """The usage worth a place on the status line: every IBM instance's, and a local
+        service's only when it has a limit (``serve --usage-limit``)."""
+        shown = {}
+        for source, usage in self.store.usage.items():
+            local = source in self.store.pollers and self.store.source_info(source).local
+            if usage.limit_seconds is not None or not local:
+                shown[source] = usage
+        return shown
 
     def _show_queue(self) -> None:
         backends = self.store.backends
@@ -318,6 +377,8 @@ class QJobApp(App[int]):
 
     @on(JobList.Highlighted)
     def job_highlighted(self, event: JobList.Highlighted) -> None:
+        if self.grouped:
+            return  # the grouped view's cursor is the one on show
         self.store.watch(event.key)
         for detail in self.query(JobDetail):  # none while the screen is torn down
             detail.show(event.key)
@@ -347,6 +408,24 @@ class QJobApp(App[int]):
                 "extract",
             ),
             ("Filter", "Filter the job list", self.action_filter, "filter"),
+            (
+                "Group by session",
+                "Show the jobs grouped by session or batch, or the plain list",
+                self.action_group,
+                "group",
+            ),
+            (
+                "Close session",
+                "Stop the selected session or batch accepting jobs",
+                self.action_close_session,
+                "close_session",
+            ),
+            (
+                "Only my jobs",
+                "Show only the account's own jobs",
+                self.action_only_mine,
+                "only_mine",
+            ),
             ("Help", "Every key of the dashboard", self.action_help, "help"),
         ]
         for title, help_text, callback, action in ours:
@@ -354,10 +433,20 @@ class QJobApp(App[int]):
                 commands.append(SystemCommand(title, help_text, callback))
         return commands
 
+    def _cursor_job(self) -> JobKey | None:
+        """The job under the cursor: of the grouped view when it is shown, else of the list."""
+        if self.grouped:
+            return self.query_one(SessionTree).cursor_job
+        return self.query_one(JobList).cursor_key
+
     def _targets(self) -> list[Job]:
         """The marked jobs, or else the one under the cursor."""
         job_list = self.query_one(JobList)
         rows = job_list.rows
+        if self.grouped:
+            key = self._cursor_job()
+            job = self.store.job(key) if key else None
+            return [job] if job is not None else []
 
         def place(key: JobKey) -> tuple[bool, int, JobKey]:
             index = rows.index_of(key)  # marked jobs in list order; hidden ones last
@@ -368,6 +457,11 @@ class QJobApp(App[int]):
         return [job for key in keys if (job := self.store.job(key)) is not None]
 
     def action_cancel(self) -> None:
+        tree = self.query_one(SessionTree)
+        data = tree.cursor_data if self.grouped else None
+        if data is not None and data[0] == "session" and data[1] is not None:
+            self._confirm_session("cancel", data[1])
+            return
         jobs = [job for job in self._targets() if job.status.is_active]
         if not jobs:
             self.notify("Nothing to cancel: the selected jobs are finished.", severity="warning")
@@ -385,8 +479,7 @@ class QJobApp(App[int]):
         self.post_message(ActionsDone("cancel", results))
 
     def action_tags(self) -> None:
-        job_list = self.query_one(JobList)
-        key = job_list.cursor_key
+        key = self._cursor_job()
         job = self.store.job(key) if key else None
         if job is None:
             return
@@ -402,7 +495,7 @@ class QJobApp(App[int]):
         self.post_message(ActionsDone("tags", [await self.store.set_tags(key, tags)]))
 
     def action_rename(self) -> None:
-        key = self.query_one(JobList).cursor_key
+        key = self._cursor_job()
         job = self.store.job(key) if key else None
         if job is None or key is None:
             return
@@ -421,7 +514,7 @@ class QJobApp(App[int]):
         self.post_message(ActionsDone("rename", [await self.store.rename(key, name)]))
 
     def action_extract(self) -> None:
-        key = self.query_one(JobList).cursor_key
+        key = self._cursor_job()
         if key is not None:
             self.run_extract(key)
 
@@ -470,6 +563,134 @@ class QJobApp(App[int]):
             self.call_from_thread(self.notify, f"Saving failed: {exc}", severity="error")
             return
         self.call_from_thread(self.notify, f"Saved {bits.num_bits:,} bits to {path}")
+
+    # --- sessions ------------------------------------------------------------------------
+
+    @property
+    def grouped(self) -> bool:
+        """True while the jobs are shown grouped by session or batch."""
+        return self.screen.has_class("grouped") if self._dashboard_up else False
+
+    def action_group(self) -> None:
+        grouped = not self.grouped
+        self.screen.set_class(grouped, "grouped")
+        tree = self.query_one(SessionTree)
+        if grouped:
+            self._show_groups()
+            key = self.query_one(JobList).cursor_key
+            job = self.store.job(key) if key else None
+            if job is not None and job.session_id:
+                tree.select_key("job", job.key)
+            tree.focus()
+            self._show_session()
+        else:
+            self.screen.set_class(False, "session-shown")
+            job_list = self.query_one(JobList)
+            key = tree.cursor_job
+            if key is not None and job_list.rows.index_of(key) is not None:
+                job_list.move_cursor(job_list.rows.index_of(key) or 0)
+            job_list.focus()
+            self.query_one(JobDetail).show(job_list.cursor_key)
+
+    def _focus_list(self) -> None:
+        """Focus the list on show: the grouped view or the plain list."""
+        if self.grouped:
+            self.query_one(SessionTree).focus()
+        else:
+            self.query_one(JobList).focus()
+
+    def _show_groups(self) -> None:
+        rows = self.query_one(JobList).rows
+        grouping = group_jobs(iter(rows), self.store.sessions)
+        self.query_one(SessionTree).show_grouping(grouping, len(self.store.pollers) > 1)
+
+    @on(SessionTree.Highlighted)
+    def group_row_highlighted(self, event: SessionTree.Highlighted) -> None:
+        if event.kind == "job" and event.key is not None:
+            self.store.watch(event.key)
+            self.query_one(JobDetail).show(event.key)
+            self._show_queue()
+        self._show_session()
+
+    def _show_session(self) -> None:
+        """The session's detail in place of the job's, while the cursor is on a group row."""
+        tree = self.query_one(SessionTree)
+        data = tree.cursor_data if self.grouped else None
+        on_session = data is not None and data[0] == "session" and data[1] is not None
+        self.screen.set_class(on_session, "session-shown")
+        if not on_session or data is None or data[1] is None:
+            return
+        key = data[1]
+        now = self.clock() if self.clock else datetime.now(UTC)
+        self.query_one(SessionDetail).show(
+            key,
+            self.store.session(key),
+            self.store.session_jobs(key),
+            now,
+            self.store.session_intent(key),
+        )
+
+    def _selected_session(self) -> SessionKey | None:
+        """The session under the grouped view's cursor, or the selected job's session."""
+        if self.grouped:
+            return self.query_one(SessionTree).cursor_session
+        key = self.query_one(JobList).cursor_key
+        job = self.store.job(key) if key else None
+        return (job.source, job.session_id) if job is not None and job.session_id else None
+
+    def action_close_session(self) -> None:
+        key = self._selected_session()
+        if key is None:
+            self.notify("Not a session: the selected job runs on its own.", severity="warning")
+            return
+        self._confirm_session("close", key)
+
+    def _confirm_session(self, verb: SessionVerb, key: SessionKey) -> None:
+        session = self.store.session(key)
+        if session is None:
+            self.notify(f"Session {key[1]} has not been read yet.", severity="warning")
+            return
+        if session.closed:
+            self.notify(f"Session {session.id} is already closed.", severity="warning")
+            return
+        if verb == "close" and not session.accepting_jobs:
+            self.notify(f"Session {session.id} already accepts no new jobs.", severity="warning")
+            return
+
+        def confirmed(answer: bool | None) -> None:
+            if answer:
+                self.run_session_action(verb, key)
+
+        self.push_screen(ConfirmSession(verb, session, self.store.session_jobs(key)), confirmed)
+
+    @work(group="actions", exit_on_error=False)
+    async def run_session_action(self, verb: SessionVerb, key: SessionKey) -> None:
+        if verb == "close":
+            result = await self.store.close_session(key)
+        else:
+            result = await self.store.cancel_session(key)
+        self.post_message(ActionsDone(f"{verb} session", [result]))
+
+    def action_only_mine(self) -> None:
+        job_list = self.query_one(JobList)
+        if job_list.rows.owner_filter is not None:
+            job_list.set_owner_filter(None)
+        else:
+            owners = frozenset(
+                (source, user)
+                for source in self.store.pollers
+                if (user := self.store.own_user(source)) is not None
+            )
+            if not owners:
+                self.notify(
+                    "The servers do not say who submitted the jobs: no filter by user.",
+                    severity="warning",
+                )
+                return
+            job_list.set_owner_filter(owners)
+        self._show_filter()
+        if self.grouped:
+            self._show_groups()
 
     def on_actions_done(self, message: ActionsDone) -> None:
         failed = [r for r in message.results if not r.ok]
@@ -531,11 +752,16 @@ class QJobApp(App[int]):
             parts.append(f"filter: {rows.filter_text}")
         if rows.status_filter:
             parts.append(f"only {rows.status_filter}")
+        if rows.owner_filter is not None:
+            parts.append("only my jobs")
         self.query_one(JobList).border_subtitle = " · ".join(parts)
+        self.query_one(SessionTree).border_subtitle = " · ".join(parts)
+        if self.grouped:
+            self._show_groups()
 
     @on(Input.Submitted, "#filter")
     def filter_done(self, event: Input.Submitted) -> None:
-        self.query_one(JobList).focus()
+        self._focus_list()
         if not event.value:
             event.input.display = False
 
@@ -547,7 +773,7 @@ class QJobApp(App[int]):
         job_list.set_filter("")
         job_list.set_status_filter(None)
         self._show_filter()
-        job_list.focus()
+        self._focus_list()
 
     def action_status_filter(self, which: str) -> None:
         job_list = self.query_one(JobList)

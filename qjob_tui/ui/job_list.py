@@ -445,6 +445,13 @@ class JobList(ScrollView, can_focus=True):
             self._rows_moved()
         return changed
 
+    def set_owner_filter(self, owners: frozenset[tuple[str, str]] | None) -> bool:
+        """Show only the jobs of these (source, user id)s ("only my jobs"), or all (None)."""
+        changed = self.rows.set_owner_filter(owners)
+        if changed:
+            self._rows_moved()
+        return changed
+
     def set_sort(self, column: Column | str, reverse: bool | None = None) -> None:
         """Sort by a column (``reverse=None``: its natural direction), keeping the cursor's job."""
         if self.rows.set_sort(column, reverse):

@@ -314,6 +314,7 @@ class JobRows:
         self._text: TextFilter | None = None
         self._filter_text = ""
         self._status: StatusFilter | None = None
+        self._owners: frozenset[tuple[str, str]] | None = None  # (source, user id): "only mine"
         self.max_id_length = 0
         jobs = tuple(jobs)
         if jobs:
@@ -543,7 +544,7 @@ class JobRows:
     @property
     def filtered(self) -> bool:
         """True when some jobs may be hidden by the text or status filter."""
-        return self._text is not None or self._status is not None
+        return self._text is not None or self._status is not None or self._owners is not None
 
     def set_filter(self, text: str) -> bool:
         """Show only jobs matching ``text`` (see ``parse_filter``). True if the rows changed.
@@ -580,7 +581,22 @@ class JobRows:
         self._refilter(self._visible if narrower else self._all)
         return True
 
+    @property
+    def owner_filter(self) -> frozenset[tuple[str, str]] | None:
+        return self._owners
+
+    def set_owner_filter(self, owners: frozenset[tuple[str, str]] | None) -> bool:
+        """Show only jobs submitted by these (source, user id)s, or all (None)."""
+        if owners == self._owners:
+            return False
+        narrower = self._owners is None
+        self._owners = owners
+        self._refilter(self._visible if narrower else self._all)
+        return True
+
     def _passes(self, entry: Entry) -> bool:
+        if self._owners is not None and (entry[JOB].source, entry[JOB].user_id) not in self._owners:
+            return False
         if self._status is not None and entry[JOB].status not in STATUS_FILTERS[self._status]:
             return False
         return self._text is None or self._text.matches(entry[TEXT])
@@ -590,6 +606,9 @@ class JobRows:
         if not self.filtered:
             self._visible = self._all
             return
+        if self._owners is not None:
+            owners = self._owners
+            source = [e for e in source if (e[JOB].source, e[JOB].user_id) in owners]
         if self._status is not None:
             allowed = STATUS_FILTERS[self._status]
             source = [e for e in source if e[JOB].status in allowed]

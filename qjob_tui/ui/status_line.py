@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.widgets import Static
 
-from qjob_tui.model import JobStatus
+from qjob_tui.model import InstanceUsage, JobStatus
 from qjob_tui.store.changes import SourceHealth
 from qjob_tui.text import one_line
+from qjob_tui.ui.usage_text import usage_text
 
 _ORDER = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)
 
@@ -31,6 +32,7 @@ def status_text(
     paused: bool,
     interval: float,
     now: datetime | None = None,
+    usage: Mapping[str, InstanceUsage] | None = None,
 ) -> Text:
     now = now or datetime.now(UTC)
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -51,6 +53,9 @@ def status_text(
         if item.cache_problem:
             text.append("cache not saved ", style="red")
         text.append("│ ", style="dim")
+    if usage:
+        text.append_text(usage_text(usage))
+        text.append(" │ ", style="dim")
     text.append("paused " if paused else f"every {interval:g} s ", style="yellow" if paused else "")
     text.append("│ ", style="dim")
     text.append(" ".join(f"{s.value.lower()} {counts.get(s, 0)}" for s in _ORDER))
@@ -69,8 +74,9 @@ class StatusLine(Static):
         counts: Counter[JobStatus],
         paused: bool,
         interval: float,
+        usage: Mapping[str, InstanceUsage] | None = None,
     ) -> None:
-        text = status_text(health, counts, paused, interval)
+        text = status_text(health, counts, paused, interval, usage=usage)
         if text.plain == self._shown and text.spans == self._spans:
             return  # idle: write nothing to the terminal
         self._shown, self._spans = text.plain, list(text.spans)

@@ -35,6 +35,7 @@ from qjob_tui.model import (
     BackendState,
     Counts,
     ExtractorResult,
+    InstanceUsage,
     Job,
     JobError,
     JobResult,
@@ -42,6 +43,9 @@ from qjob_tui.model import (
     PubResult,
     QueueInfo,
     RegisterResult,
+    Session,
+    SessionMode,
+    SessionState,
     Step,
     Usage,
 )
@@ -59,6 +63,10 @@ SOURCE = "local"
 THEME = "textual-dark"
 CLOCK = datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
 """The dashboard's "now": a few minutes after the newest job was created."""
+
+
+ACTIVE_SESSION = "s-b3c1e8d7"  # a dedicated session on fake_cairo: one job runs, one waits
+CLOSED_BATCH = "s-7f3a9c2e"  # a batch that finished
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ _SPECS: tuple[_Spec, ...] = (
         running=64,
         usage=41.2,
         estimate=96.0,
+        session=ACTIVE_SESSION,
     ),
     _Spec(
         "d5kpy3n6t9w1e4r7u2io",
@@ -122,6 +131,7 @@ _SPECS: tuple[_Spec, ...] = (
         None,
         ("long",),
         queue=(4, 9.5, 14),
+        session=ACTIVE_SESSION,
     ),
     _Spec(
         "d5kpw9l2z5x8c1v4b7nm",
@@ -238,7 +248,7 @@ _SPECS: tuple[_Spec, ...] = (
         running=6,
         finished=47,
         usage=12.4,
-        session="s-7f3a9c2e",
+        session=CLOSED_BATCH,
     ),
     _Spec(
         "d5kpj6e3r0t7y4u1i8op",
@@ -270,7 +280,7 @@ _SPECS: tuple[_Spec, ...] = (
         running=30,
         finished=34,
         usage=3.2,
-        session="s-7f3a9c2e",
+        session=CLOSED_BATCH,
     ),
     _Spec(
         "d5kpf0q7w4e1r8t5y2ui",
@@ -417,6 +427,42 @@ def sample_jobs() -> list[Job]:
     return [_job(spec) for spec in _SPECS]
 
 
+def sample_sessions() -> list[Session]:
+    """The two sessions of the sample jobs, as ``GET /sessions/{id}`` would give them."""
+    return [
+        Session(
+            ACTIVE_SESSION,
+            SOURCE,
+            SessionMode.DEDICATED,
+            SessionState.ACTIVE,
+            accepting_jobs=True,
+            backend="fake_cairo",
+            interactive_ttl=60,
+            max_ttl=28800,
+            started_at=CLOCK - timedelta(minutes=6),
+            activated_at=CLOCK - timedelta(minutes=2),
+            last_job_started=CLOCK - timedelta(minutes=2),
+            elapsed_seconds=120.0,
+            user_id="user-1",
+        ),
+        Session(
+            CLOSED_BATCH,
+            SOURCE,
+            SessionMode.BATCH,
+            SessionState.CLOSED,
+            accepting_jobs=False,
+            backend="aer_simulator",
+            max_ttl=28800,
+            started_at=CLOCK - timedelta(minutes=151),
+            activated_at=CLOCK - timedelta(minutes=150),
+            closed_at=CLOCK - timedelta(minutes=57),
+            last_job_completed=CLOCK - timedelta(minutes=57),
+            elapsed_seconds=15.6,
+            state_reason="closed by the user",
+        ),
+    ]
+
+
 def sample_backends() -> list[Backend]:
     return [
         Backend("basic_simulator", SOURCE, BackendState.ONLINE, 0, 24, simulator=True),
@@ -513,6 +559,8 @@ def make_store() -> OfflineStore:
         interval=store.config.interval,
         failures=0,
     )
+    for session in sample_sessions():
+        store.session_watch.sessions[session.key] = session
     store._results[(SOURCE, DONE_JOB)] = sample_result()
     store._extracted[(SOURCE, EXTRACTOR_JOB)] = sample_bits()
     return store
@@ -620,6 +668,16 @@ async def _cancel_two_marked(pilot: Pilot[int]) -> None:
     await settle(pilot)
 
 
+async def _low_usage(pilot: Pilot[int]) -> None:
+    """The local service's limit nearly used up: 3,420 s of 3,600, 5 % left."""
+    await pilot.pause()
+    store = pilot.app.store  # type: ignore[attr-defined]
+    usage = InstanceUsage(consumed_seconds=3420, limit_seconds=3600)
+    store.session_watch.usage[SOURCE] = usage
+    store._publish(ChangeSet(usage=((SOURCE, usage),)))
+    await settle(pilot)
+
+
 @dataclass(frozen=True)
 class Shot:
     """One state of the dashboard worth a snapshot: reached by ``prepare`` from the start."""
@@ -656,6 +714,21 @@ SHOTS: tuple[Shot, ...] = (
         narrow_screenshot=True,
     ),
     Shot("readonly", _main, readonly=True, about="--readonly: no cancel, tags or rename"),
+    Shot("sessions", _keys("z"), about="z: jobs grouped by session, a session's detail"),
+    Shot(
+        "session-job",
+        _keys("z", "down"),
+        about="a job of a session in the grouped view, with its Overview",
+    ),
+    Shot("confirm-close-session", _keys("z", "C"), about="confirm closing a session"),
+    Shot("confirm-cancel-session", _keys("z", "c"), about="confirm cancelling a session"),
+    Shot(
+        "sessions-readonly",
+        _keys("z"),
+        readonly=True,
+        about="--readonly: grouped, without the session actions",
+    ),
+    Shot("usage-warning", _low_usage, about="the status line warns: under 10 % of the limit left"),
 )
 
 

@@ -51,6 +51,8 @@ def overview_text(job: Job, intent: str | None = None) -> Text:
     row("Tags", ", ".join(job.tags) or "-")
     if job.session_id:
         row("Session", job.session_id)
+    if job.user_id:
+        row("User", job.user_id)
     usage = f"{job.usage.quantum_seconds:.3f} s" + ("" if job.usage.final else " so far")
     row("Usage", usage)
     if job.estimated_running_seconds is not None:

@@ -106,10 +106,18 @@ class JobDetail(Vertical):
             view = self.query_one(ResultView)
             if job.program == ProgramId.RANDOM_EXTRACTOR:
                 view.show_message("An extractor job: its output is in the Random bits tab.")
+            elif job.program == ProgramId.EXECUTOR:
+                view.show_message(
+                    "An executor job: its QuantumProgram result is not drawn here; "
+                    "read it with qiskit-ibm-runtime's Executor."
+                )
             elif job.status is JobStatus.DONE:
                 self._result_for = key
                 view.show_message("Loading the result…")
-                self.fetch_result(key)
+                if job.program == ProgramId.ESTIMATOR:
+                    self.fetch_estimates(key)
+                else:
+                    self.fetch_result(key)
             else:
                 view.show_message(f"No result: the job is {job.status.value.lower()}.")
         if self.active == "circuit" and self._circuit_for != key:
@@ -170,6 +178,22 @@ class JobDetail(Vertical):
             view.show_message("The service has no result for this job.")
         else:
             view.show_result(result)
+
+    @work(exclusive=True, group="result", exit_on_error=False)
+    async def fetch_estimates(self, key: JobKey) -> None:
+        view = self.query_one(ResultView)
+        try:
+            result = await self.store.estimator_result(key)
+        except StoreError as exc:
+            self._result_for = None
+            view.show_message(f"Could not read the result: {exc}")
+            return
+        if key != self.key:
+            return
+        if result is None:
+            view.show_message("The service has no result for this job.")
+        else:
+            view.show_estimates(result)
 
     @work(exclusive=True, group="circuit", exit_on_error=False)
     async def fetch_circuits(self, key: JobKey) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from qjob_tui.model import JobResult
+from qjob_tui.model import EstimatorResult, JobResult
+from qjob_tui.ui.detail.estimator_view import estimator_text
 from qjob_tui.ui.sized_text import SizedText
 
 MAX_OUTCOMES = 16
@@ -43,3 +44,6 @@ class ResultView(SizedText):
 
     def show_result(self, result: JobResult) -> None:
         self.draw(lambda width: result_text(result, width=max(width, 30)))
+
+    def show_estimates(self, result: EstimatorResult) -> None:
+        self.draw(lambda width: estimator_text(result, width=max(width, 30)))

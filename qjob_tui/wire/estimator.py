@@ -1,0 +1,76 @@
+"""The ``estimator`` program's wire format: EstimatorV2 params (version 2) in, results out.
+
+qiskit-ibm-runtime's EstimatorV2 sends ``{"pubs": [[circuit, observables, parameter values,
+precision], ...], "options": {...}, "version": 2, "support_qiskit": true}`` through its
+RuntimeEncoder, and reads back a ``PrimitiveResult`` whose pub results hold ``evs`` and ``stds``
+arrays. Both directions go through the client's own encoder and decoder (``safe_decode``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from qjob_tui.wire.safe_decode import WireError, decode_params, encode
+
+# BackendEstimatorV2's default precision when neither the pub nor the options give one.
+DEFAULT_PRECISION = 0.015625
+
+
+@dataclass(frozen=True, eq=False)
+class EstimatorTask:
+    """Decoded estimator params: qiskit ``EstimatorPub``s and the primitive's options."""
+
+    pubs: tuple[Any, ...]
+    options: dict[str, Any]
+
+    def shots(self) -> int:
+        """Shots the estimate will take, from each pub's precision (1 / precision**2)."""
+        default = self.options.get("default_precision")
+        if isinstance(self.options.get("default_shots"), int) and self.options["default_shots"]:
+            default = 1 / math.sqrt(self.options["default_shots"])
+        total = 0
+        for pub in self.pubs:
+            precision = pub.precision or default or DEFAULT_PRECISION
+            total += math.ceil(1 / precision**2) * max(math.prod(pub.shape), 1)
+        return total
+
+
+def parse_estimator_params(text: str) -> EstimatorTask:
+    """EstimatorV2's params as qiskit objects, each problem named by its pub."""
+    params = decode_params(text)
+    if params.get("version", 2) != 2:
+        raise WireError(
+            f"estimator params version {str(params.get('version'))[:20]} is not supported",
+            "Submit with EstimatorV2 (params version 2).",
+        )
+    options = params.get("options") or {}
+    if not isinstance(options, dict):
+        raise WireError("options must be an object", "Send the estimator's options as an object.")
+    raw_pubs = params.get("pubs")
+    if not isinstance(raw_pubs, list) or not raw_pubs:
+        raise WireError("params.pubs must be a non-empty list", "Send at least one pub.")
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+    pubs = []
+    for index, raw in enumerate(raw_pubs):
+        if not isinstance(raw, list | tuple) or not 2 <= len(raw) <= 4:
+            raise WireError(
+                f"pub {index} must be [circuit, observables, parameter values?, precision?]",
+                "Encode each pub as EstimatorV2 does.",
+            )
+        try:
+            pubs.append(EstimatorPub.coerce(tuple(raw)))
+        except Exception as exc:  # qiskit's validation raises ValueError, TypeError, ...
+            raise WireError(
+                f"pub {index}: {str(exc)[:300]}",
+                "Check the pub's circuit, observables (one qubit per circuit qubit), "
+                "parameter values and precision.",
+            ) from None
+    return EstimatorTask(pubs=tuple(pubs), options=dict(options))
+
+
+def encode_estimator_result(result: object) -> str:
+    """A ``PrimitiveResult`` of estimator pub results, as the client's decoder reads it."""
+    return encode(result)

@@ -1,0 +1,69 @@
+"""EstimatorV2 of the real qiskit-ibm-runtime client against the local service."""
+
+from __future__ import annotations
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.quantum_info import SparsePauliOp
+from qiskit_ibm_runtime import Batch, EstimatorV2, QiskitRuntimeService, Session
+
+from tests.runtime_fixtures import iam_service, isa, runtime  # noqa: F401
+
+
+def bell_state() -> QuantumCircuit:
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    return circuit
+
+
+def observables(circuit: QuantumCircuit) -> list[SparsePauliOp]:
+    return [SparsePauliOp(p).apply_layout(circuit.layout) for p in ("ZZ", "XX", "ZI")]
+
+
+def test_estimator_on_the_exact_simulator(runtime: QiskitRuntimeService) -> None:  # noqa: F811
+    backend = runtime.backend("basic_simulator")
+    theta = Parameter("θ")
+    circuit = QuantumCircuit(1)
+    circuit.ry(theta, 0)
+    angles = np.array([[0.0], [np.pi / 2], [np.pi]])
+    job = EstimatorV2(mode=backend).run([(circuit, SparsePauliOp("Z"), angles)], precision=0.01)
+    result = job.result()
+    evs = result[0].data.evs
+    stds = result[0].data.stds
+    assert evs.shape == stds.shape == (3,)
+    assert np.allclose(evs, [1.0, 0.0, -1.0], atol=0.06)
+    assert np.all(stds <= 0.011)
+    assert result[0].metadata["target_precision"] == 0.01
+    assert job.status() == "DONE"
+
+
+def test_estimator_inside_a_session(runtime: QiskitRuntimeService) -> None:  # noqa: F811
+    backend = runtime.backend("fake_lima")
+    circuit = isa(bell_state(), backend)
+    with Session(backend) as session:
+        estimator = EstimatorV2(mode=session)
+        estimator.options.default_precision = 0.02
+        job = estimator.run([(circuit, observables(circuit))])
+        result = job.result()
+        assert job.session_id == session.session_id
+    evs = result[0].data.evs
+    assert evs.shape == (3,)
+    # fake_lima is noisy: the Bell correlations are strong but not perfect.
+    assert 0.7 < evs[0] <= 1.0 and 0.7 < evs[1] <= 1.0
+    assert abs(evs[2]) < 0.15
+    assert np.all(result[0].data.stds > 0)
+
+
+def test_estimator_inside_a_batch(runtime: QiskitRuntimeService) -> None:  # noqa: F811
+    backend = runtime.backend("fake_perth")
+    circuit = isa(bell_state(), backend)
+    with Batch(backend) as batch:
+        estimator = EstimatorV2(mode=batch)
+        jobs = [estimator.run([(circuit, observables(circuit))], precision=0.05) for _ in range(2)]
+        results = [job.result() for job in jobs]
+    assert {job.session_id for job in jobs} == {batch.session_id}
+    for result in results:
+        assert result[0].data.evs[0] > 0.7
+        assert result[0].metadata["shots"] == 400
