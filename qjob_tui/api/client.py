@@ -25,6 +25,7 @@ from qjob_tui.api.extractor import (
 )
 from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
 from qjob_tui.api.source import LOCAL, Source
+from qjob_tui.api.stream import JobChange, StreamOpened, job_changes
 from qjob_tui.model import Backend, Job, JobResult, tag_problem
 
 if TYPE_CHECKING:
@@ -306,6 +307,10 @@ class JobClient:
         if not isinstance(job_id, str):
             raise self._bad("POST /jobs answered without a job id")
         return job_id
+
+    def changes(self) -> AsyncIterator[StreamOpened | JobChange]:
+        """The server's push stream of job changes, where it offers one (``api/stream.py``)."""
+        return job_changes(self._http, self.source.name)
 
     # --- backends and usage --------------------------------------------------------------
 

@@ -28,10 +28,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from qjob_tui.model import tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
-from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
+from qjob_tui.service.db import FINAL, JobQuery, JobRow
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
+from qjob_tui.service.stream import FeedDatabase, stream_route
 
 log = logging.getLogger("qjob_tui.service")
 
@@ -106,8 +107,9 @@ class JobService:
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
         self.backends = config.backends or default_backends(config.latency_scale)
-        self.db = Database(config.data_dir / "jobs.sqlite3")
+        self.db = FeedDatabase(config.data_dir / "jobs.sqlite3")
         self.scheduler = Scheduler(self.db, self.backends, workers=config.workers)
+        self.db.feed.estimate = self.scheduler.estimate  # the /stream events' metrics
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
         self._demo: asyncio.Task[None] | None = None
 
@@ -319,6 +321,7 @@ class JobService:
                 self._demo.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._demo
+            await self.db.feed.close()
             await self.scheduler.stop()
             self.db.close()
 
@@ -435,6 +438,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         Route("/backends/{name}/configuration", service.backend_configuration, methods=["GET"]),
         Route("/backends/{name}/properties", service.backend_properties, methods=["GET"]),
         Route("/instances/usage", service.usage, methods=["GET"]),
+        Route("/stream", stream_route(service.db.feed), methods=["GET"]),
     ]
     routes = [
         Mount("/api/v1", routes=api),

@@ -26,6 +26,7 @@ class SourceHealth:
     interval: float = 0.0
     failures: int = 0
     paused: bool = False
+    streaming: bool = False  # changes are pushed by the server; polls only reconcile
 
     @property
     def ok(self) -> bool:

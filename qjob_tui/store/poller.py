@@ -16,6 +16,7 @@ from qjob_tui.api.errors import ApiError, NotFound, RateLimited
 from qjob_tui.model import Backend, Job, JobStatus, QueueInfo
 from qjob_tui.store.cache import JobCache
 from qjob_tui.store.changes import ChangeSet, JobKey, SourceHealth
+from qjob_tui.store.stream_listener import StreamListener
 
 if TYPE_CHECKING:
     from qjob_tui.store.store import JobStore
@@ -62,6 +63,7 @@ class SourcePoller:
         self._next_backends = 0.0
         self._next_queue_metrics = 0.0
         self._task: asyncio.Task[None] | None = None
+        self.stream = StreamListener(self)  # pushed changes, where the server offers them
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -81,12 +83,15 @@ class SourcePoller:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"poll-{self.name}")
+        if self.config.use_stream:
+            self.stream.start()
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.stream.stop()
         if self.cache is not None:
             await asyncio.to_thread(self._remember_and_close)
         await self.client.aclose()
@@ -104,6 +109,8 @@ class SourcePoller:
         return any(job.status.is_active for job in self.jobs.values())
 
     def _interval(self) -> float:
+        if self.stream.live:
+            return self.config.reconcile_interval
         return self.config.interval if self.has_active else self.config.calm_interval
 
     def _backoff(self, retry_after: float | None = None) -> float:
