@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
     )
     _job_commands(commands)
+    from qjob_tui.cli.relay import add_relay_parser
+
+    add_relay_parser(commands, _port, _refresh)
     return parser
 
 
@@ -201,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "relay":
+            from qjob_tui.cli.relay import run_relay_command
+
+            return run_relay_command(args)
         if args.command in ("ls", "show", "submit", "cancel", "tag"):
             from qjob_tui.cli import commands
 
