@@ -152,3 +152,22 @@ async def test_five_viewers_cost_upstream_no_more_than_one(
     assert with_five <= with_one, (with_one, with_five)
     # ... and the viewers really were served by the relay.
     assert all(s.pollers[s.health[0].source].client.stats.requests > 0 for s in others)
+
+
+async def test_dashboard_on_a_relay_shows_its_sources_and_upstream_health(
+    relay: str, service: ServiceProcess, tmp_path: Path
+) -> None:
+    from qjob_tui.api.relay import relay_sources
+    from qjob_tui.ui.app import QJobApp
+    from qjob_tui.ui.status_line import StatusLine
+
+    sources = relay_sources(relay, VIEWER)
+    assert [s.name for s in sources] == [f"127.0.0.1-{service.port}"]
+    config = StoreConfig(cache_dir=tmp_path / "cache", reconcile_interval=SLOW)
+    store = JobStore([JobClient(source) for source in sources], config)
+    app = QJobApp(store, readonly=True)
+    async with app.run_test(size=(160, 40)) as pilot:
+        status = app.query_one(StatusLine)
+        # The relay's source is live, and so is the relay's own upstream (the service).
+        await until(lambda: f"127.0.0.1-{service.port} ok upstream live" in status._shown)
+        await pilot.pause()

@@ -25,7 +25,7 @@ from qjob_tui.api.extractor import (
 )
 from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
 from qjob_tui.api.source import LOCAL, Source
-from qjob_tui.api.stream import JobChange, StreamOpened, job_changes
+from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth, job_changes
 from qjob_tui.model import Backend, Job, JobResult, tag_problem
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ class JobClient:
             raise self._bad("POST /jobs answered without a job id")
         return job_id
 
-    def changes(self) -> AsyncIterator[StreamOpened | JobChange]:
+    def changes(self) -> AsyncIterator[StreamOpened | JobChange | UpstreamHealth]:
         """The server's push stream of job changes, where it offers one (``api/stream.py``)."""
         return job_changes(self._http, self.source.name)
 

@@ -38,6 +38,25 @@ class StreamOpened:
     """The server accepted the stream: from now on, changes come without polling."""
 
 
+@dataclass(frozen=True)
+class UpstreamHealth:
+    """A relay's word on its own upstream: ok, pushing changes, or failing and why."""
+
+    ok: bool
+    streaming: bool = False
+    error: str | None = None
+
+
+def upstream_from_event(data: object) -> UpstreamHealth:
+    body = parse.as_object(data, "health event")
+    error = body.get("last_error") if body.get("stale") else None
+    return UpstreamHealth(
+        ok=bool(body.get("ok")),
+        streaming=bool(body.get("streaming")),
+        error=one_line(error, 160) if isinstance(error, str) else None,
+    )
+
+
 def change_from_event(data: object, source: str) -> JobChange:
     """A ``job`` event's data as a JobChange; ShapeError if it is not one."""
     body = parse.as_object(data, "stream event")
@@ -86,7 +105,9 @@ async def _counted_lines(response: httpx.Response, http: Requester) -> AsyncIter
         yield line
 
 
-async def job_changes(http: Requester, source: str) -> AsyncIterator[StreamOpened | JobChange]:
+async def job_changes(
+    http: Requester, source: str
+) -> AsyncIterator[StreamOpened | JobChange | UpstreamHealth]:
     """Follow ``GET /stream`` until it ends; first ``StreamOpened``, then the changes."""
     try:
         async with http.stream("GET", "/stream", read_timeout=SILENCE_TIMEOUT) as response:
@@ -100,9 +121,13 @@ async def job_changes(http: Requester, source: str) -> AsyncIterator[StreamOpene
             async for event, data in _events(_counted_lines(response, http)):
                 if event == "hello":
                     yield StreamOpened()
-                elif event == "job":
+                elif event in ("job", "health"):
                     try:
-                        yield change_from_event(json.loads(data), source)
+                        body = json.loads(data)
+                        if event == "health":
+                            yield upstream_from_event(body)
+                        else:
+                            yield change_from_event(body, source)
                     except (ValueError, parse.ShapeError) as exc:
                         raise BadResponse(f"stream event: {exc}", source=source) from None
     except NotFound:

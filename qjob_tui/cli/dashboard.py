@@ -67,10 +67,25 @@ def _embedded(service: EmbeddedService, watchdog: TerminalWatchdog | None) -> Em
     return service.start()
 
 
+def _relay_sources(url: str) -> list[Source]:
+    """Every source of a relay (``--relay URL``)."""
+    from qjob_tui.api.errors import ApiError
+    from qjob_tui.api.relay import relay_sources
+
+    try:
+        sources = relay_sources(url, os.environ.get("QJOB_TUI_RELAY_TOKEN") or None)
+    except ApiError as exc:
+        raise SourceError(str(exc)) from None
+    if not sources:
+        raise SourceError(f"the relay at {url} serves no source")
+    return sources
+
+
 def run_dashboard(
     *,
     source_specs: list[str] | None,
     demo: bool,
+    relay: str | None = None,
     readonly: bool,
     refresh: float | None,
     mouse: bool,
@@ -88,6 +103,8 @@ def run_dashboard(
             print("qjob-tui: starting the local service with the demo workload…", file=sys.stderr)
             embedded = _embedded(EmbeddedService(None, demo=True), watchdog)
             sources = [Source.local(embedded.url, name=LOCAL)]
+        elif relay:
+            sources = _relay_sources(relay)
         elif source_specs:
             sources = [resolve_source(spec) for spec in source_specs]
         else:

@@ -120,6 +120,11 @@ def _dashboard_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--refresh", type=_refresh, metavar="SECONDS", help="poll interval while jobs are active"
     )
+    parser.add_argument(
+        "--relay",
+        metavar="URL",
+        help="watch every source of a qjob-tui relay (token in $QJOB_TUI_RELAY_TOKEN)",
+    )
     parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
     parser.add_argument("--theme", help="a Textual theme, e.g. textual-dark, nord, gruvbox")
 
@@ -216,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_dashboard(
             source_specs=args.sources,
+            relay=args.relay,
             demo=args.command == "demo",
             readonly=args.readonly,
             refresh=args.refresh,

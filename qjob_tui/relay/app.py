@@ -134,7 +134,11 @@ class RelayStreams:
         self.store = store
         self._queues: dict[str, set[asyncio.Queue[bytes | None]]] = {}
         self._sent: dict[JobKey, Job] = {}
+        self._health: dict[str, tuple[object, ...]] = {}
         self._unsubscribe = store.subscribe(self._on_changes)
+
+    def health_event(self, source: str) -> bytes:
+        return _sse("health", health_json(self.store.pollers[source].health))
 
     def open(self, source: str) -> asyncio.Queue[bytes | None]:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(STREAM_BACKLOG)
@@ -153,6 +157,12 @@ class RelayStreams:
 
     def _on_changes(self, changes: ChangeSet) -> None:
         events: dict[str, list[bytes]] = {}
+        for health in changes.health:
+            # Only news worth a viewer's bytes: not every poll's new "last success".
+            summary = (health.ok, health.stale, health.streaming, health.last_error)
+            if self._health.get(health.source) != summary:
+                self._health[health.source] = summary
+                events.setdefault(health.source, []).append(self.health_event(health.source))
         for job in (*changes.added, *changes.changed):
             before = self._sent.get(job.key)
             self._sent[job.key] = job
@@ -283,6 +293,7 @@ class Relay:
         async def events() -> AsyncIterator[bytes]:
             try:
                 yield _sse("hello", {"version": 1, "source": source})
+                yield self.streams.health_event(source)
                 while True:
                     try:
                         item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)

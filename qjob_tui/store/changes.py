@@ -27,6 +27,7 @@ class SourceHealth:
     failures: int = 0
     paused: bool = False
     streaming: bool = False  # changes are pushed by the server; polls only reconcile
+    upstream: str | None = None  # through a relay: its upstream's health ("ok", "stale: …")
 
     @property
     def ok(self) -> bool:

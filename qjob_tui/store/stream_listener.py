@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from qjob_tui.api.errors import ApiError, Unsupported
-from qjob_tui.api.stream import JobChange, StreamOpened
+from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth
 from qjob_tui.model import Job
 from qjob_tui.store.changes import ChangeSet
 
@@ -89,6 +89,9 @@ class StreamListener:
                 if isinstance(item, StreamOpened):
                     self._set_live(True)
                     continue
+                if isinstance(item, UpstreamHealth):
+                    self._set_upstream(item)
+                    continue
                 pending.append(item)
                 if flush is None:
                     flush = loop.call_later(BATCH_SECONDS, publish)
@@ -107,6 +110,19 @@ class StreamListener:
         # Opened: catch up on what happened before it (and re-arm the slow reconcile).
         # Broken: poll now, and at the usual pace from then on.
         poller.wake()
+
+    def _set_upstream(self, upstream: UpstreamHealth) -> None:
+        """A relay's source: show its upstream's health beside the relay's own."""
+        if upstream.error:
+            summary = f"stale: {upstream.error}"
+        elif upstream.ok:
+            summary = "live" if upstream.streaming else "ok"
+        else:
+            summary = "connecting…"
+        poller = self.poller
+        if poller.health.upstream != summary:
+            poller.health = replace(poller.health, upstream=summary)
+            poller.store._publish(ChangeSet(health=(poller.health,)))
 
     def _apply(self, batch: list[JobChange]) -> None:
         """The changes, into the poller's jobs and cache, as one change set."""

@@ -46,6 +46,10 @@ def status_text(
             text.append(one_line(item.last_error or "error", 80) + " ", style="red")
         else:
             text.append("ok ", style="green")
+        if item.upstream is not None:  # through a relay: how its upstream fares
+            stale = item.upstream.startswith("stale")
+            text.append("upstream ", style="dim")
+            text.append(one_line(item.upstream, 80) + " ", style="red" if stale else "green")
         text.append("│ ", style="dim")
     text.append("paused " if paused else f"every {interval:g} s ", style="yellow" if paused else "")
     text.append("│ ", style="dim")
