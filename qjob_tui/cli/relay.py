@@ -92,6 +92,10 @@ def run_relay_command(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"qjob-tui relay: {problem}", file=sys.stderr)
         return 2
+    import logging
+
+    level = args.log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings, notices = load_settings()
     for notice in notices:
         print(f"qjob-tui relay: {notice}", file=sys.stderr)
