@@ -244,7 +244,15 @@ class Relay:
         listed = []
         for name, poller in self.store.pollers.items():
             source = poller.client.source
-            listed.append({"name": name, "kind": source.kind, **health_json(poller.health)})
+            listed.append(
+                {
+                    "name": name,
+                    "kind": source.kind,
+                    **health_json(poller.health),
+                    # What watching this source has cost upstream so far, all viewers together.
+                    "upstream_requests": poller.client.stats.requests,
+                }
+            )
         return JSONResponse({"sources": listed})
 
     async def list_jobs(self, request: Request) -> Response:
