@@ -28,6 +28,7 @@ def config(tmp_path: Path, **overrides: object) -> StoreConfig:
         "backend_interval": 3600.0,
         "max_backoff": 0.4,
         "cache_dir": tmp_path / "cache",
+        "use_stream": False,  # these tests are about polling; tests/test_stream.py pushes
     }
     values.update(overrides)
     return StoreConfig(**values)  # type: ignore[arg-type]

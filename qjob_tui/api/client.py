@@ -18,6 +18,7 @@ from qjob_tui.api import parse
 from qjob_tui.api.errors import BadRequest, BadResponse, NotFound, Unsupported
 from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
 from qjob_tui.api.source import IBM, LOCAL, Source
+from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth, job_changes
 from qjob_tui.model import (
     Backend,
     EstimatorResult,
@@ -359,6 +360,10 @@ class JobClient:
         if not isinstance(job_id, str):
             raise self._bad("POST /jobs answered without a job id")
         return job_id
+
+    def changes(self) -> AsyncIterator[StreamOpened | JobChange | UpstreamHealth]:
+        """The server's push stream of job changes, where it offers one (``api/stream.py``)."""
+        return job_changes(self._http, self.source.name)
 
     # --- backends and usage --------------------------------------------------------------
 

@@ -9,11 +9,12 @@ the IAM token once on a 401.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,6 +227,26 @@ class Requester:
             if cls is None:
                 cls = ServerError if status >= 500 else ApiError
             raise self._fail(cls, error_message(response), status=status)
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, method: str, path: str, *, read_timeout: float | None = None
+    ) -> AsyncIterator[httpx.Response]:
+        """One long request whose body is read as it comes (the change stream); no retries,
+        its caller falls back instead, and counts the bytes it reads."""
+        headers = await self.auth.headers()
+        headers["Accept"] = "text/event-stream"
+        timeout = httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT)
+        self.stats.requests += 1
+        async with self._client.stream(method, path, headers=headers, timeout=timeout) as response:
+            yield response
+
+    def error_for(self, response: httpx.Response) -> ApiError:
+        """The typed error of a failed answer (for ``stream``'s callers)."""
+        cls = _ERRORS.get(response.status_code)
+        if cls is None:
+            cls = ServerError if response.status_code >= 500 else ApiError
+        return self._fail(cls, error_message(response), status=response.status_code)
 
     async def _backoff(self, attempt: int) -> None:
         self.stats.retries += 1

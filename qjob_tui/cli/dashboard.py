@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from qjob_tui import locations
 from qjob_tui.api.accounts import AccountError, all_accounts
@@ -22,6 +23,9 @@ from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.config import Settings, load_settings
 from qjob_tui.store import JobStore, StoreConfig
+
+if TYPE_CHECKING:
+    from qjob_tui.ui.hangup import TerminalWatchdog
 
 
 def configured_sources(settings: Settings, notices: list[str]) -> list[Source]:
@@ -60,10 +64,41 @@ def _running_service() -> str | None:
     return url if isinstance(url, str) and answers(url) else None
 
 
+def _start_watchdog() -> TerminalWatchdog | None:
+    """From the very start: a hang-up during start-up ends the dashboard too."""
+    if os.name != "posix":
+        return None
+    from qjob_tui.ui.hangup import TerminalWatchdog
+
+    return TerminalWatchdog().start()
+
+
+def _embedded(service: EmbeddedService, watchdog: TerminalWatchdog | None) -> EmbeddedService:
+    """Start the embedded service; if the watchdog must end the process, it stops it first."""
+    if watchdog is not None:
+        watchdog.last_rites.append(service.abandon)
+    return service.start()
+
+
+def _relay_sources(url: str) -> list[Source]:
+    """Every source of a relay (``--relay URL``)."""
+    from qjob_tui.api.errors import ApiError
+    from qjob_tui.api.relay import relay_sources
+
+    try:
+        sources = relay_sources(url, os.environ.get("QJOB_TUI_RELAY_TOKEN") or None)
+    except ApiError as exc:
+        raise SourceError(str(exc)) from None
+    if not sources:
+        raise SourceError(f"the relay at {url} serves no source")
+    return sources
+
+
 def run_dashboard(
     *,
     source_specs: list[str] | None,
     demo: bool,
+    relay: str | None = None,
     readonly: bool,
     refresh: float | None,
     mouse: bool,
@@ -79,11 +114,14 @@ def run_dashboard(
         print(f"qjob-tui: {problem}", file=sys.stderr)
         return 2
     embedded: EmbeddedService | None = None
+    watchdog = _start_watchdog()
     try:
         if demo:
             print("qjob-tui: starting the local service with the demo workload…", file=sys.stderr)
-            embedded = EmbeddedService(None, demo=True).start()
+            embedded = _embedded(EmbeddedService(None, demo=True), watchdog)
             sources = [Source.local(embedded.url, name=LOCAL)]
+        elif relay:
+            sources = _relay_sources(relay)
         elif source_specs:
             sources = [resolve_source(spec) for spec in source_specs]
         else:
@@ -96,7 +134,7 @@ def run_dashboard(
                     sources = [Source.local(running, name=LOCAL)]
                 else:
                     print("qjob-tui: starting the local service…", file=sys.stderr)
-                    embedded = EmbeddedService(locations.data_dir()).start()
+                    embedded = _embedded(EmbeddedService(locations.data_dir()), watchdog)
                     sources = [Source.local(embedded.url, name=LOCAL)]
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
@@ -113,6 +151,10 @@ def run_dashboard(
         from qjob_tui.ui.app import QJobApp
 
         app = QJobApp(store, settings=settings, readonly=readonly, notices=notices)
+        if watchdog is not None:
+            from qjob_tui.ui.hangup import HangupSafeDriver
+
+            app.driver_class = HangupSafeDriver
         app.run(mouse=mouse and settings.mouse)
         return app.return_code or 0
     except (SourceError, EmbeddedError) as exc:
@@ -121,3 +163,5 @@ def run_dashboard(
     finally:
         if embedded is not None:
             embedded.stop()
+        if watchdog is not None:
+            watchdog.stop()

@@ -86,6 +86,12 @@ class EmbeddedService:
             self._tmp.cleanup()
             self._tmp = None
 
+    def abandon(self) -> None:
+        """Ask the service to stop without waiting: the last act of a process about to end."""
+        if self._proc is not None and self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGINT)
+
     def __enter__(self) -> EmbeddedService:
         return self.start()
 

@@ -188,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     from qjob_tui.cli import usage
 
     usage.add_parser(commands)
+
+    from qjob_tui.cli.relay import add_relay_parser
+
+    add_relay_parser(commands, _port, _refresh)
     return parser
 
 
@@ -211,6 +215,11 @@ def _dashboard_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--refresh", type=_refresh, metavar="SECONDS", help="poll interval while jobs are active"
+    )
+    parser.add_argument(
+        "--relay",
+        metavar="URL",
+        help="watch every source of a qjob-tui relay (token in $QJOB_TUI_RELAY_TOKEN)",
     )
     parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
     parser.add_argument("--theme", help="a Textual theme, e.g. textual-dark, nord, gruvbox")
@@ -358,6 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from qjob_tui.cli.usage import usage
 
             return usage(args)
+
+        if args.command == "relay":
+            from qjob_tui.cli.relay import run_relay_command
+
+            return run_relay_command(args)
         if args.command in ("ls", "show", "submit", "cancel", "tag"):
             from qjob_tui.cli import commands
 
@@ -368,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_dashboard(
             source_specs=args.sources,
+            relay=args.relay,
             demo=args.command == "demo",
             readonly=args.readonly,
             refresh=args.refresh,

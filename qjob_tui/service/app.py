@@ -31,7 +31,7 @@ from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.cluster.status import annotate_backend_status, annotate_device
-from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
+from qjob_tui.service.db import FINAL, JobQuery, JobRow
 from qjob_tui.service.edge import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
 from qjob_tui.service.identity import HEADER, SERVICE, instance_id
@@ -42,6 +42,7 @@ from qjob_tui.service.reference import INSTALL_HINT, RUNTIME_PROGRAMS, runtime_a
 from qjob_tui.service.route_errors import BadRequest, NotFound, SessionRefused
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
+from qjob_tui.service.stream import FeedDatabase, stream_route
 from qjob_tui.service.validation import (
     INT64_MAX,
     InvalidInput,
@@ -179,7 +180,7 @@ class JobService:
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
         self.backends = config.backends or default_backends(config.latency_scale)
-        self.db = Database(config.data_dir / "jobs.sqlite3")
+        self.db = FeedDatabase(config.data_dir / "jobs.sqlite3")
         wake = lambda: self.scheduler.wake()  # noqa: E731  (the scheduler is made next)
         self.cluster = dask_pool(config.dask, wake) if config.dask else None
         self.scheduler = Scheduler(
@@ -189,6 +190,7 @@ class JobService:
             limits=config.limits,
             pool=self.cluster,
         )
+        self.db.feed.estimate = self.scheduler.estimate  # the /stream events' metrics
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
         self.pages = PageCache()
         self._building: dict[object, asyncio.Future[bytes]] = {}
@@ -526,6 +528,7 @@ class JobService:
                 self._demo.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._demo
+            await self.db.feed.close()
             await self.scheduler.stop()
             if self.cluster is not None:
                 await self.cluster.stop()
@@ -708,6 +711,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         Route("/sessions/{session_id}", sessions.update, methods=["PATCH"]),
         Route("/sessions/{session_id}/close", sessions.cancel, methods=["DELETE"]),
         Route("/workloads", workloads.list, methods=["GET"]),
+        Route("/stream", stream_route(service.db.feed), methods=["GET"]),
     ]
     routes = [
         Mount("/api/v1", routes=api),

@@ -93,7 +93,11 @@ def _run(config: ServiceConfig, sock: socket.socket, log_level: str, lock: DataL
     url = f"http://{shown}:{port}/api/v1"
     lock.announce(url)
     app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
+    # Open change streams (GET /stream) never end by themselves: give them 2 s on shutdown.
+    uvicorn_config = uvicorn.Config(
+        app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(uvicorn_config)
     print(f"qjob-tui service: {url}  (data: {config.data_dir})", file=sys.stderr, flush=True)
     if config.iam_apikey:
         print(f"IAM token endpoint: http://{shown}:{port}/identity/token", file=sys.stderr)

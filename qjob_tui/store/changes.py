@@ -42,6 +42,8 @@ class SourceHealth:
     total: int | None = None
     # A cache write that failed, once, until one works again.
     cache_problem: str | None = None
+    streaming: bool = False  # changes are pushed by the server; polls only reconcile
+    upstream: str | None = None  # through a relay: its upstream's health ("ok", "stale: …")
 
     @property
     def ok(self) -> bool:

@@ -26,6 +26,7 @@ from qjob_tui.api.errors import ApiError, NetworkError, NotFound, RateLimited
 from qjob_tui.model import Backend, Job, JobStatus, QueueInfo
 from qjob_tui.store.cache import JobCache
 from qjob_tui.store.changes import ChangeSet, JobKey, SourceHealth
+from qjob_tui.store.stream_listener import StreamListener
 
 if TYPE_CHECKING:
     from qjob_tui.store.store import JobStore
@@ -132,6 +133,7 @@ class SourcePoller:
         self._next_queue_metrics = 0.0
         self._next_reconcile = 0.0
         self._task: asyncio.Task[None] | None = None
+        self.stream = StreamListener(self)  # pushed changes, where the server offers them
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -214,12 +216,15 @@ class SourcePoller:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"poll-{self.name}")
+        if self.config.use_stream:
+            self.stream.start()
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.stream.stop()
         if self.cache is not None:
             await self._save()
             await asyncio.to_thread(self.cache.close)
@@ -233,7 +238,10 @@ class SourcePoller:
         return any(job.status.is_active for job in self.jobs.values())
 
     def _interval(self) -> float:
-        busy = self.has_active or self._due or self._needs_metrics or not self._history_complete
+        pending_work = self._due or self._needs_metrics or not self._history_complete
+        if self.stream.live and not pending_work:
+            return self.config.reconcile_interval  # the stream brings changes; polls reconcile
+        busy = self.has_active or pending_work
         return self.config.interval if busy else self.config.calm_interval
 
     def _backoff(self, retry_after: float | None = None) -> float:

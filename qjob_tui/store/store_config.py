@@ -26,3 +26,6 @@ class StoreConfig:
     queue_samples: int = 720
     use_cache: bool = True
     cache_dir: Path | None = None
+    # Where a server pushes its changes (GET /stream): listen, and poll only to reconcile.
+    use_stream: bool = True
+    reconcile_interval: float = 60.0

@@ -38,6 +38,7 @@ from qjob_tui.ui.dialogs.confirm_session import ConfirmSession, SessionVerb
 from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+from qjob_tui.ui.hangup import current_watchdog
 from qjob_tui.ui.job_list import JobList
 from qjob_tui.ui.messages import ActionsDone, StoreChanged
 from qjob_tui.ui.queue_pane import QueuePane
@@ -259,7 +260,13 @@ class QJobApp(App[int]):
     # --- terminal ------------------------------------------------------------------------
 
     def _watch_terminal(self) -> None:
-        """Exit cleanly when the terminal goes away (an SSH connection drops)."""
+        """Exit cleanly when the terminal goes away (an SSH connection drops); the program's
+        watchdog (ui/hangup.py) notices it even when the event loop is stuck."""
+        watchdog = current_watchdog()
+        if watchdog is not None:
+            loop = asyncio.get_running_loop()
+            watchdog.exit_app = lambda: loop.call_soon_threadsafe(self.exit)
+            return
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
 

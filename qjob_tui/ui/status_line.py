@@ -52,6 +52,10 @@ def status_text(
             text.append(f"loaded {item.loaded:,} of {item.total:,} ", style="yellow")
         if item.cache_problem:
             text.append("cache not saved ", style="red")
+        if item.upstream is not None:  # through a relay: how its upstream fares
+            stale = item.upstream.startswith("stale")
+            text.append("upstream ", style="dim")
+            text.append(one_line(item.upstream, 80) + " ", style="red" if stale else "green")
         text.append("│ ", style="dim")
     if usage:
         text.append_text(usage_text(usage))

@@ -1,0 +1,142 @@
+"""A server's push stream of job changes (``GET /stream``, server-sent events), as models.
+
+The local service and the relay offer it (see ``service/stream.py`` for the events); IBM Quantum
+does not, and answers 404, which ``changes`` raises as ``Unsupported`` so the store keeps
+polling. A stream that breaks raises ``NetworkError``; the caller falls back to polling.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+
+from qjob_tui.api import parse
+from qjob_tui.api.errors import ApiError, BadResponse, NetworkError, NotFound, Unsupported
+from qjob_tui.api.http import Requester
+from qjob_tui.model import Job
+from qjob_tui.text import one_line
+
+# The server sends a comment at least every 15 s; silence for this long means a dead stream.
+SILENCE_TIMEOUT = 45.0
+MAX_EVENT_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class JobChange:
+    """One job as the server has it now, and the fields the server says changed."""
+
+    job_id: str
+    job: Job | None  # None when the job was deleted
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StreamOpened:
+    """The server accepted the stream: from now on, changes come without polling."""
+
+
+@dataclass(frozen=True)
+class UpstreamHealth:
+    """A relay's word on its own upstream: ok, pushing changes, or failing and why."""
+
+    ok: bool
+    streaming: bool = False
+    error: str | None = None
+
+
+def upstream_from_event(data: object) -> UpstreamHealth:
+    body = parse.as_object(data, "health event")
+    error = body.get("last_error") if body.get("stale") else None
+    return UpstreamHealth(
+        ok=bool(body.get("ok")),
+        streaming=bool(body.get("streaming")),
+        error=one_line(error, 160) if isinstance(error, str) else None,
+    )
+
+
+def change_from_event(data: object, source: str) -> JobChange:
+    """A ``job`` event's data as a JobChange; ShapeError if it is not one."""
+    body = parse.as_object(data, "stream event")
+    job_id = body.get("id")
+    if not isinstance(job_id, str) or not job_id:
+        raise parse.ShapeError("stream event without a job id")
+    if body.get("deleted"):
+        return JobChange(one_line(job_id, 80), None)
+    job = parse.job_from_api(body.get("job"), source)
+    if body.get("metrics") is not None:
+        job = parse.with_metrics(job, parse.metrics_from_api(body["metrics"]))
+    changed = body.get("changed") or []
+    fields = (
+        tuple(one_line(f, 40) for f in changed if isinstance(f, str))
+        if isinstance(changed, list)
+        else ()
+    )
+    return JobChange(job.id, job, fields)
+
+
+async def _events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
+    """(event, data) pairs of a server-sent event stream (WHATWG rules, less ids/retry)."""
+    event, data, size = "message", [], 0
+    async for line in lines:
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+            event, data, size = "message", [], 0
+            continue
+        if line.startswith(":"):
+            continue  # a comment: keep-alive
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            event = value
+        elif name == "data":
+            size += len(value)
+            if size > MAX_EVENT_BYTES:
+                raise BadResponse("a stream event is too large")
+            data.append(value)
+
+
+async def _counted_lines(response: httpx.Response, http: Requester) -> AsyncIterator[str]:
+    async for line in response.aiter_lines():
+        http.stats.bytes_received += len(line) + 1
+        yield line
+
+
+async def job_changes(
+    http: Requester, source: str
+) -> AsyncIterator[StreamOpened | JobChange | UpstreamHealth]:
+    """Follow ``GET /stream`` until it ends; first ``StreamOpened``, then the changes."""
+    try:
+        async with http.stream("GET", "/stream", read_timeout=SILENCE_TIMEOUT) as response:
+            if response.status_code in (404, 405):
+                raise Unsupported("this server offers no change stream", source=source)
+            if response.status_code >= 400:
+                await response.aread()
+                raise http.error_for(response)
+            if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                raise Unsupported("GET /stream is not an event stream here", source=source)
+            async for event, data in _events(_counted_lines(response, http)):
+                if event == "hello":
+                    yield StreamOpened()
+                elif event in ("job", "health"):
+                    try:
+                        body = json.loads(data)
+                        if event == "health":
+                            yield upstream_from_event(body)
+                        else:
+                            yield change_from_event(body, source)
+                    except (ValueError, parse.ShapeError) as exc:
+                        raise BadResponse(f"stream event: {exc}", source=source) from None
+    except NotFound:
+        raise Unsupported("this server offers no change stream", source=source) from None
+    except ApiError:
+        raise
+    except httpx.TimeoutException:
+        raise NetworkError("the change stream went silent", source=source) from None
+    except httpx.HTTPError as exc:
+        reason = type(exc).__name__
+        raise NetworkError(f"the change stream broke ({reason})", source=source) from None
+    raise NetworkError("the change stream ended", source=source)

@@ -1,0 +1,144 @@
+"""``qjob-tui relay``: one store over the sources, served to many viewers (and over SSH)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from qjob_tui import locations
+
+DEFAULT_PORT = 8766
+
+
+def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
+    relay = commands.add_parser(
+        "relay",
+        help="watch the sources once and serve them to many viewers (HTTP, and SSH with --ssh)",
+        description="One process polls (or listens to) each source once and serves the jobs "
+        "to dashboards through the REST API v1: each source under "
+        "/sources/NAME/api/v1, GET /sources lists them. Tokens come from "
+        "$QJOB_TUI_RELAY_TOKEN (viewers) and $QJOB_TUI_RELAY_OPERATOR_TOKEN (may act), "
+        "never from the command line.",
+    )
+    relay.add_argument(
+        "--source",
+        action="append",
+        dest="sources",
+        help="watch this source: account name, 'ibm', 'local' or a URL (repeatable; "
+        "default: the configured ones)",
+    )
+    relay.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    relay.add_argument(
+        "--port", type=port_type, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    relay.add_argument(
+        "--refresh",
+        type=refresh_type,
+        metavar="SECONDS",
+        help="poll interval, active jobs",
+    )
+    relay.add_argument(
+        "--ssh", type=port_type, metavar="PORT", help="also serve a dashboard per SSH session"
+    )
+    relay.add_argument(
+        "--ssh-host", default="127.0.0.1", help="address the SSH server binds (default 127.0.0.1)"
+    )
+    relay.add_argument(
+        "--authorized-keys", type=Path, metavar="FILE", help="SSH keys of viewers (read-only)"
+    )
+    relay.add_argument(
+        "--operator-keys", type=Path, metavar="FILE", help="SSH keys of operators (may act)"
+    )
+    relay.add_argument(
+        "--max-sessions", type=int, default=20, help="SSH sessions at once (default 20)"
+    )
+    relay.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="end an SSH session without a key press for this long (default 3600)",
+    )
+    relay.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help=f"where the SSH host key lives (default {locations.data_dir()})",
+    )
+    relay.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug"],
+    )
+
+
+def run_relay_command(args: argparse.Namespace) -> int:
+    from qjob_tui.cli.dashboard import configured_sources
+    from qjob_tui.cli.sources import SourceError, resolve_source
+    from qjob_tui.config import load_settings
+    from qjob_tui.relay.app import RelayTokens
+    from qjob_tui.relay.server import refusal, relay_sources, run_relay
+    from qjob_tui.store import StoreConfig
+
+    tokens = RelayTokens(
+        viewer=os.environ.get("QJOB_TUI_RELAY_TOKEN") or None,
+        operator=os.environ.get("QJOB_TUI_RELAY_OPERATOR_TOKEN") or None,
+    )
+    problem = refusal(args.host, tokens)
+    if problem is not None:
+        print(f"qjob-tui relay: {problem}", file=sys.stderr)
+        return 2
+    import logging
+
+    level = args.log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings, notices = load_settings()
+    for notice in notices:
+        print(f"qjob-tui relay: {notice}", file=sys.stderr)
+    try:
+        if args.sources:
+            sources = [resolve_source(spec) for spec in args.sources]
+        else:
+            sources = configured_sources(settings, [])
+            if not sources:
+                sources = [resolve_source("local")]
+    except SourceError as exc:
+        print(f"qjob-tui relay: {exc}", file=sys.stderr)
+        return 2
+    refresh = args.refresh or settings.refresh
+    config = StoreConfig(interval=refresh, calm_interval=max(refresh * 5, 10))
+    also = None
+    if args.ssh is not None:
+        from qjob_tui.ssh.options import SshError, ssh_options
+
+        try:
+            options = ssh_options(args, tokens)
+        except SshError as exc:
+            print(f"qjob-tui relay: {exc}", file=sys.stderr)
+            return 2
+        from qjob_tui.ssh.server import serve_ssh
+
+        tokens = options.tokens
+
+        async def also(url: str) -> None:
+            await serve_ssh(options, url)
+
+    try:
+        return asyncio.run(
+            run_relay(
+                relay_sources(sources),
+                config,
+                args.host,
+                args.port,
+                tokens,
+                log_level=args.log_level,
+                also=also,
+            )
+        )
+    except OSError as exc:
+        print(f"qjob-tui relay: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1

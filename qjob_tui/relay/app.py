@@ -1,0 +1,417 @@
+"""The relay's web application: the store's sources, each under ``/sources/{name}/api/v1``.
+
+Reads (job lists, jobs, metrics, backends) are answered from the store's memory, never by asking
+upstream again; a finished job's result is fetched upstream once and kept. Actions (cancel,
+tags, rename) go through the store, for operators only. ``GET /sources`` lists the sources and
+their health; each source's ``/stream`` pushes its changes as the local service's does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+
+from qjob_tui.api.parse import ShapeError, parse_time
+from qjob_tui.model import Job, JobStatus, tag_problem
+from qjob_tui.relay.views import api_status, device_json, health_json, job_json, metrics_json
+from qjob_tui.store import JobStore
+from qjob_tui.store.changes import ChangeSet, JobKey
+from qjob_tui.text import one_line
+
+MAX_LIMIT = 1000
+KEEPALIVE = 15.0
+STREAM_BACKLOG = 2000
+RESULTS_KEPT = 64
+OPERATOR = "operator"
+VIEWER = "viewer"
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    """An error in IBM's shape, as the local service answers them."""
+    body = {"errors": [{"code": code, "message": message, "more_info": ""}]}
+    return JSONResponse(body, status_code=status)
+
+
+@dataclass(frozen=True)
+class RelayTokens:
+    """Who may do what: viewers read, operators also act. No tokens at all (loopback only):
+    every caller is an operator, as with ``serve``."""
+
+    viewer: str | None = None
+    operator: str | None = None
+    open: bool = False  # callers without a token act too (loopback, tokens made for SSH)
+
+    def role(self, authorization: str) -> str | None:
+        """The caller's role from its Authorization header, or None if it is refused."""
+        if self.viewer is None and self.operator is None:
+            return OPERATOR
+        scheme, _, credential = authorization.partition(" ")
+        if not credential:
+            return OPERATOR if self.open else None
+        if scheme.lower() != "bearer":
+            return None
+        if self.operator and hmac.compare_digest(credential, self.operator):
+            return OPERATOR
+        if self.viewer and hmac.compare_digest(credential, self.viewer):
+            return VIEWER
+        return None
+
+
+class BadQuery(ValueError):
+    """A query parameter the caller must fix: a 400."""
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise BadQuery(f"not a boolean: {one_line(value, 20)!r}")
+
+
+def _int(value: str | None, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadQuery(f"{name} must be a whole number") from None
+    if number < 0:
+        raise BadQuery(f"{name} must be 0 or more")
+    return number
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    try:
+        return parse_time(value, name)
+    except ShapeError as exc:
+        raise BadQuery(str(exc)) from None
+
+
+def select_jobs(jobs: Iterable[Job], request: Request) -> tuple[list[Job], int, int, int]:
+    """The page of jobs a ``GET /jobs`` query asks for: (page, count, offset, limit)."""
+    query = request.query_params
+    limit = min(_int(query.get("limit"), "limit", 200), MAX_LIMIT)
+    offset = _int(query.get("offset"), "offset", 0)
+    pending = _flag(query.get("pending"))
+    after = _time(query.get("created_after"), "created_after")
+    before = _time(query.get("created_before"), "created_before")
+    tags = set(query.getlist("tags"))
+    wanted = {k: query.get(k) for k in ("backend", "program", "session_id") if query.get(k)}
+    chosen = [
+        job
+        for job in jobs
+        if (pending is None or job.status.is_active == pending)
+        and (after is None or job.created > after)
+        and (before is None or job.created < before)
+        and tags <= set(job.tags)
+        and all(getattr(job, k) == v for k, v in wanted.items())
+    ]
+    ascending = (query.get("sort") or "").upper() == "ASC"
+    chosen.sort(key=lambda job: (job.created, job.id), reverse=not ascending)
+    return chosen[offset : offset + limit], len(chosen), offset, limit
+
+
+def _sse(event: str, data: object) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+class RelayStreams:
+    """Every source's ``/stream`` subscribers, fed from one subscription to the store."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self._queues: dict[str, set[asyncio.Queue[bytes | None]]] = {}
+        self._sent: dict[JobKey, Job] = {}
+        self._health: dict[str, tuple[object, ...]] = {}
+        self._unsubscribe = store.subscribe(self._on_changes)
+
+    def health_event(self, source: str) -> bytes:
+        return _sse("health", health_json(self.store.pollers[source].health))
+
+    def open(self, source: str) -> asyncio.Queue[bytes | None]:
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue(STREAM_BACKLOG)
+        self._queues.setdefault(source, set()).add(queue)
+        return queue
+
+    def close(self, source: str, queue: asyncio.Queue[bytes | None]) -> None:
+        self._queues.get(source, set()).discard(queue)
+
+    def end_all(self) -> None:
+        self._unsubscribe()
+        for queues in self._queues.values():
+            for queue in queues:
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(None)
+
+    def _on_changes(self, changes: ChangeSet) -> None:
+        events: dict[str, list[bytes]] = {}
+        for health in changes.health:
+            # Only news worth a viewer's bytes: not every poll's new "last success".
+            summary = (health.ok, health.stale, health.streaming, health.last_error)
+            if self._health.get(health.source) != summary:
+                self._health[health.source] = summary
+                events.setdefault(health.source, []).append(self.health_event(health.source))
+        for job in (*changes.added, *changes.changed):
+            before = self._sent.get(job.key)
+            self._sent[job.key] = job
+            if not self._queues.get(job.source):
+                continue
+            changed = _changed_fields(before, job)
+            if not changed:
+                continue
+            body = {
+                "id": job.id,
+                "status": api_status(job.status),
+                "changed": changed,
+                "job": job_json(job),
+                "metrics": metrics_json(job),
+            }
+            events.setdefault(job.source, []).append(_sse("job", body))
+        for source, job_id in changes.removed:
+            self._sent.pop((source, job_id), None)
+            events.setdefault(source, []).append(_sse("job", {"id": job_id, "deleted": True}))
+        for source, items in events.items():
+            for queue in list(self._queues.get(source, ())):
+                try:
+                    for item in items:
+                        queue.put_nowait(item)
+                except asyncio.QueueFull:  # too slow: end its stream, it will reconcile
+                    self.close(source, queue)
+                    with contextlib.suppress(asyncio.QueueEmpty):
+                        queue.get_nowait()
+                    queue.put_nowait(None)
+
+
+def _changed_fields(before: Job | None, job: Job) -> list[str]:
+    names = ("status", "name", "tags", "backend", "usage", "steps", "queue", "error")
+    if before is None:
+        return list(names)
+    return [name for name in names if getattr(before, name) != getattr(job, name)]
+
+
+class Relay:
+    """Route handlers over one store."""
+
+    def __init__(self, store: JobStore, tokens: RelayTokens) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.streams = RelayStreams(store)
+        self._results: OrderedDict[JobKey, str] = OrderedDict()
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _source(self, request: Request) -> str:
+        name = request.path_params["source"]
+        if name not in self.store.pollers:
+            raise LookupError(f"no source {one_line(name, 60)!r} on this relay")
+        return str(name)
+
+    def _job(self, request: Request) -> Job:
+        source = self._source(request)
+        job = self.store.job((source, request.path_params["job_id"]))
+        if job is None:
+            raise LookupError(f"Job not found: {one_line(request.path_params['job_id'], 80)}")
+        return job
+
+    @staticmethod
+    async def _body(request: Request) -> dict[str, Any]:
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            raise BadQuery("the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise BadQuery("the body must be a JSON object")
+        return body
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def sources(self, request: Request) -> Response:
+        listed = []
+        for name, poller in self.store.pollers.items():
+            source = poller.client.source
+            listed.append(
+                {
+                    "name": name,
+                    "kind": source.kind,
+                    **health_json(poller.health),
+                    # What watching this source has cost upstream so far, all viewers together.
+                    "upstream_requests": poller.client.stats.requests,
+                }
+            )
+        return JSONResponse({"sources": listed})
+
+    async def list_jobs(self, request: Request) -> Response:
+        source = self._source(request)
+        page, count, offset, limit = select_jobs(self.store.pollers[source].jobs.values(), request)
+        return JSONResponse(
+            {"jobs": [job_json(j) for j in page], "count": count, "offset": offset, "limit": limit}
+        )
+
+    async def get_job(self, request: Request) -> Response:
+        return JSONResponse(job_json(self._job(request)))
+
+    async def metrics(self, request: Request) -> Response:
+        return JSONResponse(metrics_json(self._job(request)))
+
+    async def results(self, request: Request) -> Response:
+        job = self._job(request)
+        if job.status is not JobStatus.DONE:
+            return Response(status_code=204)
+        text = self._results.get(job.key)
+        if text is None:
+            from qjob_tui.api.errors import ApiError
+
+            try:
+                text = await self.store.client(job.source).results_text(job.id)
+            except ApiError as exc:
+                return error(502, "upstream_error", exc.detail)
+            if text is None:
+                return Response(status_code=204)
+            self._results[job.key] = text
+            while len(self._results) > RESULTS_KEPT:
+                self._results.popitem(last=False)
+        self._results.move_to_end(job.key)
+        return Response(text, media_type="application/json")
+
+    async def logs(self, request: Request) -> Response:
+        self._job(request)
+        return PlainTextResponse("")
+
+    async def backends(self, request: Request) -> Response:
+        source = self._source(request)
+        devices = [device_json(b) for b in self.store.pollers[source].backends.values()]
+        return JSONResponse({"devices": devices})
+
+    async def stream(self, request: Request) -> Response:
+        source = self._source(request)
+        queue = self.streams.open(source)
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                yield _sse("hello", {"version": 1, "source": source})
+                yield self.streams.health_event(source)
+                while True:
+                    try:
+                        item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)
+                    except TimeoutError:
+                        yield b": keep-alive\n\n"
+                        continue
+                    if item is None:
+                        return
+                    yield item
+            finally:
+                self.streams.close(source, queue)
+
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+
+    # --- actions, for operators ----------------------------------------------------------
+
+    async def cancel(self, request: Request) -> Response:
+        job = self._job(request)
+        [result] = await self.store.cancel([job.key])
+        if not result.ok:
+            return error(409, "invalid_state", result.message)
+        return Response(status_code=204)
+
+    async def replace_tags(self, request: Request) -> Response:
+        job = self._job(request)
+        tags = (await self._body(request)).get("tags")
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise BadQuery('the body must be {"tags": ["...", ...]}')
+        problem = tag_problem(tags)
+        if problem is not None:
+            raise BadQuery(problem)
+        result = await self.store.set_tags(job.key, tags)
+        return Response(status_code=204) if result.ok else error(409, "refused", result.message)
+
+    async def update_job(self, request: Request) -> Response:
+        job = self._job(request)
+        body = await self._body(request)
+        name = body.get("name")
+        if set(body) != {"name"} or not (name is None or isinstance(name, str)):
+            raise BadQuery('only the job\'s name can be changed: send {"name": ...}')
+        result = await self.store.rename(job.key, name or "")
+        return Response(status_code=204) if result.ok else error(409, "refused", result.message)
+
+    async def refuse_submit(self, request: Request) -> Response:
+        return error(405, "not_supported", "submit jobs to the upstream service, not the relay")
+
+
+class RelayGate:
+    """ASGI middleware: a caller's role from its token; actions need an operator."""
+
+    def __init__(self, app: Any, tokens: RelayTokens) -> None:
+        self.app = app
+        self.tokens = tokens
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        role = self.tokens.role(headers.get(b"authorization", b"").decode("latin-1"))
+        if role is None:
+            await error(401, "unauthorized", "missing or invalid bearer token")(
+                scope, receive, send
+            )
+            return
+        if scope["method"] not in ("GET", "HEAD") and role != OPERATOR:
+            await error(403, "forbidden", "this token may only watch, not act")(
+                scope, receive, send
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+async def _bad_query(request: Request, exc: Exception) -> Response:
+    return error(400, "bad_request", str(exc))
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    message = exc.args[0] if exc.args else "not found"
+    return error(404, "not_found", str(message))
+
+
+def create_relay_app(store: JobStore, tokens: RelayTokens) -> Starlette:
+    """The relay as an ASGI app; the store's life is its owner's (``relay/server.py``)."""
+    relay = Relay(store, tokens)
+    api = [
+        Route("/jobs", relay.list_jobs, methods=["GET"]),
+        Route("/jobs", relay.refuse_submit, methods=["POST"]),
+        Route("/jobs/{job_id}", relay.get_job, methods=["GET"]),
+        Route("/jobs/{job_id}", relay.update_job, methods=["PATCH"]),
+        Route("/jobs/{job_id}/metrics", relay.metrics, methods=["GET"]),
+        Route("/jobs/{job_id}/results", relay.results, methods=["GET"]),
+        Route("/jobs/{job_id}/logs", relay.logs, methods=["GET"]),
+        Route("/jobs/{job_id}/cancel", relay.cancel, methods=["POST"]),
+        Route("/jobs/{job_id}/tags", relay.replace_tags, methods=["PUT"]),
+        Route("/backends", relay.backends, methods=["GET"]),
+        Route("/stream", relay.stream, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=[
+            Route("/sources", relay.sources, methods=["GET"]),
+            Mount("/sources/{source}/api/v1", routes=api),
+        ],
+        exception_handlers={BadQuery: _bad_query, LookupError: _not_found},
+    )
+    app.state.relay = relay
+    app.add_middleware(RelayGate, tokens=tokens)
+    return app

@@ -1,0 +1,238 @@
+"""``GET /api/v1/stream``: the service's job changes, pushed as server-sent events.
+
+Every write to the ``jobs`` table, whoever makes it (a submit, the scheduler, a cancel, a tag
+edit), fires a temporary SQLite trigger on the writing connection, which calls back into Python
+with the job's id. The feed then reads the committed row and sends each subscriber one event:
+
+    event: job
+    data: {"id": ..., "status": "Running", "changed": ["status"], "job": {...}, "metrics": {...}}
+
+``job`` and ``metrics`` have the shapes of ``GET /jobs/{id}`` and ``/jobs/{id}/metrics``, so a
+client needs no further request. A deleted job is ``{"id": ..., "deleted": true}``. The stream
+opens with ``event: hello`` and sends a comment line every ``KEEPALIVE`` seconds, so that both
+ends notice a dead connection. Nothing is read or sent while nobody listens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from qjob_tui.service import views
+from qjob_tui.service.db import Database
+from qjob_tui.service.scheduler import QueueEstimate
+
+log = logging.getLogger("qjob_tui.service.stream")
+
+KEEPALIVE = 15.0  # seconds between comment lines on an idle stream
+MAX_SUBSCRIBERS = 64
+SUBSCRIBER_BACKLOG = 1000  # events a slow subscriber may fall behind before it is dropped
+_REMEMBERED = 20_000  # last views sent, to name the fields that changed
+# Fields of the job view whose change is worth naming ("status" for a state change).
+_FIELDS = ("status", "name", "tags", "backend", "usage", "estimated_running_time_seconds")
+
+_TRIGGERS = """
+CREATE TEMP TRIGGER IF NOT EXISTS qjob_stream_insert AFTER INSERT ON main.jobs
+BEGIN SELECT qjob_job_changed(NEW.id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS qjob_stream_update AFTER UPDATE ON main.jobs
+BEGIN SELECT qjob_job_changed(NEW.id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS qjob_stream_delete AFTER DELETE ON main.jobs
+BEGIN SELECT qjob_job_changed(OLD.id); END;
+"""
+
+
+def sse(event: str, data: object) -> bytes:
+    """One server-sent event; JSON data is one line, so one ``data:`` field."""
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+class FeedDatabase(Database):
+    """The service's database, telling its feed about every job it writes."""
+
+    def __init__(self, path: Any) -> None:
+        self.feed = ChangeFeed(self)
+        super().__init__(path)
+        self._conn().executescript(_TRIGGERS)  # the first connection predates the schema
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = super()._connect()
+        conn.create_function("qjob_job_changed", 1, self.feed.touched, deterministic=False)
+        with contextlib.suppress(sqlite3.OperationalError):  # no jobs table yet
+            conn.executescript(_TRIGGERS)
+        return conn
+
+    def wait_for_writer(self) -> None:
+        """Return once the write in progress (if any) has committed."""
+        with self._write_lock:
+            pass
+
+
+class ChangeFeed:
+    """Job ids touched by writes, turned into events for every subscriber."""
+
+    def __init__(self, db: FeedDatabase) -> None:
+        self.db = db
+        self.estimate: Callable[[Any], QueueEstimate] = lambda row: QueueEstimate(None, None, None)
+        self._lock = threading.Lock()
+        self._touched: set[str] = set()
+        self._subscribers: set[asyncio.Queue[bytes | None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._sent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    # --- from the writing thread ---------------------------------------------------------
+
+    def touched(self, job_id: object) -> None:
+        """Called by SQLite inside the write; only notes the id (the row is not committed)."""
+        loop = self._loop
+        if loop is None or not isinstance(job_id, str):
+            return  # nobody listens
+        with self._lock:
+            first = not self._touched
+            self._touched.add(job_id)
+        if first:
+            with contextlib.suppress(RuntimeError):  # the loop closed
+                loop.call_soon_threadsafe(self._set_wake)
+
+    def _set_wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # --- subscribers ---------------------------------------------------------------------
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def subscribe(self) -> asyncio.Queue[bytes | None]:
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue(SUBSCRIBER_BACKLOG)
+        self._subscribers.add(queue)
+        if self._task is None or self._task.done():
+            self._loop = asyncio.get_running_loop()
+            self._wake = asyncio.Event()
+            self._task = asyncio.create_task(self._publish_loop(), name="stream-feed")
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[bytes | None]) -> None:
+        self._subscribers.discard(queue)
+        if not self._subscribers:
+            self._loop = None  # writes stop noting ids
+            with self._lock:
+                self._touched.clear()
+            self._sent.clear()
+            if self._task is not None:
+                self._task.cancel()
+                self._task = None
+
+    async def close(self) -> None:
+        for queue in list(self._subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    # --- publishing ----------------------------------------------------------------------
+
+    async def _publish_loop(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                ids, self._touched = self._touched, set()
+            if not ids:
+                continue
+            try:
+                events = await asyncio.to_thread(self._events, sorted(ids))
+            except Exception:
+                log.exception("the change feed could not read %d jobs", len(ids))
+                continue
+            for queue in list(self._subscribers):
+                for event in events:
+                    try:
+                        queue.put_nowait(event)
+                    except asyncio.QueueFull:
+                        # Too far behind: end its stream; the client reconciles by polling.
+                        self._subscribers.discard(queue)
+                        with contextlib.suppress(asyncio.QueueEmpty):
+                            queue.get_nowait()
+                        queue.put_nowait(None)
+                        break
+
+    def _events(self, ids: list[str]) -> list[bytes]:
+        """The committed state of the touched jobs, as events (in a thread: SQLite reads)."""
+        self.db.wait_for_writer()
+        events = []
+        for job_id in ids:
+            row = self.db.get(job_id, with_params=False)
+            if row is None:
+                self._sent.pop(job_id, None)
+                events.append(sse("job", {"id": job_id, "deleted": True}))
+                continue
+            view = views.job(row, with_params=False)
+            before = self._sent.pop(job_id, None)
+            changed = [f for f in _FIELDS if before is None or before.get(f) != _field(view, f)]
+            self._sent[job_id] = {f: _field(view, f) for f in _FIELDS}
+            if len(self._sent) > _REMEMBERED:
+                self._sent.popitem(last=False)
+            body = {
+                "id": job_id,
+                "status": row.status,
+                "changed": changed,
+                "job": view,
+                "metrics": views.metrics(row, self.estimate(row)),
+            }
+            events.append(sse("job", body))
+        return events
+
+
+def _field(view: dict[str, Any], name: str) -> object:
+    if name == "status":
+        return view.get("state", {}).get("status")
+    return view.get(name)
+
+
+async def _events(feed: ChangeFeed, queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
+    try:
+        yield sse("hello", {"version": 1})
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)
+            except TimeoutError:
+                yield b": keep-alive\n\n"
+                continue
+            if item is None:
+                return
+            yield item
+    finally:
+        feed.unsubscribe(queue)
+
+
+def stream_route(feed: ChangeFeed) -> Callable[[Request], Any]:
+    """The ``GET /stream`` handler over one feed."""
+
+    async def stream(request: Request) -> Response:
+        if feed.subscribers >= MAX_SUBSCRIBERS:
+            return views.error(503, "too_many_streams", "too many open streams; poll instead")
+        queue = feed.subscribe()
+        return StreamingResponse(
+            _events(feed, queue),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return stream

@@ -1,0 +1,161 @@
+"""``StreamListener``: one source's push stream of job changes, applied to the store.
+
+Where the server offers ``GET /stream`` (the local service, the relay), changes arrive within
+a moment and cost no request; the source's poller then only reconciles, on the slow
+``reconcile_interval``. Where it does not (IBM Quantum answers 404), the listener ends for good
+and the poller polls as before. When a stream breaks, the poller polls at once and at its usual
+pace again, and the listener tries to reopen the stream after a backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from qjob_tui.api.errors import ApiError, Unsupported
+from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth
+from qjob_tui.model import Job
+from qjob_tui.store.changes import ChangeSet
+
+if TYPE_CHECKING:
+    from qjob_tui.store.poller import SourcePoller
+
+log = logging.getLogger("qjob_tui.store")
+
+RETRY_FIRST = 2.0
+RETRY_MAX = 60.0
+BATCH_SECONDS = 0.05  # changes that arrive this close together are published as one set
+
+
+class StreamListener:
+    """Follows one source's change stream while the poller runs."""
+
+    def __init__(self, poller: SourcePoller) -> None:
+        self.poller = poller
+        self.live = False  # the stream is open: the poller only reconciles
+        self.supported = True  # False once the server said it has no stream
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"stream-{self.poller.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.live = False
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._follow()
+            except Unsupported:
+                self.supported = False
+                self._set_live(False)
+                return
+            except ApiError as exc:
+                log.info("stream of %s broke: %s", self.poller.name, exc)
+            except Exception:  # a bug must not end the listener silently
+                log.exception("stream of %s failed", self.poller.name)
+            if self.live:
+                failures = 0
+            self._set_live(False)
+            failures += 1
+            delay = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
+            await asyncio.sleep(random.uniform(delay / 2, delay))
+
+    async def _follow(self) -> None:
+        pending: list[JobChange] = []
+        flush: asyncio.TimerHandle | None = None
+        loop = asyncio.get_running_loop()
+
+        def publish() -> None:
+            nonlocal flush
+            flush = None
+            batch = pending[:]
+            pending.clear()
+            self._apply(batch)
+
+        try:
+            async for item in self.poller.client.changes():
+                if isinstance(item, StreamOpened):
+                    self._set_live(True)
+                    continue
+                if isinstance(item, UpstreamHealth):
+                    self._set_upstream(item)
+                    continue
+                pending.append(item)
+                if flush is None:
+                    flush = loop.call_later(BATCH_SECONDS, publish)
+        finally:
+            if flush is not None:
+                flush.cancel()
+                publish()
+
+    def _set_live(self, live: bool) -> None:
+        if self.live == live:
+            return
+        self.live = live
+        poller = self.poller
+        poller.health = replace(poller.health, streaming=live)
+        poller.store._publish(ChangeSet(health=(poller.health,)))
+        # Opened: catch up on what happened before it (and re-arm the slow reconcile).
+        # Broken: poll now, and at the usual pace from then on.
+        poller.wake()
+
+    def _set_upstream(self, upstream: UpstreamHealth) -> None:
+        """A relay's source: show its upstream's health beside the relay's own."""
+        if upstream.error:
+            summary = f"stale: {upstream.error}"
+        elif upstream.ok:
+            summary = "live" if upstream.streaming else "ok"
+        else:
+            summary = "connecting…"
+        poller = self.poller
+        if poller.health.upstream != summary:
+            poller.health = replace(poller.health, upstream=summary)
+            poller.store._publish(ChangeSet(health=(poller.health,)))
+
+    def _apply(self, batch: list[JobChange]) -> None:
+        """The changes, into the poller's jobs and cache, as one change set."""
+        poller = self.poller
+        added: list[Job] = []
+        changed: list[Job] = []
+        removed = []
+        finished: list[Job] = []
+        for change in batch:
+            old = poller.jobs.get(change.job_id)
+            if change.job is None:
+                if old is not None:
+                    del poller.jobs[change.job_id]
+                    removed.append((poller.name, change.job_id))
+                continue
+            job = change.job
+            if old == job:
+                continue
+            poller.jobs[job.id] = job
+            (added if old is None else changed).append(job)
+            if job.status.is_final and (old is None or old.status.is_active):
+                finished.append(job)
+            if poller.newest is None or job.created > poller.newest:
+                poller.newest = job.created
+        if finished and poller.cache is not None:
+            cache = poller.cache
+            task = asyncio.get_running_loop().run_in_executor(None, cache.put, finished)
+            task.add_done_callback(_log_failure)
+        poller.store._publish(
+            ChangeSet(added=tuple(added), changed=tuple(changed), removed=tuple(removed))
+        )
+
+
+def _log_failure(future: asyncio.Future[object]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("caching streamed jobs failed: %s", future.exception())
