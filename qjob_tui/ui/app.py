@@ -48,7 +48,7 @@ MUTATING = frozenset({"cancel", "tags", "rename", "extract"})
 NARROW = 110  # below this width the panes stack instead of standing side by side
 
 
-EMPTY_HINT = "Send one: qjob-tui submit circuit.qasm  ·  watch a demo: qjob-tui demo"
+EMPTY_HINT = "Send one: qjob-tui submit circuit.qasm\nWatch a demo: qjob-tui demo"
 _FILTER_HELP = "filter the list: text or re:regex over id, name, tags, backend, status; ! inverts"
 _CANCEL_HELP = "cancel the selected job, or every marked one (asks first)"
 

@@ -332,14 +332,15 @@ class JobList(ScrollView, can_focus=True):
 
         ``clock`` gives "now" for relative times (fixed in tests and snapshots); ``intent_of``
         says which action is in flight on a job (the store's ``intent``), shown as its status;
-        ``empty_hint`` is shown under "No jobs yet." (how to get some).
+        ``empty_hint`` is shown under "No jobs yet." (how to get some), one line per line.
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.rows = rows if rows is not None else JobRows()
         self._show_source = show_source
         self._clock = clock or _utc_now
         self._intent_of = intent_of
-        self._empty_hint = empty_hint
+        # One line each, so that a narrow list cuts none of them in the middle.
+        self._empty_hint = tuple(line for line in empty_hint.split("\n") if line)
         self._now = self._clock()
         self._cursor = 0
         self._cursor_key: JobKey | None = None
@@ -706,7 +707,7 @@ class JobList(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y - 1
         rows = self.rows
         if index >= len(rows) or index < 0:
-            if y in (1, 2) and not len(rows):
+            if 1 <= y <= 1 + len(self._empty_hint) and not len(rows):
                 return self._empty_strip(width, y)
             return Strip.blank(width, self.rich_style)
         return self._row_strip(rows.row(index), index == self._cursor, width)
@@ -736,7 +737,7 @@ class JobList(ScrollView, can_focus=True):
         if self.rows.total:
             message = "No jobs match the filter." if y == 1 else ""
         else:
-            message = "No jobs yet." if y == 1 else self._empty_hint
+            message = "No jobs yet." if y == 1 else self._empty_hint[y - 2]
         style = self._style("job-list--empty")
         return (
             Strip([Segment(" " * MARK_WIDTH + message, style)])

@@ -7,12 +7,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
 from qjob_tui.model import JobStatus
 from qjob_tui.store.changes import SourceHealth
 from qjob_tui.text import one_line
+from qjob_tui.ui.formatting import STATUS_LOOKS
 
+COMPACT_BELOW = 100  # columns: narrower, the counts are shown by glyph
 _ORDER = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)
 
 
@@ -31,25 +34,33 @@ def status_text(
     paused: bool,
     interval: float,
     now: datetime | None = None,
+    compact: bool = False,
 ) -> Text:
+    """``compact`` (a narrow terminal) shows the counts by status glyph: "…3 ▶2 ✔12"."""
     now = now or datetime.now(UTC)
     text = Text(no_wrap=True, overflow="ellipsis")
+    # Short, fixed parts first: a long error at the end is what the ellipsis cuts, not the counts.
+    if compact:
+        text.append(" ".join(f"{STATUS_LOOKS[s].glyph}{counts.get(s, 0)}" for s in _ORDER))
+    else:
+        text.append(" ".join(f"{s.value.lower()} {counts.get(s, 0)}" for s in _ORDER))
+    text.append(" │ ", style="dim")
+    text.append("paused" if paused else f"every {interval:g} s", style="yellow" if paused else "")
     for item in health:
+        text.append(" │ ", style="dim")
         text.append(f"{item.source} ", style="bold")
         if item.last_success is None and not item.failures:
-            text.append("connecting… ", style="yellow")
+            text.append("connecting…", style="yellow")
         elif item.failures:
-            retry = ""
+            # What went wrong first, then since when and what comes next.
+            error = (item.last_error or "error").removeprefix(f"{item.source}: ")
+            text.append(one_line(error, 80), style="red")
+            text.append(f" · stale since {_ago(item.last_success, now)}", style="red")
             if item.next_poll is not None:
-                retry = f", retrying in {max((item.next_poll - now).total_seconds(), 0):.0f} s"
-            text.append(f"stale since {_ago(item.last_success, now)}{retry}: ", style="red")
-            text.append(one_line(item.last_error or "error", 80) + " ", style="red")
+                wait = max((item.next_poll - now).total_seconds(), 0)
+                text.append(f" · retrying in {wait:.0f} s", style="red")
         else:
-            text.append("ok ", style="green")
-        text.append("│ ", style="dim")
-    text.append("paused " if paused else f"every {interval:g} s ", style="yellow" if paused else "")
-    text.append("│ ", style="dim")
-    text.append(" ".join(f"{s.value.lower()} {counts.get(s, 0)}" for s in _ORDER))
+            text.append("ok", style="green")
     return text
 
 
@@ -57,6 +68,7 @@ class StatusLine(Static):
     """One line at the bottom, above the footer."""
 
     _shown = ""
+    _last: tuple[Iterable[SourceHealth], Counter[JobStatus], bool, float] | None = None
     _spans: list[object] = []  # noqa: RUF012 - replaced, never mutated
 
     def show(
@@ -66,9 +78,15 @@ class StatusLine(Static):
         paused: bool,
         interval: float,
     ) -> None:
-        text = status_text(health, counts, paused, interval)
+        self._last = (health, counts, paused, interval)
+        compact = 0 < self.size.width < COMPACT_BELOW
+        text = status_text(health, counts, paused, interval, compact=compact)
         if text.plain == self._shown and text.spans == self._spans:
             return  # idle: write nothing to the terminal
         self._shown, self._spans = text.plain, list(text.spans)
         # One fixed line: no layout pass (which would repaint the list's scrollbar too).
         self.update(text, layout=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._last is not None:
+            self.show(*self._last)

@@ -487,7 +487,8 @@ class OfflineStore(JobStore):
         return []
 
 
-def make_store() -> OfflineStore:
+def make_store(variant: str = "") -> OfflineStore:
+    """The fixed state; ``variant`` "unreachable" is a fresh start whose service never answered."""
     client = JobClient(
         Source.local("http://127.0.0.1:9"),
         transport=httpx.MockTransport(_offline),
@@ -495,6 +496,16 @@ def make_store() -> OfflineStore:
     )
     store = OfflineStore([client])
     poller = store.pollers[SOURCE]
+    if variant == "unreachable":
+        poller.health = SourceHealth(
+            source=SOURCE,
+            last_error=f"{SOURCE}: unreachable (ConnectError) after 3 tries",
+            last_error_at=CLOCK - timedelta(seconds=1),
+            next_poll=CLOCK + timedelta(seconds=4),
+            interval=4.0,
+            failures=3,
+        )
+        return store
     for job in sample_jobs():
         poller.jobs[job.id] = job
     poller.newest = max(job.created for job in poller.jobs.values())
@@ -524,9 +535,15 @@ class DashboardApp(QJobApp):
     # A relative CSS_PATH is read beside the module of the class: point at the app's own.
     CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))
 
-    def __init__(self, *, readonly: bool = False, size_hint: tuple[int, int] | None = None):
+    def __init__(
+        self,
+        *,
+        readonly: bool = False,
+        size_hint: tuple[int, int] | None = None,
+        variant: str = "",
+    ):
         super().__init__(
-            make_store(),
+            make_store(variant),
             # The theme by name: Textual reads $TEXTUAL_THEME once, at import, into the default.
             settings=Settings(theme=THEME),
             readonly=readonly,
@@ -548,9 +565,11 @@ class DashboardApp(QJobApp):
         )
 
 
-def make_app(readonly: bool = False, size_hint: tuple[int, int] | None = None) -> DashboardApp:
+def make_app(
+    readonly: bool = False, size_hint: tuple[int, int] | None = None, variant: str = ""
+) -> DashboardApp:
     """A fresh dashboard; ``size_hint`` is the terminal size it is meant for, if any."""
-    return DashboardApp(readonly=readonly, size_hint=size_hint)
+    return DashboardApp(readonly=readonly, size_hint=size_hint, variant=variant)
 
 
 # --- helpers for run_before and the screenshot script ---------------------------------------
@@ -628,6 +647,7 @@ class Shot:
     prepare: Callable[[Pilot[int]], Awaitable[None]]
     readonly: bool = False
     about: str = ""
+    variant: str = ""  # another starting state of ``make_store``
     narrow_screenshot: bool = False  # the README's picture at 80x24 shows it best
 
 
@@ -656,6 +676,17 @@ SHOTS: tuple[Shot, ...] = (
         narrow_screenshot=True,
     ),
     Shot("readonly", _main, readonly=True, about="--readonly: no cancel, tags or rename"),
+    Shot(
+        "unreachable",
+        _main,
+        variant="unreachable",
+        about="no jobs yet and a service that does not answer: how to get jobs, why it is empty",
+    ),
+    Shot(
+        "tag-editor-too-long",
+        _keys("t", *("a" * 87), "enter"),
+        about="a tag longer than 86 characters is refused, and the message says so in full",
+    ),
 )
 
 

@@ -242,6 +242,14 @@ def _check_includes(text: str, where: str) -> None:
             )
 
 
+def _unquote(text: str) -> str:
+    """Text without one pair of quotes around all of it: "'hh' is not defined" keeps its own."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
 def _parse_qasm2(text: str) -> QuantumCircuit | str:
     """The circuit, or the parser's complaint as ``line L, col C: message``."""
     try:
@@ -251,11 +259,11 @@ def _parse_qasm2(text: str) -> QuantumCircuit | str:
     except BaseException as exc:
         if _is_fatal(exc):
             raise
-        detail = _one_line(exc).strip("'\"")
+        detail = _unquote(_one_line(exc))
         found = _QASM2_LOCATION.search(detail)
         if found:
             line, col, message = found.groups()
-            return f"line {line}, col {int(col) + 1}: {message.strip(chr(34) + chr(39))}"
+            return f"line {line}, col {int(col) + 1}: {message.strip()}"
         return detail
 
 
@@ -296,7 +304,7 @@ def _parse_qasm3(text: str) -> QuantumCircuit | str:
             printed = _ANSI.sub("", sink.read(64 * 1024).decode("utf-8", "replace"))
     error = re.search(r"Error:\s*(.+)", printed)
     if error is None:
-        return _one_line(caught).strip("'\"")
+        return _unquote(_one_line(caught))
     detail = _one_line(error.group(1), 160)
     location = _QASM3_LOCATION.search(printed)
     snippet = _QASM3_SNIPPET.search(printed)
