@@ -10,6 +10,7 @@ mouse = true
 bell = false             # ring the terminal bell when a watched job ends
 readonly = false
 local_url = "http://127.0.0.1:8765"   # use this service instead of starting one
+columns = ["status", "id", "name", "backend", "created", "duration", "tags"]  # o changes it
 
 [keymap]                 # binding id = keys, as Textual's keymaps
 "job_list.cursor_down" = "j,down,ctrl+n"
@@ -23,6 +24,7 @@ token_env = "LAB_TOKEN"  # the token is read from this environment variable
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,7 @@ class Settings:
     local_url: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     sources: tuple[ExtraSource, ...] = ()
+    columns: tuple[str, ...] | None = None  # the job list's columns; None: all that fit
 
 
 _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -92,6 +95,11 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
             values["keymap"] = _keymap(value, path, problems)
         elif key == "sources":
             values["sources"] = _sources(value, path, problems)
+        elif key == "columns":
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                values["columns"] = tuple(value)
+            else:
+                problems.append(f'{path}: columns must be a list like ["status", "id"]; ignored')
         else:
             problems.append(f"{path}: unknown setting {key!r}; ignored")
     refresh = values.get("refresh")
@@ -134,3 +142,63 @@ def _sources(value: object, path: Path, problems: list[str]) -> tuple[ExtraSourc
             token_env = None
         found.append(ExtraSource(name=name, url=url, token_env=token_env))
     return tuple(found)
+
+
+class SettingNotSaved(Exception):
+    """The config file could not be changed; the message says why (the file is untouched)."""
+
+
+def save_setting(key: str, value: object, path: Path | None = None) -> Path:
+    """Set one top-level setting in config.toml, keeping every other line as the user wrote it.
+
+    The line ``key = ...`` before the first table is replaced (or added there); the result is
+    parsed again before it is written, and written atomically, so a file this cannot edit
+    safely (a value over several lines, say) is left alone and reported.
+    """
+    path = path or locations.config_file()
+    if isinstance(value, tuple):
+        value = list(value)
+    try:
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        before = tomllib.loads(old)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingNotSaved(f"{path}: cannot read it ({exc}); {key} not saved") from None
+    line = f"{key} = {_toml_value(value)}"
+    lines = old.splitlines()
+    top = next((i for i, text in enumerate(lines) if text.lstrip().startswith("[")), len(lines))
+    found = [i for i in range(top) if lines[i].split("=", 1)[0].strip() == key]
+    if found:
+        lines[found[0]] = line
+    else:
+        while top > 0 and not lines[top - 1].strip():
+            top -= 1  # before the blank lines that lead to the first table
+        lines.insert(top, line)
+    new = "\n".join(lines) + "\n"
+    try:
+        after = tomllib.loads(new)
+    except tomllib.TOMLDecodeError:
+        after = None
+    expected = {**before, key: value}
+    if after != expected:
+        raise SettingNotSaved(f"{path}: {key} is written in a way this cannot edit; not saved")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(new, encoding="utf-8")
+        temporary.replace(path)
+    except OSError as exc:
+        problem = f"{path}: cannot write it ({exc.strerror}); {key} not saved"
+        raise SettingNotSaved(problem) from None
+    return path
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to config.toml")

@@ -17,7 +17,8 @@ from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.job_list import MARK_WIDTH, JobList
+from qjob_tui.ui.job_rows import Column
 from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess
 
@@ -48,6 +49,17 @@ async def submit(service: ServiceProcess, *, shots: int = LONG, **kwargs: object
 async def server_job(service: ServiceProcess, job_id: str):  # type: ignore[no-untyped-def]
     async with JobClient(Source.local(service.root)) as client:
         return await client.job(job_id)
+
+
+def cell_text(job_list: JobList, row: int, column: Column) -> str:
+    """What one cell of the list shows, as drawn."""
+    line = job_list.render_line(row + 1 - job_list.scroll_offset.y).text
+    left = MARK_WIDTH
+    for spec, width in job_list._layout:
+        if spec.column is column:
+            return line[left : left + width].strip()
+        left += width + 1
+    raise AssertionError(f"{column} is not shown")
 
 
 def help_text(screen: object) -> str:
@@ -336,3 +348,29 @@ async def test_help_shows_remapped_keys() -> None:
         text = help_text(app.screen)
         assert "B  show or hide the backends pane" in text
         assert "q Q  Quit" in text
+
+
+async def test_queued_jobs_show_their_place_in_the_queue(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    ids = [await submit(service, tags=["queue-place"]) for _ in range(3)]
+    app = make_app(service, tmp_path)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            job_list = app.query_one(JobList)
+
+            def placed() -> list[str]:
+                jobs = [app.store.job(("local", i)) for i in ids]
+                return [j.id for j in jobs if j is not None and j.queue.position is not None]
+
+            await until(pilot, lambda: bool(placed()))
+            job_id = placed()[0]
+            await pilot.press("slash", *job_id, "enter")
+            await until(pilot, lambda: job_list.cursor_key == ("local", job_id))
+            await pilot.pause()
+            position = app.store.job(("local", job_id)).queue.position  # type: ignore[union-attr]
+            assert cell_text(job_list, 0, Column.QUEUE) == str(position)
+    finally:
+        async with JobClient(Source.local(service.root)) as client:
+            for job_id in ids:
+                await client.cancel(job_id)

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import SelectionList
+
+from qjob_tui.config import SettingNotSaved, load_settings, save_setting
 from qjob_tui.ui.app import QJobApp
+from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
+from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.job_rows import Column
 from tests.apps.dashboard_app import EIGHT_TAGS_JOB, make_app, select, settle
 
 SIZES = [(80, 24), (120, 40)]
+
+
+async def until(pilot: Pilot[int], predicate: Callable[[], bool], timeout: float = 30) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition never met")
 
 
 def screen_text(app: QJobApp) -> str:
@@ -73,7 +91,7 @@ async def test_help_wraps_under_its_own_column(size: tuple[int, int]) -> None:
 
 async def test_overview_tags_wrap_under_their_value() -> None:
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:  # the side pane: about 48 columns
+    async with app.run_test(size=(180, 40)) as pilot:  # the side pane: 56 columns
         await settle(pilot)
         select(app, EIGHT_TAGS_JOB)
         await settle(pilot)
@@ -82,3 +100,67 @@ async def test_overview_tags_wrap_under_their_value() -> None:
         column = lines[first].index("nightly")
         assert "t2" in lines[first + 1]
         assert lines[first + 1][column - 1] == " " and lines[first + 1][column] != " "
+
+
+# --- columns ------------------------------------------------------------------------------
+
+
+async def test_at_120_columns_the_list_shows_the_seven_that_matter() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        shown = app.query_one(JobList).columns
+        wanted = {"status", "id", "name", "backend", "created", "duration", "tags"}
+        assert wanted <= {column.value for column in shown}
+        header = screen_text(app).splitlines()[1]
+        assert all(title in header for title in wanted)
+
+
+async def test_every_visible_column_is_sortable_with_s() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        job_list = app.query_one(JobList)
+        visited = set()
+        for _ in job_list.columns:
+            await pilot.press("s")
+            visited.add(job_list.rows.sort_column)
+        assert visited == set(job_list.columns)
+
+
+async def test_column_chooser_hides_a_column_and_keeps_it_in_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('refresh = 3.0\n\n[keymap]\n"app.quit" = "q"\n')
+    app = make_app()
+    app.config_path = config
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        job_list = app.query_one(JobList)
+        assert Column.TAGS in job_list.columns
+        await pilot.press("o")
+        await settle(pilot)
+        assert isinstance(app.screen, ColumnChooser)
+        choices = app.screen.query_one(SelectionList)
+        choices.highlighted = [c.value for c in Column].index("tags")
+        await pilot.press("space", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, ColumnChooser))
+        assert Column.TAGS not in job_list.columns
+        await until(pilot, lambda: "columns" in config.read_text())
+    settings, problems = load_settings(config)
+    assert not problems and settings.refresh == 3.0 and settings.keymap == {"app.quit": "q"}
+    assert settings.columns is not None and "tags" not in settings.columns
+    again = make_app()
+    again.settings = replace(again.settings, columns=settings.columns)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert Column.TAGS not in again.query_one(JobList).columns
+
+
+def test_save_setting_keeps_the_file_and_refuses_what_it_cannot_edit(tmp_path: Path) -> None:
+    config = tmp_path / "sub" / "config.toml"
+    save_setting("columns", ["id", "name"], config)  # no file yet: created
+    assert load_settings(config)[0].columns == ("id", "name")
+    config.write_text('# mine\ncolumns = [\n  "id",\n]\n[keymap]\n"app.quit" = "q"\n')
+    with pytest.raises(SettingNotSaved, match="cannot edit"):
+        save_setting("columns", ["status"], config)
+    assert config.read_text().startswith("# mine\ncolumns = [\n")  # untouched

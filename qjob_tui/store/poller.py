@@ -220,6 +220,7 @@ class SourcePoller:
         added: list[Job] = []
         changed: list[Job] = []
         finished: list[Job] = []
+        measured: set[str] = set()  # jobs whose metrics this poll already read
         for job_id, job in fetched.items():
             old = self.jobs.get(job_id)
             merged = _merge(old, job)
@@ -227,6 +228,7 @@ class SourcePoller:
                 # A transition we saw: its steps and usage come with the metrics. Jobs first
                 # seen already final get theirs on demand (``JobStore.details``).
                 merged = await self._with_metrics(merged)
+                measured.add(job_id)
             if old is None:
                 added.append(merged)
             elif merged != old:
@@ -237,8 +239,10 @@ class SourcePoller:
             if self.newest is None or merged.created > self.newest:
                 self.newest = merged.created
 
-        # The job on screen, and queued jobs' places on the slow cadence.
-        refresh = set()
+        # The job on screen, queued jobs seen for the first time (their place in the queue
+        # comes only with the metrics), and every queued job's place on the slow cadence.
+        refresh = {j.id for j in added if j.status is JobStatus.QUEUED}
+        refresh = set(sorted(refresh)[:50])  # bounded, as on the slow cadence below
         if self.watched in self.jobs and self.jobs[self.watched].status.is_active:
             refresh.add(self.watched)
         loop_time = asyncio.get_running_loop().time()
@@ -246,12 +250,17 @@ class SourcePoller:
             self._next_queue_metrics = loop_time + self.config.backend_interval
             queued = [j.id for j in self.jobs.values() if j.status is JobStatus.QUEUED]
             refresh.update(queued[:50])
-        for job_id in refresh - {j.id for j in added + changed if j.id in refresh}:
+        just_added = {j.id: i for i, j in enumerate(added)}
+        for job_id in refresh - measured:
             old = self.jobs[job_id]
             fresh = await self._with_metrics(old)
             if fresh != old:
                 self.jobs[job_id] = fresh
-                changed.append(fresh)
+                if job_id in just_added:
+                    added[just_added[job_id]] = fresh  # still news: announce it with its place
+                else:
+                    changed = [j for j in changed if j.id != job_id]
+                    changed.append(fresh)
 
         if finished and self.cache is not None:
             await asyncio.to_thread(self.cache.put, finished)

@@ -28,24 +28,30 @@ from textual.widgets import Footer, Input
 
 from qjob_tui.api.extractor import ExtractorResult
 from qjob_tui.api.source import LOCAL
-from qjob_tui.config import Settings
+from qjob_tui.config import SettingNotSaved, Settings, save_setting
 from qjob_tui.export import job_to_dict, jobs_to_csv
 from qjob_tui.model import Job, JobStatus
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
+from qjob_tui.text import one_line
 from qjob_tui.ui.detail.pane import JobDetail
+from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
 from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.job_rows import Column
 from qjob_tui.ui.messages import ActionsDone, StoreChanged
 from qjob_tui.ui.queue_pane import QueuePane
 from qjob_tui.ui.status_line import StatusLine
 
 # Actions that change a job: gone from the footer, the palette and the keys with --readonly.
 MUTATING = frozenset({"cancel", "tags", "rename", "extract"})
-NARROW = 110  # below this width the panes stack instead of standing side by side
+NARROW = 110  # below this width the panes stack and the backends pane hides behind "b"
+# Below this width the list takes the whole width (status, id, name, backend, created, duration
+# and tags fit from 120 columns) and the detail and backends panes share the lower half.
+STACKED = 170
 
 
 EMPTY_HINT = "Send one: qjob-tui submit circuit.qasm\nWatch a demo: qjob-tui demo"
@@ -118,6 +124,14 @@ class QJobApp(App[int]):
             id="app.clear_filter",
         ),
         Binding(
+            "o",
+            "columns",
+            "Columns",
+            show=False,
+            tooltip="choose the job list's columns (kept in config.toml)",
+            id="app.columns",
+        ),
+        Binding(
             "x",
             "extract",
             "Extract random bits",
@@ -152,11 +166,14 @@ class QJobApp(App[int]):
         notices: list[str] | None = None,
         clock: Callable[[], datetime] | None = None,
         start_store: bool = True,
+        config_path: Path | None = None,
     ) -> None:
+        """``config_path`` is where choices made in the app (columns) are saved."""
         super().__init__()
         self.store = store
         self.clock = clock
         self.start_store = start_store
+        self.config_path = config_path
         self.settings = settings or Settings()
         self.readonly = readonly or self.settings.readonly
         self._notices = list(notices or [])
@@ -196,6 +213,8 @@ class QJobApp(App[int]):
             self.set_keymap(self.settings.keymap)
         self.query_one("#filter", Input).display = False
         job_list = self.query_one(JobList)
+        if self.settings.columns is not None:
+            job_list.hidden_columns = self._hidden_from_settings(self.settings.columns)
         sources = [p.client.source for p in self.store.pollers.values()]
         job_list.border_title = "jobs · " + " · ".join(f"{s.name} {s.url}" for s in sources)
         self.query_one(QueuePane).border_title = "backends"
@@ -211,6 +230,16 @@ class QJobApp(App[int]):
             self._show_status()
             self._show_queue()
 
+    def _hidden_from_settings(self, names: tuple[str, ...]) -> frozenset[Column]:
+        known = {column.value for column in Column}
+        for name in names:
+            if name not in known:
+                self._notices.append(
+                    f"config.toml: unknown column {one_line(name, 40)!r} in columns; "
+                    f"known: {', '.join(sorted(known))}"
+                )
+        return frozenset(c for c in Column if c.value not in names)
+
     async def on_unmount(self) -> None:
         self._unsubscribe()
         await self.store.stop()
@@ -221,6 +250,7 @@ class QJobApp(App[int]):
 
     def _arrange(self, width: int) -> None:
         self.screen.set_class(width < NARROW, "narrow")
+        self.screen.set_class(NARROW <= width < STACKED, "medium")
 
     # --- terminal ------------------------------------------------------------------------
 
@@ -502,6 +532,27 @@ class QJobApp(App[int]):
         )
         rows.append(("ctrl+p", "command palette: every action by name, themes"))
         self.push_screen(HelpScreen(rows))
+
+    def action_columns(self) -> None:
+        job_list = self.query_one(JobList)
+
+        def chosen(hidden: frozenset[Column] | None) -> None:
+            if hidden is None:
+                return
+            job_list.hidden_columns = hidden
+            shown = [c.value for c in Column if c not in job_list.hidden_columns]
+            self.save_columns(shown)
+
+        self.push_screen(ColumnChooser(job_list.hidden_columns), chosen)
+
+    @work(thread=True, group="config", exit_on_error=False)
+    def save_columns(self, shown: list[str]) -> None:
+        try:
+            path = save_setting("columns", shown, self.config_path)
+        except SettingNotSaved as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.call_from_thread(self.notify, f"Columns saved in {path}", timeout=4)
 
     def action_toggle_queue(self) -> None:
         self.screen.toggle_class("swap-side")

@@ -97,8 +97,16 @@ SHRINK_ORDER = (Column.NAME, Column.ID, Column.STATUS)
 Layout = tuple[tuple[ColumnSpec, int], ...]
 
 
-def layout_columns(width: int, *, show_source: bool, id_width: int = 20) -> Layout:
+def layout_columns(
+    width: int,
+    *,
+    show_source: bool,
+    id_width: int = 20,
+    hidden: frozenset[Column] = frozenset(),
+) -> Layout:
     """The columns that fit in ``width`` cells and their widths, in display order.
+
+    ``hidden`` are the columns the user turned off (``o``); the id always stays.
 
     Columns are taken by priority while each gets the width it wants, and the next one if it
     fits at its minimum; the width left over goes to the name and tags. Below the width of
@@ -112,6 +120,8 @@ def layout_columns(width: int, *, show_source: bool, id_width: int = 20) -> Layo
     used = 0
     for column in PRIORITY:
         if column is Column.SOURCE and not show_source:
+            continue
+        if column in hidden and column is not Column.ID:
             continue
         gap = 1 if chosen else 0
         if used + gap + wants[column] > available and column not in ESSENTIAL:
@@ -346,7 +356,8 @@ class JobList(ScrollView, can_focus=True):
         self._cursor_key: JobKey | None = None
         self._layout: Layout = ()
         self._shown: frozenset[Column] = frozenset()
-        self._layout_signature: tuple[int, bool, int] | None = None
+        self._layout_signature: tuple[int, bool, int, frozenset[Column]] | None = None
+        self._hidden: frozenset[Column] = frozenset()
         self._row_cache: dict[JobKey, tuple[Job, tuple[object, ...], Strip]] = {}
         self._header_cache: tuple[tuple[object, ...], Strip] | None = None
         self._styles: dict[tuple[str, bool], Style] = {}
@@ -379,6 +390,18 @@ class JobList(ScrollView, can_focus=True):
     def show_source(self, value: bool | None) -> None:
         self._show_source = value
         self.refresh()
+
+    @property
+    def hidden_columns(self) -> frozenset[Column]:
+        """The columns the user turned off; the others show when they fit."""
+        return self._hidden
+
+    @hidden_columns.setter
+    def hidden_columns(self, hidden: frozenset[Column]) -> None:
+        self._hidden = frozenset(hidden) - {Column.ID}
+        if self.rows.sort_column in self._hidden:
+            self.rows.set_sort(Column.CREATED)
+        self._rows_moved()
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -672,11 +695,14 @@ class JobList(ScrollView, can_focus=True):
             self.scrollable_content_region.width,
             self.show_source,
             self.rows.max_id_length or 20,
+            self._hidden,
         )
         if signature != self._layout_signature:
-            width, show_source, id_width = signature
+            width, show_source, id_width, hidden = signature
             self._layout_signature = signature
-            self._layout = layout_columns(width, show_source=show_source, id_width=id_width)
+            self._layout = layout_columns(
+                width, show_source=show_source, id_width=id_width, hidden=hidden
+            )
             self._shown = frozenset(spec.column for spec, _ in self._layout)
             self._row_cache.clear()
             self._header_cache = None

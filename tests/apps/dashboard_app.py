@@ -676,6 +676,7 @@ SHOTS: tuple[Shot, ...] = (
         narrow_screenshot=True,
     ),
     Shot("readonly", _main, readonly=True, about="--readonly: no cancel, tags or rename"),
+    Shot("columns", _keys("o"), about="o: choose the list's columns, kept in config.toml"),
     Shot(
         "unreachable",
         _main,
