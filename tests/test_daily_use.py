@@ -13,11 +13,19 @@ from textual.widgets import SelectionList
 from qjob_tui.config import SettingNotSaved, load_settings, save_setting
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
+from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.job_list import JobList
 from qjob_tui.ui.job_rows import Column
-from tests.apps.dashboard_app import EIGHT_TAGS_JOB, make_app, select, settle
+from tests.apps.dashboard_app import (
+    DONE_JOB,
+    EIGHT_TAGS_JOB,
+    FAILED_JOB,
+    make_app,
+    select,
+    settle,
+)
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -74,7 +82,7 @@ async def test_unreachable_source_keeps_counts_and_hint(size: tuple[int, int]) -
         assert any("Watch a demo: qjob-tui demo" in line for line in lines)
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [(80, 40), (120, 40)])  # tall enough to show every key
 async def test_help_wraps_under_its_own_column(size: tuple[int, int]) -> None:
     app = make_app()
     async with app.run_test(size=size) as pilot:
@@ -85,8 +93,8 @@ async def test_help_wraps_under_its_own_column(size: tuple[int, int]) -> None:
         lines = screen_text(app).splitlines()
         first = next(i for i, line in enumerate(lines) if "filter the list:" in line)
         column = lines[first].index("filter the list:")
-        if "! inverts" not in lines[first]:  # wrapped: the rest starts under the first word
-            assert lines[first + 1][column - 1] == " " and lines[first + 1][column] != " "
+        assert "! inverts" not in lines[first]  # the dialog is 72 wide: it wraps
+        assert lines[first + 1].index("tags, backend") == column
 
 
 async def test_overview_tags_wrap_under_their_value() -> None:
@@ -164,3 +172,62 @@ def test_save_setting_keeps_the_file_and_refuses_what_it_cannot_edit(tmp_path: P
     with pytest.raises(SettingNotSaved, match="cannot edit"):
         save_setting("columns", ["status"], config)
     assert config.read_text().startswith("# mine\ncolumns = [\n")  # untouched
+
+
+# --- marks --------------------------------------------------------------------------------
+
+
+async def test_marks_count_mark_all_and_clear() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        job_list = app.query_one(JobList)
+        await pilot.press("space", "space", "space")
+        await settle(pilot)
+        assert job_list.border_subtitle == "3 marked"
+        assert "3 marked" in screen_text(app)
+        await pilot.press("u")
+        await settle(pilot)
+        assert job_list.rows.mark_count == 0 and not job_list.border_subtitle
+        await pilot.press("a", "ctrl+a")  # only the active jobs, then mark all of them
+        await settle(pilot)
+        active = len(job_list.rows)
+        assert job_list.rows.mark_count == active == 7
+        assert job_list.border_subtitle == "7 marked · only active"
+        await pilot.press("escape")  # first the filter goes ...
+        await settle(pilot)
+        assert job_list.rows.status_filter is None and job_list.rows.mark_count == 7
+        await pilot.press("escape")  # ... then the marks
+        await settle(pilot)
+        assert job_list.rows.mark_count == 0
+
+
+async def test_a_bulk_action_acts_only_on_marked_jobs_in_view() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        job_list = app.query_one(JobList)
+        select(app, DONE_JOB)
+        await pilot.press("space")  # two finished jobs marked
+        select(app, FAILED_JOB)
+        await pilot.press("space")
+        await pilot.press("a")  # only active: the marks are hidden
+        await settle(pilot)
+        assert job_list.border_subtitle == "0 marked (+2 hidden) · only active"
+        running = job_list.cursor_job
+        assert running is not None and running.status.is_active
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmCancel)
+        assert [job.id for job in app.screen.jobs] == [running.id]  # the one under the cursor
+        assert "2 marked jobs hidden by the filter are left alone" in dialog_text(app)
+        await pilot.press("escape")
+        await pilot.press("escape")  # the filter off: the two marks are in view again
+        await settle(pilot)
+        job_list.move_cursor(0)
+        await pilot.press("space")  # and a queued one
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmCancel)
+        assert len(app.screen.jobs) == 1  # only it can be cancelled
+        assert "2 marked finished jobs are left as they are" in dialog_text(app)

@@ -382,30 +382,34 @@ class QJobApp(App[int]):
                 commands.append(SystemCommand(title, help_text, callback))
         return commands
 
-    def _targets(self) -> list[Job]:
-        """The marked jobs, or else the one under the cursor."""
+    def _targets(self) -> tuple[list[Job], int]:
+        """The marked jobs the list shows (in its order), or else the one under the cursor;
+        and how many marked jobs the filters hide (those are never acted on)."""
         job_list = self.query_one(JobList)
         rows = job_list.rows
-
-        def place(key: JobKey) -> tuple[bool, int, JobKey]:
-            index = rows.index_of(key)  # marked jobs in list order; hidden ones last
-            return (index is None, index or 0, key)
-
-        marked = sorted(rows.marked, key=place)
-        keys = marked or ([job_list.cursor_key] if job_list.cursor_key else [])
-        return [job for key in keys if (job := self.store.job(key)) is not None]
+        visible = rows.visible_marked
+        hidden = rows.mark_count - len(visible)
+        keys = visible or ([job_list.cursor_key] if job_list.cursor_key else [])
+        return [job for key in keys if (job := self.store.job(key)) is not None], hidden
 
     def action_cancel(self) -> None:
-        jobs = [job for job in self._targets() if job.status.is_active]
+        targets, hidden = self._targets()
+        jobs = [job for job in targets if job.status.is_active]
         if not jobs:
-            self.notify("Nothing to cancel: the selected jobs are finished.", severity="warning")
+            which = "the marked jobs are" if len(targets) > 1 else "the job is"
+            self.notify(f"Nothing to cancel: {which} finished.", severity="warning")
             return
+        notes = []
+        if len(jobs) < len(targets):
+            notes.append(f"{len(targets) - len(jobs)} marked finished jobs are left as they are.")
+        if hidden:
+            notes.append(f"{hidden} marked jobs hidden by the filter are left alone.")
 
         def confirmed(answer: bool | None) -> None:
             if answer:
                 self.run_cancel([job.key for job in jobs])
 
-        self.push_screen(ConfirmCancel(jobs), confirmed)
+        self.push_screen(ConfirmCancel(jobs, note=" ".join(notes)), confirmed)
 
     @work(group="actions", exit_on_error=False)
     async def run_cancel(self, keys: list[JobKey]) -> None:
@@ -572,10 +576,19 @@ class QJobApp(App[int]):
         event.input.tooltip = problem
         self._show_filter()
 
+    @on(JobList.MarksChanged)
+    def marks_changed(self) -> None:
+        self._show_filter()
+
     def _show_filter(self) -> None:
-        """The active filters in the list's border, so it is clear why rows are missing."""
+        """The active filters and the marks in the list's border: why rows are missing, and
+        what a bulk action will act on."""
         rows = self.query_one(JobList).rows
         parts = []
+        if rows.mark_count:
+            shown = len(rows.visible_marked)
+            hidden = rows.mark_count - shown
+            parts.append(f"{shown} marked" + (f" (+{hidden} hidden)" if hidden else ""))
         if rows.filter_text:
             parts.append(f"filter: {rows.filter_text}")
         if rows.status_filter:
@@ -591,6 +604,10 @@ class QJobApp(App[int]):
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         job_list = self.query_one(JobList)
+        rows = job_list.rows
+        if not (box.value or box.display or rows.filter_text or rows.status_filter):
+            job_list.clear_marks()  # nothing to clear but the marks
+            return
         box.value = ""
         box.display = False
         job_list.set_filter("")

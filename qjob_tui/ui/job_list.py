@@ -273,6 +273,22 @@ class JobList(ScrollView, can_focus=True):
             id="job_list.toggle_mark",
         ),
         Binding(
+            "ctrl+a",
+            "mark_all",
+            "Mark all",
+            show=False,
+            tooltip="mark every job the list shows",
+            id="job_list.mark_all",
+        ),
+        Binding(
+            "u",
+            "clear_marks",
+            "Unmark all",
+            show=False,
+            tooltip="unmark every job (escape too, when no filter is set)",
+            id="job_list.clear_marks",
+        ),
+        Binding(
             "s", "cycle_sort", "Sort", tooltip="sort by the next column", id="job_list.cycle_sort"
         ),
         Binding(
@@ -617,6 +633,13 @@ class JobList(ScrollView, can_focus=True):
         self._refresh_row(self._cursor)
         self.post_message(self.MarksChanged(self.rows.mark_count, self))
         self.move_cursor(self._cursor + 1)
+
+    def action_mark_all(self) -> None:
+        self.rows.mark_visible()
+        self.refresh_marks()
+
+    def action_clear_marks(self) -> None:
+        self.clear_marks()
 
     def action_cycle_sort(self) -> None:
         self.cycle_sort()

@@ -639,6 +639,16 @@ async def _cancel_two_marked(pilot: Pilot[int]) -> None:
     await settle(pilot)
 
 
+async def _cancel_with_hidden_marks(pilot: Pilot[int]) -> None:
+    await pilot.pause()
+    select(pilot.app, DONE_JOB)  # type: ignore[arg-type]
+    await pilot.press("space")
+    select(pilot.app, FAILED_JOB)  # type: ignore[arg-type]
+    await pilot.press("space")
+    await pilot.press("a", "c")  # only active jobs: the two marks are hidden, never cancelled
+    await settle(pilot)
+
+
 @dataclass(frozen=True)
 class Shot:
     """One state of the dashboard worth a snapshot: reached by ``prepare`` from the start."""
@@ -661,6 +671,12 @@ SHOTS: tuple[Shot, ...] = (
     Shot("filter", _keys("slash", "g", "h", "z"), about="the filter bar, typing 'ghz'"),
     Shot("confirm-cancel", _keys("c"), about="confirm cancelling the selected job"),
     Shot("confirm-cancel-2", _cancel_two_marked, about="confirm cancelling 2 marked jobs"),
+    Shot(
+        "confirm-cancel-hidden",
+        _cancel_with_hidden_marks,
+        about="marked jobs hidden by a filter are left alone, and the dialog says so",
+    ),
+    Shot("marks", _keys("space", "space", "space"), about="three marked jobs, counted"),
     Shot("tag-editor", _keys("t"), about="the tag editor on a job with two tags"),
     Shot(
         "tag-editor-limit",
