@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,8 +12,12 @@ import pytest
 from textual.pilot import Pilot
 
 from qjob_tui.api import JobClient, Source
+from qjob_tui.api.client import redact
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
+from qjob_tui.ui.detail.log_view import LogView
+from qjob_tui.ui.detail.pane import JobDetail
+from qjob_tui.ui.detail.raw_view import RawView
 from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
@@ -374,3 +379,38 @@ async def test_queued_jobs_show_their_place_in_the_queue(
         async with JobClient(Source.local(service.root)) as client:
             for job_id in ids:
                 await client.cancel(job_id)
+
+
+async def test_log_tab_follows_a_running_job_and_raw_tab_shows_the_json(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    job_id = await submit(service, tags=["log-follow"])
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select(pilot, app, job_id)
+        await pilot.press("l")
+        assert app.query_one(JobDetail).active == "log"
+        log = app.query_one(LogView)
+        await until(pilot, lambda: " running\n" in log.text, timeout=90)
+        async with JobClient(Source.local(service.root)) as client:
+            await client.cancel(job_id)
+        await until(pilot, lambda: " cancelled" in log.text)
+        assert log.text.count(" running\n") == 1  # the new line was appended, nothing twice
+        assert log.lines[-1].endswith("cancelled") or "cancelled" in log.lines[-2]
+        await pilot.press("v")
+        raw = app.query_one(RawView)
+        await until(pilot, lambda: '"Cancelled"' in raw.json_text)
+        body = json.loads(raw.json_text)
+        assert body["job"]["id"] == job_id and body["job"]["tags"] == ["log-follow"]
+        assert "running" in body["metrics"]["timestamps"]
+
+
+def test_raw_json_never_holds_a_secret() -> None:
+    body = {
+        "job": {"id": "j1", "note": "Bearer sk-12345678 was used", "api_key": "k-1"},
+        "metrics": [{"access_token": "t-99", "n": 1}],
+    }
+    clean = redact(body, ["sk-12345678"])
+    text = json.dumps(clean)
+    assert "sk-12345678" not in text and "k-1" not in text and "t-99" not in text
+    assert clean["job"]["id"] == "j1" and clean["metrics"][0]["n"] == 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -33,6 +34,7 @@ log = logging.getLogger("qjob_tui.store")
 
 Subscriber = Callable[[ChangeSet], None]
 EXTRACTOR = "random-extractor"
+LOG_LIMIT = 256 * 1024  # characters of a job's log kept for the log tab
 
 
 def _draw_circuits(params: dict[str, object], width: int) -> list[str]:
@@ -196,6 +198,20 @@ class JobStore:
         if result is not None:
             self._results[key] = result
         return result
+
+    async def job_log(self, key: JobKey) -> str:
+        """The job's log (the last ``LOG_LIMIT`` characters: a log can grow without end)."""
+        text = await self.pollers[key[0]].client.logs(key[1])
+        if len(text) > LOG_LIMIT:
+            cut = len(text) - LOG_LIMIT
+            text = f"(… {cut:,} earlier characters not shown)\n" + text[cut:]
+        return text
+
+    async def raw_json(self, key: JobKey) -> str:
+        """The job and its metrics as the server sent them, secrets masked, as pretty JSON
+        (formatted in a thread: a job's JSON can be large)."""
+        body = await self.pollers[key[0]].client.raw_job(key[1])
+        return await asyncio.to_thread(json.dumps, body, indent=2, ensure_ascii=False)
 
     async def circuit_diagrams(self, key: JobKey, width: int = 80) -> list[str]:
         """Text diagrams of the job's circuits, decoded and drawn in a thread (Qiskit is slow

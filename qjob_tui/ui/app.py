@@ -124,6 +124,22 @@ class QJobApp(App[int]):
             id="app.clear_filter",
         ),
         Binding(
+            "l",
+            "show_tab('log')",
+            "Log",
+            show=False,
+            tooltip="the job's log, followed while it runs",
+            id="app.log",
+        ),
+        Binding(
+            "v",
+            "show_tab('raw')",
+            "Raw",
+            show=False,
+            tooltip="the job and its metrics as the server sent them (JSON, secrets masked)",
+            id="app.raw",
+        ),
+        Binding(
             "o",
             "columns",
             "Columns",
@@ -557,6 +573,13 @@ class QJobApp(App[int]):
             self.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
         self.call_from_thread(self.notify, f"Columns saved in {path}", timeout=4)
+
+    def action_show_tab(self, tab: str) -> None:
+        """Open a tab of the detail pane (again: back to the Overview)."""
+        detail = self.query_one(JobDetail)
+        if self.screen.has_class("narrow") and self.screen.has_class("swap-side"):
+            self.screen.remove_class("swap-side")  # the details, not the backends, are wanted
+        detail.active = "overview" if detail.active == tab else tab
 
     def action_toggle_queue(self) -> None:
         self.screen.toggle_class("swap-side")

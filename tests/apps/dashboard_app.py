@@ -11,6 +11,7 @@ build it with ``make_app``.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import deque
@@ -486,6 +487,36 @@ class OfflineStore(JobStore):
     async def circuit_diagrams(self, key: JobKey, width: int = 80) -> list[str]:
         return []
 
+    async def job_log(self, key: JobKey) -> str:
+        job = self.job(key)
+        if job is None or job.status is JobStatus.INITIALIZING:
+            return ""
+        lines = [f"{step.at:%Y-%m-%dT%H:%M:%SZ} {step.name}" for step in job.steps]
+        return "\n".join(lines) + "\n"
+
+    async def raw_json(self, key: JobKey) -> str:
+        job = self.job(key)
+        if job is None:  # pragma: no cover
+            raise KeyError(key)
+        body = {
+            "job": {
+                "id": job.id,
+                "backend": job.backend,
+                "state": {"status": job.status.value.title(), "reason": None},
+                "status": job.status.value.title(),
+                "program": {"id": job.program},
+                "created": f"{job.created:%Y-%m-%dT%H:%M:%S.000000Z}",
+                "tags": list(job.tags),
+                "name": job.name,
+            },
+            "metrics": {
+                "timestamps": {s.name: f"{s.at:%Y-%m-%dT%H:%M:%S.000000Z}" for s in job.steps},
+                "usage": {"seconds": job.usage.quantum_seconds},
+                "position_in_queue": job.queue.position,
+            },
+        }
+        return json.dumps(body, indent=2, ensure_ascii=False)
+
 
 def make_store(variant: str = "") -> OfflineStore:
     """The fixed state; ``variant`` "unreachable" is a fresh start whose service never answered."""
@@ -693,6 +724,8 @@ SHOTS: tuple[Shot, ...] = (
     ),
     Shot("readonly", _main, readonly=True, about="--readonly: no cancel, tags or rename"),
     Shot("columns", _keys("o"), about="o: choose the list's columns, kept in config.toml"),
+    Shot("log", _keys("l", job_id=DONE_JOB), about="l: the job's log, followed while it runs"),
+    Shot("raw", _keys("v", job_id=DONE_JOB), about="v: the job and its metrics as sent, JSON"),
     Shot(
         "unreachable",
         _main,
