@@ -2,29 +2,42 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import SelectionList
 
-from qjob_tui.config import SettingNotSaved, load_settings, save_setting
-from qjob_tui.ui.app import QJobApp
+from qjob_tui.api.client import JobClient
+from qjob_tui.api.http import RetryPolicy
+from qjob_tui.api.source import IBM, Source
+from qjob_tui.config import SettingNotSaved, Settings, load_settings, save_setting
+from qjob_tui.store import JobStore
+from qjob_tui.store.changes import ChangeSet
+from qjob_tui.ui.app import QJobApp, can_open_browser
+from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
 from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.job_list import JobList
 from qjob_tui.ui.job_rows import Column
+from qjob_tui.ui.status_line import StatusLine
 from tests.apps.dashboard_app import (
     DONE_JOB,
     EIGHT_TAGS_JOB,
+    EXTRACTOR_JOB,
     FAILED_JOB,
     make_app,
+    sample_bits,
+    sample_jobs,
     select,
     settle,
+    show_tab,
 )
 
 SIZES = [(80, 24), (120, 40)]
@@ -231,3 +244,68 @@ async def test_a_bulk_action_acts_only_on_marked_jobs_in_view() -> None:
         assert isinstance(app.screen, ConfirmCancel)
         assert len(app.screen.jobs) == 1  # only it can be cancelled
         assert "2 marked finished jobs are left as they are" in dialog_text(app)
+
+
+# --- copy and open ------------------------------------------------------------------------
+
+
+async def test_y_copies_the_job_id_and_on_the_bits_tab_the_bits() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        select(app, DONE_JOB)
+        await pilot.press("y")
+        assert app.clipboard == DONE_JOB
+        select(app, EXTRACTOR_JOB)
+        show_tab(app, "bits")
+        await until(pilot, lambda: app.query_one(JobDetail).bits is not None)
+        await pilot.press("y")
+        assert app.clipboard == sample_bits().hex
+
+
+def ibm_app() -> QJobApp:
+    """A dashboard on one IBM Quantum source holding one job; nothing is ever sent."""
+    source = Source(name="ibm-eu", url="https://eu-de.quantum.cloud.ibm.com/api/v1", kind=IBM)
+    offline = httpx.MockTransport(lambda request: httpx.Response(503))
+    store = JobStore([JobClient(source, transport=offline, policy=RetryPolicy(max_tries=1))])
+    job = replace(sample_jobs()[0], source="ibm-eu", id="d1ibmjob0000000000xy")
+    store.pollers["ibm-eu"].jobs[job.id] = job
+    app = QJobApp(store, start_store=False, settings=Settings(theme="textual-dark"))
+
+    async def first_poll() -> None:
+        store._publish(ChangeSet(added=(job,)))
+
+    app.call_after_refresh(lambda: app.run_worker(first_poll()))
+    return app
+
+
+async def test_O_shows_and_copies_the_ibm_page_where_no_browser_can_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 5000 10.0.0.2 22")
+    app = ibm_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        job_list = app.query_one(JobList)
+        await until(pilot, lambda: job_list.cursor_key is not None)
+        await pilot.press("O")
+        url = "https://eu-de.quantum.cloud.ibm.com/workloads/d1ibmjob0000000000xy"
+        status = app.query_one(StatusLine)
+        assert status.note == f"Open in a browser (copied): {url}"
+        assert app.clipboard == url
+        await pilot.pause()
+        assert url in screen_text(app).splitlines()[-2]
+
+
+async def test_O_on_a_local_job_says_it_has_no_page() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("O")
+        assert "has no web page: only IBM Quantum jobs do" in app.query_one(StatusLine).note
+
+
+def test_a_browser_opens_only_on_a_desktop_and_never_over_ssh() -> None:
+    assert not can_open_browser({"SSH_CONNECTION": "a b c d", "DISPLAY": ":0"})
+    if sys.platform.startswith("linux"):
+        assert can_open_browser({"DISPLAY": ":0"})
+        assert not can_open_browser({})  # a text console: webbrowser would start lynx here

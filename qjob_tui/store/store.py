@@ -149,6 +149,11 @@ class JobStore:
         for name, poller in self.pollers.items():
             poller.watched = key[1] if key and key[0] == name else None
 
+    def job_page_url(self, key: JobKey) -> str | None:
+        """The job's web page at its provider (IBM Quantum Platform), if it has one."""
+        poller = self.pollers.get(key[0])
+        return poller.client.source.job_page(key[1]) if poller else None
+
     def client(self, source: str) -> JobClient:
         return self.pollers[source].client
 

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
@@ -57,6 +57,19 @@ STACKED = 170
 EMPTY_HINT = "Send one: qjob-tui submit circuit.qasm\nWatch a demo: qjob-tui demo"
 _FILTER_HELP = "filter the list: text or re:regex over id, name, tags, backend, status; ! inverts"
 _CANCEL_HELP = "cancel the selected job, or every marked one (asks first)"
+
+
+def can_open_browser(env: Mapping[str, str] | None = None) -> bool:
+    """Whether a graphical browser can open here: not over SSH, and a desktop to open it on.
+
+    Without one, Python's ``webbrowser`` would start a text browser in this very terminal.
+    """
+    env = os.environ if env is None else env
+    if env.get("SSH_CONNECTION") or env.get("SSH_TTY"):
+        return False
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
 class QJobApp(App[int]):
@@ -157,11 +170,19 @@ class QJobApp(App[int]):
         ),
         Binding(
             "y",
-            "copy_bits",
-            "Copy random bits",
+            "copy",
+            "Copy id",
             show=False,
-            tooltip="copy the random bits shown to the clipboard (OSC 52, works over SSH)",
-            id="app.copy_bits",
+            tooltip="copy the job's id (on the Random bits tab: the bits) to the clipboard",
+            id="app.copy",
+        ),
+        Binding(
+            "O",
+            "open_page",
+            "Open in browser",
+            show=False,
+            tooltip="open the job's page on IBM Quantum Platform (or show its address)",
+            id="app.open_page",
         ),
         Binding(
             "w",
@@ -483,12 +504,38 @@ class QJobApp(App[int]):
             self.notify("Open the Random bits tab of a finished extractor job first.")
         return bits
 
-    def action_copy_bits(self) -> None:
-        bits = self._shown_bits()
-        if bits is not None:
-            # OSC 52: the terminal (local or at the other end of SSH) puts it in its clipboard.
+    def action_copy(self) -> None:
+        """Copy the bits shown on the Random bits tab, else the id of the job under the cursor.
+
+        OSC 52: the terminal (local, or at the other end of SSH) puts it in its clipboard.
+        """
+        detail = self.query_one(JobDetail)
+        bits = detail.bits
+        if detail.active == "bits" and bits is not None:
             self.copy_to_clipboard(bits.hex)
             self.notify(f"Copied {bits.num_bits:,} bits as {len(bits.hex):,} hex digits.")
+            return
+        job = self.query_one(JobList).cursor_job
+        if job is None:
+            return
+        self.copy_to_clipboard(job.id)
+        self.notify(f"Copied the job id {one_line(job.id, 80)}.", timeout=3)
+
+    def action_open_page(self) -> None:
+        key = self.query_one(JobList).cursor_key
+        if key is None:
+            return
+        url = self.store.job_page_url(key)
+        status = self.query_one(StatusLine)
+        if url is None:
+            status.show_note(f"{key[1]} has no web page: only IBM Quantum jobs do.", 8)
+            return
+        self.copy_to_clipboard(url)
+        if can_open_browser():
+            self.open_url(url)
+            status.show_note(f"Opened {url} (and copied it)", 10)
+        else:
+            status.show_note(f"Open in a browser (copied): {url}")
 
     def action_save_bits(self) -> None:
         bits = self._shown_bits()

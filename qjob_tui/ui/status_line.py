@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import events
+from textual.timer import Timer
 from textual.widgets import Static
 
 from qjob_tui.model import JobStatus
@@ -15,6 +16,7 @@ from qjob_tui.store.changes import SourceHealth
 from qjob_tui.text import one_line
 from qjob_tui.ui.formatting import STATUS_LOOKS
 
+NOTE_SECONDS = 60.0  # how long a note (a URL to open) stays in the status line
 COMPACT_BELOW = 100  # columns: narrower, the counts are shown by glyph
 _ORDER = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)
 
@@ -81,11 +83,39 @@ class StatusLine(Static):
         self._last = (health, counts, paused, interval)
         compact = 0 < self.size.width < COMPACT_BELOW
         text = status_text(health, counts, paused, interval, compact=compact)
+        if self._note is not None:
+            text = self._note
         if text.plain == self._shown and text.spans == self._spans:
             return  # idle: write nothing to the terminal
         self._shown, self._spans = text.plain, list(text.spans)
         # One fixed line: no layout pass (which would repaint the list's scrollbar too).
         self.update(text, layout=False)
+
+    _note: Text | None = None
+    _note_timer: Timer | None = None
+
+    def show_note(self, note: str, seconds: float = NOTE_SECONDS) -> None:
+        """Say something in place of the status for a while (a URL to open, say): unlike a
+        notification, it covers nothing and can be selected with the mouse to copy."""
+        self._note = Text(one_line(note, 400), style="bold", no_wrap=True, overflow="ellipsis")
+        if self._note_timer is not None:
+            self._note_timer.stop()
+        self._note_timer = self.set_timer(seconds, self.clear_note)
+        self._redraw()
+
+    def clear_note(self) -> None:
+        self._note = None
+        self._redraw()
+
+    @property
+    def note(self) -> str:
+        return self._note.plain if self._note is not None else ""
+
+    def _redraw(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)
+        elif self._note is not None:
+            self.update(self._note, layout=False)
 
     def on_resize(self, event: events.Resize) -> None:
         if self._last is not None:
