@@ -8,6 +8,9 @@ refresh = 2.0            # seconds between polls while jobs are active
 theme = "textual-dark"
 mouse = true
 bell = false             # ring the terminal bell when a watched job ends
+notify = "watched"       # notify when these end: watched (marked, shown, submitted here), all, off
+on_final = "notify-send \"$QJOB_ID $QJOB_STATUS\""  # when a watched job ends; job JSON on stdin
+on_final_timeout = 30    # seconds before that command is stopped
 readonly = false
 local_url = "http://127.0.0.1:8765"   # use this service instead of starting one
 columns = ["status", "id", "name", "backend", "created", "duration", "tags"]  # o changes it
@@ -53,6 +56,9 @@ class Settings:
     keymap: dict[str, str] = field(default_factory=dict)
     sources: tuple[ExtraSource, ...] = ()
     columns: tuple[str, ...] | None = None  # the job list's columns; None: all that fit
+    notify: str = "watched"  # which ended jobs get a notification: watched, all or off
+    on_final: str | None = None  # a shell command run when a watched job ends
+    on_final_timeout: float = 30.0
 
 
 _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -62,6 +68,9 @@ _SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "bell": (bool, "true or false"),
     "readonly": (bool, "true or false"),
     "local_url": (str, "a URL"),
+    "on_final": (str, "a command"),
+    "notify": (str, '"watched", "all" or "off"'),
+    "on_final_timeout": ((int, float), "a number of seconds"),
 }
 
 
@@ -108,6 +117,18 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
         values.pop("refresh")
     if "refresh" in values:
         values["refresh"] = float(values["refresh"])
+    if values.get("notify", "watched") not in ("watched", "all", "off"):
+        problems.append(f'{path}: notify must be "watched", "all" or "off"; ignored')
+        values.pop("notify")
+    hook_timeout = values.get("on_final_timeout")
+    if hook_timeout is not None:
+        if not 1 <= float(hook_timeout) <= 3600:
+            problems.append(f"{path}: on_final_timeout must be 1 to 3600 seconds; ignored")
+            values.pop("on_final_timeout")
+        else:
+            values["on_final_timeout"] = float(hook_timeout)
+    if values.get("on_final") is not None and not values["on_final"].strip():
+        values.pop("on_final")
     return Settings(**values), problems
 
 

@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 
 from qjob_tui.api import JobClient, Source
 from qjob_tui.api.client import redact
+from qjob_tui.config import Settings
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.log_view import LogView
@@ -22,6 +23,7 @@ from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+from qjob_tui.ui.final_hook import run_final_hook
 from qjob_tui.ui.job_list import MARK_WIDTH, JobList
 from qjob_tui.ui.job_rows import Column
 from tests.http_helpers import BELL
@@ -414,3 +416,41 @@ def test_raw_json_never_holds_a_secret() -> None:
     text = json.dumps(clean)
     assert "sk-12345678" not in text and "k-1" not in text and "t-99" not in text
     assert clean["job"]["id"] == "j1" and clean["metrics"][0]["n"] == 1
+
+
+async def test_on_final_hook_runs_once_for_a_watched_job(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs.txt"
+    command = f'cat > "{tmp_path}/$QJOB_ID.json"; echo "$QJOB_ID $QJOB_STATUS" >> "{runs}"'
+    watched = await submit(service, tags=["hooked"])
+    other = await submit(service, tags=["not-watched"])
+    settings = Settings(on_final=command, on_final_timeout=20)
+    app = make_app(service, tmp_path, settings=settings)
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await select(pilot, app, watched)
+        async with JobClient(Source.local(service.root)) as client:
+            await client.cancel(watched)
+            await client.cancel(other)
+        await until(pilot, lambda: len(app.hook_runs) == 1)
+        polls = app.store.pollers["local"].polls
+        await until(pilot, lambda: app.store.pollers["local"].polls >= polls + 3)
+        assert [run.job_id for run in app.hook_runs] == [watched] and not app.hook_runs[0].problem
+        assert not any(other in message for message in said)  # not watched: no news
+    assert runs.read_text() == f"{watched} CANCELLED\n"
+    body = json.loads((tmp_path / f"{watched}.json").read_text())
+    assert body["id"] == watched and body["status"] == "CANCELLED" and body["tags"] == ["hooked"]
+
+
+async def test_final_hook_failures_are_reported_not_raised() -> None:
+    from tests.apps.dashboard_app import sample_jobs
+
+    job = sample_jobs()[7]
+    failed = await run_final_hook("echo broken >&2; exit 3", job)
+    assert failed.problem == f"on_final for {job.id} exited 3: broken"
+    slow = await run_final_hook("sleep 30", job, timeout=1)
+    assert slow.problem == f"on_final for {job.id} took over 1 s; stopped"
+    fine = await run_final_hook('test "$QJOB_STATUS" = DONE && grep -q GHZ', job)
+    assert fine.problem is None

@@ -56,6 +56,7 @@ class JobStore:
         self._intents: dict[JobKey, str] = {}
         self._results: dict[JobKey, JobResult] = {}
         self._extracted: dict[JobKey, ExtractorResult] = {}
+        self.submitted: set[JobKey] = set()  # jobs submitted through this store (its session)
         self.paused = False
 
     # --- subscribers ---------------------------------------------------------------------
@@ -276,6 +277,7 @@ class JobStore:
             )
         except ApiError as exc:
             return ActionResult(key, False, f"extraction from {job.id} refused: {exc.detail}")
+        self.submitted.add((key[0], new_id))
         poller.wake()
         return ActionResult(key, True, f"extracting random bits from {job.id}: job {new_id}")
 

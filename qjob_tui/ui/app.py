@@ -40,11 +40,14 @@ from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+from qjob_tui.ui.final_hook import HookOutcome, run_final_hook
 from qjob_tui.ui.job_list import JobList
 from qjob_tui.ui.job_rows import Column
 from qjob_tui.ui.messages import ActionsDone, StoreChanged
 from qjob_tui.ui.queue_pane import QueuePane
 from qjob_tui.ui.status_line import StatusLine
+
+HOOKS_AT_ONCE = 4  # on_final commands running at the same time; more wait their turn
 
 # Actions that change a job: gone from the footer, the palette and the keys with --readonly.
 MUTATING = frozenset({"cancel", "tags", "rename", "extract"})
@@ -220,6 +223,9 @@ class QJobApp(App[int]):
         self._counts_dirty = True
         self._counts: Counter[JobStatus] = Counter()
         self._active: set[JobKey] = set()  # jobs last seen queued or running
+        self._hooked: set[JobKey] = set()  # jobs the on_final hook ran (or runs) for
+        self._hook_slots = asyncio.Semaphore(HOOKS_AT_ONCE)
+        self.hook_runs: list[HookOutcome] = []
         if self.settings.theme:
             self.theme = self.settings.theme
 
@@ -337,7 +343,12 @@ class QJobApp(App[int]):
             self._show_status()
 
     def _notify_finished(self, changes: ChangeSet) -> None:
-        """Tell when a watched job (on screen or marked) goes from active to final."""
+        """Tell when a watched job goes from active to final, and run the on_final hook.
+
+        Watched: marked, on screen, or submitted from this dashboard. ``notify = "all"`` in
+        the config tells of every job, ``"off"`` of none; the hook runs for watched jobs only,
+        once per job.
+        """
         ended = []
         for job in (*changes.added, *changes.changed):
             if job.status.is_active:
@@ -349,16 +360,32 @@ class QJobApp(App[int]):
             self._active.discard(key)
         if not ended:
             return
-        watched = set(self.query_one(JobList).rows.marked)
+        watched = set(self.query_one(JobList).rows.marked) | self.store.submitted
         shown = self.query_one(JobDetail).key
         if shown is not None:
             watched.add(shown)
+        mode = self.settings.notify
         for job in ended:
-            if job.key in watched:
-                severity = "error" if job.status is JobStatus.ERROR else "information"
-                self.notify(f"{job.id} {job.status.value.lower()}", severity=severity)
-                if self.settings.bell:
-                    self.bell()
+            if job.key in watched and self.settings.on_final and job.key not in self._hooked:
+                self._hooked.add(job.key)
+                self.run_hook(job)
+            if mode == "off" or (mode == "watched" and job.key not in watched):
+                continue
+            severity = "error" if job.status is JobStatus.ERROR else "information"
+            self.notify(f"{job.id} {job.status.value.lower()}", severity=severity)
+            if self.settings.bell:
+                self.bell()
+
+    @work(group="hooks", exit_on_error=False)
+    async def run_hook(self, job: Job) -> None:
+        assert self.settings.on_final is not None
+        async with self._hook_slots:
+            outcome = await run_final_hook(
+                self.settings.on_final, job, self.settings.on_final_timeout
+            )
+        self.hook_runs.append(outcome)
+        if outcome.problem is not None:
+            self.notify(outcome.problem, severity="error", timeout=10)
 
     def _show_status(self) -> None:
         if self._counts_dirty:
