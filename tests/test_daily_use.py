@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from textual.command import CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import SelectionList
+from textual.widgets import OptionList, SelectionList
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.http import RetryPolicy
@@ -26,6 +27,7 @@ from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.job_list import JobList
 from qjob_tui.ui.job_rows import Column
+from qjob_tui.ui.palette import TITLES
 from qjob_tui.ui.status_line import StatusLine
 from tests.apps.dashboard_app import (
     DONE_JOB,
@@ -309,3 +311,73 @@ def test_a_browser_opens_only_on_a_desktop_and_never_over_ssh() -> None:
     if sys.platform.startswith("linux"):
         assert can_open_browser({"DISPLAY": ":0"})
         assert not can_open_browser({})  # a text console: webbrowser would start lynx here
+
+
+# --- palette ------------------------------------------------------------------------------
+
+
+async def palette_run(pilot: Pilot[int], search: str) -> None:
+    """Open the palette with ':', type, and take the best match with enter."""
+    app = pilot.app
+    await pilot.press("colon")
+    await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*search)
+    palette = app.screen
+    assert isinstance(palette, CommandPalette)
+    options = palette.query_one(OptionList)
+
+    def found() -> bool:
+        if not options.option_count or options.highlighted is None:
+            return False
+        prompt = options.get_option_at_index(options.highlighted).prompt
+        text = getattr(prompt, "plain", str(prompt))
+        return text.lower().startswith(search)
+
+    await until(pilot, found)
+    await pilot.press("enter")
+    await until(pilot, lambda: not isinstance(app.screen, CommandPalette))
+    await settle(pilot)
+
+
+async def test_ctrl_p_opens_the_palette() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press("t")  # typed into the palette, not a key of the list (tags)
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+
+
+async def test_the_palette_offers_every_action_of_the_keys() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for binding_id in TITLES:
+            assert TITLES[binding_id] in titles, binding_id
+        for word in ("Sort by backend", "Mark all", "Only active", "Only failed", "Backends"):
+            assert any(title.startswith(word) for title in titles), word
+        assert "Copy the job id" in titles and "Copy random bits" in titles
+
+
+async def test_colon_finds_sort_mark_filters_backends_and_copy() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        job_list = app.query_one(JobList)
+        await palette_run(pilot, "sort by backend")
+        assert job_list.rows.sort_column is Column.BACKEND
+        await palette_run(pilot, "only failed")
+        assert job_list.rows.status_filter == "failed"
+        await palette_run(pilot, "mark all visible")
+        assert job_list.rows.mark_count == len(job_list.rows) == 3
+        await palette_run(pilot, "unmark all")
+        assert job_list.rows.mark_count == 0
+        await palette_run(pilot, "show all jobs")
+        assert job_list.rows.status_filter is None
+        await palette_run(pilot, "backends pane")
+        assert app.screen.has_class("swap-side")
+        await palette_run(pilot, "copy the job id")
+        assert app.clipboard == job_list.cursor_key[1]  # type: ignore[index]

@@ -23,6 +23,7 @@ from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
@@ -41,9 +42,10 @@ from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 from qjob_tui.ui.final_hook import HookOutcome, run_final_hook
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.job_list import COLUMN_SPECS, JobList
 from qjob_tui.ui.job_rows import Column
 from qjob_tui.ui.messages import ActionsDone, StoreChanged
+from qjob_tui.ui.palette import binding_commands
 from qjob_tui.ui.queue_pane import QueuePane
 from qjob_tui.ui.status_line import StatusLine
 
@@ -84,6 +86,8 @@ class QJobApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("slash", "filter", "Filter", tooltip=_FILTER_HELP, id="app.filter"),
+        # Both keys here: Textual adds its own ctrl+p only when no binding opens the palette,
+        # so binding ":" alone left ctrl+p doing nothing (in tmux, screen, xterm alike).
         Binding(
             "colon",
             "command_palette",
@@ -91,6 +95,15 @@ class QJobApp(App[int]):
             show=False,
             tooltip="command palette: every action by name, themes",
             id="app.commands",
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            show=False,
+            priority=True,
+            tooltip="command palette: every action by name, themes",
+            id="app.palette",
         ),
         Binding("c", "cancel", "Cancel", tooltip=_CANCEL_HELP, id="app.cancel"),
         Binding("t", "tags", "Tags", tooltip="edit the tags of the selected job", id="app.tags"),
@@ -424,27 +437,63 @@ class QJobApp(App[int]):
         return not (action in MUTATING and self.readonly)
 
     def get_system_commands(self, screen: Screen) -> list[SystemCommand]:  # type: ignore[override]
+        """Textual's own (themes, screenshot, quit), every action of our keys, and a few more
+        that have no key of their own: sort by a column, all jobs again, copy the bits."""
         commands = list(super().get_system_commands(screen))
-        ours = [
-            ("Cancel jobs", "Cancel the selected or marked jobs", self.action_cancel, "cancel"),
-            ("Edit tags", "Add or remove tags of the selected job", self.action_tags, "tags"),
-            ("Rename job", "Give the selected job a name", self.action_rename, "rename"),
-            ("Refresh now", "Poll every source now", self.action_refresh, "refresh"),
-            ("Pause or resume", "Stop or restart polling", self.action_pause, "pause"),
-            ("Export", "Save the visible rows as CSV or JSON", self.action_export, "export"),
-            (
-                "Extract random bits",
-                "Submit an extractor job over the selected sampler job's bits",
-                self.action_extract,
-                "extract",
-            ),
-            ("Filter", "Filter the job list", self.action_filter, "filter"),
-            ("Help", "Every key of the dashboard", self.action_help, "help"),
-        ]
-        for title, help_text, callback, action in ours:
-            if self.check_action(action, ()):
-                commands.append(SystemCommand(title, help_text, callback))
+        if not self._dashboard_up:
+            return commands
+        job_list = self.query_one(JobList)
+        mine = [(b, self) for b in self._bindings_with_ids(self)]
+        mine += [(b, job_list) for b in self._bindings_with_ids(job_list)]
+        owners = {id(binding): owner for binding, owner in mine}
+
+        def run(binding: Binding) -> None:
+            self.call_later(self.run_action, binding.action, owners[id(binding)])
+
+        def allowed(binding: Binding) -> bool:
+            return bool(self.check_action(binding.action.split("(")[0], ()))
+
+        commands += binding_commands(
+            [binding for binding, _ in mine], run, allowed, self.get_key_display
+        )
+        for column in job_list.columns:
+            commands.append(
+                SystemCommand(
+                    f"Sort by {COLUMN_SPECS[column].title}",
+                    f"sort the list by {COLUMN_SPECS[column].title} (again: reversed)",
+                    lambda column=column: self._sort_by(column),  # type: ignore[misc]
+                )
+            )
+        commands.append(
+            SystemCommand("Show all jobs", "no status filter", lambda: self._status_filter_off())
+        )
+        commands.append(
+            SystemCommand(
+                "Copy random bits",
+                "copy the bits of the Random bits tab as hex (OSC 52)",
+                self.action_copy_bits,
+            )
+        )
         return commands
+
+    def _bindings_with_ids(self, node: DOMNode) -> list[Binding]:
+        """The node's bindings as the keymap left them: remapped keys, one per id."""
+        seen: dict[str, Binding] = {}
+        for _, binding in node._bindings:
+            if binding.id and binding.id not in seen:
+                seen[binding.id] = binding
+        return list(seen.values())
+
+    def _sort_by(self, column: Column) -> None:
+        job_list = self.query_one(JobList)
+        if job_list.rows.sort_column == column:
+            job_list.toggle_reverse()
+        else:
+            job_list.set_sort(column)
+
+    def _status_filter_off(self) -> None:
+        self.query_one(JobList).set_status_filter(None)
+        self._show_filter()
 
     def _targets(self) -> tuple[list[Job], int]:
         """The marked jobs the list shows (in its order), or else the one under the cursor;
@@ -530,6 +579,12 @@ class QJobApp(App[int]):
         if bits is None:
             self.notify("Open the Random bits tab of a finished extractor job first.")
         return bits
+
+    def action_copy_bits(self) -> None:
+        bits = self._shown_bits()
+        if bits is not None:
+            self.copy_to_clipboard(bits.hex)
+            self.notify(f"Copied {bits.num_bits:,} bits as {len(bits.hex):,} hex digits.")
 
     def action_copy(self) -> None:
         """Copy the bits shown on the Random bits tab, else the id of the job under the cursor.
@@ -624,7 +679,6 @@ class QJobApp(App[int]):
             allowed=lambda action: bool(self.check_action(action.split("(")[0], ())),
             key_display=self.get_key_display,
         )
-        rows.append(("ctrl+p", "command palette: every action by name, themes"))
         self.push_screen(HelpScreen(rows))
 
     def action_columns(self) -> None:

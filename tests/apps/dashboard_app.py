@@ -725,6 +725,7 @@ SHOTS: tuple[Shot, ...] = (
     Shot("readonly", _main, readonly=True, about="--readonly: no cancel, tags or rename"),
     Shot("columns", _keys("o"), about="o: choose the list's columns, kept in config.toml"),
     Shot("copied", _keys("y"), about="y copies the job id; the notice stays above the status line"),
+    Shot("palette", _keys("colon", *"sort"), about=": (or ctrl+p): every action by name"),
     Shot("log", _keys("l", job_id=DONE_JOB), about="l: the job's log, followed while it runs"),
     Shot("raw", _keys("v", job_id=DONE_JOB), about="v: the job and its metrics as sent, JSON"),
     Shot(
