@@ -132,16 +132,52 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
     return Settings(**values), problems
 
 
+MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` (one key as Textual names them: "j", "ctrl+n", "question_mark", "f5")
+    is not a key, or None if it is one."""
+    from textual.keys import KEY_NAME_REPLACEMENTS, Keys, key_to_character
+
+    if not key:
+        return "an empty key"
+    *modifiers, base = key.split("+")
+    unknown = [m for m in modifiers if m not in MODIFIERS]
+    if unknown or not base:
+        return f"{key!r} is not a key (modifiers are {', '.join(sorted(MODIFIERS))})"
+    if len(modifiers) != len(set(modifiers)):
+        return f"{key!r} repeats a modifier"
+    named = {k.value for k in Keys} | set(KEY_NAME_REPLACEMENTS.values())
+    if len(base) == 1 or base in named or f"ctrl+{base}" in named:
+        return None
+    if key_to_character(base) is not None:
+        return None
+    return f"{key!r} is not a key"
+
+
 def _keymap(value: object, path: Path, problems: list[str]) -> dict[str, str]:
+    """The [keymap] table with every key checked: a bad key is named and left out."""
     if not isinstance(value, dict):
         problems.append(f"{path}: [keymap] must be a table; ignored")
         return {}
     keymap = {}
     for binding, keys in value.items():
-        if isinstance(keys, str) and keys.strip():
-            keymap[binding] = keys
-        else:
+        if not isinstance(keys, str) or not keys.strip():
             problems.append(f'{path}: keymap {binding!r} must be keys like "j,down"; ignored')
+            continue
+        good, bad = [], []
+        for key in (part.strip() for part in keys.split(",")):
+            problem = key_problem(key)
+            if problem is None:
+                good.append(key)
+            elif problem not in bad:
+                bad.append(problem)
+        if good:
+            keymap[binding] = ",".join(good)
+        if bad:  # one line per entry, naming every bad key
+            outcome = f"kept {','.join(good)}" if good else "ignored"
+            problems.append(f"{path}: keymap {binding!r}: {', '.join(bad)}; {outcome}")
     return keymap
 
 

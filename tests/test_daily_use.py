@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -11,8 +12,9 @@ import httpx
 import pytest
 from textual.command import CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import OptionList, SelectionList
+from textual.widgets import Input, OptionList, SelectionList
 
+from qjob_tui import locations
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.http import RetryPolicy
 from qjob_tui.api.source import IBM, Source
@@ -25,6 +27,7 @@ from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
 from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
+from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 from qjob_tui.ui.job_list import JobList
 from qjob_tui.ui.job_rows import Column
 from qjob_tui.ui.palette import TITLES
@@ -381,3 +384,69 @@ async def test_colon_finds_sort_mark_filters_backends_and_copy() -> None:
         assert app.screen.has_class("swap-side")
         await palette_run(pilot, "copy the job id")
         assert app.clipboard == job_list.cursor_key[1]  # type: ignore[index]
+
+
+# --- files and keymaps --------------------------------------------------------------------
+
+
+def test_downloads_folder_xdg_then_downloads_then_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    assert locations.downloads_dir() == tmp_path
+    (tmp_path / "Downloads").mkdir()
+    assert locations.downloads_dir() == tmp_path / "Downloads"
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", "$HOME/dl")
+    assert locations.downloads_dir() == tmp_path / "dl"
+
+
+async def test_e_writes_into_the_downloads_folder_and_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "dl"
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(target))
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await settle(pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        assert app.screen.query_one(Input).value.startswith(str(target) + "/qjob-jobs-")
+        await pilot.press("ctrl+u", *"mine.json", "enter")  # a bare name: still there
+        await until(pilot, lambda: (target / "mine.json").exists())
+        await until(pilot, lambda: any(str(target / "mine.json") in m for m in said))
+    assert not (tmp_path / "mine.json").exists()
+    assert len(json.loads((target / "mine.json").read_text())) == len(sample_jobs())
+
+
+def test_keymap_keys_are_checked_and_each_problem_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[keymap]\n"app.cancel" = "ctrl+shift+alt+bogus,,"\n"app.quit" = "q,foo"\n'
+        '"job_list.cursor_down" = "j,ctrl+n"\n'
+    )
+    settings, problems = load_settings(config)
+    assert settings.keymap == {"app.quit": "q", "job_list.cursor_down": "j,ctrl+n"}
+    assert problems == [
+        f"{config}: keymap 'app.cancel': 'ctrl+shift+alt+bogus' is not a key, an empty key; "
+        "ignored",
+        f"{config}: keymap 'app.quit': 'foo' is not a key; kept q",
+    ]
+
+
+async def test_an_unknown_binding_id_is_named_at_start() -> None:
+    app = make_app()
+    app.settings = replace(app.settings, keymap={"app.cancle": "C", "app.quit": "q,Q"})
+    said: list[str] = []
+    app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert said == [
+            "config.toml: keymap 'app.cancle' is no key binding of qjob-tui "
+            "(did you mean 'app.cancel'?)"
+        ]
+        quit_keys = {key for key, binding in app._bindings if binding.id == "app.quit"}
+        assert quit_keys == {"q", "Q"}  # the good entry still applies

@@ -27,6 +27,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from qjob_tui import locations
 from qjob_tui.api.extractor import ExtractorResult
 from qjob_tui.api.source import LOCAL
 from qjob_tui.config import SettingNotSaved, Settings, save_setting
@@ -44,6 +45,7 @@ from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 from qjob_tui.ui.final_hook import HookOutcome, run_final_hook
 from qjob_tui.ui.job_list import COLUMN_SPECS, JobList
 from qjob_tui.ui.job_rows import Column
+from qjob_tui.ui.keys import check_keymap, ids_of
 from qjob_tui.ui.messages import ActionsDone, StoreChanged
 from qjob_tui.ui.palette import binding_commands
 from qjob_tui.ui.queue_pane import QueuePane
@@ -75,6 +77,26 @@ def can_open_browser(env: Mapping[str, str] | None = None) -> bool:
     if sys.platform in ("darwin", "win32"):
         return True
     return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def saving_path(typed: str) -> Path:
+    """Where a file the user named goes: a bare or relative name into the downloads folder
+    (never the current directory, which under ``make run`` is the project's checkout)."""
+    path = Path(typed.strip()).expanduser()
+    return path if path.is_absolute() else locations.downloads_dir() / path
+
+
+def remappable_ids() -> frozenset[str]:
+    """Every binding id of the dashboard and its dialogs: what a keymap may name."""
+    return ids_of(
+        QJobApp.BINDINGS,
+        JobList.BINDINGS,
+        ConfirmCancel.BINDINGS,
+        TagEditor.BINDINGS,
+        TextPrompt.BINDINGS,
+        HelpScreen.BINDINGS,
+        ColumnChooser.BINDINGS,
+    )
 
 
 class QJobApp(App[int]):
@@ -266,7 +288,9 @@ class QJobApp(App[int]):
 
     async def on_mount(self) -> None:
         if self.settings.keymap:
-            self.set_keymap(self.settings.keymap)
+            keymap, problems = check_keymap(self.settings.keymap, remappable_ids())
+            self._notices.extend(problems)
+            self.set_keymap(keymap)
         self.query_one("#filter", Input).display = False
         job_list = self.query_one(JobList)
         if self.settings.columns is not None:
@@ -627,15 +651,16 @@ class QJobApp(App[int]):
 
         def chosen(path: str | None) -> None:
             if path:
-                self.write_bits(Path(path).expanduser(), bits)
+                self.write_bits(saving_path(path), bits)
 
-        default = f"random-bits-{key[1]}.bin"
+        default = str(locations.downloads_dir() / f"random-bits-{key[1]}.bin")
         prompt = "Save the bits to (.bin packed LSB first, .txt as 0/1, .hex)"
         self.push_screen(TextPrompt(prompt, default), chosen)
 
     @work(thread=True, group="export", exit_on_error=False)
     def write_bits(self, path: Path, bits: ExtractorResult) -> None:
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             suffix = path.suffix.lower()
             if suffix == ".txt":
                 path.write_text("".join(str(int(b)) for b in bits.bits) + "\n")
@@ -775,19 +800,21 @@ class QJobApp(App[int]):
     # --- export --------------------------------------------------------------------------
 
     def action_export(self) -> None:
-        default = f"qjob-jobs-{datetime.now():%Y%m%d-%H%M%S}.csv"
+        name = f"qjob-jobs-{datetime.now():%Y%m%d-%H%M%S}.csv"
+        default = str(locations.downloads_dir() / name)
 
         def chosen(path: str | None) -> None:
             if path:
                 rows = self.query_one(JobList).rows
                 jobs = [rows.row(i) for i in range(len(rows))]
-                self.write_export(Path(path).expanduser(), jobs)
+                self.write_export(saving_path(path), jobs)
 
         self.push_screen(TextPrompt("Export the visible rows to (.csv or .json)", default), chosen)
 
     @work(thread=True, group="export", exit_on_error=False)
     def write_export(self, path: Path, jobs: list[Job]) -> None:
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix.lower() == ".json":
                 path.write_text(json.dumps([job_to_dict(j) for j in jobs], indent=2))
             else:
