@@ -66,6 +66,10 @@ def run_dashboard(
         if demo:
             print("qjob-tui: starting the local service with the demo workload…", file=sys.stderr)
             embedded = EmbeddedService(None, demo=True).start()
+            print(
+                f"qjob-tui: service ready at {embedded.url}; opening the dashboard…",
+                file=sys.stderr,
+            )
             sources = [Source.local(embedded.url, name=LOCAL)]
         elif source_specs:
             sources = [resolve_source(spec) for spec in source_specs]
@@ -80,6 +84,7 @@ def run_dashboard(
                 else:
                     print("qjob-tui: starting the local service…", file=sys.stderr)
                     embedded = EmbeddedService(locations.data_dir()).start()
+                    print(f"qjob-tui: service ready at {embedded.url}", file=sys.stderr)
                     sources = [Source.local(embedded.url, name=LOCAL)]
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
