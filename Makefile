@@ -6,16 +6,26 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install run serve test lint format bench soak screenshots clean
 
+# Each step says what it does, and pip shows its own progress (every package it fetches, with
+# a progress bar): a first install takes minutes and must not look like a hang.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@test -x $(BIN)/python || { echo "==> make: creating the virtual environment in $(VENV)"; \
+		$(PY) -m venv $(VENV); }
+	@echo "==> make: updating pip in $(VENV)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[aer,ssh,dask,service]" --group dev
-	touch $(STAMP)
+	@echo "==> make: installing qjob-tui, Qiskit, Aer, qiskit-ibm-runtime, asyncssh and dask into $(VENV)"
+	@echo "==> make: (a few minutes on a fresh clone; pip lists each package as it goes)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on \
+		-e ".[aer,ssh,dask,service]" --group dev
+	@touch $(STAMP)
+	@echo "==> make: installed; $(BIN)/qjob-tui is ready"
 
 install: $(STAMP)
 
 ## run: the dashboard on a fresh local service with the demo workload
 run: $(STAMP)
+	@echo "==> make: starting a local job service with the demo workload, then the dashboard"
+	@echo "==> make: (the service's first start imports Qiskit: a few seconds; q quits)"
 	$(BIN)/qjob-tui demo
 
 serve: $(STAMP)

@@ -30,3 +30,17 @@ def data_dir() -> Path:
 
 def config_file() -> Path:
     return config_dir() / "config.toml"
+
+
+def downloads_dir() -> Path:
+    """Where saved files go: ``$XDG_DOWNLOAD_DIR``, else ``~/Downloads`` if it exists, else home.
+
+    Never the current directory: started by ``make run``, that is the project's checkout.
+    """
+    value = os.environ.get("XDG_DOWNLOAD_DIR", "")
+    if value:
+        path = Path(os.path.expandvars(value)).expanduser()
+        if path.is_absolute():
+            return path
+    downloads = Path.home() / "Downloads"
+    return downloads if downloads.is_dir() else Path.home()

@@ -50,7 +50,7 @@ def wanted() -> list[tuple[Shot, tuple[int, int], str]]:
 
 
 async def take(shot: Shot, size: tuple[int, int], filename: str) -> Path:
-    app = make_app(readonly=shot.readonly, size_hint=size)
+    app = make_app(readonly=shot.readonly, size_hint=size, variant=shot.variant)
     async with app.run_test(size=size) as pilot:
         await shot.prepare(pilot)
         return Path(app.save_screenshot(filename, str(OUT)))

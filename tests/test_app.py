@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,13 +12,20 @@ import pytest
 from textual.pilot import Pilot
 
 from qjob_tui.api import JobClient, Source
+from qjob_tui.api.client import redact
+from qjob_tui.config import Settings
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
+from qjob_tui.ui.detail.log_view import LogView
+from qjob_tui.ui.detail.pane import JobDetail
+from qjob_tui.ui.detail.raw_view import RawView
 from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.final_hook import run_final_hook
+from qjob_tui.ui.job_list import MARK_WIDTH, JobList
+from qjob_tui.ui.job_rows import Column
 from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess
 
@@ -48,6 +56,23 @@ async def submit(service: ServiceProcess, *, shots: int = LONG, **kwargs: object
 async def server_job(service: ServiceProcess, job_id: str):  # type: ignore[no-untyped-def]
     async with JobClient(Source.local(service.root)) as client:
         return await client.job(job_id)
+
+
+def cell_text(job_list: JobList, row: int, column: Column) -> str:
+    """What one cell of the list shows, as drawn."""
+    line = job_list.render_line(row + 1 - job_list.scroll_offset.y).text
+    left = MARK_WIDTH
+    for spec, width in job_list._layout:
+        if spec.column is column:
+            return line[left : left + width].strip()
+        left += width + 1
+    raise AssertionError(f"{column} is not shown")
+
+
+def help_text(screen: object) -> str:
+    """The help screen's rows as lines of "keys  what they do"."""
+    assert isinstance(screen, HelpScreen)
+    return "\n".join(f"{keys}  {text}" for keys, text in screen.rows)
 
 
 async def select(pilot: Pilot[int], app: QJobApp, job_id: str) -> None:
@@ -190,7 +215,7 @@ async def test_rename_export_and_help(service: ServiceProcess, tmp_path: Path) -
         await until(pilot, lambda: target.exists())
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        keys = str(app.screen.query_one("#keys").render())
+        keys = help_text(app.screen)
         assert "c  cancel the selected job" in keys and "n  rename the selected job" in keys
         await pilot.press("escape")
     assert (await server_job(service, job_id)).name == "renamed"
@@ -327,6 +352,105 @@ async def test_help_shows_remapped_keys() -> None:
         app.set_keymap({"app.toggle_queue": "B", "app.quit": "q,Q"})
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        text = str(app.screen.query_one("#keys").render())
+        text = help_text(app.screen)
         assert "B  show or hide the backends pane" in text
         assert "q Q  Quit" in text
+
+
+async def test_queued_jobs_show_their_place_in_the_queue(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    ids = [await submit(service, tags=["queue-place"]) for _ in range(3)]
+    app = make_app(service, tmp_path)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            job_list = app.query_one(JobList)
+
+            def placed() -> list[str]:
+                jobs = [app.store.job(("local", i)) for i in ids]
+                return [j.id for j in jobs if j is not None and j.queue.position is not None]
+
+            await until(pilot, lambda: bool(placed()))
+            job_id = placed()[0]
+            await pilot.press("slash", *job_id, "enter")
+            await until(pilot, lambda: job_list.cursor_key == ("local", job_id))
+            await pilot.pause()
+            position = app.store.job(("local", job_id)).queue.position  # type: ignore[union-attr]
+            assert cell_text(job_list, 0, Column.QUEUE) == str(position)
+    finally:
+        async with JobClient(Source.local(service.root)) as client:
+            for job_id in ids:
+                await client.cancel(job_id)
+
+
+async def test_log_tab_follows_a_running_job_and_raw_tab_shows_the_json(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    job_id = await submit(service, tags=["log-follow"])
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select(pilot, app, job_id)
+        await pilot.press("l")
+        assert app.query_one(JobDetail).active == "log"
+        log = app.query_one(LogView)
+        await until(pilot, lambda: " running\n" in log.text, timeout=90)
+        async with JobClient(Source.local(service.root)) as client:
+            await client.cancel(job_id)
+        await until(pilot, lambda: " cancelled" in log.text)
+        assert log.text.count(" running\n") == 1  # the new line was appended, nothing twice
+        assert log.lines[-1].endswith("cancelled") or "cancelled" in log.lines[-2]
+        await pilot.press("v")
+        raw = app.query_one(RawView)
+        await until(pilot, lambda: '"Cancelled"' in raw.json_text)
+        body = json.loads(raw.json_text)
+        assert body["job"]["id"] == job_id and body["job"]["tags"] == ["log-follow"]
+        assert "running" in body["metrics"]["timestamps"]
+
+
+def test_raw_json_never_holds_a_secret() -> None:
+    body = {
+        "job": {"id": "j1", "note": "Bearer sk-12345678 was used", "api_key": "k-1"},
+        "metrics": [{"access_token": "t-99", "n": 1}],
+    }
+    clean = redact(body, ["sk-12345678"])
+    text = json.dumps(clean)
+    assert "sk-12345678" not in text and "k-1" not in text and "t-99" not in text
+    assert clean["job"]["id"] == "j1" and clean["metrics"][0]["n"] == 1
+
+
+async def test_on_final_hook_runs_once_for_a_watched_job(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs.txt"
+    command = f'cat > "{tmp_path}/$QJOB_ID.json"; echo "$QJOB_ID $QJOB_STATUS" >> "{runs}"'
+    watched = await submit(service, tags=["hooked"])
+    other = await submit(service, tags=["not-watched"])
+    settings = Settings(on_final=command, on_final_timeout=20)
+    app = make_app(service, tmp_path, settings=settings)
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await select(pilot, app, watched)
+        async with JobClient(Source.local(service.root)) as client:
+            await client.cancel(watched)
+            await client.cancel(other)
+        await until(pilot, lambda: len(app.hook_runs) == 1)
+        polls = app.store.pollers["local"].polls
+        await until(pilot, lambda: app.store.pollers["local"].polls >= polls + 3)
+        assert [run.job_id for run in app.hook_runs] == [watched] and not app.hook_runs[0].problem
+        assert not any(other in message for message in said)  # not watched: no news
+    assert runs.read_text() == f"{watched} CANCELLED\n"
+    body = json.loads((tmp_path / f"{watched}.json").read_text())
+    assert body["id"] == watched and body["status"] == "CANCELLED" and body["tags"] == ["hooked"]
+
+
+async def test_final_hook_failures_are_reported_not_raised() -> None:
+    from tests.apps.dashboard_app import sample_jobs
+
+    job = sample_jobs()[7]
+    failed = await run_final_hook("echo broken >&2; exit 3", job)
+    assert failed.problem == f"on_final for {job.id} exited 3: broken"
+    slow = await run_final_hook("sleep 30", job, timeout=1)
+    assert slow.problem == f"on_final for {job.id} took over 1 s; stopped"
+    fine = await run_final_hook('test "$QJOB_STATUS" = DONE && grep -q GHZ', job)
+    assert fine.problem is None

@@ -53,7 +53,7 @@ def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("shot", SHOTS, ids=[shot.name for shot in SHOTS])
 def test_screen(snap_compare, shot: Shot, size: tuple[int, int]) -> None:
     """One screen, reached as a person would (keys) or by picking a job and a tab."""
-    app = make_app(readonly=shot.readonly, size_hint=size)
+    app = make_app(readonly=shot.readonly, size_hint=size, variant=shot.variant)
     assert snap_compare(app, terminal_size=size, run_before=shot.prepare)
 
 

@@ -69,6 +69,24 @@ def test_timeline_phases_and_note() -> None:
     assert duration(0.25) == "250 ms" and duration(7200) == "2 h 0 min"
 
 
+def test_timeline_of_a_cancelled_job_ends_with_a_cancelled_step() -> None:
+    steps = (
+        Step("created", T0),
+        Step("queued", T0 + timedelta(seconds=1)),
+        Step("running", T0 + timedelta(seconds=2)),
+    )
+    late = T0 + timedelta(seconds=600)
+    end = Step("finished", T0 + timedelta(seconds=6))
+    ended = job(status=JobStatus.CANCELLED, steps=(*steps, end))
+    lines = timeline_text(ended, now=late).plain.split("Phases")[0].strip().splitlines()
+    assert lines[-1].split()[0] == "cancelled" and "finished" not in lines[-1]
+    # The service has not told when it ended yet: still a cancelled step, never "so far".
+    unknown = timeline_text(job(status=JobStatus.CANCELLED, steps=steps), now=late).plain
+    assert "cancelled  time not reported" in unknown and "so far" not in unknown
+    failed = job(status=JobStatus.ERROR, steps=(*steps, end))
+    assert "  failed " in timeline_text(failed).plain
+
+
 def test_result_histogram_most_likely_first_and_capped() -> None:
     counts = Counts({format(i, "05b"): i + 1 for i in range(32)})
     register = RegisterResult("c", 5, counts)
@@ -118,8 +136,12 @@ def test_status_line_health_and_counts() -> None:
     counts = Counter({JobStatus.DONE: 5, JobStatus.QUEUED: 2})
     text = status_text([healthy, broken], counts, False, 2.0, now=now).plain
     assert "local ok" in text
-    assert "stale since 30 s ago, retrying in 8 s: ibm: unreachable" in text
-    assert "queued 2" in text and "done 5" in text and "every 2 s" in text
+    said = "ibm unreachable (ConnectError) after 5 tries · stale since 30 s ago · retrying in 8 s"
+    assert said in text
+    assert text.startswith("queued 2 running 0 done 5")  # never pushed off by an error
+    assert "every 2 s" in text
+    narrow = status_text([broken], counts, False, 2.0, now=now, compact=True).plain
+    assert narrow.startswith("…2 ▶0 ✔5 ✖0 ⊘0 │ every 2 s │ ibm unreachable")
     assert "paused" in status_text([healthy], counts, True, 2.0, now=now).plain
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from qjob_tui.api import parse
-from qjob_tui.api.errors import BadRequest, BadResponse, NotFound, Unsupported
+from qjob_tui.api.errors import BadRequest, BadResponse, NotFound, Unsupported, mask
 from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
 from qjob_tui.api.source import IBM, LOCAL, Source
 from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth, job_changes
@@ -66,6 +66,28 @@ def _utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.astimezone()
     return moment.astimezone(UTC).isoformat()
+
+
+_CREDENTIAL_WORDS = ("token", "apikey", "api_key", "password", "secret", "authorization")
+
+
+def redact(value: Any, secrets: Sequence[str]) -> Any:
+    """A JSON value with the given secrets masked in every string and credential-like fields
+    replaced, so a raw view can never show one."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            name = str(key).lower().replace("-", "_")
+            if any(word in name for word in _CREDENTIAL_WORDS) and item not in (None, ""):
+                out[str(key)] = "***"
+            else:
+                out[str(key)] = redact(item, secrets)
+        return out
+    if isinstance(value, list):
+        return [redact(item, secrets) for item in value]
+    if isinstance(value, str):
+        return mask(value, list(secrets))
+    return value
 
 
 class JobClient:
@@ -265,6 +287,19 @@ class JobClient:
             return await asyncio.to_thread(decode_extractor_result, text)
         except WireError as exc:
             raise self._bad(f"result of {job_id}: {exc}") from None
+
+    async def raw_job(self, job_id: str) -> dict[str, Any]:
+        """The job and its metrics as the server sent them (without params), for a raw view.
+
+        Every secret this client holds is masked wherever it appears, and fields named like
+        credentials (token, api key, password, authorization) are replaced by "***".
+        """
+        job = await self._job_body(job_id, with_params=False)
+        try:
+            metrics: Any = await self._http.json("GET", f"/jobs/{job_id}/metrics")
+        except NotFound:
+            metrics = None
+        return redact({"job": job, "metrics": metrics}, self._http.auth.secrets)
 
     async def logs(self, job_id: str) -> str:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -38,6 +39,15 @@ class Source:
     def can_rename(self) -> bool:
         """Only the local service has the ``PATCH /jobs/{id}`` name extension."""
         return self.kind == LOCAL
+
+    def job_page(self, job_id: str) -> str | None:
+        """The job's page on IBM Quantum Platform's web site (its region's), for IBM jobs."""
+        if self.kind != IBM:
+            return None
+        host = urlsplit(self.url).hostname or ""
+        if not host.endswith("quantum.cloud.ibm.com"):
+            return None
+        return f"https://{host}/workloads/{quote(job_id, safe='')}"
 
     def make_auth(self, transport: httpx.AsyncBaseTransport | None = None) -> Auth:
         if self.account is not None and self.iam is not None:

@@ -20,7 +20,7 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, NetworkError
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.export import job_to_dict
-from qjob_tui.model import Job
+from qjob_tui.model import Job, JobStatus
 from qjob_tui.store.changes import ChangeSet
 from qjob_tui.text import lines as text_lines
 from qjob_tui.text import one_line
@@ -247,9 +247,28 @@ def submit(args: argparse.Namespace) -> int:
     return run(args, action)
 
 
+def _already_final(job: Job) -> int:
+    """A job that has ended: saying so, and success if it ended the way the user wanted."""
+    state = job.status.value.lower()
+    if job.status is JobStatus.CANCELLED:
+        print(f"{job.id} is already cancelled")
+        return EXIT_OK
+    print(f"qjob-tui: {job.id} is already {state}: nothing to cancel", file=sys.stderr)
+    return EXIT_ERROR
+
+
 def cancel(args: argparse.Namespace) -> int:
     async def action(client: JobClient) -> int:
-        await client.cancel(args.job_id)
+        job = await client.job(args.job_id)
+        if job.status.is_final:
+            return _already_final(job)
+        try:
+            await client.cancel(args.job_id)
+        except ApiError:
+            job = await client.job(args.job_id)  # it may have ended in between
+            if job.status.is_final:
+                return _already_final(job)
+            raise
         print(f"cancelled {args.job_id}")
         return EXIT_OK
 

@@ -119,6 +119,10 @@ def run_dashboard(
         if demo:
             print("qjob-tui: starting the local service with the demo workload…", file=sys.stderr)
             embedded = _embedded(EmbeddedService(None, demo=True), watchdog)
+            print(
+                f"qjob-tui: service ready at {embedded.url}; opening the dashboard…",
+                file=sys.stderr,
+            )
             sources = [Source.local(embedded.url, name=LOCAL)]
         elif relay:
             sources = _relay_sources(relay)
@@ -135,6 +139,7 @@ def run_dashboard(
                 else:
                     print("qjob-tui: starting the local service…", file=sys.stderr)
                     embedded = _embedded(EmbeddedService(locations.data_dir()), watchdog)
+                    print(f"qjob-tui: service ready at {embedded.url}", file=sys.stderr)
                     sources = [Source.local(embedded.url, name=LOCAL)]
         names = [s.name for s in sources]
         if len(set(names)) != len(names):

@@ -517,7 +517,11 @@ class SourcePoller:
             # race between pages), so only the pending list or a later fetch settles it.
 
     async def _refresh_metrics(self, work: _Round) -> None:
-        """Metrics for jobs whose status changed, and queued jobs' places on a slow cadence."""
+        """Metrics for jobs whose status changed, queued jobs seen for the first time (their
+        place in the queue comes only with the metrics), and queued jobs' places on a slow
+        cadence."""
+        new_queued = sorted(i for i, job in work.added.items() if job.status is JobStatus.QUEUED)
+        self._needs_metrics.update(new_queued[:50])  # bounded, as on the slow cadence
         now = self._now()
         if now >= self._next_queue_metrics:
             self._next_queue_metrics = now + self.config.backend_interval

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -79,6 +80,9 @@ def _draw_text(circuit: QuantumCircuit, width: int) -> str:
     return str(drawing)
 
 
+LOG_LIMIT = 256 * 1024  # characters of a job's log kept for the log tab
+
+
 def _draw_circuits(params: dict[str, object], width: int) -> list[str]:
     """Decode and draw, in a worker thread: both take Qiskit long enough to freeze a screen."""
     from qjob_tui.wire.circuits import decode_circuits
@@ -115,6 +119,7 @@ class JobStore:
         self._results: dict[JobKey, JobResult] = {}
         self._extracted: dict[JobKey, ExtractorResult] = {}
         self._estimates: dict[JobKey, EstimatorResult] = {}
+        self.submitted: set[JobKey] = set()  # jobs submitted through this store (its session)
         self.paused = False
         self.session_watch = SessionWatch(self)
 
@@ -239,6 +244,11 @@ class JobStore:
             can_rename=source.can_rename,
         )
 
+    def job_page_url(self, key: JobKey) -> str | None:
+        """The job's web page at its provider (IBM Quantum Platform), if it has one."""
+        poller = self.pollers.get(key[0])
+        return poller.client.source.job_page(key[1]) if poller else None
+
     def client(self, source: str) -> JobClient:
         return self.pollers[source].client
 
@@ -361,6 +371,22 @@ class JobStore:
             self._estimates[key] = result
         return result
 
+    async def job_log(self, key: JobKey) -> str:
+        """The job's log (the last ``LOG_LIMIT`` characters: a log can grow without end)."""
+        with _at_edge():
+            text = await self.pollers[key[0]].client.logs(key[1])
+        if len(text) > LOG_LIMIT:
+            cut = len(text) - LOG_LIMIT
+            text = f"(… {cut:,} earlier characters not shown)\n" + text[cut:]
+        return text
+
+    async def raw_json(self, key: JobKey) -> str:
+        """The job and its metrics as the server sent them, secrets masked, as pretty JSON
+        (formatted in a thread: a job's JSON can be large)."""
+        with _at_edge():
+            body = await self.pollers[key[0]].client.raw_job(key[1])
+        return await asyncio.to_thread(json.dumps, body, indent=2, ensure_ascii=False)
+
     async def circuit_diagrams(self, key: JobKey, width: int = 80) -> list[str]:
         """Text diagrams of the job's circuits, decoded and drawn in a thread (Qiskit is slow
         to import and to draw); empty when the service does not return the job's params."""
@@ -420,6 +446,7 @@ class JobStore:
             )
         except ApiError as exc:
             return ActionResult(key, False, f"extraction from {job.id} refused: {exc.detail}")
+        self.submitted.add((key[0], new_id))
         poller.wake()
         return ActionResult(key, True, f"extracting random bits from {job.id}: job {new_id}")
 

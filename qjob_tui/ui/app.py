@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -23,37 +23,83 @@ from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from qjob_tui.config import Settings
+from qjob_tui import locations
+from qjob_tui.config import SettingNotSaved, Settings, save_setting
 from qjob_tui.export import job_to_dict, jobs_to_csv
 from qjob_tui.model import ExtractorResult, InstanceUsage, Job, JobStatus
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey, SessionKey
+from qjob_tui.text import one_line
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.detail.session_view import SessionDetail
+from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
 from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.confirm_session import ConfirmSession, SessionVerb
 from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+from qjob_tui.ui.final_hook import HookOutcome, run_final_hook
 from qjob_tui.ui.hangup import current_watchdog
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.job_list import COLUMN_SPECS, JobList
+from qjob_tui.ui.job_rows import Column
+from qjob_tui.ui.keys import check_keymap, ids_of
 from qjob_tui.ui.messages import ActionsDone, StoreChanged
+from qjob_tui.ui.palette import binding_commands
 from qjob_tui.ui.queue_pane import QueuePane
 from qjob_tui.ui.session_rows import group_jobs
 from qjob_tui.ui.session_tree import SessionTree
 from qjob_tui.ui.status_line import StatusLine
 
+HOOKS_AT_ONCE = 4  # on_final commands running at the same time; more wait their turn
+
 # Actions that change a job: gone from the footer, the palette and the keys with --readonly.
 MUTATING = frozenset({"cancel", "tags", "rename", "extract", "close_session"})
-NARROW = 110  # below this width the panes stack instead of standing side by side
+NARROW = 110  # below this width the panes stack and the backends pane hides behind "b"
+# Below this width the list takes the whole width (status, id, name, backend, created, duration
+# and tags fit from 120 columns) and the detail and backends panes share the lower half.
+STACKED = 170
 
 
-EMPTY_HINT = "Send one: qjob-tui submit circuit.qasm  ·  watch a demo: qjob-tui demo"
+EMPTY_HINT = "Send one: qjob-tui submit circuit.qasm\nWatch a demo: qjob-tui demo"
 _FILTER_HELP = "filter the list: text or re:regex over id, name, tags, backend, status; ! inverts"
 _CANCEL_HELP = "cancel the selected job, or every marked one (asks first)"
+
+
+def can_open_browser(env: Mapping[str, str] | None = None) -> bool:
+    """Whether a graphical browser can open here: not over SSH, and a desktop to open it on.
+
+    Without one, Python's ``webbrowser`` would start a text browser in this very terminal.
+    """
+    env = os.environ if env is None else env
+    if env.get("SSH_CONNECTION") or env.get("SSH_TTY"):
+        return False
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def saving_path(typed: str) -> Path:
+    """Where a file the user named goes: a bare or relative name into the downloads folder
+    (never the current directory, which under ``make run`` is the project's checkout)."""
+    path = Path(typed.strip()).expanduser()
+    return path if path.is_absolute() else locations.downloads_dir() / path
+
+
+def remappable_ids() -> frozenset[str]:
+    """Every binding id of the dashboard and its dialogs: what a keymap may name."""
+    return ids_of(
+        QJobApp.BINDINGS,
+        JobList.BINDINGS,
+        ConfirmCancel.BINDINGS,
+        TagEditor.BINDINGS,
+        TextPrompt.BINDINGS,
+        HelpScreen.BINDINGS,
+        ColumnChooser.BINDINGS,
+    )
 
 
 class QJobApp(App[int]):
@@ -65,6 +111,8 @@ class QJobApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("slash", "filter", "Filter", tooltip=_FILTER_HELP, id="app.filter"),
+        # Both keys here: Textual adds its own ctrl+p only when no binding opens the palette,
+        # so binding ":" alone left ctrl+p doing nothing (in tmux, screen, xterm alike).
         Binding(
             "colon",
             "command_palette",
@@ -72,6 +120,15 @@ class QJobApp(App[int]):
             show=False,
             tooltip="command palette: every action by name, themes",
             id="app.commands",
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            show=False,
+            priority=True,
+            tooltip="command palette: every action by name, themes",
+            id="app.palette",
         ),
         Binding("c", "cancel", "Cancel", tooltip=_CANCEL_HELP, id="app.cancel"),
         Binding("t", "tags", "Tags", tooltip="edit the tags of the selected job", id="app.tags"),
@@ -121,6 +178,30 @@ class QJobApp(App[int]):
             id="app.clear_filter",
         ),
         Binding(
+            "l",
+            "show_tab('log')",
+            "Log",
+            show=False,
+            tooltip="the job's log, followed while it runs",
+            id="app.log",
+        ),
+        Binding(
+            "v",
+            "show_tab('raw')",
+            "Raw",
+            show=False,
+            tooltip="the job and its metrics as the server sent them (JSON, secrets masked)",
+            id="app.raw",
+        ),
+        Binding(
+            "o",
+            "columns",
+            "Columns",
+            show=False,
+            tooltip="choose the job list's columns (kept in config.toml)",
+            id="app.columns",
+        ),
+        Binding(
             "x",
             "extract",
             "Extract random bits",
@@ -130,11 +211,19 @@ class QJobApp(App[int]):
         ),
         Binding(
             "y",
-            "copy_bits",
-            "Copy random bits",
+            "copy",
+            "Copy id",
             show=False,
-            tooltip="copy the random bits shown to the clipboard (OSC 52, works over SSH)",
-            id="app.copy_bits",
+            tooltip="copy the job's id (on the Random bits tab: the bits) to the clipboard",
+            id="app.copy",
+        ),
+        Binding(
+            "O",
+            "open_page",
+            "Open in browser",
+            show=False,
+            tooltip="open the job's page on IBM Quantum Platform (or show its address)",
+            id="app.open_page",
         ),
         Binding(
             "z",
@@ -179,11 +268,14 @@ class QJobApp(App[int]):
         notices: list[str] | None = None,
         clock: Callable[[], datetime] | None = None,
         start_store: bool = True,
+        config_path: Path | None = None,
     ) -> None:
+        """``config_path`` is where choices made in the app (columns) are saved."""
         super().__init__()
         self.store = store
         self.clock = clock
         self.start_store = start_store
+        self.config_path = config_path
         self.settings = settings or Settings()
         self.readonly = readonly or self.settings.readonly
         self._notices = list(notices or [])
@@ -193,6 +285,9 @@ class QJobApp(App[int]):
         self._counts_dirty = True
         self._counts: Counter[JobStatus] = Counter()
         self._active: set[JobKey] = set()  # jobs last seen queued or running
+        self._hooked: set[JobKey] = set()  # jobs the on_final hook ran (or runs) for
+        self._hook_slots = asyncio.Semaphore(HOOKS_AT_ONCE)
+        self.hook_runs: list[HookOutcome] = []
         if self.settings.theme:
             self.theme = self.settings.theme
 
@@ -227,9 +322,13 @@ class QJobApp(App[int]):
 
     async def on_mount(self) -> None:
         if self.settings.keymap:
-            self.set_keymap(self.settings.keymap)
+            keymap, problems = check_keymap(self.settings.keymap, remappable_ids())
+            self._notices.extend(problems)
+            self.set_keymap(keymap)
         self.query_one("#filter", Input).display = False
         job_list = self.query_one(JobList)
+        if self.settings.columns is not None:
+            job_list.hidden_columns = self._hidden_from_settings(self.settings.columns)
         sources = self.store.sources
         job_list.border_title = "jobs · " + " · ".join(f"{s.name} {s.url}" for s in sources)
         self.query_one(QueuePane).border_title = "backends"
@@ -246,6 +345,16 @@ class QJobApp(App[int]):
             self._show_status()
             self._show_queue()
 
+    def _hidden_from_settings(self, names: tuple[str, ...]) -> frozenset[Column]:
+        known = {column.value for column in Column}
+        for name in names:
+            if name not in known:
+                self._notices.append(
+                    f"config.toml: unknown column {one_line(name, 40)!r} in columns; "
+                    f"known: {', '.join(sorted(known))}"
+                )
+        return frozenset(c for c in Column if c.value not in names)
+
     async def on_unmount(self) -> None:
         self._unsubscribe()
         await self.store.stop()
@@ -256,6 +365,7 @@ class QJobApp(App[int]):
 
     def _arrange(self, width: int) -> None:
         self.screen.set_class(width < NARROW, "narrow")
+        self.screen.set_class(NARROW <= width < STACKED, "medium")
 
     # --- terminal ------------------------------------------------------------------------
 
@@ -320,7 +430,12 @@ class QJobApp(App[int]):
             self._show_session()
 
     def _notify_finished(self, changes: ChangeSet) -> None:
-        """Tell when a watched job (on screen or marked) goes from active to final."""
+        """Tell when a watched job goes from active to final, and run the on_final hook.
+
+        Watched: marked, on screen, or submitted from this dashboard. ``notify = "all"`` in
+        the config tells of every job, ``"off"`` of none; the hook runs for watched jobs only,
+        once per job.
+        """
         ended = []
         for job in (*changes.added, *changes.changed):
             if job.status.is_active:
@@ -332,16 +447,32 @@ class QJobApp(App[int]):
             self._active.discard(key)
         if not ended:
             return
-        watched = set(self.query_one(JobList).rows.marked)
+        watched = set(self.query_one(JobList).rows.marked) | self.store.submitted
         shown = self.query_one(JobDetail).key
         if shown is not None:
             watched.add(shown)
+        mode = self.settings.notify
         for job in ended:
-            if job.key in watched:
-                severity = "error" if job.status is JobStatus.ERROR else "information"
-                self.notify(f"{job.id} {job.status.value.lower()}", severity=severity)
-                if self.settings.bell:
-                    self.bell()
+            if job.key in watched and self.settings.on_final and job.key not in self._hooked:
+                self._hooked.add(job.key)
+                self.run_hook(job)
+            if mode == "off" or (mode == "watched" and job.key not in watched):
+                continue
+            severity = "error" if job.status is JobStatus.ERROR else "information"
+            self.notify(f"{job.id} {job.status.value.lower()}", severity=severity)
+            if self.settings.bell:
+                self.bell()
+
+    @work(group="hooks", exit_on_error=False)
+    async def run_hook(self, job: Job) -> None:
+        assert self.settings.on_final is not None
+        async with self._hook_slots:
+            outcome = await run_final_hook(
+                self.settings.on_final, job, self.settings.on_final_timeout
+            )
+        self.hook_runs.append(outcome)
+        if outcome.problem is not None:
+            self.notify(outcome.problem, severity="error", timeout=10)
 
     def _show_status(self) -> None:
         if self._counts_dirty:
@@ -400,45 +531,63 @@ class QJobApp(App[int]):
         return not (action in MUTATING and self.readonly)
 
     def get_system_commands(self, screen: Screen) -> list[SystemCommand]:  # type: ignore[override]
+        """Textual's own (themes, screenshot, quit), every action of our keys, and a few more
+        that have no key of their own: sort by a column, all jobs again, copy the bits."""
         commands = list(super().get_system_commands(screen))
-        ours = [
-            ("Cancel jobs", "Cancel the selected or marked jobs", self.action_cancel, "cancel"),
-            ("Edit tags", "Add or remove tags of the selected job", self.action_tags, "tags"),
-            ("Rename job", "Give the selected job a name", self.action_rename, "rename"),
-            ("Refresh now", "Poll every source now", self.action_refresh, "refresh"),
-            ("Pause or resume", "Stop or restart polling", self.action_pause, "pause"),
-            ("Export", "Save the visible rows as CSV or JSON", self.action_export, "export"),
-            (
-                "Extract random bits",
-                "Submit an extractor job over the selected sampler job's bits",
-                self.action_extract,
-                "extract",
-            ),
-            ("Filter", "Filter the job list", self.action_filter, "filter"),
-            (
-                "Group by session",
-                "Show the jobs grouped by session or batch, or the plain list",
-                self.action_group,
-                "group",
-            ),
-            (
-                "Close session",
-                "Stop the selected session or batch accepting jobs",
-                self.action_close_session,
-                "close_session",
-            ),
-            (
-                "Only my jobs",
-                "Show only the account's own jobs",
-                self.action_only_mine,
-                "only_mine",
-            ),
-            ("Help", "Every key of the dashboard", self.action_help, "help"),
-        ]
-        for title, help_text, callback, action in ours:
-            if self.check_action(action, ()):
-                commands.append(SystemCommand(title, help_text, callback))
+        if not self._dashboard_up:
+            return commands
+        job_list = self.query_one(JobList)
+        mine = [(b, self) for b in self._bindings_with_ids(self)]
+        mine += [(b, job_list) for b in self._bindings_with_ids(job_list)]
+        owners = {id(binding): owner for binding, owner in mine}
+
+        def run(binding: Binding) -> None:
+            self.call_later(self.run_action, binding.action, owners[id(binding)])
+
+        def allowed(binding: Binding) -> bool:
+            return bool(self.check_action(binding.action.split("(")[0], ()))
+
+        commands += binding_commands(
+            [binding for binding, _ in mine], run, allowed, self.get_key_display
+        )
+        for column in job_list.columns:
+            commands.append(
+                SystemCommand(
+                    f"Sort by {COLUMN_SPECS[column].title}",
+                    f"sort the list by {COLUMN_SPECS[column].title} (again: reversed)",
+                    lambda column=column: self._sort_by(column),  # type: ignore[misc]
+                )
+            )
+        commands.append(
+            SystemCommand("Show all jobs", "no status filter", lambda: self._status_filter_off())
+        )
+        commands.append(
+            SystemCommand(
+                "Copy random bits",
+                "copy the bits of the Random bits tab as hex (OSC 52)",
+                self.action_copy_bits,
+            )
+        )
         return commands
+
+    def _bindings_with_ids(self, node: DOMNode) -> list[Binding]:
+        """The node's bindings as the keymap left them: remapped keys, one per id."""
+        seen: dict[str, Binding] = {}
+        for _, binding in node._bindings:
+            if binding.id and binding.id not in seen:
+                seen[binding.id] = binding
+        return list(seen.values())
+
+    def _sort_by(self, column: Column) -> None:
+        job_list = self.query_one(JobList)
+        if job_list.rows.sort_column == column:
+            job_list.toggle_reverse()
+        else:
+            job_list.set_sort(column)
+
+    def _status_filter_off(self) -> None:
+        self.query_one(JobList).set_status_filter(None)
+        self._show_filter()
 
     def _cursor_job(self) -> JobKey | None:
         """The job under the cursor: of the grouped view when it is shown, else of the list."""
@@ -446,22 +595,20 @@ class QJobApp(App[int]):
             return self.query_one(SessionTree).cursor_job
         return self.query_one(JobList).cursor_key
 
-    def _targets(self) -> list[Job]:
-        """The marked jobs, or else the one under the cursor."""
-        job_list = self.query_one(JobList)
-        rows = job_list.rows
+    def _targets(self) -> tuple[list[Job], int]:
+        """The marked jobs the list shows (in its order), or else the one under the cursor;
+        and how many marked jobs the filters hide (those are never acted on). In the grouped
+        view: the job under its cursor."""
         if self.grouped:
             key = self._cursor_job()
             job = self.store.job(key) if key else None
-            return [job] if job is not None else []
-
-        def place(key: JobKey) -> tuple[bool, int, JobKey]:
-            index = rows.index_of(key)  # marked jobs in list order; hidden ones last
-            return (index is None, index or 0, key)
-
-        marked = sorted(rows.marked, key=place)
-        keys = marked or ([job_list.cursor_key] if job_list.cursor_key else [])
-        return [job for key in keys if (job := self.store.job(key)) is not None]
+            return ([job] if job is not None else []), 0
+        job_list = self.query_one(JobList)
+        rows = job_list.rows
+        visible = rows.visible_marked
+        hidden = rows.mark_count - len(visible)
+        keys = visible or ([job_list.cursor_key] if job_list.cursor_key else [])
+        return [job for key in keys if (job := self.store.job(key)) is not None], hidden
 
     def action_cancel(self) -> None:
         tree = self.query_one(SessionTree)
@@ -469,16 +616,23 @@ class QJobApp(App[int]):
         if data is not None and data[0] == "session" and data[1] is not None:
             self._confirm_session("cancel", data[1])
             return
-        jobs = [job for job in self._targets() if job.status.is_active]
+        targets, hidden = self._targets()
+        jobs = [job for job in targets if job.status.is_active]
         if not jobs:
-            self.notify("Nothing to cancel: the selected jobs are finished.", severity="warning")
+            which = "the marked jobs are" if len(targets) > 1 else "the job is"
+            self.notify(f"Nothing to cancel: {which} finished.", severity="warning")
             return
+        notes = []
+        if len(jobs) < len(targets):
+            notes.append(f"{len(targets) - len(jobs)} marked finished jobs are left as they are.")
+        if hidden:
+            notes.append(f"{hidden} marked jobs hidden by the filter are left alone.")
 
         def confirmed(answer: bool | None) -> None:
             if answer:
                 self.run_cancel([job.key for job in jobs])
 
-        self.push_screen(ConfirmCancel(jobs), confirmed)
+        self.push_screen(ConfirmCancel(jobs, note=" ".join(notes)), confirmed)
 
     @work(group="actions", exit_on_error=False)
     async def run_cancel(self, keys: list[JobKey]) -> None:
@@ -538,9 +692,41 @@ class QJobApp(App[int]):
     def action_copy_bits(self) -> None:
         bits = self._shown_bits()
         if bits is not None:
-            # OSC 52: the terminal (local or at the other end of SSH) puts it in its clipboard.
             self.copy_to_clipboard(bits.hex)
             self.notify(f"Copied {bits.num_bits:,} bits as {len(bits.hex):,} hex digits.")
+
+    def action_copy(self) -> None:
+        """Copy the bits shown on the Random bits tab, else the id of the job under the cursor.
+
+        OSC 52: the terminal (local, or at the other end of SSH) puts it in its clipboard.
+        """
+        detail = self.query_one(JobDetail)
+        bits = detail.bits
+        if detail.active == "bits" and bits is not None:
+            self.copy_to_clipboard(bits.hex)
+            self.notify(f"Copied {bits.num_bits:,} bits as {len(bits.hex):,} hex digits.")
+            return
+        job = self.query_one(JobList).cursor_job
+        if job is None:
+            return
+        self.copy_to_clipboard(job.id)
+        self.notify(f"Copied the job id {one_line(job.id, 80)}.", timeout=3)
+
+    def action_open_page(self) -> None:
+        key = self.query_one(JobList).cursor_key
+        if key is None:
+            return
+        url = self.store.job_page_url(key)
+        status = self.query_one(StatusLine)
+        if url is None:
+            status.show_note(f"{key[1]} has no web page: only IBM Quantum jobs do.", 8)
+            return
+        self.copy_to_clipboard(url)
+        if can_open_browser():
+            self.open_url(url)
+            status.show_note(f"Opened {url} (and copied it)", 10)
+        else:
+            status.show_note(f"Open in a browser (copied): {url}")
 
     def action_save_bits(self) -> None:
         bits = self._shown_bits()
@@ -550,15 +736,16 @@ class QJobApp(App[int]):
 
         def chosen(path: str | None) -> None:
             if path:
-                self.write_bits(Path(path).expanduser(), bits)
+                self.write_bits(saving_path(path), bits)
 
-        default = f"random-bits-{key[1]}.bin"
+        default = str(locations.downloads_dir() / f"random-bits-{key[1]}.bin")
         prompt = "Save the bits to (.bin packed LSB first, .txt as 0/1, .hex)"
         self.push_screen(TextPrompt(prompt, default), chosen)
 
     @work(thread=True, group="export", exit_on_error=False)
     def write_bits(self, path: Path, bits: ExtractorResult) -> None:
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             suffix = path.suffix.lower()
             if suffix == ".txt":
                 path.write_text("".join(str(int(b)) for b in bits.bits) + "\n")
@@ -730,8 +917,35 @@ class QJobApp(App[int]):
             allowed=lambda action: bool(self.check_action(action.split("(")[0], ())),
             key_display=self.get_key_display,
         )
-        rows.append(("ctrl+p", "command palette: every action by name, themes"))
         self.push_screen(HelpScreen(rows))
+
+    def action_columns(self) -> None:
+        job_list = self.query_one(JobList)
+
+        def chosen(hidden: frozenset[Column] | None) -> None:
+            if hidden is None:
+                return
+            job_list.hidden_columns = hidden
+            shown = [c.value for c in Column if c not in job_list.hidden_columns]
+            self.save_columns(shown)
+
+        self.push_screen(ColumnChooser(job_list.hidden_columns), chosen)
+
+    @work(thread=True, group="config", exit_on_error=False)
+    def save_columns(self, shown: list[str]) -> None:
+        try:
+            path = save_setting("columns", shown, self.config_path)
+        except SettingNotSaved as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.call_from_thread(self.notify, f"Columns saved in {path}", timeout=4)
+
+    def action_show_tab(self, tab: str) -> None:
+        """Open a tab of the detail pane (again: back to the Overview)."""
+        detail = self.query_one(JobDetail)
+        if self.screen.has_class("narrow") and self.screen.has_class("swap-side"):
+            self.screen.remove_class("swap-side")  # the details, not the backends, are wanted
+        detail.active = "overview" if detail.active == tab else tab
 
     def action_toggle_queue(self) -> None:
         self.screen.toggle_class("swap-side")
@@ -751,10 +965,19 @@ class QJobApp(App[int]):
         event.input.tooltip = problem
         self._show_filter()
 
+    @on(JobList.MarksChanged)
+    def marks_changed(self) -> None:
+        self._show_filter()
+
     def _show_filter(self) -> None:
-        """The active filters in the list's border, so it is clear why rows are missing."""
+        """The active filters and the marks in the list's border: why rows are missing, and
+        what a bulk action will act on."""
         rows = self.query_one(JobList).rows
         parts = []
+        if rows.mark_count:
+            shown = len(rows.visible_marked)
+            hidden = rows.mark_count - shown
+            parts.append(f"{shown} marked" + (f" (+{hidden} hidden)" if hidden else ""))
         if rows.filter_text:
             parts.append(f"filter: {rows.filter_text}")
         if rows.status_filter:
@@ -775,6 +998,10 @@ class QJobApp(App[int]):
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         job_list = self.query_one(JobList)
+        rows = job_list.rows
+        if not (box.value or box.display or rows.filter_text or rows.status_filter):
+            job_list.clear_marks()  # nothing to clear but the marks
+            return
         box.value = ""
         box.display = False
         job_list.set_filter("")
@@ -791,19 +1018,21 @@ class QJobApp(App[int]):
     # --- export --------------------------------------------------------------------------
 
     def action_export(self) -> None:
-        default = f"qjob-jobs-{datetime.now():%Y%m%d-%H%M%S}.csv"
+        name = f"qjob-jobs-{datetime.now():%Y%m%d-%H%M%S}.csv"
+        default = str(locations.downloads_dir() / name)
 
         def chosen(path: str | None) -> None:
             if path:
                 rows = self.query_one(JobList).rows
                 jobs = [rows.row(i) for i in range(len(rows))]
-                self.write_export(Path(path).expanduser(), jobs)
+                self.write_export(saving_path(path), jobs)
 
         self.push_screen(TextPrompt("Export the visible rows to (.csv or .json)", default), chosen)
 
     @work(thread=True, group="export", exit_on_error=False)
     def write_export(self, path: Path, jobs: list[Job]) -> None:
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix.lower() == ".json":
                 path.write_text(json.dumps([job_to_dict(j) for j in jobs], indent=2))
             else:

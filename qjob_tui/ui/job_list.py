@@ -97,8 +97,16 @@ SHRINK_ORDER = (Column.NAME, Column.ID, Column.STATUS)
 Layout = tuple[tuple[ColumnSpec, int], ...]
 
 
-def layout_columns(width: int, *, show_source: bool, id_width: int = 20) -> Layout:
+def layout_columns(
+    width: int,
+    *,
+    show_source: bool,
+    id_width: int = 20,
+    hidden: frozenset[Column] = frozenset(),
+) -> Layout:
     """The columns that fit in ``width`` cells and their widths, in display order.
+
+    ``hidden`` are the columns the user turned off (``o``); the id always stays.
 
     Columns are taken by priority while each gets the width it wants, and the next one if it
     fits at its minimum; the width left over goes to the name and tags. Below the width of
@@ -112,6 +120,8 @@ def layout_columns(width: int, *, show_source: bool, id_width: int = 20) -> Layo
     used = 0
     for column in PRIORITY:
         if column is Column.SOURCE and not show_source:
+            continue
+        if column in hidden and column is not Column.ID:
             continue
         gap = 1 if chosen else 0
         if used + gap + wants[column] > available and column not in ESSENTIAL:
@@ -263,6 +273,22 @@ class JobList(ScrollView, can_focus=True):
             id="job_list.toggle_mark",
         ),
         Binding(
+            "ctrl+a",
+            "mark_all",
+            "Mark all",
+            show=False,
+            tooltip="mark every job the list shows",
+            id="job_list.mark_all",
+        ),
+        Binding(
+            "u",
+            "clear_marks",
+            "Unmark all",
+            show=False,
+            tooltip="unmark every job (escape too, when no filter is set)",
+            id="job_list.clear_marks",
+        ),
+        Binding(
             "s", "cycle_sort", "Sort", tooltip="sort by the next column", id="job_list.cycle_sort"
         ),
         Binding(
@@ -332,20 +358,22 @@ class JobList(ScrollView, can_focus=True):
 
         ``clock`` gives "now" for relative times (fixed in tests and snapshots); ``intent_of``
         says which action is in flight on a job (the store's ``intent``), shown as its status;
-        ``empty_hint`` is shown under "No jobs yet." (how to get some).
+        ``empty_hint`` is shown under "No jobs yet." (how to get some), one line per line.
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.rows = rows if rows is not None else JobRows()
         self._show_source = show_source
         self._clock = clock or _utc_now
         self._intent_of = intent_of
-        self._empty_hint = empty_hint
+        # One line each, so that a narrow list cuts none of them in the middle.
+        self._empty_hint = tuple(line for line in empty_hint.split("\n") if line)
         self._now = self._clock()
         self._cursor = 0
         self._cursor_key: JobKey | None = None
         self._layout: Layout = ()
         self._shown: frozenset[Column] = frozenset()
-        self._layout_signature: tuple[int, bool, int] | None = None
+        self._layout_signature: tuple[int, bool, int, frozenset[Column]] | None = None
+        self._hidden: frozenset[Column] = frozenset()
         self._row_cache: dict[JobKey, tuple[Job, tuple[object, ...], Strip]] = {}
         self._header_cache: tuple[tuple[object, ...], Strip] | None = None
         self._styles: dict[tuple[str, bool], Style] = {}
@@ -378,6 +406,18 @@ class JobList(ScrollView, can_focus=True):
     def show_source(self, value: bool | None) -> None:
         self._show_source = value
         self.refresh()
+
+    @property
+    def hidden_columns(self) -> frozenset[Column]:
+        """The columns the user turned off; the others show when they fit."""
+        return self._hidden
+
+    @hidden_columns.setter
+    def hidden_columns(self, hidden: frozenset[Column]) -> None:
+        self._hidden = frozenset(hidden) - {Column.ID}
+        if self.rows.sort_column in self._hidden:
+            self.rows.set_sort(Column.CREATED)
+        self._rows_moved()
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -601,6 +641,13 @@ class JobList(ScrollView, can_focus=True):
         self.post_message(self.MarksChanged(self.rows.mark_count, self))
         self.move_cursor(self._cursor + 1)
 
+    def action_mark_all(self) -> None:
+        self.rows.mark_visible()
+        self.refresh_marks()
+
+    def action_clear_marks(self) -> None:
+        self.clear_marks()
+
     def action_cycle_sort(self) -> None:
         self.cycle_sort()
 
@@ -678,11 +725,14 @@ class JobList(ScrollView, can_focus=True):
             self.scrollable_content_region.width,
             self.show_source,
             self.rows.max_id_length or 20,
+            self._hidden,
         )
         if signature != self._layout_signature:
-            width, show_source, id_width = signature
+            width, show_source, id_width, hidden = signature
             self._layout_signature = signature
-            self._layout = layout_columns(width, show_source=show_source, id_width=id_width)
+            self._layout = layout_columns(
+                width, show_source=show_source, id_width=id_width, hidden=hidden
+            )
             self._shown = frozenset(spec.column for spec, _ in self._layout)
             self._row_cache.clear()
             self._header_cache = None
@@ -713,7 +763,7 @@ class JobList(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y - 1
         rows = self.rows
         if index >= len(rows) or index < 0:
-            if y in (1, 2) and not len(rows):
+            if 1 <= y <= 1 + len(self._empty_hint) and not len(rows):
                 return self._empty_strip(width, y)
             return Strip.blank(width, self.rich_style)
         return self._row_strip(rows.row(index), index == self._cursor, width)
@@ -743,7 +793,7 @@ class JobList(ScrollView, can_focus=True):
         if self.rows.total:
             message = "No jobs match the filter." if y == 1 else ""
         else:
-            message = "No jobs yet." if y == 1 else self._empty_hint
+            message = "No jobs yet." if y == 1 else self._empty_hint[y - 2]
         style = self._style("job-list--empty")
         return (
             Strip([Segment(" " * MARK_WIDTH + message, style)])

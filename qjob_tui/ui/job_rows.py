@@ -652,6 +652,17 @@ class JobRows:
         self._marks.add(key)
         return True
 
+    def mark_visible(self) -> int:
+        """Mark every visible job; returns how many are marked now."""
+        self._marks.update(entry[KEY] for entry in self._visible)
+        return len(self._marks)
+
+    @property
+    def visible_marked(self) -> list[JobKey]:
+        """The marked jobs the filters let through, in list order."""
+        found = [(index, key) for key in self._marks if (index := self.index_of(key)) is not None]
+        return [key for _, key in sorted(found)]
+
     def clear_marks(self) -> int:
         """Unmark every job; returns how many were marked."""
         count = len(self._marks)

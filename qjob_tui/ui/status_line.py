@@ -7,13 +7,18 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from rich.text import Text
+from textual import events
+from textual.timer import Timer
 from textual.widgets import Static
 
 from qjob_tui.model import InstanceUsage, JobStatus
 from qjob_tui.store.changes import SourceHealth
 from qjob_tui.text import one_line
+from qjob_tui.ui.formatting import STATUS_LOOKS
 from qjob_tui.ui.usage_text import usage_text
 
+NOTE_SECONDS = 60.0  # how long a note (a URL to open) stays in the status line
+COMPACT_BELOW = 100  # columns: narrower, the counts are shown by glyph
 _ORDER = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)
 
 
@@ -32,37 +37,45 @@ def status_text(
     paused: bool,
     interval: float,
     now: datetime | None = None,
+    compact: bool = False,
     usage: Mapping[str, InstanceUsage] | None = None,
 ) -> Text:
+    """``compact`` (a narrow terminal) shows the counts by status glyph: "…3 ▶2 ✔12"."""
     now = now or datetime.now(UTC)
     text = Text(no_wrap=True, overflow="ellipsis")
+    # Short, fixed parts first: a long error at the end is what the ellipsis cuts, not the counts.
+    if compact:
+        text.append(" ".join(f"{STATUS_LOOKS[s].glyph}{counts.get(s, 0)}" for s in _ORDER))
+    else:
+        text.append(" ".join(f"{s.value.lower()} {counts.get(s, 0)}" for s in _ORDER))
+    text.append(" │ ", style="dim")
+    text.append("paused" if paused else f"every {interval:g} s", style="yellow" if paused else "")
+    if usage:
+        text.append(" │ ", style="dim")
+        text.append_text(usage_text(usage))
     for item in health:
+        text.append(" │ ", style="dim")
         text.append(f"{item.source} ", style="bold")
         if item.last_success is None and not item.failures:
-            text.append("connecting… ", style="yellow")
+            text.append("connecting…", style="yellow")
         elif item.failures:
-            retry = ""
+            # What went wrong first, then since when and what comes next.
+            error = (item.last_error or "error").removeprefix(f"{item.source}: ")
+            text.append(one_line(error, 80), style="red")
+            text.append(f" · stale since {_ago(item.last_success, now)}", style="red")
             if item.next_poll is not None:
-                retry = f", retrying in {max((item.next_poll - now).total_seconds(), 0):.0f} s"
-            text.append(f"stale since {_ago(item.last_success, now)}{retry}: ", style="red")
-            text.append(one_line(item.last_error or "error", 80) + " ", style="red")
+                wait = max((item.next_poll - now).total_seconds(), 0)
+                text.append(f" · retrying in {wait:.0f} s", style="red")
         else:
-            text.append("ok ", style="green")
+            text.append("ok", style="green")
         if item.total is not None and item.loaded < item.total:
-            text.append(f"loaded {item.loaded:,} of {item.total:,} ", style="yellow")
+            text.append(f" · loaded {item.loaded:,} of {item.total:,}", style="yellow")
         if item.cache_problem:
-            text.append("cache not saved ", style="red")
+            text.append(" · cache not saved", style="red")
         if item.upstream is not None:  # through a relay: how its upstream fares
             stale = item.upstream.startswith("stale")
-            text.append("upstream ", style="dim")
-            text.append(one_line(item.upstream, 80) + " ", style="red" if stale else "green")
-        text.append("│ ", style="dim")
-    if usage:
-        text.append_text(usage_text(usage))
-        text.append(" │ ", style="dim")
-    text.append("paused " if paused else f"every {interval:g} s ", style="yellow" if paused else "")
-    text.append("│ ", style="dim")
-    text.append(" ".join(f"{s.value.lower()} {counts.get(s, 0)}" for s in _ORDER))
+            text.append(" · upstream ", style="dim")
+            text.append(one_line(item.upstream, 80), style="red" if stale else "green")
     return text
 
 
@@ -70,6 +83,16 @@ class StatusLine(Static):
     """One line at the bottom, above the footer."""
 
     _shown = ""
+    _last: (
+        tuple[
+            Iterable[SourceHealth],
+            Counter[JobStatus],
+            bool,
+            float,
+            Mapping[str, InstanceUsage] | None,
+        ]
+        | None
+    ) = None
     _spans: list[object] = []  # noqa: RUF012 - replaced, never mutated
 
     def show(
@@ -80,9 +103,43 @@ class StatusLine(Static):
         interval: float,
         usage: Mapping[str, InstanceUsage] | None = None,
     ) -> None:
-        text = status_text(health, counts, paused, interval, usage=usage)
+        self._last = (health, counts, paused, interval, usage)
+        compact = 0 < self.size.width < COMPACT_BELOW
+        text = status_text(health, counts, paused, interval, compact=compact, usage=usage)
+        if self._note is not None:
+            text = self._note
         if text.plain == self._shown and text.spans == self._spans:
             return  # idle: write nothing to the terminal
         self._shown, self._spans = text.plain, list(text.spans)
         # One fixed line: no layout pass (which would repaint the list's scrollbar too).
         self.update(text, layout=False)
+
+    _note: Text | None = None
+    _note_timer: Timer | None = None
+
+    def show_note(self, note: str, seconds: float = NOTE_SECONDS) -> None:
+        """Say something in place of the status for a while (a URL to open, say): unlike a
+        notification, it covers nothing and can be selected with the mouse to copy."""
+        self._note = Text(one_line(note, 400), style="bold", no_wrap=True, overflow="ellipsis")
+        if self._note_timer is not None:
+            self._note_timer.stop()
+        self._note_timer = self.set_timer(seconds, self.clear_note)
+        self._redraw()
+
+    def clear_note(self) -> None:
+        self._note = None
+        self._redraw()
+
+    @property
+    def note(self) -> str:
+        return self._note.plain if self._note is not None else ""
+
+    def _redraw(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)
+        elif self._note is not None:
+            self.update(self._note, layout=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._last is not None:
+            self.show(*self._last)

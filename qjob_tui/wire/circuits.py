@@ -117,6 +117,14 @@ def check_includes(text: str, where: str) -> None:
             )
 
 
+def _unquote(text: str) -> str:
+    """Text without one pair of quotes around all of it: "'hh' is not defined" keeps its own."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
 def parse_qasm2(text: str) -> QuantumCircuit | str:
     """The circuit, or the parser's complaint as ``line L, col C: message``."""
     from qiskit import qasm2
@@ -128,11 +136,11 @@ def parse_qasm2(text: str) -> QuantumCircuit | str:
     except BaseException as exc:
         if _is_fatal(exc):
             raise
-        detail = one_line(exc, 300).strip("'\"")
+        detail = _unquote(one_line(exc, 300))
         found = _QASM2_LOCATION.search(detail)
         if found:
             line, col, message = found.groups()
-            return f"line {line}, col {int(col) + 1}: {message.strip(chr(34) + chr(39))}"
+            return f"line {line}, col {int(col) + 1}: {message.strip()}"
         return detail
 
 
@@ -148,7 +156,7 @@ def parse_qasm3(text: str) -> QuantumCircuit | str:
     error = _QASM3_ERROR.search(printed)
     if error is None:
         raised = _QASM3_EXCEPTION.search(printed)
-        return one_line(raised.group(1) if raised else printed, 300).strip("'\"")
+        return _unquote(one_line(raised.group(1) if raised else printed, 300))
     detail = one_line(error.group(1), 160)
     location = _QASM3_LOCATION.search(printed)
     snippet = _QASM3_SNIPPET.search(printed)

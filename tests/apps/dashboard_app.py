@@ -11,6 +11,7 @@ build it with ``make_app``.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import deque
@@ -532,8 +533,39 @@ class OfflineStore(JobStore):
     async def circuit_diagrams(self, key: JobKey, width: int = 80) -> list[str]:
         return []
 
+    async def job_log(self, key: JobKey) -> str:
+        job = self.job(key)
+        if job is None or job.status is JobStatus.INITIALIZING:
+            return ""
+        lines = [f"{step.at:%Y-%m-%dT%H:%M:%SZ} {step.name}" for step in job.steps]
+        return "\n".join(lines) + "\n"
 
-def make_store() -> OfflineStore:
+    async def raw_json(self, key: JobKey) -> str:
+        job = self.job(key)
+        if job is None:  # pragma: no cover
+            raise KeyError(key)
+        body = {
+            "job": {
+                "id": job.id,
+                "backend": job.backend,
+                "state": {"status": job.status.value.title(), "reason": None},
+                "status": job.status.value.title(),
+                "program": {"id": job.program},
+                "created": f"{job.created:%Y-%m-%dT%H:%M:%S.000000Z}",
+                "tags": list(job.tags),
+                "name": job.name,
+            },
+            "metrics": {
+                "timestamps": {s.name: f"{s.at:%Y-%m-%dT%H:%M:%S.000000Z}" for s in job.steps},
+                "usage": {"seconds": job.usage.quantum_seconds},
+                "position_in_queue": job.queue.position,
+            },
+        }
+        return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def make_store(variant: str = "") -> OfflineStore:
+    """The fixed state; ``variant`` "unreachable" is a fresh start whose service never answered."""
     client = JobClient(
         Source.local("http://127.0.0.1:9"),
         transport=httpx.MockTransport(_offline),
@@ -541,6 +573,16 @@ def make_store() -> OfflineStore:
     )
     store = OfflineStore([client])
     poller = store.pollers[SOURCE]
+    if variant == "unreachable":
+        poller.health = SourceHealth(
+            source=SOURCE,
+            last_error=f"{SOURCE}: unreachable (ConnectError) after 3 tries",
+            last_error_at=CLOCK - timedelta(seconds=1),
+            next_poll=CLOCK + timedelta(seconds=4),
+            interval=4.0,
+            failures=3,
+        )
+        return store
     for job in sample_jobs():
         poller.jobs[job.id] = job
     poller.newest = max(job.created for job in poller.jobs.values())
@@ -572,9 +614,15 @@ class DashboardApp(QJobApp):
     # A relative CSS_PATH is read beside the module of the class: point at the app's own.
     CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))
 
-    def __init__(self, *, readonly: bool = False, size_hint: tuple[int, int] | None = None):
+    def __init__(
+        self,
+        *,
+        readonly: bool = False,
+        size_hint: tuple[int, int] | None = None,
+        variant: str = "",
+    ):
         super().__init__(
-            make_store(),
+            make_store(variant),
             # The theme by name: Textual reads $TEXTUAL_THEME once, at import, into the default.
             settings=Settings(theme=THEME),
             readonly=readonly,
@@ -596,9 +644,11 @@ class DashboardApp(QJobApp):
         )
 
 
-def make_app(readonly: bool = False, size_hint: tuple[int, int] | None = None) -> DashboardApp:
+def make_app(
+    readonly: bool = False, size_hint: tuple[int, int] | None = None, variant: str = ""
+) -> DashboardApp:
     """A fresh dashboard; ``size_hint`` is the terminal size it is meant for, if any."""
-    return DashboardApp(readonly=readonly, size_hint=size_hint)
+    return DashboardApp(readonly=readonly, size_hint=size_hint, variant=variant)
 
 
 # --- helpers for run_before and the screenshot script ---------------------------------------
@@ -675,6 +725,15 @@ async def _low_usage(pilot: Pilot[int]) -> None:
     usage = InstanceUsage(consumed_seconds=3420, limit_seconds=3600)
     store.session_watch.usage[SOURCE] = usage
     store._publish(ChangeSet(usage=((SOURCE, usage),)))
+
+
+async def _cancel_with_hidden_marks(pilot: Pilot[int]) -> None:
+    await pilot.pause()
+    select(pilot.app, DONE_JOB)  # type: ignore[arg-type]
+    await pilot.press("space")
+    select(pilot.app, FAILED_JOB)  # type: ignore[arg-type]
+    await pilot.press("space")
+    await pilot.press("a", "c")  # only active jobs: the two marks are hidden, never cancelled
     await settle(pilot)
 
 
@@ -686,6 +745,7 @@ class Shot:
     prepare: Callable[[Pilot[int]], Awaitable[None]]
     readonly: bool = False
     about: str = ""
+    variant: str = ""  # another starting state of ``make_store``
     narrow_screenshot: bool = False  # the README's picture at 80x24 shows it best
 
 
@@ -699,6 +759,12 @@ SHOTS: tuple[Shot, ...] = (
     Shot("filter", _keys("slash", "g", "h", "z"), about="the filter bar, typing 'ghz'"),
     Shot("confirm-cancel", _keys("c"), about="confirm cancelling the selected job"),
     Shot("confirm-cancel-2", _cancel_two_marked, about="confirm cancelling 2 marked jobs"),
+    Shot(
+        "confirm-cancel-hidden",
+        _cancel_with_hidden_marks,
+        about="marked jobs hidden by a filter are left alone, and the dialog says so",
+    ),
+    Shot("marks", _keys("space", "space", "space"), about="three marked jobs, counted"),
     Shot("tag-editor", _keys("t"), about="the tag editor on a job with two tags"),
     Shot(
         "tag-editor-limit",
@@ -729,6 +795,22 @@ SHOTS: tuple[Shot, ...] = (
         about="--readonly: grouped, without the session actions",
     ),
     Shot("usage-warning", _low_usage, about="the status line warns: under 10 % of the limit left"),
+    Shot("columns", _keys("o"), about="o: choose the list's columns, kept in config.toml"),
+    Shot("copied", _keys("y"), about="y copies the job id; the notice stays above the status line"),
+    Shot("palette", _keys("colon", *"sort"), about=": (or ctrl+p): every action by name"),
+    Shot("log", _keys("l", job_id=DONE_JOB), about="l: the job's log, followed while it runs"),
+    Shot("raw", _keys("v", job_id=DONE_JOB), about="v: the job and its metrics as sent, JSON"),
+    Shot(
+        "unreachable",
+        _main,
+        variant="unreachable",
+        about="no jobs yet and a service that does not answer: how to get jobs, why it is empty",
+    ),
+    Shot(
+        "tag-editor-too-long",
+        _keys("t", *("a" * 87), "enter"),
+        about="a tag longer than 86 characters is refused, and the message says so in full",
+    ),
 )
 
 

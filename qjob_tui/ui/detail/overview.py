@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dateutil import tz
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -25,14 +26,15 @@ def local_time(moment: datetime | None) -> str:
     return moment.astimezone(tz.tzlocal()).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def overview_text(job: Job, intent: str | None = None) -> Text:
-    """The job's fields as plain text with styles; server strings are never markup."""
-    text = Text()
+LABEL_WIDTH = 11
+
+
+def overview_rows(job: Job, intent: str | None = None) -> list[tuple[str, Text]]:
+    """The job's fields as (label, value); server strings are plain text, never markup."""
+    rows: list[tuple[str, Text]] = []
 
     def row(label: str, value: str, style: str = "") -> None:
-        text.append(f"{label:<11}", style="bold")
-        text.append(value, style=style)
-        text.append("\n")
+        rows.append((label, Text(value, style=style)))
 
     status = job.status.value + (f"  ({intent})" if intent else "")
     row("Status", status, _STATUS_STYLE.get(job.status, "bold"))
@@ -48,7 +50,7 @@ def overview_text(job: Job, intent: str | None = None) -> Text:
     row("Created", local_time(job.created))
     if job.finished is not None:
         row("Finished", local_time(job.finished))
-    row("Tags", ", ".join(job.tags) or "-")
+    row("Tags", ", ".join(one_line(tag, 100) for tag in job.tags) or "-")
     if job.session_id:
         row("Session", job.session_id)
     if job.user_id:
@@ -59,12 +61,32 @@ def overview_text(job: Job, intent: str | None = None) -> Text:
         row("Estimate", f"{job.estimated_running_seconds:.3f} s running time")
     if job.private:
         row("Private", "results can be read only once")
+    return rows
+
+
+def overview_text(job: Job, intent: str | None = None) -> Text:
+    """The rows as one text, label and value per line (for tests and plain output)."""
+    text = Text()
+    for label, value in overview_rows(job, intent):
+        text.append(f"{label:<{LABEL_WIDTH}}", style="bold")
+        text.append_text(value)
+        text.append("\n")
     text.rstrip()
     return text
 
 
+def overview_table(job: Job, intent: str | None = None) -> Table:
+    """The rows as a grid: a long value (tags, an error) wraps under itself, not the labels."""
+    table = Table.grid()
+    table.add_column(width=LABEL_WIDTH, no_wrap=True, style="bold")
+    table.add_column(ratio=1)
+    for label, value in overview_rows(job, intent):
+        table.add_row(label, value)
+    return table
+
+
 class OverviewView(Static):
-    """Shows ``overview_text`` of the selected job."""
+    """Shows the overview of the selected job."""
 
     def show(self, job: Job | None, intent: str | None = None) -> None:
-        self.update(overview_text(job, intent) if job else Text("No job selected.", style="dim"))
+        self.update(overview_table(job, intent) if job else Text("No job selected.", style="dim"))

@@ -20,17 +20,21 @@ from qjob_tui.model import ExtractorResult, Job, JobStatus, ProgramId
 from qjob_tui.store.changes import JobKey
 from qjob_tui.store.errors import StoreError
 from qjob_tui.ui.detail.circuit_view import CircuitView
+from qjob_tui.ui.detail.log_view import LogView
 from qjob_tui.ui.detail.overview import OverviewView
 from qjob_tui.ui.detail.random_bits import RandomBitsView
+from qjob_tui.ui.detail.raw_view import RawView
 from qjob_tui.ui.detail.result_view import ResultView
 from qjob_tui.ui.detail.timeline import TimelineView
+
+LOG_FOLLOW_SECONDS = 1.0  # how often the Log tab reads a running job's log again
 
 if TYPE_CHECKING:
     from qjob_tui.store import JobStore
 
 
 class JobDetail(Vertical):
-    """Overview, Timeline, Result, Circuit and Random bits of one job, in tabs."""
+    """Overview, Timeline, Result, Circuit, Random bits, Log and Raw of one job, in tabs."""
 
     def __init__(
         self, store: JobStore, clock: Callable[[], datetime] | None = None, **kwargs: object
@@ -42,6 +46,8 @@ class JobDetail(Vertical):
         self._result_for: JobKey | None = None
         self._circuit_for: JobKey | None = None
         self._bits_for: JobKey | None = None
+        self._log_for: JobKey | None = None  # the job whose final log is shown (no more polls)
+        self._raw_for: tuple[JobKey, Job] | None = None  # the job version the raw JSON is of
         self.bits: ExtractorResult | None = None
 
     def compose(self) -> ComposeResult:
@@ -59,6 +65,10 @@ class JobDetail(Vertical):
             yield CircuitView(id="circuit-view")
         with TabPane("Random bits", id="bits"), VerticalScroll():
             yield RandomBitsView(id="bits-view")
+        with TabPane("Log", id="log"):
+            yield LogView(id="log-view")
+        with TabPane("Raw", id="raw"), VerticalScroll():
+            yield RawView(id="raw-view")
 
     @property
     def active(self) -> str:
@@ -80,7 +90,11 @@ class JobDetail(Vertical):
             self._result_for = None
             self._circuit_for = None
             self._bits_for = None
+            self._log_for = None
+            self._raw_for = None
             self.bits = None
+            self.query_one(LogView).show_message("Loading the log…")
+            self.query_one(RawView).show_message("Loading the job as the server sent it…")
             if key is not None:
                 self.fetch_details(key)
         self.refresh_views()
@@ -96,10 +110,23 @@ class JobDetail(Vertical):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._fill_active_tab()
 
+    def on_mount(self) -> None:
+        self.set_interval(LOG_FOLLOW_SECONDS, self._follow_log)
+
+    def _follow_log(self) -> None:
+        """While the Log tab shows an active job, fetch its log again."""
+        if self.active == "log" and self.key is not None and self._log_for != self.key:
+            self.fetch_log(self.key)
+
     def _fill_active_tab(self) -> None:
         job, key = self.job, self.key
         if job is None or key is None:
             return
+        if self.active == "log" and self._log_for != key:
+            self.fetch_log(key)
+        if self.active == "raw" and self._raw_for != (key, job):
+            self._raw_for = (key, job)
+            self.fetch_raw(key)
         if self.active == "bits" and self._bits_for != key:
             self._fill_bits(job, key)
         if self.active == "result" and self._result_for != key:
@@ -153,6 +180,38 @@ class JobDetail(Vertical):
             view.show_message("The service has no bits for this job.")
         else:
             view.show_result(result)
+
+    @work(exclusive=True, group="log", exit_on_error=False)
+    async def fetch_log(self, key: JobKey) -> None:
+        view = self.query_one(LogView)
+        job = self.job
+        final = job is not None and job.status.is_final  # read before: the last log is whole
+        try:
+            text = await self.store.job_log(key)
+        except StoreError as exc:
+            view.show_message(f"Could not read the log: {exc}")
+            return
+        if key != self.key:
+            return
+        if final:
+            self._log_for = key
+        if text:
+            view.show_log(text)
+        else:
+            follow = "" if final else " yet; it is read again while the job runs"
+            view.show_message(f"The service keeps no log for this job{follow}.")
+
+    @work(exclusive=True, group="raw", exit_on_error=False)
+    async def fetch_raw(self, key: JobKey) -> None:
+        view = self.query_one(RawView)
+        try:
+            text = await self.store.raw_json(key)
+        except StoreError as exc:
+            self._raw_for = None
+            view.show_message(f"Could not read the job: {exc}")
+            return
+        if key == self.key:
+            view.show_json(text)
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def fetch_details(self, key: JobKey) -> None:

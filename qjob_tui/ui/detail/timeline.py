@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 
-from qjob_tui.model import Job
+from qjob_tui.model import Job, JobStatus
 from qjob_tui.ui.detail.overview import local_time
 from qjob_tui.ui.sized_text import SizedText
 
@@ -22,6 +22,8 @@ _PHASES = {
     "validating": "validating",
     "running": "running",
 }
+# The last step is named for how the job ended, so a cancelled job's timeline ends "cancelled".
+_ENDINGS = {JobStatus.DONE: "done", JobStatus.ERROR: "failed", JobStatus.CANCELLED: "cancelled"}
 _STYLES = {"queued": "yellow", "running": "cyan", "validating": "magenta", "submitting": "blue"}
 
 
@@ -45,8 +47,13 @@ def timeline_text(job: Job, width: int = 60, now: datetime | None = None) -> Tex
     if not steps:
         return Text("No steps recorded yet.", style="dim")
     text.append("Steps\n", style="bold")
+    ending = _ENDINGS.get(job.status)
     for step in steps:
-        text.append(f"  {step.name:<11}{local_time(step.at)}\n")
+        name = ending if step.name == "finished" and ending else step.name
+        text.append(f"  {name:<11}{local_time(step.at)}\n")
+    if ending and job.finished is None:
+        text.append(f"  {ending:<11}", style="bold")
+        text.append("time not reported by the service\n", style="dim")
     phases: list[tuple[str, float, bool]] = []
     for index, step in enumerate(steps):
         if step.name == "finished":

@@ -26,9 +26,11 @@ class ConfirmCancel(ModalScreen[bool]):
         Binding("left,right,h,l,tab", "app.focus_next", "Switch", show=False),
     ]
 
-    def __init__(self, jobs: list[Job]) -> None:
+    def __init__(self, jobs: list[Job], note: str = "") -> None:
+        """``note`` says which marked jobs are left out (finished, or hidden by a filter)."""
         super().__init__()
         self.jobs = jobs
+        self.note = note
 
     def compose(self) -> ComposeResult:
         count = len(self.jobs)
@@ -46,6 +48,8 @@ class ConfirmCancel(ModalScreen[bool]):
         with Vertical(id="dialog"):
             yield Label(title, id="title")
             yield Static(listing, id="cancel-list")
+            if self.note:
+                yield Static(Text(self.note, style="italic"), id="cancel-note")
             with Horizontal(id="buttons"):
                 yield Button("No, keep", id="no", variant="primary")
                 yield Button("Yes, cancel", id="yes", variant="error")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -42,6 +43,17 @@ def help_rows(
     return [(" ".join(keys[name]), texts[name]) for name in order]
 
 
+def keys_table(rows: list[tuple[str, str]]) -> Table:
+    """Keys right-aligned in one column, what they do in the next: a long line wraps under its
+    own column, never back to the left edge."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(justify="right", no_wrap=True, style="bold")
+    table.add_column(ratio=1)
+    for keys, description in rows:
+        table.add_row(Text(keys), Text(description))
+    return table
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss_help", "Close", id="help.close")
@@ -52,15 +64,9 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        text = Text()
-        width = max((len(keys) for keys, _ in self.rows), default=4)
-        for keys, description in self.rows:
-            text.append(f"{keys:>{width}}", style="bold")
-            text.append(f"  {description}\n")
-        text.rstrip()
         with VerticalScroll(id="dialog"):
             yield Label("Keys", id="title")
-            yield Static(text, id="keys")
+            yield Static(keys_table(self.rows), id="keys")
             yield Label("escape to close", id="hint")
 
     def action_dismiss_help(self) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList
+from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, tag_problem
@@ -40,7 +41,7 @@ class TagEditor(ModalScreen[list[str] | None]):
                 id="new-tag",
                 max_length=MAX_TAG_LENGTH + 1,
             )
-            yield Label("", id="limits")
+            yield Static("", id="limits")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="save", variant="primary")
@@ -57,12 +58,13 @@ class TagEditor(ModalScreen[list[str] | None]):
             options.highlighted = min(self._highlight, len(self.tags) - 1)
         else:
             options.add_option(Option("(no tags)", disabled=True))
-        limits = self.query_one("#limits", Label)
+        limits = self.query_one("#limits", Static)
         text = (
-            f"{len(self.tags)}/{MAX_TAGS} tags, each at most {MAX_TAG_LENGTH} characters · "
+            f"{len(self.tags)}/{MAX_TAGS} tags, each at most {MAX_TAG_LENGTH} characters\n"
             "x or delete removes the highlighted tag · ctrl+s saves"
         )
-        limits.update(f"✖ {problem}" if problem else text)
+        # A Static wraps (a Label would cut): a refused long tag is quoted in full.
+        limits.update(Text(f"✖ {problem}") if problem else Text(text))
         limits.set_class(problem is not None, "error")
 
     @on(Input.Submitted, "#new-tag")
