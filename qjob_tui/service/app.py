@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qjob_tui.model import tag_problem
+from qjob_tui.model import ProgramId, tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.db import FINAL, Database, JobQuery, JobRow
@@ -35,9 +35,9 @@ from qjob_tui.service.shots import count_shots
 
 log = logging.getLogger("qjob_tui.service")
 
-PROGRAMS = ("sampler", "random-extractor")
+PROGRAMS = tuple(program.value for program in ProgramId)
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
-CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
+CLASSICAL_PROGRAMS = frozenset({ProgramId.RANDOM_EXTRACTOR})
 MAX_NAME_LENGTH = 120
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -56,11 +56,11 @@ class ServiceConfig:
     backends: dict[str, BackendSpec] = field(default_factory=dict)
 
 
-class BadRequest(Exception):
+class InvalidRequest(Exception):
     """Input the client must fix; becomes a 400 in IBM's error shape."""
 
 
-class NotFound(Exception):
+class NoSuchResource(Exception):
     """An unknown job or backend; becomes a 404 in IBM's error shape."""
 
 
@@ -100,7 +100,7 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
 
-class JobService:
+class JobRoutes:
     """Route handlers over one database and one scheduler."""
 
     def __init__(self, config: ServiceConfig) -> None:
@@ -117,14 +117,14 @@ class JobService:
         job_id = request.path_params["job_id"]
         row = await asyncio.to_thread(self.db.get, job_id, with_params=with_params)
         if row is None:
-            raise NotFound(f"Job not found: {job_id}")
+            raise NoSuchResource(f"Job not found: {job_id}")
         return row
 
     def _backend_or_404(self, request: Request) -> BackendSpec:
         name = request.path_params["name"]
         spec = self.backends.get(name)
         if spec is None:
-            raise NotFound(f"Backend not found: {name}")
+            raise NoSuchResource(f"Backend not found: {name}")
         return spec
 
     def _classical_backend(self) -> str:
@@ -140,9 +140,9 @@ class JobService:
         try:
             body = json.loads(raw or b"null")
         except ValueError as exc:
-            raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+            raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):
-            raise BadRequest("the request body must be a JSON object")
+            raise InvalidRequest("the request body must be a JSON object")
         return body
 
     # --- jobs ----------------------------------------------------------------------------
@@ -164,17 +164,19 @@ class JobService:
         body = await self._json_body(request)
         program = body.get("program_id")
         if program not in PROGRAMS:
-            raise BadRequest(f"unknown program_id {program!r}; this service runs {list(PROGRAMS)}")
+            raise InvalidRequest(
+                f"unknown program_id {program!r}; this service runs {list(PROGRAMS)}"
+            )
         backend = body.get("backend")
         if backend is None and program in CLASSICAL_PROGRAMS:
             backend = self._classical_backend()
         if not isinstance(backend, str) or backend not in self.backends:
-            raise BadRequest(
+            raise InvalidRequest(
                 f"unknown backend {backend!r}; available: {', '.join(sorted(self.backends))}"
             )
         params = body.get("params")
         if not isinstance(params, dict):
-            raise BadRequest("params must be a JSON object")
+            raise InvalidRequest("params must be a JSON object")
         tags = _valid_tags(body.get("tags") or [])
         name = _valid_name(body.get("name"))
         session = body.get("session_id")
@@ -224,7 +226,7 @@ class JobService:
         row = await self._job_or_404(request)
         body = await self._json_body(request)
         if "tags" not in body:
-            raise BadRequest('the body must be {"tags": [...]}')
+            raise InvalidRequest('the body must be {"tags": [...]}')
         tags = _valid_tags(body["tags"])
         await asyncio.to_thread(self.db.set_tags, row.id, tags)
         return Response(status_code=204)
@@ -234,7 +236,7 @@ class JobService:
         body = await self._json_body(request)
         unknown = set(body) - {"name"}
         if unknown or not body:
-            raise BadRequest('only the job\'s name can be changed: send {"name": ...}')
+            raise InvalidRequest('only the job\'s name can be changed: send {"name": ...}')
         await asyncio.to_thread(self.db.set_name, row.id, _valid_name(body["name"]))
         return Response(status_code=204)
 
@@ -332,7 +334,7 @@ def _flag(request: Request, name: str, *, default: bool | None) -> bool | None:
         return True
     if lowered in ("false", "0", "no"):
         return False
-    raise BadRequest(f"{name} must be true or false, not {value!r}")
+    raise InvalidRequest(f"{name} must be true or false, not {value!r}")
 
 
 def parse_job_query(request: Request) -> JobQuery:
@@ -347,12 +349,12 @@ def parse_job_query(request: Request) -> JobQuery:
     try:
         offset = int(params.get("offset", 0))
     except ValueError:
-        raise BadRequest(f"offset must be an integer, not {params.get('offset')!r}") from None
+        raise InvalidRequest(f"offset must be an integer, not {params.get('offset')!r}") from None
     if offset < 0:
-        raise BadRequest("offset must be 0 or more")
+        raise InvalidRequest("offset must be 0 or more")
     sort = params.get("sort", "DESC").upper()
     if sort not in ("ASC", "DESC"):
-        raise BadRequest(f"sort must be ASC or DESC, not {params.get('sort')!r}")
+        raise InvalidRequest(f"sort must be ASC or DESC, not {params.get('sort')!r}")
     times = {}
     for key in ("created_after", "created_before"):
         value = params.get(key)
@@ -360,7 +362,9 @@ def parse_job_query(request: Request) -> JobQuery:
             try:
                 times[key] = to_utc(value)
             except (ValueError, OverflowError):
-                raise BadRequest(f"{key} must be an ISO 8601 date-time, not {value!r}") from None
+                raise InvalidRequest(
+                    f"{key} must be an ISO 8601 date-time, not {value!r}"
+                ) from None
     return JobQuery(
         limit=limit,
         offset=offset,
@@ -377,11 +381,11 @@ def parse_job_query(request: Request) -> JobQuery:
 
 def _valid_tags(tags: object) -> list[str]:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise BadRequest("tags must be a list of strings")
+        raise InvalidRequest("tags must be a list of strings")
     unique = list(dict.fromkeys(tags))
     problem = tag_problem(unique)
     if problem is not None:
-        raise BadRequest(problem)
+        raise InvalidRequest(problem)
     return unique
 
 
@@ -389,11 +393,11 @@ def _valid_name(name: object) -> str | None:
     if name is None:
         return None
     if not isinstance(name, str):
-        raise BadRequest("name must be a string")
+        raise InvalidRequest("name must be a string")
     if len(name) > MAX_NAME_LENGTH:
-        raise BadRequest(f"a job name can be at most {MAX_NAME_LENGTH} characters")
+        raise InvalidRequest(f"a job name can be at most {MAX_NAME_LENGTH} characters")
     if _CONTROL.search(name):
-        raise BadRequest("a job name cannot contain control characters")
+        raise InvalidRequest("a job name cannot contain control characters")
     return name.strip() or None
 
 
@@ -418,7 +422,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def create_app(config: ServiceConfig) -> Starlette:
     """The service as an ASGI app; its lifespan starts and stops the scheduler."""
-    service = JobService(config)
+    service = JobRoutes(config)
     api = [
         Route("/jobs", service.list_jobs, methods=["GET"]),
         Route("/jobs", service.submit, methods=["POST"]),
@@ -448,8 +452,8 @@ def create_app(config: ServiceConfig) -> Starlette:
         routes=routes,
         lifespan=service.lifespan,
         exception_handlers={
-            BadRequest: _bad_request,
-            NotFound: _not_found,
+            InvalidRequest: _bad_request,
+            NoSuchResource: _not_found,
             HTTPException: _http_error,
             Exception: _server_error,
         },

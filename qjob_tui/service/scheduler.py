@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from dateutil.parser import isoparse
 
+from qjob_tui.model import ProgramId
 from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import Database, JobRow, iso, now_iso
 from qjob_tui.service.errors import CODE_EXECUTION_FAILED
@@ -32,7 +33,7 @@ log = logging.getLogger("qjob_tui.service")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 # Programs whose params may name another job (``raw_job``) whose result is their input.
-READS_RAW_JOB = frozenset({"random-extractor"})
+READS_RAW_JOB = frozenset({ProgramId.RANDOM_EXTRACTOR})
 
 
 def new_job_id() -> str:

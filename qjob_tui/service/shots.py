@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from qjob_tui.model import ProgramId
+
 # SamplerV2's default when neither the pub nor the options give a number.
 DEFAULT_SHOTS = 4096
 
 
 def count_shots(program: str, params: dict[str, Any]) -> int:
     """Total shots of a sampler job's pubs; 0 for programs without shots or odd params."""
-    if program != "sampler":
+    if program != ProgramId.SAMPLER:
         return 0
     options = params.get("options")
     default = DEFAULT_SHOTS
