@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -84,6 +85,9 @@ def slow_callbacks_fail(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         loop = asyncio.get_running_loop()
         loop.set_debug(True)
         loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
+        # Debug mode also records where every coroutine was created, which Textual, making
+        # one per message pump, pays for in CPU; the slow-callback check does not need it.
+        loop.call_soon(sys.set_coroutine_origin_tracking_depth, 0)
         slow.install(monkeypatch)
         async with original(self, *args, **kwargs) as pilot:  # type: ignore[arg-type]
             await pilot.pause()
