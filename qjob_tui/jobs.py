@@ -62,19 +62,19 @@ WsrGenerator = Callable[[int], ArrayLike]
 """Makes a weak random string of the given number of bits, as ``ext2_wsr_generator`` did."""
 
 
-class JobError(Exception):
-    """A job cannot do what was asked (as ``qiskit.providers.exceptions.JobError``)."""
+class JobOperationError(Exception):
+    """A job cannot do what was asked (as ``qiskit.providers.exceptions.JobOperationError``)."""
 
 
-class JobTimeoutError(JobError):
+class JobTimeoutError(JobOperationError):
     """Waiting for a job took longer than the timeout."""
 
 
-class JobFailureError(JobError):
+class JobFailureError(JobOperationError):
     """The job failed, so it has no result."""
 
 
-class JobCancelledError(JobError):
+class JobCancelledError(JobOperationError):
     """The job was cancelled, so it has no result."""
 
 
@@ -157,10 +157,10 @@ class JobService:
         return [self._handle(job) for job in page.jobs]
 
     def extractor_job(self, job_id: str) -> ExtractorJob:
-        """The handle of a random-extractor job; JobError if the job is of another program."""
+        """The handle of a random-extractor job; JobOperationError for another program's job."""
         handle = self.job(job_id)
         if not isinstance(handle, ExtractorJob):
-            raise JobError(f"Job {job_id} is not a random-extractor job.")
+            raise JobOperationError(f"Job {job_id} is not a random-extractor job.")
         return handle
 
     def run_extractor(
@@ -315,7 +315,7 @@ class QuantumJob:
         self._wait_until_done(timeout, wait)
         result = self._run(self._client.results(self._job.id))
         if result is None:
-            raise JobError(f"Job {self._job.id} has no result.")
+            raise JobOperationError(f"Job {self._job.id} has no result.")
         return result
 
     def error_message(self) -> str | None:
@@ -445,7 +445,9 @@ class QuantumJob:
         return "fairshare" if self._job.backend else None
 
     def submit(self) -> None:
-        raise JobError("job.submit() is not supported. Use JobService.run() to submit a job.")
+        raise JobOperationError(
+            "job.submit() is not supported. Use JobService.run() to submit a job."
+        )
 
 
 class ExtractorJob(QuantumJob):
@@ -493,7 +495,7 @@ class ExtractorJob(QuantumJob):
             self._wait_until_done(timeout, wait)
             extracted = self._run(self._client.extractor_result(self._job.id))
             if extracted is None:
-                raise JobError(f"Job {self._job.id} has no result.")
+                raise JobOperationError(f"Job {self._job.id} has no result.")
             self._extracted = extracted
         return self._extracted
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,3 +21,84 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
     proc = ServiceProcess(data, "--latency-scale", "0.2").start()
     yield proc
     proc.stop()
+
+
+# --- app tests: a blocking call on the event loop fails the test -------------------------------
+
+SLOW_CALLBACK_SECONDS = 0.1
+
+
+class _SlowCallbacks:
+    """Callbacks that held an app's event loop over the threshold, in CPU time.
+
+    asyncio's debug mode (on, with ``slow_callback_duration`` at the threshold) reports every
+    callback over it by the wall clock, which on a machine shared by many test runs also counts
+    the time the process was not scheduled at all. So each callback's CPU time is measured too,
+    and a callback fails the test only when it held the loop over the threshold by both clocks:
+    decoding, drawing or writing on the loop does; waiting for a core does not.
+    """
+
+    def __init__(self) -> None:
+        self.reports: list[str] = []
+        self.armed = False  # from the first frame on: Textual's own start-up is not the app's
+        self._run = asyncio.events.Handle._run
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        original, reports = self._run, self.reports
+
+        def timed_run(handle: asyncio.events.Handle) -> None:
+            if not self.armed:
+                original(handle)
+                return
+            wall, cpu = time.monotonic(), time.thread_time()
+            try:
+                original(handle)
+            finally:
+                cpu = time.thread_time() - cpu
+                wall = time.monotonic() - wall
+                if cpu > SLOW_CALLBACK_SECONDS and wall > SLOW_CALLBACK_SECONDS:
+                    reports.append(f"{_name(handle)} took {wall:.3f} s ({cpu:.3f} s of CPU)")
+
+        monkeypatch.setattr(asyncio.events.Handle, "_run", timed_run)
+
+
+def _name(handle: asyncio.events.Handle) -> str:
+    """The task a handle steps (with where it stands), or the callback it runs."""
+    callback = getattr(handle, "_callback", None)
+    task = getattr(callback, "__self__", None)
+    if isinstance(task, asyncio.Task):
+        return f"task {task.get_name()!r} {task.get_coro()!r}"
+    return repr(handle)
+
+
+@pytest.fixture(autouse=True)
+def slow_callbacks_fail(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every ``App.run_test`` runs its loop in asyncio debug mode with a 100 ms threshold, and a
+    callback over it (a blocking call on the event loop) fails the test that ran the app."""
+    from textual.app import App
+
+    slow = _SlowCallbacks()
+    original = App.run_test
+
+    @contextlib.asynccontextmanager
+    async def run_test(self: App, *args: object, **kwargs: object) -> AsyncIterator[object]:
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        loop.slow_callback_duration = SLOW_CALLBACK_SECONDS
+        # Debug mode also records where every coroutine was created, which Textual, making
+        # one per message pump, pays for in CPU; the slow-callback check does not need it.
+        loop.call_soon(sys.set_coroutine_origin_tracking_depth, 0)
+        slow.install(monkeypatch)
+        async with original(self, *args, **kwargs) as pilot:  # type: ignore[arg-type]
+            await pilot.pause()
+            slow.armed = True
+            try:
+                yield pilot
+            finally:
+                slow.armed = False
+
+    monkeypatch.setattr(App, "run_test", run_test)
+    yield
+    if slow.reports:
+        shown = "\n".join(slow.reports[:5])
+        pytest.fail(f"a callback blocked the event loop over {SLOW_CALLBACK_SECONDS} s:\n{shown}")

@@ -31,8 +31,8 @@ from qjob_tui.extract import (
 from qjob_tui.jobs import (
     CQCExtractorJob,
     ExtractorJob,
-    JobError,
     JobFailureError,
+    JobOperationError,
     JobService,
     JobTimeoutError,
     QuantumJob,
@@ -173,7 +173,7 @@ def test_run_extractor_over_a_sampler_job(jobs: JobService) -> None:
     assert job.tags() == ["qrng"] and job.name() == "qrng test"
     listed = jobs.jobs(limit=5, tags=["qrng"])
     assert [j.job_id() for j in listed if isinstance(j, ExtractorJob)] == [job.job_id()]
-    with pytest.raises(JobError, match="not a random-extractor job"):
+    with pytest.raises(JobOperationError, match="not a random-extractor job"):
         jobs.extractor_job(sampler.job_id())
     assert type(jobs.job(sampler.job_id())) is QuantumJob
 

@@ -9,8 +9,8 @@ import pytest
 from dateutil import tz
 
 from qjob_tui.jobs import (
-    JobError,
     JobFailureError,
+    JobOperationError,
     JobService,
     JobTimeoutError,
     QuantumJob,
@@ -75,7 +75,7 @@ def test_queue_position_and_cancel(jobs: JobService) -> None:
     assert blocker.queue_position(refresh=True) is None
     assert queued.cancel() is True and queued.cancelled()
     assert queued.cancel() is False
-    with pytest.raises(JobError, match="was cancelled"):
+    with pytest.raises(JobOperationError, match="was cancelled"):
         queued.result()
     with pytest.raises(JobTimeoutError, match=f"Timeout while waiting for job {blocker.job_id()}"):
         blocker.wait_for_final_state(timeout=0.2, wait=0.1)
@@ -96,7 +96,7 @@ def test_failed_job_error_message_and_result(jobs: JobService) -> None:
 def test_submit_is_refused_like_the_old_class(jobs: JobService) -> None:
     job = jobs.jobs(limit=1)[0]
     assert isinstance(job, QuantumJob)
-    with pytest.raises(JobError, match="not supported"):
+    with pytest.raises(JobOperationError, match="not supported"):
         job.submit()
 
 

@@ -27,7 +27,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, tag_problem
+from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, ProgramId, tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.cluster.status import annotate_backend_status, annotate_device
@@ -39,7 +39,7 @@ from qjob_tui.service.limits import JobLimits
 from qjob_tui.service.pages import PageCache
 from qjob_tui.service.pools import dask_pool
 from qjob_tui.service.reference import INSTALL_HINT, RUNTIME_PROGRAMS, runtime_available
-from qjob_tui.service.route_errors import BadRequest, NotFound, SessionRefused
+from qjob_tui.service.route_errors import InvalidRequest, NoSuchResource, SessionRefused
 from qjob_tui.service.scheduler import Scheduler, to_utc
 from qjob_tui.service.shots import count_shots
 from qjob_tui.service.stream import FeedDatabase, stream_route
@@ -53,7 +53,7 @@ from qjob_tui.service.validation import (
 
 log = logging.getLogger("qjob_tui.service")
 
-PROGRAMS = ("sampler", "random-extractor", "estimator", "executor")
+PROGRAMS = tuple(program.value for program in ProgramId)
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
 CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
 MAX_NAME_LENGTH = 120
@@ -174,7 +174,7 @@ class InstanceHeader:
         await self.app(scope, receive, stamped)
 
 
-class JobService:
+class JobRoutes:
     """Route handlers over one database and one scheduler."""
 
     def __init__(self, config: ServiceConfig) -> None:
@@ -205,14 +205,14 @@ class JobService:
         job_id = request.path_params["job_id"]
         row = await asyncio.to_thread(self.db.get, job_id, with_params=with_params)
         if row is None:
-            raise NotFound(f"Job not found: {job_id}")
+            raise NoSuchResource(f"Job not found: {job_id}")
         return row
 
     def _backend_or_404(self, request: Request) -> BackendSpec:
         name = request.path_params["name"]
         spec = self.backends.get(name)
         if spec is None:
-            raise NotFound(f"Backend not found: {name}")
+            raise NoSuchResource(f"Backend not found: {name}")
         return spec
 
     def _classical_backend(self) -> str:
@@ -230,7 +230,7 @@ class JobService:
         else:
             body = parse_body(raw)
         if not isinstance(body, dict):
-            raise BadRequest("the request body must be a JSON object")
+            raise InvalidRequest("the request body must be a JSON object")
         return body
 
     # --- jobs ----------------------------------------------------------------------------
@@ -275,17 +275,19 @@ class JobService:
         body = await self._json_body(request)
         unknown = sorted(set(body) - SUBMIT_FIELDS)
         if unknown:
-            raise BadRequest(
+            raise InvalidRequest(
                 f"unknown field {_shown(unknown[0])} in the job; the fields are "
                 + ", ".join(sorted(SUBMIT_FIELDS))
             )
         program = body.get("program_id")
         if program not in PROGRAMS:
-            raise BadRequest(
+            raise InvalidRequest(
                 f"unknown program_id {_shown(program)}; this service runs {list(PROGRAMS)}"
             )
         if program in RUNTIME_PROGRAMS and not runtime_available():
-            raise BadRequest(f"program {_shown(program)} needs qiskit-ibm-runtime: {INSTALL_HINT}")
+            raise InvalidRequest(
+                f"program {_shown(program)} needs qiskit-ibm-runtime: {INSTALL_HINT}"
+            )
         if self.config.usage_limit is not None:
             consumed = await asyncio.to_thread(self.db.quantum_seconds)
             if consumed >= self.config.usage_limit:
@@ -302,12 +304,12 @@ class JobService:
         if backend is None and program in CLASSICAL_PROGRAMS:
             backend = self._classical_backend()
         if not isinstance(backend, str) or backend not in self.backends:
-            raise BadRequest(
+            raise InvalidRequest(
                 f"unknown backend {_shown(backend)}; available: {', '.join(sorted(self.backends))}"
             )
         params = body.get("params")
         if not isinstance(params, dict):
-            raise BadRequest("params must be a JSON object")
+            raise InvalidRequest("params must be a JSON object")
         tags = _valid_tags(body.get("tags") or [])
         name = _valid_name(body.get("name"))
         cost = self._cost(body.get("cost"))
@@ -340,9 +342,9 @@ class JobService:
         if cost is None:
             return limits.default_seconds
         if isinstance(cost, bool) or not isinstance(cost, int):
-            raise BadRequest("cost (max_execution_time) must be a whole number of seconds")
+            raise InvalidRequest("cost (max_execution_time) must be a whole number of seconds")
         if not 1 <= cost <= limits.max_seconds:
-            raise BadRequest(
+            raise InvalidRequest(
                 f"cost (max_execution_time) must be within 1..{limits.max_seconds} seconds on "
                 f"this service, not {cost}"
             )
@@ -353,12 +355,12 @@ class JobService:
         if session_id is None:
             return None
         if not isinstance(session_id, str):
-            raise BadRequest("session_id must be a string")
+            raise InvalidRequest("session_id must be a string")
         session = self.scheduler.sessions.get(session_id)
         if session is None:
-            raise BadRequest(f"unknown session_id {_shown(session_id)}")
+            raise InvalidRequest(f"unknown session_id {_shown(session_id)}")
         if session.backend is not None and backend != session.backend:
-            raise BadRequest(
+            raise InvalidRequest(
                 f"session {session_id} runs on {session.backend}; its jobs cannot run on {backend}"
             )
         problem = self.scheduler.sessions.admit(session)
@@ -380,7 +382,9 @@ class JobService:
         read = self.db.take_result if row.private else self.db.result
         body = await asyncio.to_thread(read, row.id) if row.status == "Completed" else None
         if body is None and row.private and row.status == "Completed":
-            raise NotFound(f"The results of private job {row.id} were read once and are gone.")
+            raise NoSuchResource(
+                f"The results of private job {row.id} were read once and are gone."
+            )
         if body is None:
             return Response(status_code=204)
         return Response(body, media_type="application/json")
@@ -399,7 +403,7 @@ class JobService:
         row = await self._job_or_404(request)
         body = await self._json_body(request)
         if "tags" not in body or set(body) != {"tags"}:
-            raise BadRequest('the body must be {"tags": [...]} and nothing else')
+            raise InvalidRequest('the body must be {"tags": [...]} and nothing else')
         tags = _valid_tags(body["tags"])
         await asyncio.to_thread(self.db.set_tags, row.id, tags)
         return Response(status_code=204)
@@ -409,7 +413,7 @@ class JobService:
         body = await self._json_body(request)
         unknown = set(body) - {"name"}
         if unknown or not body:
-            raise BadRequest('only the job\'s name can be changed: send {"name": ...}')
+            raise InvalidRequest('only the job\'s name can be changed: send {"name": ...}')
         await asyncio.to_thread(self.db.set_name, row.id, _valid_name(body["name"]))
         return Response(status_code=204)
 
@@ -551,32 +555,32 @@ def _flag(request: Request, name: str, *, default: bool | None) -> bool | None:
         return True
     if lowered in ("false", "0", "no"):
         return False
-    raise BadRequest(f"{name} must be true or false, not {_shown(value)}")
+    raise InvalidRequest(f"{name} must be true or false, not {_shown(value)}")
 
 
 def _optional(body: dict[str, Any], name: str, kind: type) -> None:
     value = body.get(name)
     if value is not None and not isinstance(value, kind):
-        raise BadRequest(f"{name} must be a {'boolean' if kind is bool else 'string'}")
+        raise InvalidRequest(f"{name} must be a {'boolean' if kind is bool else 'string'}")
 
 
 def _filter(request: Request, name: str, longest: int = MAX_FILTER_LENGTH) -> str | None:
     value = request.query_params.get(name) or None
     if value is not None and len(value) > longest:
-        raise BadRequest(f"{name} can be at most {longest} characters, not {len(value)}")
+        raise InvalidRequest(f"{name} can be at most {longest} characters, not {len(value)}")
     return value
 
 
 def _tag_filters(request: Request) -> tuple[str, ...]:
     tags = tuple(dict.fromkeys(t for t in request.query_params.getlist("tags") if t))
     if len(tags) > MAX_TAGS:
-        raise BadRequest(
+        raise InvalidRequest(
             f"at most {MAX_TAGS} different tags can be given (a job has at most {MAX_TAGS}), "
             f"not {len(tags)}"
         )
     for tag in tags:
         if len(tag) > MAX_TAG_LENGTH:
-            raise BadRequest(f"a tags filter can be at most {MAX_TAG_LENGTH} characters")
+            raise InvalidRequest(f"a tags filter can be at most {MAX_TAG_LENGTH} characters")
     return tags
 
 
@@ -592,7 +596,7 @@ def parse_job_query(request: Request) -> JobQuery:
     offset = integer_param("offset", params.get("offset"), default=0, low=0, high=INT64_MAX)
     sort = params.get("sort", "DESC").upper()
     if sort not in ("ASC", "DESC"):
-        raise BadRequest(f"sort must be ASC or DESC, not {_shown(params.get('sort'))}")
+        raise InvalidRequest(f"sort must be ASC or DESC, not {_shown(params.get('sort'))}")
     times = {}
     for key in ("created_after", "created_before"):
         value = params.get(key)
@@ -600,7 +604,7 @@ def parse_job_query(request: Request) -> JobQuery:
             try:
                 times[key] = to_utc(value)
             except (ValueError, OverflowError):
-                raise BadRequest(
+                raise InvalidRequest(
                     f"{key} must be an ISO 8601 date-time, not {_shown(value)}"
                 ) from None
     return JobQuery(
@@ -627,18 +631,18 @@ def _check_calibration(spec: BackendSpec, calibration_id: object) -> None:
             if spec.calibration_id
             else ("it has no calibrations")
         )
-        raise BadRequest(
+        raise InvalidRequest(
             f"unknown calibration_id {str(calibration_id)[:60]!r} for backend {spec.name}; {known}"
         )
 
 
 def _valid_tags(tags: object) -> list[str]:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise BadRequest("tags must be a list of strings")
+        raise InvalidRequest("tags must be a list of strings")
     unique = list(dict.fromkeys(tags))
     problem = tag_problem(unique)
     if problem is not None:
-        raise BadRequest(problem)
+        raise InvalidRequest(problem)
     return unique
 
 
@@ -646,12 +650,12 @@ def _valid_name(name: object) -> str | None:
     if name is None:
         return None
     if not isinstance(name, str):
-        raise BadRequest("name must be a string")
+        raise InvalidRequest("name must be a string")
     if len(name) > MAX_NAME_LENGTH:
-        raise BadRequest(f"a job name can be at most {MAX_NAME_LENGTH} characters")
+        raise InvalidRequest(f"a job name can be at most {MAX_NAME_LENGTH} characters")
     problem = control_problem("a job name", name)
     if problem is not None:
-        raise BadRequest(problem)
+        raise InvalidRequest(problem)
     return name.strip() or None
 
 
@@ -685,7 +689,7 @@ def create_app(config: ServiceConfig) -> Starlette:
     from qjob_tui.service.session_routes import SessionRoutes
     from qjob_tui.service.workload_routes import WorkloadRoutes
 
-    service = JobService(config)
+    service = JobRoutes(config)
     sessions = SessionRoutes(service)
     workloads = WorkloadRoutes(service)
     api = [
@@ -728,7 +732,7 @@ def create_app(config: ServiceConfig) -> Starlette:
         # the connection. ErrorBoundary answers unexpected errors instead.
         exception_handlers={
             InvalidInput: _bad_request,
-            NotFound: _not_found,
+            NoSuchResource: _not_found,
             SessionRefused: _session_refused,
             HTTPException: _http_error,
             BodyTooLarge: _too_large,

@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from qjob_tui.model import ProgramId
 from qjob_tui.service.db import JobRow
 from qjob_tui.service.scheduler import Scheduler
 
@@ -98,7 +99,7 @@ def _catalogue(backends: set[str]) -> list[DemoJob]:
 async def submit_demo_job(scheduler: Scheduler, job: DemoJob) -> JobRow:
     params = {"pubs": [[job.circuit(), None, job.shots]], "version": 2}
     row = JobRow.new(
-        "sampler",
+        ProgramId.SAMPLER,
         job.backend,
         json.dumps(params),
         shots=job.shots,
@@ -134,7 +135,7 @@ async def extract_when_done(
             return None
     params = {"method": method, "raw_job": row.id}
     extractor = JobRow.new(
-        "random-extractor",
+        ProgramId.RANDOM_EXTRACTOR,
         row.backend,
         json.dumps(params),
         tags=list(row.tags),

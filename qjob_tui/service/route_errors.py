@@ -5,11 +5,11 @@ from __future__ import annotations
 from qjob_tui.service.validation import InvalidInput
 
 
-class BadRequest(InvalidInput):
+class InvalidRequest(InvalidInput):
     """Input the client must fix; becomes a 400 in IBM's error shape."""
 
 
-class NotFound(Exception):
+class NoSuchResource(Exception):
     """An unknown job or backend; becomes a 404 in IBM's error shape."""
 
 

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from dateutil.parser import isoparse
 
-from qjob_tui.model import REASON_RAN_TOO_LONG
+from qjob_tui.model import REASON_RAN_TOO_LONG, ProgramId
 from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import Database, JobRow, iso, now_iso
 from qjob_tui.service.errors import CODE_EXECUTION_FAILED, CODE_OUT_OF_MEMORY
@@ -42,7 +42,7 @@ T = TypeVar("T")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 # Programs whose params may name another job (``raw_job``) whose result is their input.
-READS_RAW_JOB = frozenset({"random-extractor"})
+READS_RAW_JOB = frozenset({ProgramId.RANDOM_EXTRACTOR})
 # How often a running job's time and its worker's memory are looked at.
 SUPERVISE_INTERVAL = 0.1
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from qjob_tui.service import views
-from qjob_tui.service.route_errors import BadRequest, NotFound
+from qjob_tui.service.route_errors import InvalidRequest, NoSuchResource
 from qjob_tui.service.sessions import (
     DEFAULT_INTERACTIVE_TTL,
     DEFAULT_MAX_TTL,
@@ -23,32 +23,32 @@ from qjob_tui.service.sessions import (
 )
 
 if TYPE_CHECKING:
-    from qjob_tui.service.app import JobService
+    from qjob_tui.service.app import JobRoutes
 
 
 class SessionRoutes:
     """Handlers for sessions and batches over one service."""
 
-    def __init__(self, service: JobService) -> None:
+    def __init__(self, service: JobRoutes) -> None:
         self.service = service
 
     def _session_or_404(self, request: Request) -> Session:
         session_id = request.path_params["session_id"]
         session = self.service.scheduler.sessions.get(session_id)
         if session is None:
-            raise NotFound(f"Session not found: {session_id}")
+            raise NoSuchResource(f"Session not found: {session_id}")
         return session
 
     async def create(self, request: Request) -> Response:
         body = await self.service._json_body(request)
         mode = body.get("mode", "dedicated")
         if mode not in MODES:
-            raise BadRequest(f"mode must be one of {list(MODES)}, not {mode!r}")
+            raise InvalidRequest(f"mode must be one of {list(MODES)}, not {mode!r}")
         backend = body.get("backend")
         if backend is not None and (
             not isinstance(backend, str) or backend not in self.service.backends
         ):
-            raise BadRequest(
+            raise InvalidRequest(
                 f"unknown backend {backend!r}; "
                 f"available: {', '.join(sorted(self.service.backends))}"
             )
@@ -67,7 +67,9 @@ class SessionRoutes:
         session = self._session_or_404(request)
         body = await self.service._json_body(request)
         if set(body) != {"accepting_jobs"} or not isinstance(body["accepting_jobs"], bool):
-            raise BadRequest('only accepting_jobs can be changed: send {"accepting_jobs": false}')
+            raise InvalidRequest(
+                'only accepting_jobs can be changed: send {"accepting_jobs": false}'
+            )
         if body["accepting_jobs"]:
             if not session.accepting_jobs:
                 return views.error(
@@ -88,5 +90,5 @@ def _seconds(body: dict[str, Any], key: str, default: int, limit: int) -> int:
     if value is None:
         return min(default, limit)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-        raise BadRequest(f"{key} must be a whole number of seconds from 1 to {limit}")
+        raise InvalidRequest(f"{key} must be a whole number of seconds from 1 to {limit}")
     return value

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from qjob_tui.model import ProgramId
+
 # SamplerV2's default when neither the pub nor the options give a number.
 DEFAULT_SHOTS = 4096
 _MOST_SHOTS = 2**63 - 1
@@ -15,9 +17,9 @@ _MOST_SHOTS = 2**63 - 1
 
 def count_shots(program: str, params: dict[str, Any]) -> int:
     """Total shots of a sampler job's pubs; 0 for programs without shots or odd params."""
-    if program == "estimator":
+    if program == ProgramId.ESTIMATOR:
         return _estimator_shots(params)
-    if program != "sampler":
+    if program != ProgramId.SAMPLER:
         return 0
     options = params.get("options")
     default = DEFAULT_SHOTS

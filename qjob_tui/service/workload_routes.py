@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from qjob_tui.service.route_errors import BadRequest
+from qjob_tui.service.route_errors import InvalidRequest
 from qjob_tui.service.scheduler import to_utc
 from qjob_tui.service.workloads import (
     DEFAULT_LIMIT,
@@ -29,7 +29,7 @@ from qjob_tui.service.workloads import (
 )
 
 if TYPE_CHECKING:
-    from qjob_tui.service.app import JobService
+    from qjob_tui.service.app import JobRoutes
 
 INSTANCE = "local"
 
@@ -46,18 +46,18 @@ def parse_workload_query(request: Request, me: str) -> WorkloadQuery:
     limit = DEFAULT_LIMIT
     if raw_limit:
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+            raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
         limit = int(raw_limit)
     sort = params.get("sort") or "-createdAt"
     if sort not in SORTS:
-        raise BadRequest(f"sort must be one of {list(SORTS)}, not {sort[:40]!r}")
+        raise InvalidRequest(f"sort must be one of {list(SORTS)}, not {sort[:40]!r}")
     mode = params.get("mode") or None
     if mode is not None and mode not in MODES:
-        raise BadRequest(f"mode must be one of {list(MODES)}, not {mode[:40]!r}")
+        raise InvalidRequest(f"mode must be one of {list(MODES)}, not {mode[:40]!r}")
     statuses = tuple(dict.fromkeys(_many(request, "status")))
     for status in statuses:
         if status not in STATUSES:
-            raise BadRequest(f"status must be among {list(STATUSES)}, not {status[:40]!r}")
+            raise InvalidRequest(f"status must be among {list(STATUSES)}, not {status[:40]!r}")
     times: dict[str, str] = {}
     for key in ("created_after", "created_before"):
         value = params.get(key)
@@ -65,7 +65,9 @@ def parse_workload_query(request: Request, me: str) -> WorkloadQuery:
             try:
                 times[key] = to_utc(value)
             except (ValueError, OverflowError):
-                raise BadRequest(f"{key} must be an ISO 8601 date-time, not {value!r}") from None
+                raise InvalidRequest(
+                    f"{key} must be an ISO 8601 date-time, not {value!r}"
+                ) from None
     after = before = None
     try:
         if params.get("next"):
@@ -73,9 +75,9 @@ def parse_workload_query(request: Request, me: str) -> WorkloadQuery:
         if params.get("previous"):
             before = decode_cursor(params["previous"], "previous")
     except WorkloadQueryError as exc:
-        raise BadRequest(str(exc)) from None
+        raise InvalidRequest(str(exc)) from None
     if after is not None and before is not None:
-        raise BadRequest("give next or previous, not both")
+        raise InvalidRequest("give next or previous, not both")
     user = params.get("user") or None
     return WorkloadQuery(
         user=me if user == "me" else user,
@@ -94,7 +96,7 @@ def parse_workload_query(request: Request, me: str) -> WorkloadQuery:
 
 
 class WorkloadRoutes:
-    def __init__(self, service: JobService) -> None:
+    def __init__(self, service: JobRoutes) -> None:
         self.service = service
 
     async def list(self, request: Request) -> Response:

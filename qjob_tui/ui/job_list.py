@@ -22,6 +22,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -47,6 +48,7 @@ MARK_WIDTH = 2  # the mark glyph and a space before the first column
 ARROW_UP, ARROW_DOWN = "▲", "▼"  # ascending, descending
 ELLIPSIS = "…"
 ROW_CACHE_SIZE = 512  # rows kept rendered: a few screens' worth, so scrolling back is free
+STYLE_CACHE_SIZE = 64  # component styles, (name, partial): far more than the list uses
 TICK_SECONDS = 1.0  # how often "3 min ago" and running durations are checked for change
 
 
@@ -374,9 +376,11 @@ class JobList(ScrollView, can_focus=True):
         self._shown: frozenset[Column] = frozenset()
         self._layout_signature: tuple[int, bool, int, frozenset[Column]] | None = None
         self._hidden: frozenset[Column] = frozenset()
-        self._row_cache: dict[JobKey, tuple[Job, tuple[object, ...], Strip]] = {}
+        self._row_cache: LRUCache[JobKey, tuple[Job, tuple[object, ...], Strip]] = LRUCache(
+            ROW_CACHE_SIZE
+        )
         self._header_cache: tuple[tuple[object, ...], Strip] | None = None
-        self._styles: dict[tuple[str, bool], Style] = {}
+        self._styles: LRUCache[tuple[str, bool], Style] = LRUCache(STYLE_CACHE_SIZE)
         self._styles_focus = False
 
     # --- public state --------------------------------------------------------------------
@@ -748,7 +752,7 @@ class JobList(ScrollView, can_focus=True):
         if style is None:
             styles = self.get_component_styles(name)
             style = styles.partial_rich_style if partial else styles.rich_style
-            self._styles[(name, partial)] = style
+            self._styles.set((name, partial), style)
         return style
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -814,14 +818,11 @@ class JobList(ScrollView, can_focus=True):
         intent = self._intent_of(key) if self._intent_of is not None else None
         created, duration = self._time_cells(job, self._now)
         state = (cursor, cursor and self.has_focus, marked, intent, created, duration)
-        cached = self._row_cache.pop(key, None)
+        cached = self._row_cache.get(key)
         if cached is not None and cached[0] is job and cached[1] == state:
-            self._row_cache[key] = cached
             return cached[2]
         strip = self._render_row(job, cursor, marked, intent, created, duration, width)
-        self._row_cache[key] = (job, state, strip)
-        if len(self._row_cache) > ROW_CACHE_SIZE:
-            del self._row_cache[next(iter(self._row_cache))]
+        self._row_cache.set(key, (job, state, strip))
         return strip
 
     def _render_row(

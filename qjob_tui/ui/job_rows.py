@@ -18,7 +18,7 @@ import re
 from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -289,6 +289,18 @@ def _splice(entries: list[Entry], remove: list[Entry], add: list[Entry]) -> list
     return out
 
 
+@dataclass
+class _Splice:
+    """What one change set takes out of and puts into the sorted lists, gathered first."""
+
+    remove_all: list[Entry] = field(default_factory=list)
+    add_all: list[Entry] = field(default_factory=list)
+    remove_visible: list[Entry] = field(default_factory=list)
+    add_visible: list[Entry] = field(default_factory=list)
+    in_place: list[tuple[int, Entry]] = field(default_factory=list)
+    marks_dropped: int = 0
+
+
 class JobRows:
     """Jobs by ``(source, id)`` and the visible ones in sort order, with marks for bulk actions.
 
@@ -386,81 +398,83 @@ class JobRows:
         upserts.update(((job.source, job.id), job) for job in changes.changed)
         if not self._entries and not changes.removed:
             return self._load_fresh(upserts)
-        filtered = self.filtered
-        entries = self._entries
-        remove_all: list[Entry] = []
-        add_all: list[Entry] = []
-        remove_visible: list[Entry] = []
-        add_visible: list[Entry] = []
-        in_place: list[tuple[int, Entry]] = []
-        dropped = 0
-
+        plan = _Splice()
         for key in changes.removed:
             upserts.pop(key, None)
-            gone = entries.pop(key, None)
-            if gone is None:
-                continue
-            remove_all.append(gone)
-            if filtered and self._passes(gone):
-                remove_visible.append(gone)
-            source = key[0]
-            self._sources[source] -= 1
-            if not self._sources[source]:
-                del self._sources[source]
-            if key in self._marks:
-                self._marks.discard(key)
-                dropped += 1
-
-        entry_of = self._entry_of
+            self._remove(key, plan)
         for key, job in upserts.items():
-            old = entries.get(key)
-            if old is not None and old[JOB] is job:
-                continue
-            new = entries[key] = entry_of(job, key, haystack(job))
-            is_visible = not filtered or self._passes(new)
-            if old is None:
-                self._sources[key[0]] += 1
-                self.max_id_length = max(self.max_id_length, len(key[1]))
-                add_all.append(new)
-                if filtered and is_visible:
-                    add_visible.append(new)
-                continue
-            was_visible = not filtered or self._passes(old)
-            if new[:3] != old[:3]:  # the job moves
-                remove_all.append(old)
-                add_all.append(new)
-                if was_visible:
-                    remove_visible.append(old)
-                if is_visible:
-                    add_visible.append(new)
-                continue
-            # Same place: swap the entry where it stands, no list is rebuilt.
-            at = _locate(self._all, old)
-            self._all[at] = new
-            if not filtered:
-                in_place.append((at, new))
-            elif was_visible and is_visible:
-                at = _locate(self._visible, old)
-                self._visible[at] = new
-                in_place.append((at, new))
-            elif was_visible:
-                remove_visible.append(old)
-            elif is_visible:
-                add_visible.append(new)
+            self._upsert(key, job, plan)
+        return self._commit(plan)
 
-        if remove_all or add_all:
-            self._all = _splice(self._all, remove_all, add_all)
-        if filtered:
-            reordered = bool(remove_visible or add_visible)
+    def _remove(self, key: JobKey, plan: _Splice) -> None:
+        """Take a removed job out of the entries, its source count and the marks."""
+        gone = self._entries.pop(key, None)
+        if gone is None:
+            return
+        plan.remove_all.append(gone)
+        if self.filtered and self._passes(gone):
+            plan.remove_visible.append(gone)
+        source = key[0]
+        self._sources[source] -= 1
+        if not self._sources[source]:
+            del self._sources[source]
+        if key in self._marks:
+            self._marks.discard(key)
+            plan.marks_dropped += 1
+
+    def _upsert(self, key: JobKey, job: Job, plan: _Splice) -> None:
+        """A new or changed job: spliced in if new or moved, else swapped where it stands."""
+        filtered, entries = self.filtered, self._entries
+        old = entries.get(key)
+        if old is not None and old[JOB] is job:
+            return
+        new = entries[key] = self._entry_of(job, key, haystack(job))
+        is_visible = not filtered or self._passes(new)
+        if old is None:
+            self._sources[key[0]] += 1
+            self.max_id_length = max(self.max_id_length, len(key[1]))
+            plan.add_all.append(new)
+            if filtered and is_visible:
+                plan.add_visible.append(new)
+            return
+        was_visible = not filtered or self._passes(old)
+        if new[:3] != old[:3]:  # the job moves
+            plan.remove_all.append(old)
+            plan.add_all.append(new)
+            if was_visible:
+                plan.remove_visible.append(old)
+            if is_visible:
+                plan.add_visible.append(new)
+            return
+        # Same place: swap the entry where it stands, no list is rebuilt.
+        at = _locate(self._all, old)
+        self._all[at] = new
+        if not filtered:
+            plan.in_place.append((at, new))
+        elif was_visible and is_visible:
+            at = _locate(self._visible, old)
+            self._visible[at] = new
+            plan.in_place.append((at, new))
+        elif was_visible:
+            plan.remove_visible.append(old)
+        elif is_visible:
+            plan.add_visible.append(new)
+
+    def _commit(self, plan: _Splice) -> RowsUpdate:
+        """Splice the planned entries in and out of the sorted lists, once each."""
+        if plan.remove_all or plan.add_all:
+            self._all = _splice(self._all, plan.remove_all, plan.add_all)
+        if self.filtered:
+            reordered = bool(plan.remove_visible or plan.add_visible)
             if reordered:
-                self._visible = _splice(self._visible, remove_visible, add_visible)
+                self._visible = _splice(self._visible, plan.remove_visible, plan.add_visible)
         else:
-            reordered = bool(remove_all or add_all)
+            reordered = bool(plan.remove_all or plan.add_all)
             self._visible = self._all
         # After a splice the indices found above are stale, and a reordered view compares
         # its rows anyway: ``changed`` is only reported when nothing moved.
-        changed = () if reordered else tuple(sorted(self._visual(at) for at, _ in in_place))
-        return RowsUpdate(changed=changed, reordered=reordered, marks_dropped=dropped)
+        changed = () if reordered else tuple(sorted(self._visual(at) for at, _ in plan.in_place))
+        return RowsUpdate(changed=changed, reordered=reordered, marks_dropped=plan.marks_dropped)
 
     def _load_fresh(self, jobs: dict[JobKey, Job]) -> RowsUpdate:
         """The first load (often 100,000 jobs from the cache): one sort, no bookkeeping per row."""
