@@ -182,3 +182,27 @@ def test_error_boundary_answers_500_and_swallows_the_exception() -> None:
     assert sent[0]["status"] == 500
     assert b"internal error" in sent[1]["body"]
     assert b"boom" not in sent[1]["body"]
+
+
+def test_corrupt_stored_columns_never_break_a_list(
+    keep: KeepAlive, service: ServiceProcess
+) -> None:
+    """Tags and details that are not JSON (another writer, a bad disk) still list."""
+    db = Database(service.data / "jobs.sqlite3")
+    row = JobRow.new("sampler", "basic_simulator", "{}", tags=["kept"])
+    row.id = "dcorruptcolumns00001"
+    row.status = "Completed"
+    row.created = row.queued = row.finished = now_iso()
+    db.insert(row)
+    with db._writer() as conn:
+        conn.execute(
+            "UPDATE jobs SET tags = '[', details = 'not json', name = CAST(X'FF00' AS TEXT)"
+            " WHERE id = ?",
+            (row.id,),
+        )
+    db.close()
+    status, page, raw = keep.request("GET", "/jobs?limit=200&pending=false")
+    assert status == 200, raw[:300]
+    assert page is not None
+    found = [job for job in page["jobs"] if job["id"] == row.id]
+    assert found and found[0]["tags"] == []

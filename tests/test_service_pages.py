@@ -46,3 +46,17 @@ def test_every_write_moves_the_generation(tmp_path: Path) -> None:
     seen.append(db.generation)
     assert seen[0] < seen[1] < seen[2] == seen[3]
     db.close()
+
+
+def test_another_processs_commit_moves_the_version(tmp_path: Path) -> None:
+    """A second connection (as another process would have) is seen, so pages never go stale."""
+    db = Database(tmp_path / "jobs.sqlite3")
+    before = db.version()
+    assert db.version() == before
+    other = Database(tmp_path / "jobs.sqlite3")
+    row = JobRow.new("sampler", "basic_simulator", "{}")
+    row.id, row.created, row.queued = "dpages00000000000002", now_iso(), now_iso()
+    other.insert(row)
+    other.close()
+    assert db.version() != before
+    db.close()

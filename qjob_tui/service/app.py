@@ -239,7 +239,7 @@ class JobRoutes:
         query = parse_job_query(request)
         exclude = bool(_flag(request, "exclude_params", default=False))
         key = (query, exclude)
-        generation = self.db.generation
+        generation = self.db.version()
         body = self.pages.get(key, generation)
         if body is None:
             # Identical queries in flight share one build (fifty pollers after one write).

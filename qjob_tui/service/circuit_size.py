@@ -20,7 +20,9 @@ MAX_EXPANDED_OPERATIONS = 1_000_000
 MAX_DEFINITION_DEPTH = 200
 
 
-def check_expansion(circuit: Any, where: str, limit: int = MAX_EXPANDED_OPERATIONS) -> int:
+def check_expansion(
+    circuit: Any, where: str = "the circuit", limit: int = MAX_EXPANDED_OPERATIONS
+) -> int:
     """The circuit's expanded size; raises ProgramError when it is above ``limit``."""
     memo: dict[tuple[str, int, int], int] = {}
     size = _circuit_size(circuit, memo, 0, limit, where)

@@ -143,10 +143,20 @@ class JobRow:
     @classmethod
     def from_sql(cls, row: sqlite3.Row | dict[str, object]) -> JobRow:
         data = dict(row)
-        data["tags"] = json.loads(data["tags"])
-        data["details"] = json.loads(data["details"])
+        tags = _stored(data["tags"])
+        details = _stored(data["details"])
+        data["tags"] = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+        data["details"] = details if isinstance(details, dict) else {}
         data["private"] = bool(data["private"])
         return cls(**data)
+
+
+def _stored(text: object) -> object:
+    """JSON of a stored column; a corrupt value reads as None rather than failing a list."""
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -223,6 +233,8 @@ class Database:
         # Bumped after every committed write: answers read at one generation stay valid
         # until the next, so identical list queries can share one rendered page.
         self.generation = 0
+        self._watch: sqlite3.Connection | None = None
+        self._watch_lock = threading.Lock()
         with self._writer() as conn:
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -255,12 +267,25 @@ class Database:
             finally:
                 self.generation += 1
 
+    def version(self) -> tuple[int, int]:
+        """Changes whenever anything commits to the file: this service, or another process.
+
+        SQLite's ``data_version`` moves when a connection other than the one asking commits;
+        one connection kept for asking sees every writer, including this service's own.
+        """
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = self._connect()
+            found = self._watch.execute("PRAGMA data_version").fetchone()
+        return self.generation, int(found[0])
+
     def close(self) -> None:
         with self._all_lock:
             for conn in self._all:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+        self._watch = None
 
     # --- writes -----------------------------------------------------------------------------
 

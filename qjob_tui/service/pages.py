@@ -4,8 +4,8 @@ Fifty dashboards polling the same list would otherwise each cost a query, 200 jo
 JSON encoding. A page is kept under the database's write generation read *before* the query,
 so a write that lands while the page is built makes it unreachable rather than stale. Building
 runs in the reads' own threads, never on the event loop, and never in the threads that the
-scheduler uses to record job transitions. The generation counts this process's writes only:
-another process writing the same database file is seen from this service's next write on.
+scheduler uses to record job transitions. The generation (``Database.version``) moves on
+every commit to the file, this service's or another process's.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ class PageCache:
     def __init__(self, size: int = 64, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.size = size
         self.max_bytes = max_bytes
-        self._pages: OrderedDict[Hashable, tuple[int, bytes]] = OrderedDict()
+        self._pages: OrderedDict[Hashable, tuple[Hashable, bytes]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, generation: int) -> bytes | None:
+    def get(self, key: Hashable, generation: Hashable) -> bytes | None:
         with self._lock:
             found = self._pages.get(key)
             if found is None or found[0] != generation:
@@ -33,7 +33,7 @@ class PageCache:
             self._pages.move_to_end(key)
             return found[1]
 
-    def put(self, key: Hashable, generation: int, body: bytes) -> None:
+    def put(self, key: Hashable, generation: Hashable, body: bytes) -> None:
         if len(body) > self.max_bytes // 4:
             return  # a huge page (params of big jobs) is not worth holding on to
         with self._lock:
@@ -46,7 +46,7 @@ class PageCache:
                 _, (_, dropped) = self._pages.popitem(last=False)
                 self._bytes -= len(dropped)
 
-    def page(self, key: Hashable, generation: int, build: Callable[[], bytes]) -> bytes:
+    def page(self, key: Hashable, generation: Hashable, build: Callable[[], bytes]) -> bytes:
         """The page for key at this generation, built (blocking) if it is not held."""
         body = self.get(key, generation)
         if body is None:
