@@ -362,12 +362,15 @@ class Database:
                 )
         return True
 
-    def requeue(self, job_id: str, at: str, note: str) -> None:
+    def requeue(self, job_id: str, at: str, note: str) -> bool:
+        """Put a running job back in the queue; False if it is no longer running."""
         with self._writer() as conn:
-            conn.execute(
-                "UPDATE jobs SET status = 'Queued', running = NULL, log = log || ? WHERE id = ?",
+            done = conn.execute(
+                "UPDATE jobs SET status = 'Queued', running = NULL, log = log || ? "
+                "WHERE id = ? AND status = 'Running'",
                 (f"{at} {note}\n", job_id),
             )
+        return done.rowcount > 0
 
     def set_tags(self, job_id: str, tags: Sequence[str]) -> bool:
         with self._writer() as conn:

@@ -411,12 +411,10 @@ class Scheduler:
         """Put a job whose worker was lost back at the head of its queue, once."""
         if row.id in self._lost:
             return False
-        current = await self._blocking(self.db.get, row.id, with_params=False)
-        if current is None or current.status != "Running":
+        note = f"re-queued: the worker running this job was lost ({reason})"
+        if not await self._blocking(self.db.requeue, row.id, now_iso(), note):
             return False  # cancelled or deleted meanwhile: recording the failure is a no-op
         self._lost.add(row.id)
-        note = f"re-queued: the worker running this job was lost ({reason})"
-        await self._blocking(self.db.requeue, row.id, now_iso(), note)
         self._queues[row.backend].appendleft(row.id)
         return True
 
