@@ -149,8 +149,10 @@ class JobStore:
     async def start(self, *, poll: bool = True) -> None:
         """Show cached history, then start one polling loop per source (unless ``poll`` is
         False: then the owner calls ``poll_once``, as tests and one-shot commands do)."""
-        for poller in self.pollers.values():
-            self._publish(await poller.open_cache())
+        # Each source is asked who it is at the same time: a dead one delays none of the others.
+        opened = await asyncio.gather(*(poller.open_cache() for poller in self.pollers.values()))
+        for changes in opened:
+            self._publish(changes)
         # The cached history lives as long as the app: keep the collector from scanning it.
         gc.freeze()
         if poll:
