@@ -88,7 +88,8 @@ def _catalogue(backends: set[str]) -> list[DemoJob]:
         DemoJob("basic_simulator", lambda: ghz(26), 100, "too wide for the simulator"),
         DemoJob("fake_cairo", lambda: qft(6), 12_000, "long QFT", ("demo", "long")),
         DemoJob("fake_cairo", lambda: ghz(12), 6000, None, ("long",)),
-        DemoJob("fake_lima", lambda: random_bits(3), 20_000, "to be cancelled", (), 4.0),
+        # Perth: Lima takes at most 8,192 shots, as the real device did.
+        DemoJob("fake_perth", lambda: random_bits(3), 20_000, "to be cancelled", (), 4.0),
     ]
     if "aer_simulator" in backends:
         jobs.append(DemoJob("aer_simulator", lambda: qft(10), 8192, "QFT 10 on Aer", ("aer",)))
