@@ -60,3 +60,12 @@ def test_a_zlib_bomb_is_refused_before_decoding() -> None:
 def test_bad_text_says_what_is_wrong(text: str, words: str) -> None:
     with pytest.raises(WireError, match=words):
         decode_params(text)
+
+
+def test_an_executor_zlib_bomb_is_refused_before_the_converters() -> None:
+    from qjob_tui.wire.executor import parse_executor_params
+
+    bomb = base64.b64encode(zlib.compress(b"\0" * (MAX_DECODED_BYTES + 1024), 9)).decode()
+    params = {"schema_version": "v2.0", "quantum_program": {"circuits": {"b64_data": bomb}}}
+    with pytest.raises(WireError, match="decompresses to more than"):
+        parse_executor_params(json.dumps(params))
