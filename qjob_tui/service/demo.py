@@ -1,7 +1,8 @@
 """The demo workload: a stream of varied jobs, so that a person watching sees every state.
 
 GHZ and QFT circuits, quantum random bits, jobs that fail for a reason a person can read, long
-jobs that make queues form on the slow device, a job that gets cancelled, a few tagged and named.
+jobs that make queues form on the slow device, a job that gets cancelled, a few tagged and named,
+a batch and a dedicated session.
 Circuits are OpenQASM 2 text, the simple form the sampler also accepts. The quantum random number
 pipeline measures Hadamards, then, once that job completes, runs the CQC extractor over its bits
 (a ``random-extractor`` job with ``raw_job``), both tagged "qrng".
@@ -89,14 +90,17 @@ def _catalogue(backends: set[str]) -> list[DemoJob]:
         DemoJob("basic_simulator", lambda: ghz(26), 100, "too wide for the simulator"),
         DemoJob("fake_cairo", lambda: qft(6), 12_000, "long QFT", ("demo", "long")),
         DemoJob("fake_cairo", lambda: ghz(12), 6000, None, ("long",)),
-        DemoJob("fake_lima", lambda: random_bits(3), 20_000, "to be cancelled", (), 4.0),
+        # Perth: Lima takes at most 8,192 shots, as the real device did.
+        DemoJob("fake_perth", lambda: random_bits(3), 20_000, "to be cancelled", (), 4.0),
     ]
     if "aer_simulator" in backends:
         jobs.append(DemoJob("aer_simulator", lambda: qft(10), 8192, "QFT 10 on Aer", ("aer",)))
     return [job for job in jobs if job.backend in backends]
 
 
-async def submit_demo_job(scheduler: Scheduler, job: DemoJob) -> JobRow:
+async def submit_demo_job(
+    scheduler: Scheduler, job: DemoJob, session_id: str | None = None
+) -> JobRow:
     params = {"pubs": [[job.circuit(), None, job.shots]], "version": 2}
     row = JobRow.new(
         ProgramId.SAMPLER,
@@ -106,8 +110,33 @@ async def submit_demo_job(scheduler: Scheduler, job: DemoJob) -> JobRow:
         tags=list(job.tags),
         name=job.name,
         caller="qjob-tui-demo",
+        session_id=session_id,
     )
     return await scheduler.submit(row)
+
+
+async def _wait_final(scheduler: Scheduler, row: JobRow, poll: float = 0.5) -> None:
+    while True:
+        current = await asyncio.to_thread(scheduler.db.get, row.id, with_params=False)
+        if current is None or current.status in ("Completed", "Cancelled", "Failed"):
+            return
+        await asyncio.sleep(poll)
+
+
+async def run_sessions(scheduler: Scheduler) -> None:
+    """A batch of three jobs and a dedicated session of two steps, each closed when done."""
+    if "fake_perth" in scheduler.backends:
+        batch = scheduler.open_session("batch", "fake_perth", 600, 60)
+        for i in range(3):
+            job = DemoJob("fake_perth", lambda: ghz(4), 1500, f"batch GHZ {i + 1}", ("batch",))
+            await submit_demo_job(scheduler, job, batch.id)
+        scheduler.close_session(batch)  # its jobs still run; then it closes
+    if "fake_lima" in scheduler.backends:
+        session = scheduler.open_session("dedicated", "fake_lima", 600, 15)
+        for step in (1, 2):
+            job = DemoJob("fake_lima", lambda: random_bits(4), 2000, f"session step {step}")
+            await _wait_final(scheduler, await submit_demo_job(scheduler, job, session.id))
+        scheduler.close_session(session)
 
 
 async def extract_when_done(
@@ -171,6 +200,9 @@ async def run_demo(scheduler: Scheduler, *, pace: float = 5.0, seed: int | None 
             task.add_done_callback(pending.discard)
 
     try:
+        sessions = asyncio.create_task(run_sessions(scheduler), name="demo-sessions")
+        pending.add(sessions)
+        sessions.add_done_callback(pending.discard)
         for job in catalogue:
             await submit(job)
             await asyncio.sleep(0.3)

@@ -285,6 +285,8 @@ class SessionBook:
 
     def cancel(self, session: Session, now: datetime) -> list[str]:
         """``DELETE /close``: no new jobs, queued ones cancelled; returns their ids."""
+        if session.closed:
+            return []
         queued = sorted(session.queued)
         session.accepting_jobs = False
         session.state_reason = REASON_CANCELLED
@@ -316,7 +318,9 @@ class SessionBook:
                 continue
             idle = self._idle_deadline(session)
             if idle is not None and now >= idle:
-                self._deactivate(session, REASON_INTERACTIVE, now)
+                # A closing session keeps saying why it closes.
+                reason = REASON_INTERACTIVE if session.accepting_jobs else session.state_reason
+                self._deactivate(session, reason, now)
         return cancelled
 
     def next_deadline(self) -> datetime | None:

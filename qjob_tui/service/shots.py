@@ -6,6 +6,7 @@ circuits here would block the event loop, so only the plain numbers are read.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from qjob_tui.model import ProgramId
@@ -19,6 +20,8 @@ def count_shots(program: str, params: dict[str, Any]) -> int:
     """Total shots of a sampler job's pubs; 0 for programs without shots or odd params."""
     if program == ProgramId.ESTIMATOR:
         return _estimator_shots(params)
+    if program == ProgramId.EXECUTOR:
+        return _executor_shots(params)
     if program != ProgramId.SAMPLER:
         return 0
     options = params.get("options")
@@ -62,4 +65,22 @@ def _estimator_shots(params: dict[str, Any]) -> int:
         if isinstance(given, int | float) and not isinstance(given, bool) and given > 0:
             precision = float(given)
         total += min(round(1 / precision**2), 10**7)
+    return total
+
+
+def _executor_shots(params: dict[str, Any]) -> int:
+    """A QuantumProgram's shots for each element of each item's shape (schema v1 and v2)."""
+    program = params.get("quantum_program")
+    if not isinstance(program, dict) or not isinstance(program.get("shots"), int):
+        return 0
+    items = program.get("items")
+    if not isinstance(items, list):
+        return 0
+    total = 0
+    for item in items:
+        shape = item.get("shape") if isinstance(item, dict) else None
+        size = 1
+        if isinstance(shape, list) and all(isinstance(n, int) and n >= 0 for n in shape):
+            size = max(math.prod(shape), 1)
+        total += max(program["shots"], 0) * min(size, 10**7)
     return total

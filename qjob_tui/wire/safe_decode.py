@@ -44,11 +44,12 @@ def check_typed_values(value: object, allowed: Iterable[str] = PARAM_TYPES) -> N
                         "writes them.",
                     )
                 if kind in _COMPRESSED and isinstance(item.get("__value__"), str):
-                    _check_compressed(item["__value__"], kind)
+                    check_compressed(item["__value__"], kind)
             stack.extend(item.values())
 
 
-def _check_compressed(text: str, kind: str) -> None:
+def check_compressed(text: str, kind: str) -> None:
+    """Refuse base64 zlib data that is not that, or that inflates past the cap."""
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
