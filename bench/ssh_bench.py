@@ -279,6 +279,12 @@ def main() -> None:
     )
     print()
     print(
+        "Upstream requests do not grow with viewers: idle, the relay asks only for the backends "
+        "and a reconcile poll; busy, it also refreshes queued jobs' places on its own 30 s "
+        'clock. Idle bytes come from the "N min ago" labels of recent jobs.'
+    )
+    print()
+    print(
         f"Memory per viewer: {r['rss_per_viewer'] / 1024:.0f} MB resident per dashboard process "
         f"({r['dashboards']} running); the relay grew by "
         f"{r['relay_growth'] / 1024:.1f} MB per viewer."
