@@ -71,9 +71,13 @@ def row_of(screen: str, job_id: str, status: str) -> bool:
     return any(job_id[:12] in line and status in line.lower() for line in screen.splitlines())
 
 
-def start_demo(tmp_path: Path, name: str, **extra_env: str) -> tuple[Tmux, Path]:
-    """``qjob-tui demo`` in a fresh 120x40 tmux session with an empty environment."""
+def start_demo(tmp_path: Path, name: str, config: str = "", **extra_env: str) -> tuple[Tmux, Path]:
+    """``qjob-tui demo`` in a fresh 120x40 tmux session with an empty environment (and this
+    ``config.toml``, if given)."""
     tmux = Tmux(name)
+    if config:
+        (tmp_path / "config" / "qjob-tui").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "config" / "qjob-tui" / "config.toml").write_text(config)
     exit_file = tmp_path / "exit-code"
     env = {
         "HOME": str(tmp_path),
@@ -235,3 +239,63 @@ def test_circuit_tab_of_a_finished_job_shows_the_circuit(demo: tuple[Tmux, Path]
     screen = tmux.wait_for(lambda s: "┤ H ├" in s or "could not" in s.lower(), timeout=60)
     assert "┤ H ├" in screen and "q_2" in screen, screen
     assert "Loading the circuits" not in screen
+
+
+LOG_LINE = re.compile(r"T\d\d:\d\d:\d\d\S* (running|cancelled|completed)")
+
+
+def test_daily_use_palette_log_marks_and_hook(tmp_path: Path) -> None:
+    """ctrl+p opens the palette; the Log tab follows a running job to its end; the on_final
+    hook runs once for it; marks are counted in the list's border and cleared with u."""
+    hook_log = tmp_path / "hook.log"
+    config = f'on_final = \'echo "$QJOB_ID $QJOB_STATUS" >> "{hook_log}"\'\n'
+    name = f"qjob-e2e-daily-{os.getpid()}"
+    tmux, exit_file = start_demo(tmp_path, name, config=config)
+    try:
+        tmux.wait_for(lambda s: "long QFT" in s and "local ok" in s, timeout=90)
+        # ctrl+p: the palette opens (it did not when ":" was bound alone), and takes the typing.
+        tmux.keys("C-p")
+        tmux.wait_for(lambda s: "Search for commands" in s)
+        tmux.keys("-l", "unmark")
+        tmux.wait_for(lambda s: "Unmark all jobs" in s)
+        tmux.keys("Escape")
+        tmux.wait_for(lambda s: "Search for commands" not in s and "Unmark all" not in s)
+        # The Log tab of the long job, followed from running to its end.
+        tmux.keys("/")
+        tmux.wait_for(lambda s: "filter: text, re:regex" in s)
+        tmux.keys("-l", "long QFT")
+        tmux.keys("Enter")
+        tmux.wait_for(lambda s: "filter: long QFT" in s)
+        screen = tmux.wait_for(lambda s: "fake_cairo" in s and "long QFT" in s)
+        job_id = re.search(r"\b(d[0-9a-z]{19})\b", screen)
+        assert job_id is not None, screen
+        tmux.keys("l")
+        tmux.wait_for(lambda s: any(m.group(1) == "running" for m in LOG_LINE.finditer(s)), 150)
+        tmux.keys("c")
+        tmux.wait_for(lambda s: "Cancel this job?" in s)
+        tmux.keys("y")
+        tmux.wait_for(lambda s: any(m.group(1) == "cancelled" for m in LOG_LINE.finditer(s)), 60)
+        deadline = time.monotonic() + 30
+        while not hook_log.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert hook_log.exists(), tmux.screen()
+        # Marks: counted in the border, cleared with u.
+        tmux.keys("Escape")
+        tmux.wait_for(lambda s: "filter: long QFT" not in s)
+        tmux.keys("Space")
+        tmux.wait_for(lambda s: "1 marked" in s)
+        tmux.keys("Space")
+        tmux.wait_for(lambda s: "2 marked" in s)
+        tmux.keys("u")
+        tmux.wait_for(lambda s: "marked" not in s)
+        lines = hook_log.read_text().splitlines()
+        assert lines.count(f"{job_id.group(1)} CANCELLED") == 1, lines
+        assert len(lines) == len(set(lines)), lines  # once per job
+        time.sleep(0.5)  # else the terminal reads escape then q as alt+q
+        tmux.keys("q")
+        deadline = time.monotonic() + 30
+        while not exit_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert exit_file.read_text().strip() == "0"
+    finally:
+        tmux.run("kill-session", "-t", name)
