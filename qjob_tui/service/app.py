@@ -334,7 +334,14 @@ class JobRoutes:
         if calibration is not None:
             row.details["calibration_id"] = calibration
         row = await self.scheduler.submit(row)
-        return JSONResponse({"id": row.id, "backend": row.backend})
+        answer: dict[str, Any] = {"id": row.id, "backend": row.backend}
+        if row.session_id is not None:
+            answer["session_id"] = row.session_id
+        if row.private:
+            answer["private"] = True
+        if calibration is not None:
+            answer["calibration_id"] = calibration
+        return JSONResponse(answer)
 
     def _cost(self, cost: object) -> int:
         """The job's maximum execution time in seconds (IBM's ``cost``), within the ceiling."""
