@@ -122,6 +122,7 @@ def test_a_job_takes_its_sessions_backend_and_is_listed_by_session(client: httpx
     assert response.status_code == 200, response.text
     job_id = response.json()["id"]
     assert response.json()["backend"] == "fake_perth"
+    assert response.json()["session_id"] == session["id"]
     other = submit(client, backend="fake_perth", shots=10)
     job = wait_status(client, job_id)
     assert job["session_id"] == session["id"]

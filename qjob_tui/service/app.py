@@ -218,7 +218,14 @@ class JobService:
         if calibration is not None:
             row.details["calibration_id"] = calibration
         row = await self.scheduler.submit(row)
-        return JSONResponse({"id": row.id, "backend": row.backend})
+        answer: dict[str, Any] = {"id": row.id, "backend": row.backend}
+        if row.session_id is not None:
+            answer["session_id"] = row.session_id
+        if row.private:
+            answer["private"] = True
+        if calibration is not None:
+            answer["calibration_id"] = calibration
+        return JSONResponse(answer)
 
     async def _session_for(self, session_id: object, backend: str) -> str | None:
         """The session a new job joins, checked: it must exist and accept jobs there."""
