@@ -35,7 +35,8 @@ LONG = 100_000  # shots: fake_cairo stays busy for minutes
 def make_app(service: ServiceProcess, tmp_path: Path, **kwargs: object) -> QJobApp:
     store = JobStore(
         [JobClient(Source.local(service.root))],
-        StoreConfig(interval=0.2, calm_interval=0.2, use_cache=False),
+        # Polled as without a stream: these tests count polls (the stream: test_stream.py).
+        StoreConfig(interval=0.2, calm_interval=0.2, use_cache=False, use_stream=False),
     )
     return QJobApp(store, **kwargs)  # type: ignore[arg-type]
 

@@ -49,7 +49,7 @@ def viewer_store(relay: str, token: str, tmp_path: Path, n: int) -> JobStore:
     config = StoreConfig(
         interval=SLOW,
         calm_interval=SLOW,
-        reconcile_interval=SLOW,
+        streaming_interval=SLOW,
         backend_interval=SLOW,
         cache_dir=tmp_path / f"cache-{n}",
     )
@@ -163,7 +163,7 @@ async def test_dashboard_on_a_relay_shows_its_sources_and_upstream_health(
 
     sources = relay_sources(relay, VIEWER)
     assert [s.name for s in sources] == [f"127.0.0.1-{service.port}"]
-    config = StoreConfig(cache_dir=tmp_path / "cache", reconcile_interval=SLOW)
+    config = StoreConfig(cache_dir=tmp_path / "cache", streaming_interval=SLOW)
     store = JobStore([JobClient(source) for source in sources], config)
     app = QJobApp(store, readonly=True)
     async with app.run_test(size=(160, 40)) as pilot:

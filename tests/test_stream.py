@@ -64,7 +64,7 @@ def store_for(url: str, tmp_path: Path, **overrides: object) -> JobStore:
         "interval": SLOW,
         "calm_interval": SLOW,
         "backend_interval": SLOW,
-        "reconcile_interval": SLOW,
+        "streaming_interval": SLOW,
         "cache_dir": tmp_path / "cache",
     }
     values.update(overrides)

@@ -240,7 +240,7 @@ class SourcePoller:
     def _interval(self) -> float:
         pending_work = self._due or self._needs_metrics or not self._history_complete
         if self.stream.live and not pending_work:
-            return self.config.reconcile_interval  # the stream brings changes; polls reconcile
+            return self.config.streaming_interval  # the stream brings changes; polls reconcile
         busy = self.has_active or pending_work
         return self.config.interval if busy else self.config.calm_interval
 

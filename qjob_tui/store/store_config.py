@@ -26,6 +26,7 @@ class StoreConfig:
     queue_samples: int = 720
     use_cache: bool = True
     cache_dir: Path | None = None
-    # Where a server pushes its changes (GET /stream): listen, and poll only to reconcile.
+    # Where a server pushes its changes (GET /stream): listen, and poll only to reconcile,
+    # this often.
     use_stream: bool = True
-    reconcile_interval: float = 60.0
+    streaming_interval: float = 60.0

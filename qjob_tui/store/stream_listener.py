@@ -2,7 +2,7 @@
 
 Where the server offers ``GET /stream`` (the local service, the relay), changes arrive within
 a moment and cost no request; the source's poller then only reconciles, on the slow
-``reconcile_interval``. Where it does not (IBM Quantum answers 404), the listener ends for good
+``streaming_interval``. Where it does not (IBM Quantum answers 404), the listener ends for good
 and the poller polls as before. When a stream breaks, the poller polls at once and at its usual
 pace again, and the listener tries to reopen the stream after a backoff.
 """
