@@ -38,9 +38,10 @@ from qjob_tui.service.identity import HEADER, SERVICE, instance_id
 from qjob_tui.service.limits import JobLimits
 from qjob_tui.service.pages import PageCache
 from qjob_tui.service.pools import dask_pool
+from qjob_tui.service.query_times import created_window, shown
 from qjob_tui.service.reference import INSTALL_HINT, RUNTIME_PROGRAMS, runtime_available
 from qjob_tui.service.route_errors import InvalidRequest, NoSuchResource, SessionRefused
-from qjob_tui.service.scheduler import Scheduler, to_utc
+from qjob_tui.service.scheduler import Scheduler
 from qjob_tui.service.shots import count_shots
 from qjob_tui.service.stream import FeedDatabase, stream_route
 from qjob_tui.service.validation import (
@@ -276,17 +277,17 @@ class JobRoutes:
         unknown = sorted(set(body) - SUBMIT_FIELDS)
         if unknown:
             raise InvalidRequest(
-                f"unknown field {_shown(unknown[0])} in the job; the fields are "
+                f"unknown field {shown(unknown[0])} in the job; the fields are "
                 + ", ".join(sorted(SUBMIT_FIELDS))
             )
         program = body.get("program_id")
         if program not in PROGRAMS:
             raise InvalidRequest(
-                f"unknown program_id {_shown(program)}; this service runs {list(PROGRAMS)}"
+                f"unknown program_id {shown(program)}; this service runs {list(PROGRAMS)}"
             )
         if program in RUNTIME_PROGRAMS and not runtime_available():
             raise InvalidRequest(
-                f"program {_shown(program)} needs qiskit-ibm-runtime: {INSTALL_HINT}"
+                f"program {shown(program)} needs qiskit-ibm-runtime: {INSTALL_HINT}"
             )
         if self.config.usage_limit is not None:
             consumed = await asyncio.to_thread(self.db.quantum_seconds)
@@ -305,7 +306,7 @@ class JobRoutes:
             backend = self._classical_backend()
         if not isinstance(backend, str) or backend not in self.backends:
             raise InvalidRequest(
-                f"unknown backend {_shown(backend)}; available: {', '.join(sorted(self.backends))}"
+                f"unknown backend {shown(backend)}; available: {', '.join(sorted(self.backends))}"
             )
         params = body.get("params")
         if not isinstance(params, dict):
@@ -365,7 +366,7 @@ class JobRoutes:
             raise InvalidRequest("session_id must be a string")
         session = self.scheduler.sessions.get(session_id)
         if session is None:
-            raise InvalidRequest(f"unknown session_id {_shown(session_id)}")
+            raise InvalidRequest(f"unknown session_id {shown(session_id)}")
         if session.backend is not None and backend != session.backend:
             raise InvalidRequest(
                 f"session {session_id} runs on {session.backend}; its jobs cannot run on {backend}"
@@ -547,12 +548,6 @@ class JobRoutes:
             self.db.close()
 
 
-def _shown(value: object, limit: int = 60) -> str:
-    """A client's value quoted in a message, cut short: a 10 KB value makes a 10 KB error."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _flag(request: Request, name: str, *, default: bool | None) -> bool | None:
     value = request.query_params.get(name)
     if value is None or value == "":
@@ -562,7 +557,7 @@ def _flag(request: Request, name: str, *, default: bool | None) -> bool | None:
         return True
     if lowered in ("false", "0", "no"):
         return False
-    raise InvalidRequest(f"{name} must be true or false, not {_shown(value)}")
+    raise InvalidRequest(f"{name} must be true or false, not {shown(value)}")
 
 
 def _optional(body: dict[str, Any], name: str, kind: type) -> None:
@@ -603,17 +598,8 @@ def parse_job_query(request: Request) -> JobQuery:
     offset = integer_param("offset", params.get("offset"), default=0, low=0, high=INT64_MAX)
     sort = params.get("sort", "DESC").upper()
     if sort not in ("ASC", "DESC"):
-        raise InvalidRequest(f"sort must be ASC or DESC, not {_shown(params.get('sort'))}")
-    times = {}
-    for key in ("created_after", "created_before"):
-        value = params.get(key)
-        if value:
-            try:
-                times[key] = to_utc(value)
-            except (ValueError, OverflowError):
-                raise InvalidRequest(
-                    f"{key} must be an ISO 8601 date-time, not {_shown(value)}"
-                ) from None
+        raise InvalidRequest(f"sort must be ASC or DESC, not {shown(params.get('sort'))}")
+    times = created_window(params)
     return JobQuery(
         limit=limit,
         offset=offset,

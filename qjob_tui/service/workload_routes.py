@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from qjob_tui.service.query_times import created_window
 from qjob_tui.service.route_errors import InvalidRequest
-from qjob_tui.service.scheduler import to_utc
 from qjob_tui.service.workloads import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -58,16 +58,7 @@ def parse_workload_query(request: Request, me: str) -> WorkloadQuery:
     for status in statuses:
         if status not in STATUSES:
             raise InvalidRequest(f"status must be among {list(STATUSES)}, not {status[:40]!r}")
-    times: dict[str, str] = {}
-    for key in ("created_after", "created_before"):
-        value = params.get(key)
-        if value:
-            try:
-                times[key] = to_utc(value)
-            except (ValueError, OverflowError):
-                raise InvalidRequest(
-                    f"{key} must be an ISO 8601 date-time, not {value!r}"
-                ) from None
+    times = created_window(params)
     after = before = None
     try:
         if params.get("next"):
