@@ -7,9 +7,9 @@ never blocks the list.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -27,6 +27,7 @@ from qjob_tui.ui.detail.raw_view import RawView
 from qjob_tui.ui.detail.result_view import ResultView
 from qjob_tui.ui.detail.timeline import TimelineView
 
+R = TypeVar("R")  # what a result tab shows: sampler counts or estimator values
 LOG_FOLLOW_SECONDS = 1.0  # how often the Log tab reads a running job's log again
 
 if TYPE_CHECKING:
@@ -225,24 +226,20 @@ class JobDetail(Vertical):
     @work(exclusive=True, group="result", exit_on_error=False)
     async def fetch_result(self, key: JobKey) -> None:
         view = self.query_one(ResultView)
-        try:
-            result = await self.store.result(key)
-        except StoreError as exc:
-            self._result_for = None
-            view.show_message(f"Could not read the result: {exc}")
-            return
-        if key != self.key:
-            return
-        if result is None:
-            view.show_message("The service has no result for this job.")
-        else:
-            view.show_result(result)
+        await self._show_result(key, self.store.result(key), view.show_result)
 
     @work(exclusive=True, group="result", exit_on_error=False)
     async def fetch_estimates(self, key: JobKey) -> None:
         view = self.query_one(ResultView)
+        await self._show_result(key, self.store.estimator_result(key), view.show_estimates)
+
+    async def _show_result(
+        self, key: JobKey, reading: Awaitable[R | None], show: Callable[[R], None]
+    ) -> None:
+        """A sampler's or an estimator's result in the Result tab, or why there is none."""
+        view = self.query_one(ResultView)
         try:
-            result = await self.store.estimator_result(key)
+            result = await reading
         except StoreError as exc:
             self._result_for = None
             view.show_message(f"Could not read the result: {exc}")
@@ -252,7 +249,7 @@ class JobDetail(Vertical):
         if result is None:
             view.show_message("The service has no result for this job.")
         else:
-            view.show_estimates(result)
+            show(result)
 
     @work(exclusive=True, group="circuit", exit_on_error=False)
     async def fetch_circuits(self, key: JobKey) -> None:
