@@ -12,12 +12,14 @@ import threading
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 
 from qjob_tui.api import JobClient, Source
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.detail.result_view import ResultView
+from qjob_tui.ui.status_line import StatusLine
 from qjob_tui.wire import sampler_results
 from tests.service_process import ServiceProcess
 from tests.test_app import select, until
@@ -82,10 +84,11 @@ async def test_screen_keeps_painting_while_a_large_result_decodes(
             await pilot.press("tab", "right", "right")
             await until(pilot, lambda: app.query_one(JobDetail).active == "result")
             await until(pilot, started.is_set, timeout=60)
+            status = app.query_one(StatusLine)
             for step in range(3):
                 before = frames[0]
-                app.notify(f"still drawing, step {step}")
-                await until(pilot, lambda before=before: frames[0] > before)
+                status.update(Text(f"still drawing, step {step}"))
+                await until(pilot, lambda before=before: frames[0] > before, timeout=120)
             assert not release.is_set() and "Loading the result" in str(
                 app.query_one(ResultView).render()
             )

@@ -174,36 +174,10 @@ class Requester:
         content = None if json_body is None else json.dumps(json_body).encode()
         while True:
             attempt += 1
-            try:
-                headers = await self.auth.headers()
-                if content is not None:
-                    headers["Content-Type"] = "application/json"
-                self.stats.requests += 1
-                self.stats.bytes_sent += len(content or b"")
-                response = await self._client.request(
-                    method, path, params=params, content=content, headers=headers
-                )
-                self.stats.bytes_received += len(response.content)
-                self.served_by = response.headers.get(INSTANCE_HEADER)
-            except ApiError as exc:
-                # From the IAM exchange: already typed; secrets never in it.
-                if isinstance(exc, NetworkError) and attempt < self.policy.max_tries:
-                    await self._backoff(attempt)
-                    continue
-                raise
-            except httpx.TimeoutException:
-                if attempt < self.policy.max_tries:
-                    await self._backoff(attempt)
-                    continue
-                raise self._fail(NetworkError, f"timed out after {attempt} tries") from None
-            except httpx.TransportError as exc:
-                if attempt < self.policy.max_tries:
-                    await self._backoff(attempt)
-                    continue
-                reason = type(exc).__name__
-                raise self._fail(
-                    NetworkError, f"unreachable ({reason}) after {attempt} tries"
-                ) from None
+            response = await self._send(method, path, params, content, attempt)
+            if response is None:  # a network fault worth another try
+                await self._backoff(attempt)
+                continue
             status = response.status_code
             if status < 400:
                 return response
@@ -211,22 +185,70 @@ class Requester:
                 refreshed = True
                 attempt -= 1
                 continue
-            if status in RETRY_STATUSES and attempt < self.policy.max_tries:
-                await self._backoff(attempt)
-                continue
-            if status == 429:
-                wait = retry_after(response)
-                if attempt < self.policy.max_tries and (wait or 0.0) <= self.policy.max_wait:
-                    self.stats.retries += 1
-                    await self._sleep(wait if wait is not None else self.policy.delay(attempt))
-                    continue
-                raise self._fail(
-                    RateLimited, f"rate limited: {error_message(response)}", retry_after=wait
-                )
-            cls = _ERRORS.get(status)
-            if cls is None:
-                cls = ServerError if status >= 500 else ApiError
-            raise self._fail(cls, error_message(response), status=status)
+            wait = self._retry_wait(response, attempt)
+            if wait is None:
+                raise self._refusal(response)
+            self.stats.retries += 1
+            await self._sleep(wait)
+
+    async def _send(
+        self, method: str, path: str, params: Any, content: bytes | None, attempt: int
+    ) -> httpx.Response | None:
+        """One try: the response, None for a fault to retry, or a NetworkError after the last."""
+        try:
+            headers = await self.auth.headers()
+            if content is not None:
+                headers["Content-Type"] = "application/json"
+            self.stats.requests += 1
+            self.stats.bytes_sent += len(content or b"")
+            response = await self._client.request(
+                method, path, params=params, content=content, headers=headers
+            )
+            self.stats.bytes_received += len(response.content)
+            self.served_by = response.headers.get(INSTANCE_HEADER)
+            return response
+        except ApiError as exc:
+            # From the IAM exchange: already typed; secrets never in it.
+            if isinstance(exc, NetworkError) and attempt < self.policy.max_tries:
+                return None
+            raise
+        except httpx.TimeoutException:
+            if attempt < self.policy.max_tries:
+                return None
+            raise self._fail(NetworkError, f"timed out after {attempt} tries") from None
+        except httpx.TransportError as exc:
+            if attempt < self.policy.max_tries:
+                return None
+            reason = type(exc).__name__
+            raise self._fail(
+                NetworkError, f"unreachable ({reason}) after {attempt} tries"
+            ) from None
+
+    def _retry_wait(self, response: httpx.Response, attempt: int) -> float | None:
+        """How long to wait before trying a refused request again, or None not to."""
+        if attempt >= self.policy.max_tries:
+            return None
+        if response.status_code in RETRY_STATUSES:
+            return self.policy.delay(attempt)
+        if response.status_code == 429:
+            wait = retry_after(response)
+            if (wait or 0.0) <= self.policy.max_wait:
+                return wait if wait is not None else self.policy.delay(attempt)
+        return None
+
+    def _refusal(self, response: httpx.Response) -> ApiError:
+        """The typed error of a response the server refused for good."""
+        status = response.status_code
+        if status == 429:
+            return self._fail(
+                RateLimited,
+                f"rate limited: {error_message(response)}",
+                retry_after=retry_after(response),
+            )
+        cls = _ERRORS.get(status)
+        if cls is None:
+            cls = ServerError if status >= 500 else ApiError
+        return self._fail(cls, error_message(response), status=status)
 
     @contextlib.asynccontextmanager
     async def stream(
