@@ -102,7 +102,11 @@ def test_demo_cancel_resize_and_quit(demo: tuple[Tmux, Path]) -> None:
     tmux.keys("c")
     tmux.wait_for(lambda s: "Cancel this job?" in s)
     tmux.keys("y")
-    tmux.wait_for(lambda s: "cancelled" in s.lower() and "long QFT" in s, timeout=30)
+    # The job's own row, not the status line (which counts "cancelled" jobs at all times).
+    tmux.wait_for(
+        lambda s: any("long QFT" in line and "⊘ cancelled" in line for line in s.splitlines()),
+        timeout=30,
+    )
     with httpx.Client(base_url=url.group(0)) as http:
         jobs = http.get("/jobs", params={"tags": "long"}).json()["jobs"]
         cancelled = [j for j in jobs if j["name"] == "long QFT" and j["status"] == "Cancelled"]
