@@ -71,6 +71,12 @@ def row_of(screen: str, job_id: str, status: str) -> bool:
     return any(job_id[:12] in line and status in line.lower() for line in screen.splitlines())
 
 
+def filter_box_gone(screen: str) -> bool:
+    """The filter box closed, which enter does as it gives the list the focus back: keys sent
+    after this reach the list, not the box."""
+    return not any(line.startswith("▊") for line in screen.splitlines())
+
+
 def start_demo(tmp_path: Path, name: str, config: str = "", **extra_env: str) -> tuple[Tmux, Path]:
     """``qjob-tui demo`` in a fresh 120x40 tmux session with an empty environment (and this
     ``config.toml``, if given)."""
@@ -115,7 +121,7 @@ def test_demo_cancel_resize_and_quit(demo: tuple[Tmux, Path]) -> None:
     tmux.wait_for(lambda s: "filter: text, re:regex" in s)  # the filter box has the focus
     tmux.keys("-l", "long QFT")
     tmux.keys("Enter")
-    tmux.wait_for(lambda s: "filter: long QFT" in s)
+    tmux.wait_for(lambda s: "filter: long QFT" in s and filter_box_gone(s))
     tmux.keys("c")
     tmux.wait_for(lambda s: "Cancel this job?" in s)
     tmux.keys("y")
@@ -265,8 +271,10 @@ def test_daily_use_palette_log_marks_and_hook(tmp_path: Path) -> None:
         tmux.wait_for(lambda s: "filter: text, re:regex" in s)
         tmux.keys("-l", "long QFT")
         tmux.keys("Enter")
-        tmux.wait_for(lambda s: "filter: long QFT" in s)
-        screen = tmux.wait_for(lambda s: "fake_cairo" in s and "long QFT" in s)
+        tmux.wait_for(lambda s: "filter: long QFT" in s and filter_box_gone(s))
+        screen = tmux.wait_for(
+            lambda s: any("long QFT" in line and "fake_cairo" in line for line in s.splitlines())
+        )
         job_id = re.search(r"\b(d[0-9a-z]{19})\b", screen)
         assert job_id is not None, screen
         tmux.keys("l")

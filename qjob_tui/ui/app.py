@@ -991,9 +991,9 @@ class QJobApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def filter_done(self, event: Input.Submitted) -> None:
+        """Back to the list; the box goes (the list's border names the filter, / edits it)."""
         self._focus_list()
-        if not event.value:
-            event.input.display = False
+        event.input.display = False
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
