@@ -187,6 +187,11 @@ def main() -> int:
         "simulators. Jobs per second from the first submit to the last final job; ratios "
         f"against the {FLOOR} (the default), same run.\n"
     )
+    load = os.getloadavg()[2]
+    print(
+        f"Load average over the last 15 minutes at the end: {load:.1f} on "
+        f"{len(os.sched_getaffinity(0))} cores; other work on the machine shifts the ratios.\n"
+    )
     print("| engine | small jobs/s | ratio | large jobs/s | ratio |")
     print("|---|---:|---:|---:|---:|")
     for name, _ in ENGINES:

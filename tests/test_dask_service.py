@@ -8,6 +8,7 @@ in the worker), which keeps them running until the test has looked.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -33,15 +34,30 @@ APIKEY = "dask-runtime-key"
 LONG = {"backend": "fake_cairo", "shots": 20_000}
 
 
+@contextlib.contextmanager
+def kept_environ() -> Iterator[None]:
+    """Starting worker processes sets variables in our environment (PYTHONHASHSEED,
+    OMP_NUM_THREADS, ...) that later tests' processes would inherit: put it back."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as local:
+    with (
+        kept_environ(),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as local,
+    ):
         yield local
 
 
@@ -194,13 +210,16 @@ def test_the_service_waits_for_a_missing_scheduler_and_resumes(
             assert f"Dask scheduler {address} unreachable" in device["status"]["reason"]
             job_id = submit(c, backend="fake_lima", shots=20)
             assert c.get(f"/jobs/{job_id}").json()["status"] == "Queued"
-            with distributed.LocalCluster(
-                n_workers=1,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                scheduler_port=port,
-                dashboard_address=None,
+            with (
+                kept_environ(),
+                distributed.LocalCluster(
+                    n_workers=1,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    scheduler_port=port,
+                    dashboard_address=None,
+                ),
             ):
                 assert wait_status(c, job_id, timeout=120)["status"] == "Completed"
                 assert c.get("/health").json()["status"] == "ok"

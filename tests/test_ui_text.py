@@ -121,6 +121,9 @@ def test_queue_pane_shows_a_clusters_status_once() -> None:
     text = queue_text(backends, {}, {}, None, False).plain
     assert text.count(note) == 1
     assert text.splitlines()[-1] == note
+    # One backend's own message (maintenance) is not a note about the source.
+    backends.append(Backend("fake_cairo", "local", BackendState.PAUSED, 0, 27, message="down"))
+    assert note not in queue_text(backends, {}, {}, None, False).plain
 
 
 def test_status_line_health_and_counts() -> None:

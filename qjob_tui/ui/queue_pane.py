@@ -62,9 +62,7 @@ def queue_text(
         if spark_width >= 4:
             text.append(sparkline(history.get(key, []), spark_width, peak), style="cyan")
         text.append("\n")
-    # What a source says about its backends as a whole (the local service's Dask cluster).
-    notes = dict.fromkeys((b.source, b.message) for b in backends if b.message)
-    for source, message in list(notes)[:MAX_NOTES]:
+    for source, message in _source_notes(backends)[:MAX_NOTES]:
         text.append(f"{source}: " if several_sources else "", "bold")
         text.append(f"{message}\n", "dim")
     if selected is not None and selected.status is JobStatus.QUEUED:
@@ -78,6 +76,19 @@ def queue_text(
             text.append("\n  IBM Quantum Platform no longer gives per-job estimates.", "dim")
     text.rstrip()
     return text
+
+
+def _source_notes(backends: Sequence[Backend]) -> list[tuple[str, str]]:
+    """What a source says of all its backends at once (the local service's Dask cluster):
+    a message every backend of the source shares; one backend's own message is not one."""
+    messages: dict[str, set[str]] = {}
+    for backend in backends:
+        messages.setdefault(backend.source, set()).add(backend.message)
+    return [
+        (source, next(iter(found)))
+        for source, found in messages.items()
+        if len(found) == 1 and next(iter(found))
+    ]
 
 
 class QueuePane(SizedText):
