@@ -183,7 +183,9 @@ class JobRoutes:
         self.backends = config.backends or default_backends(config.latency_scale)
         self.db = FeedDatabase(config.data_dir / "jobs.sqlite3")
         wake = lambda: self.scheduler.wake()  # noqa: E731  (the scheduler is made next)
-        self.cluster = dask_pool(config.dask, wake) if config.dask else None
+        self.cluster = (
+            dask_pool(config.dask, wake, config.limits.memory_limit_bytes) if config.dask else None
+        )
         self.scheduler = Scheduler(
             self.db,
             self.backends,

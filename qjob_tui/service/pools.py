@@ -42,8 +42,10 @@ def has_room(pool: JobPool, running: int) -> bool:
     return pool.has_capacity and (slots is None or running < slots)
 
 
-def dask_pool(address: str, wake: Callable[[], None]) -> DaskPool:
-    """The pool of ``--dask ADDRESS``; ``wake`` tells the scheduler that workers came free."""
+def dask_pool(address: str, wake: Callable[[], None], memory_limit: int | None = None) -> DaskPool:
+    """The pool of ``--dask ADDRESS``; ``wake`` tells the scheduler that workers came free.
+    ``memory_limit`` (``--job-memory``) is each worker's of a ``local:N`` cluster; an existing
+    cluster's workers keep the limit they were started with."""
     from qjob_tui.service.cluster.pool import DaskPool
 
-    return DaskPool(parse_cluster_address(address), wake=wake)
+    return DaskPool(parse_cluster_address(address), wake=wake, memory_limit=memory_limit)
