@@ -345,9 +345,6 @@ async def test_b_shows_the_backends_when_narrow_and_gives_details_room_when_wide
         assert queue.styles.display == "block" and detail.styles.display == "block"
 
 
-@pytest.mark.slow_callbacks_allowed(
-    "set_keymap makes Textual rebuild every binding and the footer in one callback"
-)
 async def test_help_shows_remapped_keys() -> None:
     from tests.apps.dashboard_app import make_app as fixed_app
 

@@ -12,6 +12,7 @@ from qiskit_ibm_runtime import RuntimeEncoder
 
 from qjob_tui.ui.detail.estimator_view import estimator_text
 from qjob_tui.wire.estimator_results import EstimatorResultError, decode_estimator_result
+from qjob_tui.wire.limits import MAX_INFLATED_BYTES
 
 
 def encoded() -> str:
@@ -65,7 +66,7 @@ def test_values_and_errors_per_observable() -> None:
             '{"__type__": "PrimitiveResult", "__value__": {"pub_results": [{"__type__": '
             '"PubResult", "__value__": {"data": {"__type__": "DataBin", "__value__": '
             '{"fields": {"evs": {"__type__": "ndarray", "__value__": "!!"}}}}}}]}}',
-            "not base64",
+            "not valid base64",
         ),
         (
             '{"__type__": "PrimitiveResult", "__value__": {"pub_results": [{"__type__": '
@@ -84,7 +85,7 @@ def test_a_zlib_bomb_is_refused() -> None:
     import base64
     import zlib
 
-    bomb = base64.b64encode(zlib.compress(b"\0" * (65 * 1024 * 1024))).decode()
+    bomb = base64.b64encode(zlib.compress(b"\0" * (MAX_INFLATED_BYTES + 1))).decode()
     text = json.dumps(
         {
             "__type__": "PrimitiveResult",
@@ -105,5 +106,5 @@ def test_a_zlib_bomb_is_refused() -> None:
             },
         }
     )
-    with pytest.raises(EstimatorResultError, match="too large"):
+    with pytest.raises(EstimatorResultError, match="decompresses to more than"):
         decode_estimator_result(text)

@@ -169,5 +169,5 @@ async def test_dashboard_on_a_relay_shows_its_sources_and_upstream_health(
     async with app.run_test(size=(160, 40)) as pilot:
         status = app.query_one(StatusLine)
         # The relay's source is live, and so is the relay's own upstream (the service).
-        await until(lambda: f"127.0.0.1-{service.port} ok upstream live" in status._shown)
+        await until(lambda: f"127.0.0.1-{service.port} ok · upstream live" in status._shown)
         await pilot.pause()

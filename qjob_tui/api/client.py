@@ -33,7 +33,6 @@ from qjob_tui.model import (
     tag_problem,
 )
 from qjob_tui.wire.errors import WireError
-from qjob_tui.wire.estimator_results import EstimatorResultError, decode_estimator_result
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
@@ -270,10 +269,12 @@ class JobClient:
         text = await self.results_text(job_id)
         if text is None:
             return None
+        from qjob_tui.wire.estimator_results import decode_estimator_result
+
         try:
             # Like a sampler result, a large one costs CPU: never on the event loop.
             return await asyncio.to_thread(decode_estimator_result, text)
-        except EstimatorResultError as exc:
+        except WireError as exc:
             raise self._bad(f"result of {job_id}: {exc}") from None
 
     async def extractor_result(self, job_id: str) -> ExtractorResult | None:
