@@ -29,9 +29,9 @@ from qjob_tui.relay.views import api_status, device_json, health_json, job_json,
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
+from qjob_tui.wire.events import drain, sse
 
 MAX_LIMIT = 1000
-KEEPALIVE = 15.0
 STREAM_BACKLOG = 2000
 RESULTS_KEPT = 64
 OPERATOR = "operator"
@@ -126,10 +126,6 @@ def select_jobs(jobs: Iterable[Job], request: Request) -> tuple[list[Job], int, 
     return chosen[offset : offset + limit], len(chosen), offset, limit
 
 
-def _sse(event: str, data: object) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
 class RelayStreams:
     """Every source's ``/stream`` subscribers, fed from one subscription to the store."""
 
@@ -141,7 +137,7 @@ class RelayStreams:
         self._unsubscribe = store.subscribe(self._on_changes)
 
     def health_event(self, source: str) -> bytes:
-        return _sse("health", health_json(self.store.pollers[source].health))
+        return sse("health", health_json(self.store.pollers[source].health))
 
     def open(self, source: str) -> asyncio.Queue[bytes | None]:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(STREAM_BACKLOG)
@@ -181,10 +177,10 @@ class RelayStreams:
                 "job": job_json(job),
                 "metrics": metrics_json(job),
             }
-            events.setdefault(job.source, []).append(_sse("job", body))
+            events.setdefault(job.source, []).append(sse("job", body))
         for source, job_id in changes.removed:
             self._sent.pop((source, job_id), None)
-            events.setdefault(source, []).append(_sse("job", {"id": job_id, "deleted": True}))
+            events.setdefault(source, []).append(sse("job", {"id": job_id, "deleted": True}))
         for source, items in events.items():
             for queue in list(self._queues.get(source, ())):
                 try:
@@ -303,16 +299,9 @@ class Relay:
 
         async def events() -> AsyncIterator[bytes]:
             try:
-                yield _sse("hello", {"version": 1, "source": source})
+                yield sse("hello", {"version": 1, "source": source})
                 yield self.streams.health_event(source)
-                while True:
-                    try:
-                        item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)
-                    except TimeoutError:
-                        yield b": keep-alive\n\n"
-                        continue
-                    if item is None:
-                        return
+                async for item in drain(queue):
                     yield item
             finally:
                 self.streams.close(source, queue)

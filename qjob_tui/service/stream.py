@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sqlite3
 import threading
@@ -31,10 +30,10 @@ from starlette.responses import Response, StreamingResponse
 from qjob_tui.service import views
 from qjob_tui.service.db import Database
 from qjob_tui.service.scheduler import QueueEstimate
+from qjob_tui.wire.events import drain, sse
 
 log = logging.getLogger("qjob_tui.service.stream")
 
-KEEPALIVE = 15.0  # seconds between comment lines on an idle stream
 MAX_SUBSCRIBERS = 64
 SUBSCRIBER_BACKLOG = 1000  # events a slow subscriber may fall behind before it is dropped
 _REMEMBERED = 20_000  # last views sent, to name the fields that changed
@@ -49,11 +48,6 @@ BEGIN SELECT qjob_job_changed(NEW.id); END;
 CREATE TEMP TRIGGER IF NOT EXISTS qjob_stream_delete AFTER DELETE ON main.jobs
 BEGIN SELECT qjob_job_changed(OLD.id); END;
 """
-
-
-def sse(event: str, data: object) -> bytes:
-    """One server-sent event; JSON data is one line, so one ``data:`` field."""
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
 class FeedDatabase(Database):
@@ -209,14 +203,7 @@ def _field(view: dict[str, Any], name: str) -> object:
 async def _events(feed: ChangeFeed, queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
     try:
         yield sse("hello", {"version": 1})
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)
-            except TimeoutError:
-                yield b": keep-alive\n\n"
-                continue
-            if item is None:
-                return
+        async for item in drain(queue):
             yield item
     finally:
         feed.unsubscribe(queue)

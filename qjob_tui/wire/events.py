@@ -1,0 +1,32 @@
+"""The change stream's wire format (``GET .../stream``), one copy for the service and the relay.
+
+Server-sent events: ``event: NAME`` and one ``data:`` line of compact JSON, then a blank line; a
+comment line every ``KEEPALIVE`` seconds on an idle stream, so that both ends see a dead peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+KEEPALIVE = 15.0  # seconds between comment lines on an idle stream
+KEEPALIVE_LINE = b": keep-alive\n\n"
+
+
+def sse(event: str, data: object) -> bytes:
+    """One server-sent event; JSON data is one line, so one ``data:`` field."""
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+async def drain(queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
+    """A subscriber's events as they come, a keep-alive line while idle, until None ends it."""
+    while True:
+        try:
+            item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)
+        except TimeoutError:
+            yield KEEPALIVE_LINE
+            continue
+        if item is None:
+            return
+        yield item
