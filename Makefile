@@ -43,8 +43,9 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+## bench: every benchmark into the README; ONLY="service dashboard" runs (and rewrites) just those
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(ONLY)
 
 ## soak: 5 minutes of faults between the dashboard and a demo service, then every job compared
 soak: $(STAMP)

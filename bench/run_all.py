@@ -1,12 +1,17 @@
-"""Run every benchmark and write their tables into the README (``make bench``).
+"""Run the benchmarks and write their tables into the README (``make bench``).
 
 Each ``bench/*_bench.py`` or ``bench/bench_*.py`` script prints markdown on stdout; this runner
 runs them one after another (never in parallel: they would disturb each other's timings) and
-replaces the README section between the bench markers.
+writes each script's output into its own README section, between ``<!-- bench:NAME -->`` and
+``<!-- /bench:NAME -->`` inside the benchmarks block. ``python bench/run_all.py service dashboard``
+runs only the scripts whose names contain those words and rewrites only their sections, so one
+table can be refreshed without the half hour the Dask and SSH benches take. Each section says
+when it was measured and how loaded the machine was, since the tables may come from different runs.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import subprocess
@@ -27,11 +32,35 @@ def scripts(selected: list[str]) -> list[Path]:
     return found
 
 
+def section(name: str, body: str) -> str:
+    return f"<!-- bench:{name} -->\n{body}\n<!-- /bench:{name} -->"
+
+
+def place(text: str, name: str, body: str) -> str:
+    """``text`` with the section of ``name`` replaced by ``body`` (appended if it is new)."""
+    pattern = re.compile(
+        re.escape(f"<!-- bench:{name} -->") + ".*?" + re.escape(f"<!-- /bench:{name} -->"),
+        re.DOTALL,
+    )
+    if pattern.search(text):
+        return pattern.sub(lambda _: section(name, body), text, count=1)
+    return text.replace(END, f"{section(name, body)}\n\n{END}", 1)
+
+
 def main() -> int:
-    sections = []
+    chosen = scripts(sys.argv[1:])
+    if not chosen:
+        print(f"no benchmark matches {' '.join(sys.argv[1:])}", file=sys.stderr)
+        return 2
+    text = README.read_text()
+    if START not in text or END not in text:
+        print(f"README.md has no {START} ... {END} block", file=sys.stderr)
+        return 1
     failed = []
-    for script in scripts(sys.argv[1:]):
+    machine = f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
+    for script in chosen:
         print(f"== {script.name}", file=sys.stderr, flush=True)
+        load_before = os.getloadavg()[0]
         start = time.perf_counter()
         done = subprocess.run(
             [sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT
@@ -42,25 +71,20 @@ def main() -> int:
             print(done.stderr[-3000:], file=sys.stderr)
             continue
         print(done.stdout, file=sys.stderr)
-        sections.append(f"{done.stdout.strip()}\n\n_`bench/{script.name}`, {took:.0f} s._")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+        load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+        footer = f"_`bench/{script.name}`, {took:.0f} s, {stamp}, {machine}, {load}._"
+        body = f"{done.stdout.strip()}\n\n{footer}"
+        # Written after each script, so that a later failure keeps the tables already measured.
+        text = place(README.read_text(), script.stem, body)
+        README.write_text(text)
     if failed:
-        print(f"failed: {', '.join(failed)}; README not updated", file=sys.stderr)
+        print(f"failed: {', '.join(failed)}; their README sections are unchanged", file=sys.stderr)
         return 1
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    machine = f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
-    body = f"_Measured {stamp} on {machine}._\n\n" + "\n\n".join(sections)
-    text = README.read_text()
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
-    if sys.argv[1:]:
-        print("a subset was run; README not updated", file=sys.stderr)
-        return 0
-    README.write_text(pattern.sub(f"{START}\n{body}\n{END}", text))
     return 0
 
 
 def _cores() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
