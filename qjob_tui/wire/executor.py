@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from qjob_tui.wire.safe_decode import WireError, check_compressed
+from qjob_tui.wire.safe_decode import WireError, check_compressed, containers, load_object
 
 # The schema versions whose params and results this module reads and writes.
 RESULT_SCHEMA = "v2.0"
@@ -47,32 +46,21 @@ _PAYLOAD_KEYS = frozenset({"data", "b64_data"})
 
 def _check_payloads(value: object) -> None:
     """Cap the decompressed size of every zlib payload before the converters inflate them."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if key in _PAYLOAD_KEYS and isinstance(child, str):
-                    try:
-                        head = base64.b64decode(child[:8] + "=" * (-len(child[:8]) % 4))
-                    except (binascii.Error, ValueError):
-                        continue  # not base64: the schema check says so
-                    if head[:1] == b"\x78":  # a zlib stream
-                        check_compressed(child, key)
-                else:
-                    stack.append(child)
+    for item in containers(value):
+        for key, child in item.items():
+            if key not in _PAYLOAD_KEYS or not isinstance(child, str):
+                continue
+            try:
+                head = base64.b64decode(child[:8] + "=" * (-len(child[:8]) % 4))
+            except (binascii.Error, ValueError):
+                continue  # not base64: the schema check says so
+            if head[:1] == b"\x78":  # a zlib stream
+                check_compressed(child, key)
 
 
 def parse_executor_params(text: str) -> ExecutorTask:
     """The QuantumProgram of an executor job, via qiskit-ibm-runtime's params converters."""
-    try:
-        plain = json.loads(text)
-    except ValueError as exc:
-        raise WireError(f"the params are not valid JSON: {exc}", "Send a JSON object.") from None
-    if not isinstance(plain, dict):
-        raise WireError("the params must be a JSON object", "Send a JSON object.")
+    plain = load_object(text)
     _check_payloads(plain)
     from qiskit_ibm_runtime.quantum_program.params_converters import (
         QUANTUM_PROGRAM_PARAMS_CONVERTERS,

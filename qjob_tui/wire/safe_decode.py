@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from qjob_tui.wire.errors import WireError
@@ -26,26 +26,32 @@ PARAM_TYPES = frozenset(
 _COMPRESSED = frozenset({"QuantumCircuit", "ndarray"})
 
 
-def check_typed_values(value: object, allowed: Iterable[str] = PARAM_TYPES) -> None:
-    """Refuse unknown ``__type__`` values and oversized zlib payloads anywhere in ``value``."""
-    allowed = frozenset(allowed)
+def containers(value: object) -> Iterator[dict[str, Any]]:
+    """Every JSON object in ``value``, depth first, without recursion (depth is unbounded)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
-            kind = item.get("__type__")
-            if kind is not None:
-                if kind not in allowed:
-                    raise WireError(
-                        f"values of type {str(kind)[:40]!r} are not accepted here",
-                        f"Send only {sorted(allowed)}, as qiskit-ibm-runtime's RuntimeEncoder "
-                        "writes them.",
-                    )
-                if kind in _COMPRESSED and isinstance(item.get("__value__"), str):
-                    check_compressed(item["__value__"], kind)
+            yield item
             stack.extend(item.values())
+
+
+def check_typed_values(value: object, allowed: Iterable[str] = PARAM_TYPES) -> None:
+    """Refuse unknown ``__type__`` values and oversized zlib payloads anywhere in ``value``."""
+    allowed = frozenset(allowed)
+    for item in containers(value):
+        kind = item.get("__type__")
+        if kind is None:
+            continue
+        if kind not in allowed:
+            raise WireError(
+                f"values of type {str(kind)[:40]!r} are not accepted here",
+                f"Send only {sorted(allowed)}, as qiskit-ibm-runtime's RuntimeEncoder writes them.",
+            )
+        if kind in _COMPRESSED and isinstance(item.get("__value__"), str):
+            check_compressed(item["__value__"], kind)
 
 
 def check_compressed(text: str, kind: str) -> None:
@@ -72,15 +78,20 @@ def check_compressed(text: str, kind: str) -> None:
         )
 
 
-def decode_params(text: str, allowed: Iterable[str] = PARAM_TYPES) -> dict[str, Any]:
-    """A job's params as qiskit-ibm-runtime objects, after the checks above."""
+def load_object(text: str) -> dict[str, Any]:
+    """Params text as plain JSON, which must be an object."""
     try:
         plain = json.loads(text)
     except ValueError as exc:
         raise WireError(f"the params are not valid JSON: {exc}", "Send a JSON object.") from None
     if not isinstance(plain, dict):
         raise WireError("the params must be a JSON object", "Send a JSON object.")
-    check_typed_values(plain, allowed)
+    return plain
+
+
+def decode_params(text: str, allowed: Iterable[str] = PARAM_TYPES) -> dict[str, Any]:
+    """A job's params as qiskit-ibm-runtime objects, after the checks above."""
+    check_typed_values(load_object(text), allowed)
     from qiskit_ibm_runtime import RuntimeDecoder
 
     try:
