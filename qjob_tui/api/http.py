@@ -187,7 +187,7 @@ class Requester:
                 continue
             wait = self._retry_wait(response, attempt)
             if wait is None:
-                raise self._refusal(response)
+                raise self.error_for(response)
             self.stats.retries += 1
             await self._sleep(wait)
 
@@ -236,8 +236,8 @@ class Requester:
                 return wait if wait is not None else self.policy.delay(attempt)
         return None
 
-    def _refusal(self, response: httpx.Response) -> ApiError:
-        """The typed error of a response the server refused for good."""
+    def error_for(self, response: httpx.Response) -> ApiError:
+        """The typed error of a response the server refused for good (also ``stream``'s)."""
         status = response.status_code
         if status == 429:
             return self._fail(
@@ -262,13 +262,6 @@ class Requester:
         self.stats.requests += 1
         async with self._client.stream(method, path, headers=headers, timeout=timeout) as response:
             yield response
-
-    def error_for(self, response: httpx.Response) -> ApiError:
-        """The typed error of a failed answer (for ``stream``'s callers)."""
-        cls = _ERRORS.get(response.status_code)
-        if cls is None:
-            cls = ServerError if response.status_code >= 500 else ApiError
-        return self._fail(cls, error_message(response), status=response.status_code)
 
     async def _backoff(self, attempt: int) -> None:
         self.stats.retries += 1
