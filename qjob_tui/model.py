@@ -528,3 +528,36 @@ class EstimatorResult:
 
     pubs: tuple[EstimatorPubResult, ...]
     metadata: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecutorArray:
+    """One named array of a QuantumProgram item's result, summarized for a screen.
+
+    A boolean array whose last axis is the classical bits (measurements) is summarized by
+    ``counts``: bitstrings (bit 0 rightmost, as Qiskit writes them) over all its other axes.
+    A numeric one by its range and mean.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    counts: Counts | None = None
+    low: float | None = None
+    mean: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class ExecutorItemResult:
+    """The arrays one item (circuit or samplex) of a QuantumProgram produced."""
+
+    arrays: tuple[ExecutorArray, ...]
+
+
+@dataclass(frozen=True)
+class ExecutorResult:
+    """An executor job's raw QuantumProgram result, for programs no client primitive reads."""
+
+    items: tuple[ExecutorItemResult, ...]
+    semantic_role: str | None = None

@@ -22,6 +22,7 @@ from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth, job_cha
 from qjob_tui.model import (
     Backend,
     EstimatorResult,
+    ExecutorResult,
     ExtractorResult,
     InstanceUsage,
     Job,
@@ -274,6 +275,21 @@ class JobClient:
         try:
             # Like a sampler result, a large one costs CPU: never on the event loop.
             return await asyncio.to_thread(decode_estimator_result, text)
+        except WireError as exc:
+            raise self._bad(f"result of {job_id}: {exc}") from None
+
+    async def executor_result(
+        self, job_id: str
+    ) -> JobResult | EstimatorResult | ExecutorResult | None:
+        """An executor job's result: as its client-side Sampler or Estimator reads it, or the
+        QuantumProgram's arrays summarized."""
+        text = await self.results_text(job_id)
+        if text is None:
+            return None
+        from qjob_tui.wire.executor_results import decode_executor_result
+
+        try:
+            return await asyncio.to_thread(decode_executor_result, text)
         except WireError as exc:
             raise self._bad(f"result of {job_id}: {exc}") from None
 

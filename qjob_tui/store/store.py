@@ -29,6 +29,7 @@ from qjob_tui.api.source import LOCAL
 from qjob_tui.model import (
     Backend,
     EstimatorResult,
+    ExecutorResult,
     ExtractorResult,
     InstanceUsage,
     Job,
@@ -119,6 +120,7 @@ class JobStore:
         self._results: dict[JobKey, JobResult] = {}
         self._extracted: dict[JobKey, ExtractorResult] = {}
         self._estimates: dict[JobKey, EstimatorResult] = {}
+        self._executor_results: dict[JobKey, JobResult | EstimatorResult | ExecutorResult] = {}
         self.submitted: set[JobKey] = set()  # jobs submitted through this store (its session)
         self.paused = False
         self.session_watch = SessionWatch(self)
@@ -372,6 +374,22 @@ class JobStore:
         if result is not None:
             self._estimates[key] = result
         return result
+
+    async def executor_result(
+        self, key: JobKey
+    ) -> JobResult | EstimatorResult | ExecutorResult | None:
+        """A finished executor job's result, as its client-side primitive reads it where it
+        has one (kept in memory once read)."""
+        with _at_edge():
+            if key in self._executor_results:
+                return self._executor_results[key]
+            job = self.job(key)
+            if job is None or job.status is not JobStatus.DONE:
+                return None
+            result = await self.pollers[key[0]].client.executor_result(key[1])
+            if result is not None:
+                self._executor_results[key] = result
+            return result
 
     async def job_log(self, key: JobKey) -> str:
         """The job's log (the last ``LOG_LIMIT`` characters: a log can grow without end)."""

@@ -44,7 +44,7 @@ class ExecutorTask:
 _PAYLOAD_KEYS = frozenset({"data", "b64_data"})
 
 
-def _check_payloads(value: object) -> None:
+def check_payloads(value: object) -> None:
     """Cap the decompressed size of every zlib payload before the converters inflate them."""
     for item in containers(value):
         for key, child in item.items():
@@ -61,7 +61,7 @@ def _check_payloads(value: object) -> None:
 def parse_executor_params(text: str) -> ExecutorTask:
     """The QuantumProgram of an executor job, via qiskit-ibm-runtime's params converters."""
     plain = load_object(text)
-    _check_payloads(plain)
+    check_payloads(plain)
     from qiskit_ibm_runtime.quantum_program.params_converters import (
         QUANTUM_PROGRAM_PARAMS_CONVERTERS,
     )

@@ -134,16 +134,13 @@ class JobDetail(Vertical):
             view = self.query_one(ResultView)
             if job.program == ProgramId.RANDOM_EXTRACTOR:
                 view.show_message("An extractor job: its output is in the Random bits tab.")
-            elif job.program == ProgramId.EXECUTOR:
-                view.show_message(
-                    "An executor job: its QuantumProgram result is not drawn here; "
-                    "read it with qiskit-ibm-runtime's Executor."
-                )
             elif job.status is JobStatus.DONE:
                 self._result_for = key
                 view.show_message("Loading the result…")
                 if job.program == ProgramId.ESTIMATOR:
                     self.fetch_estimates(key)
+                elif job.program == ProgramId.EXECUTOR:
+                    self.fetch_executor_result(key)
                 else:
                     self.fetch_result(key)
             else:
@@ -232,6 +229,11 @@ class JobDetail(Vertical):
     async def fetch_estimates(self, key: JobKey) -> None:
         view = self.query_one(ResultView)
         await self._show_result(key, self.store.estimator_result(key), view.show_estimates)
+
+    @work(exclusive=True, group="result", exit_on_error=False)
+    async def fetch_executor_result(self, key: JobKey) -> None:
+        view = self.query_one(ResultView)
+        await self._show_result(key, self.store.executor_result(key), view.show_executor)
 
     async def _show_result(
         self, key: JobKey, reading: Awaitable[R | None], show: Callable[[R], None]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from qjob_tui.model import EstimatorResult, JobResult
+from qjob_tui.model import EstimatorResult, ExecutorResult, JobResult
 from qjob_tui.ui.detail.estimator_view import estimator_text
+from qjob_tui.ui.detail.executor_view import executor_text
 from qjob_tui.ui.sized_text import SizedText
 
 MAX_OUTCOMES = 16
@@ -47,3 +48,12 @@ class ResultView(SizedText):
 
     def show_estimates(self, result: EstimatorResult) -> None:
         self.draw(lambda width: estimator_text(result, width=max(width, 30)))
+
+    def show_executor(self, result: JobResult | EstimatorResult | ExecutorResult) -> None:
+        """An executor job's result: drawn as its client-side primitive's where it has one."""
+        if isinstance(result, JobResult):
+            self.show_result(result)
+        elif isinstance(result, EstimatorResult):
+            self.show_estimates(result)
+        else:
+            self.draw(lambda width: executor_text(result))
