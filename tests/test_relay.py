@@ -14,7 +14,7 @@ from qjob_tui.api import JobClient, Source
 from qjob_tui.api.http import RetryPolicy
 from qjob_tui.model import JobStatus
 from qjob_tui.store import JobStore, StoreConfig
-from tests.http_helpers import sampler_body
+from tests.http_helpers import sampler_body, wait_status
 from tests.relay_process import RelayProcess
 from tests.service_process import ServiceProcess
 
@@ -171,3 +171,60 @@ async def test_dashboard_on_a_relay_shows_its_sources_and_upstream_health(
         # The relay's source is live, and so is the relay's own upstream (the service).
         await until(lambda: f"127.0.0.1-{service.port} ok · upstream live" in status._shown)
         await pilot.pause()
+
+
+def test_params_logs_and_results_are_read_upstream_once_for_all_viewers(
+    relay: str, service: ServiceProcess
+) -> None:
+    name = relay_source_name(relay, VIEWER)
+    headers = {"Authorization": f"Bearer {VIEWER}"}
+    with httpx.Client(base_url=service.url) as upstream:
+        job_id = upstream.post("/jobs", json=sampler_body()).json()["id"]
+        wait_status(upstream, job_id)
+        params = upstream.get(f"/jobs/{job_id}", params={"exclude_params": "false"}).json()
+        log = upstream.get(f"/jobs/{job_id}/logs").text
+        result = upstream.get(f"/jobs/{job_id}/results").text
+    with httpx.Client(base_url=f"{relay}/sources/{name}/api/v1", headers=headers) as viewer:
+        while viewer.get(f"/jobs/{job_id}").json().get("status") != "Completed":
+            pass  # until the relay's store has it finished
+        assert "params" not in viewer.get(f"/jobs/{job_id}").json()
+        before = upstream_requests(service)
+        for _ in range(3):  # three viewers' Circuit, Log and Result tabs
+            body = viewer.get(f"/jobs/{job_id}", params={"exclude_params": "false"}).json()
+            assert body["params"] == params["params"]
+            assert viewer.get(f"/jobs/{job_id}/logs").text == log
+            assert viewer.get(f"/jobs/{job_id}/results").text == result
+        asked = upstream_requests(service)[len(before) :]
+    assert log.strip()  # the service writes a log: an empty answer would prove nothing
+    assert sorted(p for p in asked if job_id in p) == sorted(
+        [f"/api/v1/jobs/{job_id}", f"/api/v1/jobs/{job_id}/logs", f"/api/v1/jobs/{job_id}/results"]
+    )
+
+
+def test_sessions_are_served_from_the_store_and_only_operators_close_them(
+    relay: str, service: ServiceProcess
+) -> None:
+    name = relay_source_name(relay, VIEWER)
+    base = f"{relay}/sources/{name}/api/v1"
+    with httpx.Client(base_url=service.url) as upstream:
+        session_id = upstream.post("/sessions", json={"mode": "batch", "backend": "fake_cairo"})
+        session_id = session_id.json()["id"]
+        body = sampler_body("fake_cairo", shots=100_000, session_id=session_id)
+        assert upstream.post("/jobs", json=body).status_code == 200
+    viewer = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {VIEWER}"})
+    operator = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {OPERATOR}"})
+    with viewer, operator:
+        while (answer := viewer.get(f"/sessions/{session_id}")).status_code == 404:
+            pass  # until the relay's store has read the new job's session
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["mode"], answer.json()["accepting_jobs"]) == ("batch", True)
+        closing = {"accepting_jobs": False}
+        assert viewer.patch(f"/sessions/{session_id}", json=closing).status_code == 403
+        refused = operator.patch(f"/sessions/{session_id}", json={"accepting_jobs": True})
+        assert refused.status_code == 400 and "closed" in refused.text
+        assert operator.patch(f"/sessions/{session_id}", json=closing).status_code == 204
+        assert viewer.get("/sessions/nope").status_code == 404
+    with httpx.Client(base_url=service.url) as upstream:
+        assert upstream.get(f"/sessions/{session_id}").json()["accepting_jobs"] is False
+        for job in upstream.get("/jobs", params={"session_id": session_id}).json()["jobs"]:
+            upstream.post(f"/jobs/{job['id']}/cancel")

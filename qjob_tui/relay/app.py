@@ -1,9 +1,10 @@
 """The relay's web application: the store's sources, each under ``/sources/{name}/api/v1``.
 
-Reads (job lists, jobs, metrics, backends) are answered from the store's memory, never by asking
-upstream again; a finished job's result is fetched upstream once and kept. Actions (cancel,
-tags, rename) go through the store, for operators only. ``GET /sources`` lists the sources and
-their health; each source's ``/stream`` pushes its changes as the local service's does.
+Reads (job lists, jobs, metrics, backends, sessions) are answered from the store's memory, never
+by asking upstream again; results, params and logs, which the store does not keep, are read
+upstream once for all viewers (``relay/forwarded.py``). Actions (cancel, tags, rename, closing
+or cancelling a session) go through the store, for operators only. ``GET /sources`` lists the
+sources and their health; each source's ``/stream`` pushes its changes as the local service's.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import asyncio
 import contextlib
 import hmac
 import json
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,7 +24,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Mount, Route
 
 from qjob_tui.api.parse import ShapeError, parse_time
-from qjob_tui.model import Job, JobStatus, tag_problem
+from qjob_tui.model import Job, tag_problem
+from qjob_tui.relay.errors import BadQuery, error
+from qjob_tui.relay.forwarded import Forwarded
+from qjob_tui.relay.session_routes import SessionRoutes
 from qjob_tui.relay.views import api_status, device_json, health_json, job_json, metrics_json
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
@@ -33,15 +36,10 @@ from qjob_tui.wire.events import drain, sse
 
 MAX_LIMIT = 1000
 STREAM_BACKLOG = 2000
-RESULTS_KEPT = 64
+JSON = "application/json"
 OPERATOR = "operator"
+T = TypeVar("T")
 VIEWER = "viewer"
-
-
-def error(status: int, code: str, message: str) -> JSONResponse:
-    """An error in IBM's shape, as the local service answers them."""
-    body = {"errors": [{"code": code, "message": message, "more_info": ""}]}
-    return JSONResponse(body, status_code=status)
 
 
 @dataclass(frozen=True)
@@ -67,10 +65,6 @@ class RelayTokens:
         if self.viewer and hmac.compare_digest(credential, self.viewer):
             return VIEWER
         return None
-
-
-class BadQuery(ValueError):
-    """A query parameter the caller must fix: a 400."""
 
 
 def _flag(value: str | None) -> bool | None:
@@ -207,7 +201,7 @@ class Relay:
         self.store = store
         self.tokens = tokens
         self.streams = RelayStreams(store)
-        self._results: OrderedDict[JobKey, str] = OrderedDict()
+        self.forwarded = Forwarded(store)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -259,34 +253,39 @@ class Relay:
         )
 
     async def get_job(self, request: Request) -> Response:
-        return JSONResponse(job_json(self._job(request)))
+        job = self._job(request)
+        body = job_json(job)
+        if request.query_params.get("exclude_params", "true").lower() == "false":
+            params = await self._upstream(self.forwarded.params(job))
+            if isinstance(params, Response):
+                return params
+            body["params"] = params
+        return JSONResponse(body)
 
     async def metrics(self, request: Request) -> Response:
         return JSONResponse(metrics_json(self._job(request)))
 
     async def results(self, request: Request) -> Response:
-        job = self._job(request)
-        if job.status is not JobStatus.DONE:
-            return Response(status_code=204)
-        text = self._results.get(job.key)
-        if text is None:
-            from qjob_tui.api.errors import ApiError
-
-            try:
-                text = await self.store.client(job.source).results_text(job.id)
-            except ApiError as exc:
-                return error(502, "upstream_error", exc.detail)
-            if text is None:
-                return Response(status_code=204)
-            self._results[job.key] = text
-            while len(self._results) > RESULTS_KEPT:
-                self._results.popitem(last=False)
-        self._results.move_to_end(job.key)
-        return Response(text, media_type="application/json")
+        text = await self._upstream(self.forwarded.results(self._job(request)))
+        if isinstance(text, Response):
+            return text
+        return Response(status_code=204) if text is None else Response(text, media_type=JSON)
 
     async def logs(self, request: Request) -> Response:
-        self._job(request)
-        return PlainTextResponse("")
+        text = await self._upstream(self.forwarded.log(self._job(request)))
+        return text if isinstance(text, Response) else PlainTextResponse(text)
+
+    @staticmethod
+    async def _upstream(reading: Awaitable[T]) -> T | Response:
+        """What upstream answered, or a 502 that says why it did not."""
+        from qjob_tui.api.errors import ApiError, NotFound
+
+        try:
+            return await reading
+        except NotFound as exc:
+            return error(404, "not_found", exc.detail)
+        except ApiError as exc:
+            return error(502, "upstream_error", exc.detail)
 
     async def backends(self, request: Request) -> Response:
         source = self._source(request)
@@ -381,6 +380,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 def create_relay_app(store: JobStore, tokens: RelayTokens) -> Starlette:
     """The relay as an ASGI app; the store's life is its owner's (``relay/server.py``)."""
     relay = Relay(store, tokens)
+    sessions = SessionRoutes(store)
     api = [
         Route("/jobs", relay.list_jobs, methods=["GET"]),
         Route("/jobs", relay.refuse_submit, methods=["POST"]),
@@ -393,6 +393,10 @@ def create_relay_app(store: JobStore, tokens: RelayTokens) -> Starlette:
         Route("/jobs/{job_id}/tags", relay.replace_tags, methods=["PUT"]),
         Route("/backends", relay.backends, methods=["GET"]),
         Route("/stream", relay.stream, methods=["GET"]),
+        Route("/sessions/{session_id}", sessions.get_session, methods=["GET"]),
+        Route("/sessions/{session_id}", sessions.update_session, methods=["PATCH"]),
+        Route("/sessions/{session_id}/close", sessions.cancel_session, methods=["DELETE"]),
+        Route("/instances/usage", sessions.usage, methods=["GET"]),
     ]
     app = Starlette(
         routes=[

@@ -17,8 +17,10 @@ from qjob_tui.model import (
     API_QUEUED,
     API_RUNNING,
     Backend,
+    InstanceUsage,
     Job,
     JobStatus,
+    Session,
 )
 from qjob_tui.store.changes import SourceHealth
 
@@ -110,4 +112,41 @@ def health_json(health: SourceHealth) -> dict[str, Any]:
         "last_error_at": iso(health.last_error_at),
         "failures": health.failures,
         "interval": health.interval,
+    }
+
+
+def session_json(session: Session) -> dict[str, Any]:
+    """A session or batch as ``GET /sessions/{id}`` answers it."""
+    return {
+        "id": session.id,
+        "mode": session.mode.value,
+        "state": session.state.value,
+        "accepting_jobs": session.accepting_jobs,
+        "backend_name": session.backend,
+        "interactive_ttl": session.interactive_ttl,
+        "max_ttl": session.max_ttl,
+        "active_ttl": session.active_ttl,
+        "started_at": iso(session.started_at),
+        "activated_at": iso(session.activated_at),
+        "closed_at": iso(session.closed_at),
+        "last_job_started": iso(session.last_job_started),
+        "last_job_completed": iso(session.last_job_completed),
+        "elapsed_time": session.elapsed_seconds,
+        "state_reason": session.state_reason,
+        "user_id": session.user_id,
+        "timestamps": [{"status": step.name, "timestamp": iso(step.at)} for step in session.steps],
+    }
+
+
+def usage_json(usage: InstanceUsage) -> dict[str, Any]:
+    """An instance's usage as ``GET /instances/usage`` answers it."""
+    period = None
+    if usage.period_start is not None or usage.period_end is not None:
+        period = {"start_time": iso(usage.period_start), "end_time": iso(usage.period_end)}
+    return {
+        "usage_consumed_seconds": usage.consumed_seconds,
+        "usage_limit_seconds": usage.limit_seconds,
+        "usage_limit_reached": usage.limit_reached,
+        "usage_period": period,
+        "instance_id": usage.instance,
     }

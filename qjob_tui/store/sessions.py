@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from qjob_tui.api.errors import ApiError, NotFound, Unsupported
-from qjob_tui.model import InstanceUsage, Session, SessionState
+from qjob_tui.model import InstanceUsage, Job, Session, SessionState
 from qjob_tui.store.changes import ActionResult, ChangeSet, SessionKey
 
 if TYPE_CHECKING:
@@ -72,6 +73,15 @@ class SessionWatch:
                 )
 
     # --- one round -----------------------------------------------------------------------
+
+    def has_unknown(self, jobs: Iterable[Job]) -> bool:
+        """Whether any of these jobs is in a session not read yet (nor known to be gone)."""
+        for job in jobs:
+            if job.session_id:
+                key = (job.source, job.session_id)
+                if key not in self.sessions and key not in self._missing:
+                    return True
+        return False
 
     def wanted(self) -> dict[str, list[str]]:
         """Per source, the sessions worth reading: those of known jobs, not closed, not gone."""

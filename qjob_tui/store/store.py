@@ -140,6 +140,8 @@ class JobStore:
     def _publish(self, changes: ChangeSet) -> None:
         if changes.empty:
             return
+        if changes.added and self.session_watch.has_unknown(changes.added):
+            self.session_watch.wake()  # a new session: read it now, not on the next round
         for subscriber in list(self._subscribers):
             try:
                 subscriber(changes)

@@ -1,0 +1,106 @@
+"""What the store does not keep, read upstream when a viewer asks, once for all viewers.
+
+A finished job's result and a job's params never change, so each is read once and kept (a
+bounded number of them). A log grows while its job runs, so it is kept for a few seconds: the
+Log tabs of many viewers following one job cost upstream one read per few seconds. Viewers who
+ask at the same moment share one upstream request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from qjob_tui.model import Job, JobStatus
+from qjob_tui.store import JobStore
+from qjob_tui.store.changes import JobKey
+
+KEPT = 64  # results and params kept, each
+LOG_SECONDS = 2.0  # how long a running job's log is served before it is read again
+
+T = TypeVar("T")
+
+
+class Kept(OrderedDict[JobKey, tuple[float, Any]]):
+    """A least-recently-used map of values with the time they were read."""
+
+    def fresh(self, key: JobKey, max_age: float | None) -> tuple[bool, Any]:
+        entry = self.get(key)
+        if entry is None or (max_age is not None and time.monotonic() - entry[0] > max_age):
+            return False, None
+        self.move_to_end(key)
+        return True, entry[1]
+
+    def keep(self, key: JobKey, value: Any) -> None:
+        self[key] = (time.monotonic(), value)
+        self.move_to_end(key)
+        while len(self) > KEPT:
+            self.popitem(last=False)
+
+
+class Forwarded:
+    """Upstream reads on a viewer's demand; ``ApiError`` from upstream passes through."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self._results = Kept()
+        self._params = Kept()
+        self._running_logs = Kept()
+        self._final_logs = Kept()
+        self._pending: dict[tuple[str, JobKey], asyncio.Future[Any]] = {}
+
+    async def _once(
+        self,
+        kind: str,
+        kept: Kept,
+        key: JobKey,
+        read: Callable[[], Awaitable[T]],
+        max_age: float | None = None,
+    ) -> T:
+        found, value = kept.fresh(key, max_age)
+        if found:
+            return value  # type: ignore[no-any-return]
+        pending = self._pending.get((kind, key))
+        if pending is not None:
+            return await asyncio.shield(pending)  # type: ignore[no-any-return]
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[(kind, key)] = future
+        try:
+            value = await read()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a lone asker must not leave it unobserved
+            raise
+        else:
+            future.set_result(value)
+            if value is not None:
+                kept.keep(key, value)
+            return value
+        finally:
+            del self._pending[(kind, key)]
+
+    async def results(self, job: Job) -> str | None:
+        """A finished job's result text (None until it has one)."""
+        if job.status is not JobStatus.DONE:
+            return None
+        client = self.store.client(job.source)
+        return await self._once(
+            "results", self._results, job.key, lambda: client.results_text(job.id)
+        )
+
+    async def params(self, job: Job) -> dict[str, Any] | None:
+        """The params the job was submitted with, where the upstream returns them."""
+        client = self.store.client(job.source)
+        return await self._once("params", self._params, job.key, lambda: client.params(job.id))
+
+    async def log(self, job: Job) -> str:
+        """The job's log: a final job's is read once, a running job's every ``LOG_SECONDS``."""
+        client = self.store.client(job.source)
+        if job.status.is_final:
+            return await self._once("log", self._final_logs, job.key, lambda: client.logs(job.id))
+        return await self._once(
+            "log", self._running_logs, job.key, lambda: client.logs(job.id), LOG_SECONDS
+        )

@@ -1,0 +1,66 @@
+"""The relay's sessions and usage: read from the store, actions forwarded through it.
+
+``GET /sessions/{id}`` answers what the store's session watch last read (it reads the sessions
+of the jobs it knows), so that a viewer's session tree costs upstream nothing. Closing a session
+(``PATCH`` with ``accepting_jobs: false``, as ``Session.close()`` sends it) and cancelling one
+(``DELETE /sessions/{id}/close``) are operators' actions, forwarded through the store.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from qjob_tui.relay.errors import BadQuery, error
+from qjob_tui.relay.views import session_json, usage_json
+from qjob_tui.store import JobStore
+from qjob_tui.store.changes import ActionResult, SessionKey
+from qjob_tui.text import one_line
+
+
+class SessionRoutes:
+    """Handlers for ``/sessions`` and ``/instances/usage`` under each source's prefix."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+
+    def _key(self, request: Request) -> SessionKey:
+        source = request.path_params["source"]
+        if source not in self.store.pollers:
+            raise LookupError(f"no source {one_line(source, 60)!r} on this relay")
+        key = (str(source), str(request.path_params["session_id"]))
+        if self.store.session(key) is None:
+            raise LookupError(f"Session not found: {one_line(key[1], 80)}")
+        return key
+
+    def _answer(self, result: ActionResult) -> Response:
+        return Response(status_code=204) if result.ok else error(409, "refused", result.message)
+
+    async def get_session(self, request: Request) -> Response:
+        session = self.store.session(self._key(request))
+        assert session is not None  # _key checked it
+        return JSONResponse(session_json(session))
+
+    async def update_session(self, request: Request) -> Response:
+        key = self._key(request)
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            raise BadQuery("the body is not JSON") from None
+        if body != {"accepting_jobs": False}:
+            raise BadQuery('a session can only be closed here: send {"accepting_jobs": false}')
+        return self._answer(await self.store.close_session(key))
+
+    async def cancel_session(self, request: Request) -> Response:
+        return self._answer(await self.store.cancel_session(self._key(request)))
+
+    async def usage(self, request: Request) -> Response:
+        source = request.path_params["source"]
+        if source not in self.store.pollers:
+            raise LookupError(f"no source {one_line(source, 60)!r} on this relay")
+        usage = self.store.usage.get(str(source))
+        if usage is None:
+            return error(404, "not_found", "the upstream has not reported its usage yet")
+        return JSONResponse(usage_json(usage))
