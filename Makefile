@@ -40,8 +40,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Two test processes (pytest-xdist), each module's tests in one of them (--dist loadfile, so a
+# module's service or cluster starts once): most tests wait on a service, a terminal or a
+# subprocess, so two keep both cores busy. TEST_WORKERS=0 runs the suite in this process.
+TEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## bench: every benchmark into the README; ONLY="service dashboard" runs (and rewrites) just those
 bench: $(STAMP)

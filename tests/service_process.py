@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,15 +21,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The line ``qjob-tui serve`` prints once its socket is bound.
+_LISTENING = re.compile(rb"qjob-tui service: http://127\.0\.0\.1:(\d+)/api/v1")
+_instances = itertools.count()
+
+
 class ServiceProcess:
-    """One ``qjob-tui serve`` process with its own data directory."""
+    """One ``qjob-tui serve`` process with its own data directory.
+
+    Without a ``port`` the service binds port 0 and the test reads the port the system chose
+    from the service's first line: no window in which another test process (pytest-xdist runs
+    two) could take a port picked in advance. A given ``port`` (a restart on the same address)
+    is used as it is.
+    """
 
     def __init__(self, data: Path, *args: str, port: int | None = None) -> None:
         self.data = data
         self.args = args
-        self.port = port or free_port()
+        self.port = port or 0  # known once started, when the system chooses it
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data / f"service-{self.port}.log"
+        self.log = data / f"service-{os.getpid()}-{next(_instances)}.log"
 
     @property
     def root(self) -> str:
@@ -48,6 +61,12 @@ class ServiceProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"service exited: {self.log.read_text()[-2000:]}")
+            if not self.port:
+                said = _LISTENING.search(self.log.read_bytes())
+                if said is None:
+                    time.sleep(0.05)
+                    continue
+                self.port = int(said.group(1))
             try:
                 response = httpx.get(f"{self.url}/backends", timeout=1.0)
                 if response.status_code in (200, 401):

@@ -455,3 +455,33 @@ async def test_final_hook_failures_are_reported_not_raised() -> None:
     assert slow.problem == f"on_final for {job.id} took over 1 s; stopped"
     fine = await run_final_hook('test "$QJOB_STATUS" = DONE && grep -q GHZ', job)
     assert fine.problem is None
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (a zombie waiting for its reaper has ended too)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+async def test_a_stopped_hook_leaves_none_of_its_processes_running(tmp_path: Path) -> None:
+    """``sh -c`` forks the command: stopping the hook stops the command and its children too."""
+    from tests.apps.dashboard_app import sample_jobs
+
+    job = sample_jobs()[7]
+    pids = tmp_path / "pids"
+    command = f"sleep 60 & echo $! > {pids}; sleep 60 & echo $! >> {pids}; wait"
+    try:
+        slow = await asyncio.wait_for(run_final_hook(command, job, timeout=1), 30)
+    except TimeoutError:
+        raise AssertionError("the hook's children kept it waiting after its timeout") from None
+    assert slow.problem == f"on_final for {job.id} took over 1 s; stopped"
+    children = [int(pid) for pid in pids.read_text().split()]
+    assert len(children) == 2
+    for _ in range(100):  # SIGKILL is delivered at once; the reaper may take a moment
+        if all(_gone(pid) for pid in children):
+            break
+        await asyncio.sleep(0.05)
+    assert [pid for pid in children if not _gone(pid)] == []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import FAIL_CALLBACK_SECONDS, _SlowCallbacks
+from tests.conftest import _GC_PAUSES, FAIL_CALLBACK_SECONDS, _SlowCallbacks
 
 
 def _spin(seconds: float) -> None:
@@ -17,12 +19,21 @@ def _spin(seconds: float) -> None:
         pass
 
 
-async def _run_one(seconds: float, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def _collecting(seconds: float) -> None:
+    """Hold the loop as a full garbage collection would (gc calls its callbacks around one)."""
+    _GC_PAUSES("start", {"generation": 2})
+    _spin(seconds)
+    _GC_PAUSES("stop", {"generation": 2})
+
+
+async def _run_one(
+    seconds: float, monkeypatch: pytest.MonkeyPatch, hold: Callable[[float], None] = _spin
+) -> list[str]:
     slow = _SlowCallbacks()
     slow.install(monkeypatch)
     slow.armed = True
     done = asyncio.Event()
-    asyncio.get_running_loop().call_soon(lambda: (_spin(seconds), done.set()))
+    asyncio.get_running_loop().call_soon(lambda: (hold(seconds), done.set()))
     await done.wait()
     slow.armed = False
     return slow.reports
@@ -35,3 +46,11 @@ async def test_a_blocking_callback_is_reported(monkeypatch: pytest.MonkeyPatch) 
 
 async def test_a_short_callback_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
     assert await _run_one(0.01, monkeypatch) == []
+
+
+async def test_a_garbage_collection_inside_a_callback_is_not_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert await _run_one(FAIL_CALLBACK_SECONDS + 0.2, monkeypatch, _collecting) == []
+    # and the collector's own callback is installed, for the collections it really makes
+    assert _GC_PAUSES in gc.callbacks

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 from dataclasses import dataclass
 
 from qjob_tui.export import job_to_dict
@@ -54,19 +55,26 @@ async def run_final_hook(command: str, job: Job, timeout: float = DEFAULT_TIMEOU
     try:
         _, stderr = await asyncio.wait_for(_talk(process, body), timeout)
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+        _kill(process)
         await process.wait()
         return HookOutcome(job.id, f"on_final for {job.id} took over {timeout:g} s; stopped")
     except asyncio.CancelledError:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+        _kill(process)
         raise
     if process.returncode:
         said = one_line(stderr.decode("utf-8", "replace"), 120)
         detail = f": {said}" if said else ""
         return HookOutcome(job.id, f"on_final for {job.id} exited {process.returncode}{detail}")
     return HookOutcome(job.id)
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    """Kill the command's whole process group (its own session): ``sh -c`` forks the command,
+    and a child left running would keep the pipes open, so the wait would last as long as it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
 
 
 async def _talk(process: asyncio.subprocess.Process, body: bytes) -> tuple[bytes, bytes]:
