@@ -24,6 +24,7 @@ from qjob_tui.service.errors import (
     CODE_UNSUPPORTED_INSTRUCTION,
     ProgramError,
 )
+from qjob_tui.service.programs import circuit_cache
 from qjob_tui.service.programs.sampler_task import SamplerPubTask, SamplerStopped, SamplerTask
 from qjob_tui.text import one_line
 from qjob_tui.wire.bit_array import pack_register
@@ -62,6 +63,20 @@ def _transpile(
             f"{where}: the circuit cannot be compiled for backend {backend.name}: {text}",
             f"Use instructions the backend supports ({shown}), or give custom gates a definition.",
         ) from None
+
+
+def _compiled(
+    pub: SamplerPubTask, backend: BackendV2, seed: int | None, where: str
+) -> QuantumCircuit:
+    """The pub's circuit transpiled for the backend, once per worker for each wire form."""
+    if pub.key is None:
+        return _transpile(pub.circuit, backend, seed, where)
+    key = (pub.key, id(backend), seed)
+    found = circuit_cache.transpiled.get_or_make(
+        key, lambda: _transpile(pub.circuit, backend, seed, where)
+    )
+    assert isinstance(found, QuantumCircuit)
+    return found
 
 
 def _has_option(backend: BackendV2, name: str) -> bool:
@@ -234,7 +249,7 @@ def run_sampler(
         where = f"pub {index}"
         _check_fits(pub, backend, where)
         start = _now()
-        compiled = _transpile(pub.circuit, backend, run.seed, where)
+        compiled = _compiled(pub, backend, run.seed, where)
         bits = _pub_bits(pub, compiled, backend, run, where)
         metadata = pub.circuit.metadata if isinstance(pub.circuit.metadata, dict) else {}
         pubs.append(
