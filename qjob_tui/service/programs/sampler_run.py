@@ -30,6 +30,10 @@ from qjob_tui.text import one_line
 from qjob_tui.wire.bit_array import pack_register
 
 
+# Aer's own default threshold for parallelising a statevector: below it, threads only cost.
+SERIAL_BELOW_QUBITS = 14
+
+
 def _looks_like_qubit_limit(text: str) -> bool:
     """Whether a transpiler or simulator complaint is about the number of qubits."""
     lower = text.lower()
@@ -122,6 +126,10 @@ def _outcomes(
         options["memory"] = True
     if seed is not None and _has_option(backend, "seed_simulator"):
         options["seed_simulator"] = seed
+    if circuit.num_qubits < SERIAL_BELOW_QUBITS and _has_option(backend, "max_parallel_threads"):
+        # Aer starts a pool of threads per run: ~4 ms for a Bell pair, ten times its
+        # simulation. A worker is one process per job anyway; small circuits run serially.
+        options["max_parallel_threads"] = 1
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
