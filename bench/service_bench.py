@@ -304,9 +304,8 @@ def main() -> str:
         f"| in-process loop over the spread case's mix ({', '.join(SPREAD)}) | {mix:.0f} |"
         f" 1/{sampler / mix:.1f} | | | |"
     )
-    lines.append(
-        f"| end to end spread, of the mix's own loop | | {every['complete_per_s'] / mix:.2f} | | | |"
-    )
+    of_mix = every["complete_per_s"] / mix
+    lines.append(f"| end to end spread, of the mix's own loop | | {of_mix:.2f} | | | |")
     lines.append("")
     latency = list_latency()
     lines += [

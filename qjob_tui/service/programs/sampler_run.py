@@ -29,7 +29,6 @@ from qjob_tui.service.programs.sampler_task import SamplerPubTask, SamplerStoppe
 from qjob_tui.text import one_line
 from qjob_tui.wire.bit_array import pack_register
 
-
 # Aer's own default threshold for parallelising a statevector: below it, threads only cost.
 SERIAL_BELOW_QUBITS = 14
 
