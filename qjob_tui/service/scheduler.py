@@ -61,8 +61,14 @@ SUPERVISE_INTERVAL = 0.1
 
 
 def new_job_id() -> str:
-    """A 20-character id in the style of IBM Quantum job ids."""
-    return "d" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(19))
+    """A 20-character id in the style of IBM Quantum job ids, from one read of the system's
+    randomness (one per character cost the event loop ~0.5 ms a submit under load)."""
+    number = secrets.randbelow(len(_ID_ALPHABET) ** 19)
+    chars = []
+    for _ in range(19):
+        number, digit = divmod(number, len(_ID_ALPHABET))
+        chars.append(_ID_ALPHABET[digit])
+    return "d" + "".join(chars)
 
 
 @dataclass(frozen=True)
@@ -498,7 +504,10 @@ class Scheduler:
         at = iso(now)
         if not await self.writer.write(lambda conn: write_mark_running(conn, row.id, at)):
             return False
-        self.sessions.job_started(self._session_of.get(row.id), row.id, now)
+        session_id = self._session_of.get(row.id)
+        if session_id is not None:
+            self.sessions.job_started(session_id, row.id, now)
+            self._wake.set()  # the session's max TTL runs from now: the loop's next deadline
         return True
 
     def _return_handed(self, backend: str) -> None:
