@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 
 class JobPool(Protocol):
-    """What the scheduler needs of an engine; ``run`` raises WorkerGone (or WorkerLost)."""
+    """What the scheduler needs of an engine; ``run`` raises WorkerGone (or WorkerLost).
+
+    An engine may also offer ``run_batch(tasks)`` (an async iterator of each job's ``Started``
+    and ``Outcome``), ``batch_size`` and ``slots``; ``run_batch`` and ``batch_size`` below fall
+    back to one ``run`` per job for an engine without them (the Dask pool).
+    """
 
     @property
     def has_capacity(self) -> bool: ...
