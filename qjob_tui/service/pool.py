@@ -21,8 +21,8 @@ from multiprocessing.process import BaseProcess
 from qjob_tui.service.errors import CODE_OUT_OF_MEMORY
 from qjob_tui.service.worker import Outcome, Skip, Started, Task, serve
 
-# Jobs of one backend handed to a worker at once.
-BATCH_SIZE = 8
+# Jobs of one backend handed to a worker at once, at most.
+BATCH_SIZE = 16
 
 
 class WorkerGone(Exception):

@@ -56,6 +56,8 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 # Programs whose params may name another job (``raw_job``) whose result is their input.
 READS_RAW_JOB = frozenset({ProgramId.RANDOM_EXTRACTOR})
+# A batch holds jobs expected to take this long in all, at most (its first job: any length).
+BATCH_SECONDS = 0.5
 # How often a running job's time and its worker's memory are looked at.
 SUPERVISE_INTERVAL = 0.1
 
@@ -395,7 +397,14 @@ class Scheduler:
         if not self._batchable(head):
             return batch
         size = batch_size(self.pool)
+        spec = self.backends[backend]
+        expected = self._expected(spec, self._shots.get(head, 0))
         while queue and len(batch) < size and self._batchable(queue[0]):
+            # Long jobs go one at a time, so that a batch never holds a worker for long
+            # while other backends wait for one.
+            expected += self._expected(spec, self._shots.get(queue[0], 0))
+            if expected > BATCH_SECONDS:
+                break
             batch.append(queue.popleft())
         return batch
 
