@@ -1,7 +1,8 @@
 """The service's SQLite database: every job, its tags, timestamps, log and result.
 
 WAL mode so that list queries read while the scheduler writes, indexes for each list filter,
-and one transaction per change so that a kill at any moment loses nothing that was answered.
+and writes committed before they are answered, so that a kill at any moment loses nothing that
+was answered; the scheduler groups the writes that arrive together into one transaction.
 The methods are blocking; the web app calls them from worker threads, never on its event loop.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -296,26 +297,32 @@ class Database:
     def insert_many(self, rows: Sequence[JobRow]) -> None:
         """Store many jobs in one transaction (imports and benchmarks)."""
         with self._writer() as conn:
-            for row in rows:
-                cur = conn.execute(
-                    f"INSERT INTO jobs ({_INSERT_COLUMNS}) VALUES ({_INSERT_MARKS})",
-                    _values(row),
-                )
-                row.seq = int(cur.lastrowid or 0)
-                conn.executemany(
-                    "INSERT OR IGNORE INTO job_tags (tag, seq) VALUES (?, ?)",
-                    [(tag, row.seq) for tag in row.tags],
-                )
+            write_insert(conn, rows)
 
     def mark_running(self, job_id: str, at: str) -> bool:
         """Start a queued job; False if it is no longer queued (cancelled or deleted)."""
         with self._writer() as conn:
-            cur = conn.execute(
-                "UPDATE jobs SET status = 'Running', running = ?, log = log || ?"
-                " WHERE id = ? AND status = 'Queued'",
-                (at, f"{at} running\n", job_id),
-            )
-        return cur.rowcount > 0
+            return write_mark_running(conn, job_id, at)
+
+    def apply(self, writes: Sequence[Write]) -> list[object]:
+        """Run many writes in ONE transaction, each in a savepoint of its own.
+
+        The result of each write, or the exception it raised (its changes undone, the others
+        kept). Nothing is committed until all have run: a caller answers a client only after
+        this returns, so a kill at any moment loses nothing that was answered.
+        """
+        results: list[object] = []
+        with self._writer() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            for write in writes:
+                conn.execute("SAVEPOINT one_write")
+                try:
+                    results.append(write(conn))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO one_write")
+                    results.append(exc)
+                conn.execute("RELEASE one_write")
+        return results
 
     def finish(
         self,
@@ -332,45 +339,25 @@ class Database:
         only_if_pending: bool = True,
     ) -> bool:
         """Move a job to a final state in one transaction; False if it already was final."""
-        line = f"{at} {status.lower()}" + (f": {reason}" if reason else "") + "\n"
         with self._writer() as conn:
-            guard = " AND status IN ('Queued', 'Running')" if only_if_pending else ""
-            cur = conn.execute(
-                "UPDATE jobs SET status = ?, finished = ?, reason = ?, reason_code = ?,"
-                " reason_solution = ?, quantum_seconds = ?,"
-                " details = json_patch(details, ?), log = log || ?"
-                f" WHERE id = ?{guard}",
-                (
-                    status,
-                    at,
-                    reason,
-                    reason_code,
-                    reason_solution,
-                    quantum_seconds,
-                    json.dumps(details or {}),
-                    line,
-                    job_id,
-                ),
+            return write_finish(
+                conn,
+                job_id,
+                status,
+                at,
+                reason=reason,
+                reason_code=reason_code,
+                reason_solution=reason_solution,
+                quantum_seconds=quantum_seconds,
+                result=result,
+                details=details,
+                only_if_pending=only_if_pending,
             )
-            if cur.rowcount == 0:
-                return False
-            if result is not None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO results (seq, body)"
-                    " SELECT seq, ? FROM jobs WHERE id = ?",
-                    (result, job_id),
-                )
-        return True
 
     def requeue(self, job_id: str, at: str, note: str) -> bool:
         """Put a running job back in the queue; False if it is no longer running."""
         with self._writer() as conn:
-            done = conn.execute(
-                "UPDATE jobs SET status = 'Queued', running = NULL, log = log || ? "
-                "WHERE id = ? AND status = 'Running'",
-                (f"{at} {note}\n", job_id),
-            )
-        return done.rowcount > 0
+            return write_requeue(conn, job_id, at, note)
 
     def set_tags(self, job_id: str, tags: Sequence[str]) -> bool:
         with self._writer() as conn:
@@ -521,7 +508,28 @@ class Database:
     def forget_params(self, job_id: str) -> None:
         """Drop a private job's params once it has run: they are not kept."""
         with self._writer() as conn:
-            conn.execute("UPDATE jobs SET params = '{}' WHERE id = ? AND private = 1", (job_id,))
+            write_forget_params(conn, job_id)
+
+    def tasks(self, job_ids: Sequence[str]) -> dict[str, tuple[JobRow, str]]:
+        """The rows (without params) and params of these jobs, in one read: a batch's input."""
+        if not job_ids:
+            return {}
+        marks = ", ".join("?" * len(job_ids))
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT {_LIST_COLUMNS}, params AS job_params FROM jobs WHERE id IN ({marks})",
+                list(job_ids),
+            )
+            .fetchall()
+        )
+        found = {}
+        for raw in rows:
+            data = dict(raw)
+            params = data.pop("job_params")
+            row = JobRow.from_sql(data)
+            found[row.id] = (row, str(params))
+        return found
 
     # --- for the service's other tables (sessions, ...) in the same file -----------------------
 
@@ -534,3 +542,89 @@ class Database:
     def reader(self) -> sqlite3.Connection:
         """This thread's read connection, for tables other modules own."""
         return self._conn()
+
+
+# --- writes on an open transaction, for ``Database.apply`` (grouped) and the methods above -----
+
+Write = Callable[[sqlite3.Connection], object]
+
+
+def write_insert(conn: sqlite3.Connection, rows: Sequence[JobRow]) -> None:
+    """Insert jobs and their tags; each row learns its ``seq``."""
+    for row in rows:
+        cur = conn.execute(
+            f"INSERT INTO jobs ({_INSERT_COLUMNS}) VALUES ({_INSERT_MARKS})", _values(row)
+        )
+        row.seq = int(cur.lastrowid or 0)
+        conn.executemany(
+            "INSERT OR IGNORE INTO job_tags (tag, seq) VALUES (?, ?)",
+            [(tag, row.seq) for tag in row.tags],
+        )
+
+
+def write_mark_running(conn: sqlite3.Connection, job_id: str, at: str) -> bool:
+    """Start a queued job; False if it is no longer queued (cancelled or deleted)."""
+    cur = conn.execute(
+        "UPDATE jobs SET status = 'Running', running = ?, log = log || ?"
+        " WHERE id = ? AND status = 'Queued'",
+        (at, f"{at} running\n", job_id),
+    )
+    return cur.rowcount > 0
+
+
+def write_forget_params(conn: sqlite3.Connection, job_id: str) -> None:
+    conn.execute("UPDATE jobs SET params = '{}' WHERE id = ? AND private = 1", (job_id,))
+
+
+def write_finish(
+    conn: sqlite3.Connection,
+    job_id: str,
+    status: str,
+    at: str,
+    *,
+    reason: str | None = None,
+    reason_code: int | None = None,
+    reason_solution: str | None = None,
+    quantum_seconds: float | None = None,
+    result: str | None = None,
+    details: dict[str, object] | None = None,
+    only_if_pending: bool = True,
+) -> bool:
+    """Move a job to a final state; False if it already was final."""
+    line = f"{at} {status.lower()}" + (f": {reason}" if reason else "") + "\n"
+    guard = " AND status IN ('Queued', 'Running')" if only_if_pending else ""
+    cur = conn.execute(
+        "UPDATE jobs SET status = ?, finished = ?, reason = ?, reason_code = ?,"
+        " reason_solution = ?, quantum_seconds = ?,"
+        " details = json_patch(details, ?), log = log || ?"
+        f" WHERE id = ?{guard}",
+        (
+            status,
+            at,
+            reason,
+            reason_code,
+            reason_solution,
+            quantum_seconds,
+            json.dumps(details or {}),
+            line,
+            job_id,
+        ),
+    )
+    if cur.rowcount == 0:
+        return False
+    if result is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO results (seq, body) SELECT seq, ? FROM jobs WHERE id = ?",
+            (result, job_id),
+        )
+    return True
+
+
+def write_requeue(conn: sqlite3.Connection, job_id: str, at: str, note: str) -> bool:
+    """Put a running job back in the queue; False if it is no longer running."""
+    done = conn.execute(
+        "UPDATE jobs SET status = 'Queued', running = NULL, log = log || ? "
+        "WHERE id = ? AND status = 'Running'",
+        (f"{at} {note}\n", job_id),
+    )
+    return done.rowcount > 0

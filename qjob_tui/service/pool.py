@@ -1,7 +1,10 @@
-"""Worker processes that run jobs, one job per process at a time.
+"""Worker processes that run jobs, a batch of one backend's jobs per process at a time.
 
 Processes are started with ``spawn`` (the service has threads, so ``fork`` is unsafe) and kept
-for the next job, since importing Qiskit costs a second. Cancelling a running job kills its
+for the next batch, since importing Qiskit costs a second. A worker gets the next few jobs of a
+backend at once and runs them one after the other, so it never waits for the service between
+jobs; a thread per worker reads its pipe and hands each message to the event loop. Cancelling a
+job that waits in a batch tells the worker to skip it; cancelling the running one kills its
 process, which stops any simulation at once; a fresh process replaces it when needed.
 """
 
@@ -10,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
-from concurrent.futures import Executor, ThreadPoolExecutor
+import threading
+from collections.abc import AsyncIterator, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from qjob_tui.service.errors import CODE_OUT_OF_MEMORY
-from qjob_tui.service.worker import Outcome, Task, serve
+from qjob_tui.service.worker import Outcome, Skip, Started, Task, serve
+
+# Jobs of one backend handed to a worker at once, at most.
+BATCH_SIZE = 16
 
 
 class WorkerGone(Exception):
@@ -26,8 +33,11 @@ class WorkerLost(WorkerGone):
     """The worker went away by itself (a machine or process lost, not a kill): worth one retry."""
 
 
+_SKIPPED = object()  # put in a worker's inbox when its batch shrank, to look again
+
+
 class Worker:
-    """One worker process and its pipe."""
+    """One worker process, its pipe, and the jobs of the batch it holds."""
 
     def __init__(self, memory_limit: int | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")
@@ -37,8 +47,10 @@ class Worker:
         )
         self._process.start()
         child.close()
-        self._ready = False
-        self.job_id: str | None = None
+        self._inbox: asyncio.Queue[object] | None = None
+        self._gone: WorkerGone | None = None
+        self.job_id: str | None = None  # the job it runs now
+        self.waiting: list[str] = []  # the jobs of its batch not started yet
 
     @property
     def alive(self) -> bool:
@@ -48,31 +60,57 @@ class Worker:
     def pid(self) -> int | None:
         return self._process.pid
 
-    def _wait(self) -> object:
-        """Block until the worker says something (in a thread, never on the event loop)."""
-        conn: Connection = self._conn
-        try:
-            return conn.recv()
-        except (EOFError, OSError) as exc:
-            raise WorkerGone(str(exc) or "worker exited") from None
+    def _listen(self) -> asyncio.Queue[object]:
+        """Start the thread that moves the pipe's messages to the event loop (once)."""
+        if self._inbox is None:
+            loop = asyncio.get_running_loop()
+            self._inbox = asyncio.Queue()
+            reader = threading.Thread(
+                target=self._read, args=(loop, self._inbox), daemon=True, name="qjob-pipe"
+            )
+            reader.start()
+        return self._inbox
 
-    async def run(self, task: Task, waits: Executor | None = None) -> Outcome:
-        """Run a task in this worker and wait for its outcome (in a thread of ``waits``)."""
-        loop = asyncio.get_running_loop()
-        if not self._ready:
-            await loop.run_in_executor(waits, self._wait)
-            self._ready = True
-        self.job_id = task.job_id
+    def _read(self, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[object]) -> None:
+        """Blocking reads of the pipe, in the reader thread, until the process is gone."""
+        conn: Connection = self._conn
+        while True:
+            try:
+                message: object = conn.recv()
+            except (EOFError, OSError) as exc:
+                message = WorkerGone(str(exc) or "worker exited")
+            except Exception as exc:  # an answer that does not unpickle
+                message = WorkerGone(f"unreadable answer: {exc}")
+            try:
+                loop.call_soon_threadsafe(inbox.put_nowait, message)
+            except RuntimeError:  # the loop closed
+                return
+            if isinstance(message, WorkerGone):
+                return
+
+    async def next(self) -> object:
+        """The worker's next message; WorkerGone once its process is gone."""
+        if self._gone is not None:
+            raise self._gone
+        message = await self._listen().get()
+        if isinstance(message, WorkerGone):
+            self._gone = message
+            raise message
+        return message
+
+    def send(self, message: object) -> None:
         try:
-            self._conn.send(task)
-            answer = await loop.run_in_executor(waits, self._wait)
+            self._conn.send(message)
         except (OSError, ValueError) as exc:
             raise WorkerGone(str(exc)) from None
-        finally:
-            self.job_id = None
-        if not isinstance(answer, Outcome):
-            raise WorkerGone(f"unexpected answer {type(answer).__name__}")
-        return answer
+
+    def skip(self, job_id: str) -> None:
+        """Drop a job of the batch that has not started."""
+        self.waiting.remove(job_id)
+        with contextlib.suppress(WorkerGone):
+            self.send(Skip((job_id,)))
+        if self._inbox is not None:
+            self._inbox.put_nowait(_SKIPPED)
 
     def kill(self) -> None:
         """Stop the process now; any task it runs is abandoned."""
@@ -81,7 +119,7 @@ class Worker:
         self._process.join(timeout=5)
 
     def dispose(self) -> None:
-        """Kill the process and release its pipe, once no thread reads from it."""
+        """Kill the process and release its pipe (its reader thread ends at the EOF)."""
         self.kill()
         self._conn.close()
 
@@ -97,67 +135,126 @@ class Worker:
 
 
 class WorkerPool:
-    """At most ``size`` worker processes, handed out to running jobs."""
+    """At most ``size`` worker processes, each running one batch of one backend at a time."""
+
+    batch_size = BATCH_SIZE
 
     def __init__(self, size: int, memory_limit: int | None = None) -> None:
         self.size = max(1, size)
         self.memory_limit = memory_limit
-        # One thread per worker to wait on its pipe, apart from the threads that serve reads.
-        self._waits = ThreadPoolExecutor(max_workers=self.size + 1, thread_name_prefix="qjob-wait")
         self._idle: list[Worker] = []
-        self._busy: dict[str, Worker] = {}
+        self._in_use: list[Worker] = []
+        self._busy: dict[str, Worker] = {}  # job id -> the worker holding it (running or not)
 
     @property
     def has_capacity(self) -> bool:
-        return len(self._busy) < self.size
+        return len(self._in_use) < self.size
+
+    @property
+    def slots(self) -> int:
+        """Batches that may run at once: one per process, never more processes than ``size``."""
+        return self.size
+
+    @property
+    def processes(self) -> int:
+        """Worker processes alive or starting now."""
+        return len(self._idle) + len(self._in_use)
 
     def prestart(self, count: int = 1) -> None:
         """Start processes ahead of the first job, so that it does not wait for Qiskit."""
-        while len(self._idle) + len(self._busy) < min(count, self.size):
+        while self.processes < min(count, self.size):
             self._idle.append(Worker(self.memory_limit))
 
-    async def run(self, task: Task) -> Outcome:
-        worker = None
+    def _take(self) -> Worker:
         while self._idle:
             candidate = self._idle.pop()
             if candidate.alive:
-                worker = candidate
-                break
+                return candidate
             candidate.dispose()
-        if worker is None:
-            worker = Worker(self.memory_limit)
-        self._busy[task.job_id] = worker
+        return Worker(self.memory_limit)
+
+    async def run(self, task: Task) -> Outcome:
+        """Run one task and return its outcome."""
+        async for message in self.run_batch([task]):
+            if isinstance(message, Outcome):
+                return message
+        raise WorkerGone("the worker ended without an outcome")
+
+    async def run_batch(self, tasks: Sequence[Task]) -> AsyncIterator[Started | Outcome]:
+        """Hand a batch to one worker; yield each job's ``Started`` and ``Outcome`` in turn.
+
+        Raises WorkerGone when the process dies; the jobs it had not started are the caller's
+        to queue again. Closing the iterator early kills the worker if it still holds jobs.
+        """
+        worker = self._take()
+        self._in_use.append(worker)
+        worker.waiting = [task.job_id for task in tasks]
+        for task in tasks:
+            self._busy[task.job_id] = worker
+        trusted = True
         try:
-            outcome = await worker.run(task, self._waits)
+            worker.send(list(tasks))
+            while worker.waiting or worker.job_id is not None:
+                message = await worker.next()
+                if message is _SKIPPED or message == "ready":
+                    continue
+                if isinstance(message, Started):
+                    if message.job_id not in worker.waiting:
+                        # Skipped too late: the job was cancelled as it began. Stop it.
+                        worker.kill()
+                        continue
+                    worker.waiting.remove(message.job_id)
+                    worker.job_id = message.job_id
+                    yield message
+                elif isinstance(message, Outcome):
+                    if message.job_id != worker.job_id:
+                        continue  # the outcome of a job killed or skipped meanwhile
+                    worker.job_id = None
+                    self._busy.pop(message.job_id, None)
+                    if message.code == CODE_OUT_OF_MEMORY:
+                        trusted = False  # not trusted with the next job; the rest re-queue
+                    yield message
+                    if not trusted:
+                        return
+                else:
+                    raise WorkerGone(f"unexpected answer {type(message).__name__}")
         except WorkerGone:
-            worker.dispose()
+            trusted = False
             raise
         finally:
-            self._busy.pop(task.job_id, None)
-        if outcome.code == CODE_OUT_OF_MEMORY:
-            worker.dispose()  # a process that ran out of memory is not trusted with the next job
-        else:
-            self._idle.append(worker)
-        return outcome
+            for job_id in [*worker.waiting, worker.job_id]:
+                if job_id is not None and self._busy.get(job_id) is worker:
+                    del self._busy[job_id]
+            busy = worker.job_id is not None or bool(worker.waiting)
+            worker.job_id = None
+            worker.waiting = []
+            with contextlib.suppress(ValueError):
+                self._in_use.remove(worker)
+            if trusted and not busy and worker.alive:
+                self._idle.append(worker)
+            else:
+                worker.dispose()
 
     def pid(self, job_id: str) -> int | None:
         """The process id of the worker running this job, if one does."""
         worker = self._busy.get(job_id)
-        return worker.pid if worker is not None else None
+        return worker.pid if worker is not None and worker.job_id == job_id else None
 
     def kill(self, job_id: str) -> bool:
-        """Kill the worker running this job; False if no worker runs it."""
+        """Stop this job: skip it if it waits in a batch, kill its worker if it runs."""
         worker = self._busy.pop(job_id, None)
         if worker is None:
             return False
-        worker.kill()
+        if job_id in worker.waiting:
+            worker.skip(job_id)
+        else:
+            worker.kill()
         return True
 
     def close(self) -> None:
         for worker in self._idle:
             worker.close()
-        for worker in self._busy.values():
-            worker.kill()  # its job's coroutine sees WorkerGone and disposes of it
+        for worker in self._in_use:
+            worker.kill()  # its batch's iterator sees WorkerGone and disposes of it
         self._idle.clear()
         self._busy.clear()
-        self._waits.shutdown(wait=False)

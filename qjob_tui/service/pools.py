@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from qjob_tui.service.cluster.address import parse_cluster_address
-from qjob_tui.service.worker import Outcome, Task
+from qjob_tui.service.worker import Outcome, Started, Task
 
 if TYPE_CHECKING:
     from qjob_tui.service.cluster.pool import DaskPool
 
 
 class JobPool(Protocol):
-    """What the scheduler needs of an engine; ``run`` raises WorkerGone (or WorkerLost)."""
+    """What the scheduler needs of an engine; ``run`` raises WorkerGone (or WorkerLost).
+
+    An engine may also offer ``run_batch(tasks)`` (an async iterator of each job's ``Started``
+    and ``Outcome``), ``batch_size`` and ``slots``; ``run_batch`` and ``batch_size`` below fall
+    back to one ``run`` per job for an engine without them (the Dask pool).
+    """
 
     @property
     def has_capacity(self) -> bool: ...
@@ -32,14 +39,34 @@ class JobPool(Protocol):
 
 
 def has_room(pool: JobPool, running: int) -> bool:
-    """Whether the scheduler may start one more job while ``running`` are dispatched.
+    """Whether the scheduler may start one more batch while ``running`` are dispatched.
 
-    A pool's ``has_capacity`` counts only the jobs that reached ``run``; jobs dispatched in
-    the same turn have not. The process pool lets that be (it starts a process more), a
-    cluster cannot: its ``slots`` are its free workers, so dispatched jobs count against them.
+    A pool's ``has_capacity`` counts only the batches that reached ``run``; those dispatched in
+    the same turn have not, so the dispatched ones count against its ``slots``: the process
+    pool's size (never more processes than ``--workers``), a cluster's free workers.
     """
     slots = getattr(pool, "slots", None)
     return pool.has_capacity and (slots is None or running < slots)
+
+
+def batch_size(pool: JobPool) -> int:
+    """How many jobs of one backend the pool takes at once (1 unless it runs batches)."""
+    size = getattr(pool, "batch_size", 1)
+    return size if isinstance(size, int) and size > 1 else 1
+
+
+async def run_batch(pool: JobPool, tasks: Sequence[Task]) -> AsyncIterator[Started | Outcome]:
+    """Each job's ``Started`` and ``Outcome`` in turn, through the pool's own batches if it has
+    them, else one ``run`` after the other (a cluster pins each job to a worker)."""
+    own = getattr(pool, "run_batch", None)
+    if own is not None:
+        async for message in own(tasks):
+            yield message
+        return
+    for task in tasks:
+        yield Started(task.job_id, time.time())
+        outcome = await pool.run(task)
+        yield replace(outcome, job_id=task.job_id)
 
 
 def dask_pool(address: str, wake: Callable[[], None], memory_limit: int | None = None) -> DaskPool:

@@ -1,9 +1,11 @@
 """The service's job queue: each backend runs one job at a time, in order of arrival.
 
 Like a QPU, a backend takes the oldest queued job when it is free. Jobs run in worker processes
-(``pool``); the scheduler only moves jobs between states, records timestamps and estimates queue
-positions from each backend's recent history. After a crash, jobs that were running are put back
-in the queue at start-up, ahead of newer ones, with a line in their log that says so.
+(``pool``), handed over a few at a time (a batch of the backend's next jobs, still run one at a
+time, in order); the scheduler only moves jobs between states, records timestamps and estimates
+queue positions from each backend's recent history. Its writes go through a ``GroupWriter``, so
+the ones that arrive together share one transaction. After a crash, jobs that were running are
+put back in the queue at start-up, ahead of newer ones, with a line in their log that says so.
 """
 
 from __future__ import annotations
@@ -26,15 +28,26 @@ from dateutil.parser import isoparse
 
 from qjob_tui.model import REASON_RAN_TOO_LONG, ProgramId
 from qjob_tui.service.backends import BackendSpec
-from qjob_tui.service.db import Database, JobRow, iso, now_iso
+from qjob_tui.service.db import (
+    Database,
+    JobRow,
+    iso,
+    now_iso,
+    write_finish,
+    write_forget_params,
+    write_insert,
+    write_mark_running,
+    write_requeue,
+)
 from qjob_tui.service.errors import CODE_EXECUTION_FAILED, CODE_OUT_OF_MEMORY
 from qjob_tui.service.limits import JobLimits, mebibytes, resident_bytes
 from qjob_tui.service.pool import WorkerGone, WorkerLost, WorkerPool
-from qjob_tui.service.pools import JobPool, has_room
+from qjob_tui.service.pools import JobPool, batch_size, has_room, run_batch
 from qjob_tui.service.programs.raw_job import RawJob
 from qjob_tui.service.session_table import SessionTable
 from qjob_tui.service.sessions import Session, SessionBook
-from qjob_tui.service.worker import Outcome, Task, out_of_memory
+from qjob_tui.service.worker import Outcome, Started, Task, out_of_memory
+from qjob_tui.service.writes import GroupWriter
 
 log = logging.getLogger("qjob_tui.service")
 T = TypeVar("T")
@@ -43,13 +56,21 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 # Programs whose params may name another job (``raw_job``) whose result is their input.
 READS_RAW_JOB = frozenset({ProgramId.RANDOM_EXTRACTOR})
+# A batch holds jobs expected to take this long in all, at most (its first job: any length).
+BATCH_SECONDS = 0.5
 # How often a running job's time and its worker's memory are looked at.
 SUPERVISE_INTERVAL = 0.1
 
 
 def new_job_id() -> str:
-    """A 20-character id in the style of IBM Quantum job ids."""
-    return "d" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(19))
+    """A 20-character id in the style of IBM Quantum job ids, from one read of the system's
+    randomness (one per character cost the event loop ~0.5 ms a submit under load)."""
+    number = secrets.randbelow(len(_ID_ALPHABET) ** 19)
+    chars = []
+    for _ in range(19):
+        number, digit = divmod(number, len(_ID_ALPHABET))
+        chars.append(_ID_ALPHABET[digit])
+    return "d" + "".join(chars)
 
 
 @dataclass(frozen=True)
@@ -82,8 +103,13 @@ class Scheduler:
         # The scheduler's own threads for its database work: list queries fill the default
         # executor under load, and a job's transitions must never queue behind them.
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qjob-scheduler")
+        self.writer = GroupWriter(db, self._executor)
         self._queues: dict[str, deque[str]] = {name: deque() for name in backends}
+        # Jobs handed to a worker in a batch and not started yet, per backend, in order.
+        self._handed: dict[str, list[str]] = {}
+        self._lanes: dict[str, asyncio.Task[None]] = {}  # backend -> its batch's coroutine
         self._shots: dict[str, int] = {}
+        self._programs: dict[str, str] = {}
         self._running: dict[str, tuple[str, datetime]] = {}  # backend -> (job id, started)
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -143,6 +169,7 @@ class Scheduler:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.writer.drain()
         self._save_sessions()
         for save in list(self._saves):
             with contextlib.suppress(Exception):
@@ -166,20 +193,21 @@ class Scheduler:
         row.log = f"{row.created} queued on {row.backend}\n"
         spec = self.backends[row.backend]
         row.estimated_seconds = round(self._expected(spec, row.shots), 3)
-        await self._blocking(self.db.insert, row)
+        await self.writer.write(lambda conn: write_insert(conn, [row]))
         self._enqueue(row)
         self._wake.set()
         return row
 
     async def cancel(self, row: JobRow) -> bool:
         """Cancel a queued or running job; False if it was already final."""
-        done = await self._blocking(
-            self.db.finish, row.id, "Cancelled", now_iso(), reason="cancelled by the user"
+        at = now_iso()
+        done = await self.writer.write(
+            lambda conn: write_finish(conn, row.id, "Cancelled", at, reason="cancelled by the user")
         )
         if not done:
             return False
         if row.private:
-            await self._blocking(self.db.forget_params, row.id)
+            await self.writer.write(lambda conn: write_forget_params(conn, row.id))
         self._unqueue(row.backend, row.id)
         self.pool.kill(row.id)
         self._wake.set()
@@ -190,17 +218,30 @@ class Scheduler:
         self._wake.set()
 
     def _unqueue(self, backend: str, job_id: str) -> None:
-        """Take a cancelled job out of its queue (a running one is left to ``_run``)."""
+        """Take a cancelled job out of its queue, or out of the batch its worker holds (the
+        worker skips it); a running one is left to ``_lane``."""
         queue = self._queues.get(backend)
+        handed = self._handed.get(backend)
         if queue is not None and job_id in queue:
             queue.remove(job_id)
-            self._shots.pop(job_id, None)
-            self._arrival.pop(job_id, None)
-            session_id = self._session_of.pop(job_id, None)
-            self.sessions.job_ended(session_id, job_id, datetime.now(UTC), ran=False)
+        elif handed is not None and job_id in handed:
+            handed.remove(job_id)
+            self.pool.kill(job_id)
+        else:
+            return
+        self._shots.pop(job_id, None)
+        self._arrival.pop(job_id, None)
+        self._programs.pop(job_id, None)
+        session_id = self._session_of.pop(job_id, None)
+        self.sessions.job_ended(session_id, job_id, datetime.now(UTC), ran=False)
+
+    def _waiting(self, backend: str) -> list[str]:
+        """The backend's jobs not started yet, in the order they run: its batch, then its queue."""
+        return [*self._handed.get(backend, ()), *self._queues.get(backend, ())]
 
     def _enqueue(self, row: JobRow) -> None:
         self._queues[row.backend].append(row.id)
+        self._programs[row.id] = row.program
         self._shots[row.id] = row.shots
         self._arrival[row.id] = row.seq
         if row.session_id is not None:
@@ -235,12 +276,15 @@ class Scheduler:
         self._wake.set()
 
     async def _cancel_queued(self, backend: str, job_id: str, reason: str) -> None:
-        await asyncio.to_thread(self.db.finish, job_id, "Cancelled", now_iso(), reason=reason)
+        at = now_iso()
+        await self.writer.write(
+            lambda conn: write_finish(conn, job_id, "Cancelled", at, reason=reason)
+        )
         self._unqueue(backend, job_id)
 
     async def _expire_sessions(self) -> None:
         for job_id in self.sessions.expire(datetime.now(UTC)):
-            backend = next((b for b, q in self._queues.items() if job_id in q), "")
+            backend = next((b for b in self._queues if job_id in self._waiting(b)), "")
             await self._cancel_queued(backend, job_id, "its session's max TTL ran out")
 
     def _save_sessions(self) -> None:
@@ -266,14 +310,14 @@ class Scheduler:
         task.add_done_callback(self._saves.discard)
 
     def queue_length(self, backend: str) -> int:
-        return len(self._queues.get(backend, ()))
+        return len(self._queues.get(backend, ())) + len(self._handed.get(backend, ()))
 
     def estimate(self, row: JobRow) -> QueueEstimate:
         """Position and times for a queued job, as IBM's old queue_info() gave them."""
         if row.status != "Queued":
             return QueueEstimate(None, None, None)
-        queue = self._queues.get(row.backend)
-        if queue is None or row.id not in queue:
+        queue = self._waiting(row.backend)
+        if row.id not in queue:
             return QueueEstimate(None, None, None)
         spec = self.backends[row.backend]
         # Anchored on the running job's start, not on "now", so that repeated asks agree.
@@ -325,11 +369,11 @@ class Scheduler:
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     def _dispatch(self) -> None:
-        """Start the oldest queued job of every free backend, while workers are free."""
-        while has_room(self.pool, len(self._running)):
+        """Hand the oldest queued jobs of every free backend to a worker, while workers are free."""
+        while has_room(self.pool, len(self._lanes)):
             heads = []
             for name, queue in self._queues.items():
-                if queue and name not in self._running:
+                if queue and name not in self._lanes:
                     # A dedicated session may hold the backend for its own next job.
                     head = self.sessions.choose(name, queue, self._session_of)
                     if head is not None:
@@ -338,81 +382,176 @@ class Scheduler:
                 return
             # Oldest job first across backends: ids are random, so order by arrival time.
             job_id, name = min(heads, key=lambda head: self._arrival.get(head[0], 0))
-            self._queues[name].remove(job_id)
-            now = datetime.now(UTC)
-            self._running[name] = (job_id, now)
-            self.sessions.job_started(self._session_of.get(job_id), job_id, now)
-            task = asyncio.create_task(self._run(name, job_id), name=f"job-{job_id}")
+            self._handed[name] = self._take_batch(name, job_id)
+            task = asyncio.create_task(self._lane(name), name=f"lane-{name}")
+            self._lanes[name] = task
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, backend: str, job_id: str) -> None:
+    def _take_batch(self, backend: str, head: str) -> list[str]:
+        """The head and the plain jobs right behind it: no session's job (its session decides
+        when it may run) and no job that reads another job when it starts (``raw_job``)."""
+        queue = self._queues[backend]
+        queue.remove(head)
+        batch = [head]
+        if not self._batchable(head):
+            return batch
+        size = batch_size(self.pool)
         spec = self.backends[backend]
-        requeued = False
-        charged = 0.0
-        try:
-            if not await self._blocking(self.db.mark_running, job_id, now_iso()):
-                return  # cancelled or deleted meanwhile
-            params = await self._blocking(self.db.params, job_id)
-            row = await self._blocking(self.db.get, job_id, with_params=False)
-            if params is None or row is None:
-                return
+        expected = self._expected(spec, self._shots.get(head, 0))
+        while queue and len(batch) < size and self._batchable(queue[0]):
+            # Long jobs go one at a time, so that a batch never holds a worker for long
+            # while other backends wait for one.
+            expected += self._expected(spec, self._shots.get(queue[0], 0))
+            if expected > BATCH_SECONDS:
+                break
+            batch.append(queue.popleft())
+        return batch
+
+    def _batchable(self, job_id: str) -> bool:
+        return job_id not in self._session_of and self._programs.get(job_id) not in READS_RAW_JOB
+
+    def _seconds(self, row: JobRow) -> float:
+        cost = row.details.get("cost")
+        return cost if isinstance(cost, int) and cost > 0 else self.limits.default_seconds
+
+    async def _tasks_of(self, backend: str) -> tuple[list[Task], dict[str, JobRow]]:
+        """The batch's tasks, read in one go; jobs cancelled or deleted meanwhile drop out."""
+        spec = self.backends[backend]
+        handed = self._handed[backend]
+        loaded = await self._blocking(self.db.tasks, list(handed))
+        tasks: list[Task] = []
+        rows: dict[str, JobRow] = {}
+        for job_id in list(handed):
+            found = loaded.get(job_id)
+            if found is None or found[0].status != "Queued":
+                if job_id in handed:
+                    handed.remove(job_id)
+                    self._forget(job_id)
+                continue
+            row, params = found
             raw_job = None
             if row.program in READS_RAW_JOB:
                 raw_job = await self._blocking(self._read_raw_job, params)
             task = Task(
                 job_id=job_id, program=row.program, params=params, backend=spec, raw_job=raw_job
             )
-            cost = row.details.get("cost")
-            seconds = cost if isinstance(cost, int) and cost > 0 else self.limits.default_seconds
-            supervisor = asyncio.create_task(self._supervise(job_id, seconds))
+            tasks.append(task)
+            rows[job_id] = row
+        return [task for task in tasks if task.job_id in handed], rows
+
+    async def _lane(self, backend: str) -> None:
+        """Run one batch on one worker: record each job's start and end as the worker says."""
+        handed = self._handed[backend]
+        records: list[asyncio.Future[Any]] = []
+        current: JobRow | None = None
+        supervisor: asyncio.Task[None] | None = None
+        try:
+            tasks, rows = await self._tasks_of(backend)
+            if not tasks:
+                return
+            batch = run_batch(self.pool, tasks)
             try:
-                outcome = await self.pool.run(task)
+                async for message in batch:
+                    if isinstance(message, Started):
+                        current = rows[message.job_id]
+                        if current.id in handed:
+                            handed.remove(current.id)
+                        if not await self._started(backend, current):
+                            self.pool.kill(current.id)  # cancelled or deleted as it began
+                            self._job_over(backend, current.id)
+                            current = None
+                            break
+                        supervisor = asyncio.create_task(
+                            self._supervise(current.id, self._seconds(current))
+                        )
+                    elif isinstance(message, Outcome) and current is not None:
+                        if supervisor is not None:
+                            supervisor.cancel()
+                            supervisor = None
+                        records.append(self._record(current, message))
+                        charged = max(message.ended - message.started, 0.0) if message.ok else 0.0
+                        self._job_over(backend, current.id, charged)
+                        current = None
             except WorkerLost as exc:
-                requeued = await self._requeue_lost(row, str(exc))
-                if requeued:
-                    return
-                outcome = Outcome(
-                    ok=False,
-                    code=CODE_EXECUTION_FAILED,
-                    message=f"the worker running the job was lost twice; last time: {exc}",
-                    solution="The job was re-queued once already; check the cluster's workers.",
-                )
+                if current is not None:
+                    self._return_handed(backend)
+                    if await self._requeue_lost(current, str(exc)):
+                        self._running.pop(backend, None)
+                        current = None
+                        return
+                    records.append(self._record(current, _lost_twice(exc)))
             except WorkerGone as exc:
-                outcome = Outcome(
-                    ok=False,
-                    code=CODE_EXECUTION_FAILED,
-                    message=f"the worker process running the job died ({exc})",
-                    solution="Submit the job again; if it fails again, reduce its size.",
-                )
+                if current is not None:
+                    records.append(self._record(current, _died(exc)))
             finally:
-                supervisor.cancel()
-            await self._record(row, outcome)
-            if outcome.ok:
-                charged = max(outcome.ended - outcome.started, 0.0)
+                await batch.aclose()
+            if current is not None:
+                self._job_over(backend, current.id)
+                current = None
         except asyncio.CancelledError:
             raise
         except Exception:  # never let one job stop the queue
-            log.exception("job %s could not be recorded", job_id)
+            log.exception("a batch on %s could not be recorded", backend)
         finally:
+            if supervisor is not None:
+                supervisor.cancel()
+            if current is not None:
+                self._job_over(backend, current.id)
+            self._return_handed(backend)
+            self._handed.pop(backend, None)
+            if records and not self._stopping:
+                await asyncio.gather(*records, return_exceptions=True)
             self._running.pop(backend, None)
-            if not requeued:
-                self._shots.pop(job_id, None)
-                self._arrival.pop(job_id, None)
-                self._lost.discard(job_id)
-                session_id = self._session_of.pop(job_id, None)
-                if not self._stopping:  # a job stopped with the service is re-queued, not ended
-                    self.sessions.job_ended(
-                        session_id, job_id, datetime.now(UTC), ran=True, charged=charged
-                    )
+            self._lanes.pop(backend, None)
             self._wake.set()
+
+    async def _started(self, backend: str, row: JobRow) -> bool:
+        """The worker began the job: it is Running, on disk as well; False if it was final."""
+        now = datetime.now(UTC)
+        self._running[backend] = (row.id, now)
+        at = iso(now)
+        if not await self.writer.write(lambda conn: write_mark_running(conn, row.id, at)):
+            return False
+        session_id = self._session_of.get(row.id)
+        if session_id is not None:
+            self.sessions.job_started(session_id, row.id, now)
+            self._wake.set()  # the session's max TTL runs from now: the loop's next deadline
+        return True
+
+    def _return_handed(self, backend: str) -> None:
+        """Jobs of a batch that never started go back to the head of their queue, in order."""
+        handed = self._handed.get(backend)
+        if not handed or self._stopping:
+            return
+        self._queues[backend].extendleft(reversed(handed))
+        handed.clear()
+
+    def _forget(self, job_id: str) -> None:
+        self._shots.pop(job_id, None)
+        self._arrival.pop(job_id, None)
+        self._programs.pop(job_id, None)
+        self._lost.discard(job_id)
+
+    def _job_over(self, backend: str, job_id: str, charged: float = 0.0) -> None:
+        """The job left its backend: its worker answered, died, or the job was stopped."""
+        running = self._running.get(backend)
+        if running is not None and running[0] == job_id:
+            self._running.pop(backend, None)
+        self._forget(job_id)
+        session_id = self._session_of.pop(job_id, None)
+        if not self._stopping:  # a job stopped with the service is re-queued, not ended
+            now = datetime.now(UTC)
+            self.sessions.job_ended(session_id, job_id, now, ran=True, charged=charged)
+        self._wake.set()
 
     async def _requeue_lost(self, row: JobRow, reason: str) -> bool:
         """Put a job whose worker was lost back at the head of its queue, once."""
         if row.id in self._lost:
             return False
         note = f"re-queued: the worker running this job was lost ({reason})"
-        if not await self._blocking(self.db.requeue, row.id, now_iso(), note):
+        at = now_iso()
+        if not await self.writer.write(lambda conn: write_requeue(conn, row.id, at, note)):
             return False  # cancelled or deleted meanwhile: recording the failure is a no-op
         self._lost.add(row.id)
         self._queues[row.backend].appendleft(row.id)
@@ -460,15 +599,18 @@ class Scheduler:
         charged: float = 0.0,
     ) -> None:
         """Record a limit's verdict, then kill the worker: the queue behind the job moves on."""
-        await self._blocking(
-            self.db.finish,
-            job_id,
-            status,
-            now_iso(),
-            reason=reason,
-            reason_code=code,
-            reason_solution=solution,
-            quantum_seconds=round(charged, 6),
+        at = now_iso()
+        await self.writer.write(
+            lambda conn: write_finish(
+                conn,
+                job_id,
+                status,
+                at,
+                reason=reason,
+                reason_code=code,
+                reason_solution=solution,
+                quantum_seconds=round(charged, 6),
+            )
         )
         self.pool.kill(job_id)
 
@@ -491,14 +633,29 @@ class Scheduler:
         result = self.db.result(job_id) if row.status == "Completed" else None
         return RawJob(job_id=job_id, status=row.status, program=row.program, result=result)
 
-    async def _record(self, row: JobRow, outcome: Outcome) -> None:
+    def _record(self, row: JobRow, outcome: Outcome) -> asyncio.Future[bool]:
+        """Queue the outcome's writes now, in order with the writes that follow (the next
+        job's start); the future resolves once they are committed."""
         at = now_iso()
         if row.private:
-            await self._blocking(self.db.forget_params, row.id)
-        if outcome.ok:
-            charged = max(outcome.ended - outcome.started, 0.0)
-            done = await self._blocking(
-                self.db.finish,
+            self.writer.write(lambda conn: write_forget_params(conn, row.id))
+        if not outcome.ok:
+            return self.writer.write(
+                lambda conn: write_finish(
+                    conn,
+                    row.id,
+                    "Failed",
+                    at,
+                    reason=outcome.message,
+                    reason_code=outcome.code,
+                    reason_solution=outcome.solution,
+                    quantum_seconds=0.0,
+                )
+            )
+        charged = max(outcome.ended - outcome.started, 0.0)
+        done = self.writer.write(
+            lambda conn: write_finish(
+                conn,
                 row.id,
                 "Completed",
                 at,
@@ -506,22 +663,36 @@ class Scheduler:
                 result=outcome.result,
                 details=outcome.details,
             )
-            if done:
-                spec = self.backends[row.backend]
-                overhead = max(charged - row.shots * spec.shot_latency, 0.0)
-                previous = self._durations.get(row.backend, overhead)
-                self._durations[row.backend] = 0.8 * previous + 0.2 * overhead
-        else:
-            await self._blocking(
-                self.db.finish,
-                row.id,
-                "Failed",
-                at,
-                reason=outcome.message,
-                reason_code=outcome.code,
-                reason_solution=outcome.solution,
-                quantum_seconds=0.0,
-            )
+        )
+
+        def learn(future: asyncio.Future[bool]) -> None:
+            if future.cancelled() or future.exception() is not None or not future.result():
+                return
+            spec = self.backends[row.backend]
+            overhead = max(charged - row.shots * spec.shot_latency, 0.0)
+            previous = self._durations.get(row.backend, overhead)
+            self._durations[row.backend] = 0.8 * previous + 0.2 * overhead
+
+        done.add_done_callback(learn)
+        return done
+
+
+def _died(exc: Exception) -> Outcome:
+    return Outcome(
+        ok=False,
+        code=CODE_EXECUTION_FAILED,
+        message=f"the worker process running the job died ({exc})",
+        solution="Submit the job again; if it fails again, reduce its size.",
+    )
+
+
+def _lost_twice(exc: Exception) -> Outcome:
+    return Outcome(
+        ok=False,
+        code=CODE_EXECUTION_FAILED,
+        message=f"the worker running the job was lost twice; last time: {exc}",
+        solution="The job was re-queued once already; check the cluster's workers.",
+    )
 
 
 def to_utc(value: str) -> str:

@@ -1,8 +1,12 @@
 """Code that runs inside a worker process: decode a job, simulate it, encode its result.
 
 Qiskit work is blocking and can take seconds, so it never runs in the service process. A worker
-receives one task at a time over a pipe and answers with an ``Outcome``; the service cancels a
-running job by killing its worker, which is why nothing here needs to be interruptible.
+receives tasks over a pipe, a batch at a time (the next few jobs of one backend, so that it never
+waits for the service between them), and runs them in order, one at a time: it says ``Started``
+as it begins each and answers with its ``Outcome`` as it ends. Before each task it reads what
+the service sent meanwhile, so a job cancelled while it waits in the batch (``Skip``) never runs.
+The service cancels a running job by killing its worker, which is why nothing here needs to be
+interruptible.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import json
 import time
 import traceback
 import warnings
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -52,6 +57,22 @@ class Outcome:
     solution: str | None = None
     started: float = 0.0
     ended: float = 0.0
+    job_id: str = ""  # the task's, set by the worker's loop
+
+
+@dataclass(frozen=True)
+class Started:
+    """The worker begins this task now (``at``: its clock, seconds since the epoch)."""
+
+    job_id: str
+    at: float
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Drop these tasks of the batch if they have not started: their jobs were cancelled."""
+
+    job_ids: tuple[str, ...]
 
 
 # This worker's memory limit per job, in bytes (None: unlimited); set by ``serve``.
@@ -195,11 +216,30 @@ def serve(conn: Connection, memory_limit: int | None = None) -> None:
     import qiskit  # noqa: F401  (import once, before the first task, so jobs start fast)
 
     conn.send("ready")
+    waiting: deque[Task] = deque()
     while True:
         try:
-            task = conn.recv()
+            # Read everything sent so far; wait for more only when nothing is left to run.
+            while not waiting or conn.poll():
+                message = conn.recv()
+                if message is None:
+                    return
+                take(waiting, message)
         except (EOFError, OSError, KeyboardInterrupt):
             return
-        if task is None:
-            return
-        conn.send(run_task(task))
+        task = waiting.popleft()
+        conn.send(Started(task.job_id, time.time()))
+        conn.send(replace(run_task(task), job_id=task.job_id))
+
+
+def take(waiting: deque[Task], message: object) -> None:
+    """Add a task or a batch of tasks to the worker's queue, or drop the skipped ones."""
+    if isinstance(message, Task):
+        waiting.append(message)
+    elif isinstance(message, list | tuple):
+        waiting.extend(task for task in message if isinstance(task, Task))
+    elif isinstance(message, Skip):
+        skipped = set(message.job_ids)
+        kept = [task for task in waiting if task.job_id not in skipped]
+        waiting.clear()
+        waiting.extend(kept)

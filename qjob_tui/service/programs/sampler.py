@@ -24,6 +24,7 @@ from qjob_tui.service.errors import (
     CODE_TOO_MANY_SHOTS,
     ProgramError,
 )
+from qjob_tui.service.programs import circuit_cache
 from qjob_tui.service.programs.sampler_task import SamplerPubTask, SamplerTask
 from qjob_tui.text import one_line
 from qjob_tui.wire.circuits import decode_circuit
@@ -178,6 +179,15 @@ def _parse_options(options: object, max_shots: int) -> tuple[dict[str, Any], int
     return options, default_shots, seed
 
 
+def _decoded(obj: object, key: str | None, where: str) -> QuantumCircuit:
+    """The pub's circuit, decoded once per worker for each wire form (``circuit_cache``)."""
+    if key is None:
+        return decode_circuit(obj, where)
+    found = circuit_cache.decoded.get_or_make(key, lambda: decode_circuit(obj, where))
+    assert isinstance(found, QuantumCircuit)
+    return found
+
+
 def _parse_pub(
     pub: object, where: str, default_shots: int, max_shots: int, max_qubits: int | None
 ) -> SamplerPubTask:
@@ -201,7 +211,8 @@ def _parse_pub(
             "Send at most three elements per pub.",
         )
     with _as_program_error():
-        circuit = decode_circuit(items[0], where)
+        key = circuit_cache.wire_key(items[0])
+        circuit = _decoded(items[0], key, where)
         _check_circuit(circuit, where, max_qubits)
         names = [parameter.name for parameter in circuit.parameters]
         values = decode_parameter_values(items[1] if len(items) > 1 else None, names, where)
@@ -211,7 +222,7 @@ def _parse_pub(
         if raw_shots is None
         else _check_shots(raw_shots, f"{where}: shots", max_shots)
     )
-    return SamplerPubTask(circuit=circuit, parameter_values=values, shots=shots)
+    return SamplerPubTask(circuit=circuit, parameter_values=values, shots=shots, key=key)
 
 
 def parse_sampler_params(

@@ -24,9 +24,13 @@ from qjob_tui.service.errors import (
     CODE_UNSUPPORTED_INSTRUCTION,
     ProgramError,
 )
+from qjob_tui.service.programs import circuit_cache
 from qjob_tui.service.programs.sampler_task import SamplerPubTask, SamplerStopped, SamplerTask
 from qjob_tui.text import one_line
 from qjob_tui.wire.bit_array import pack_register
+
+# Aer's own default threshold for parallelising a statevector: below it, threads only cost.
+SERIAL_BELOW_QUBITS = 14
 
 
 def _looks_like_qubit_limit(text: str) -> bool:
@@ -62,6 +66,20 @@ def _transpile(
             f"{where}: the circuit cannot be compiled for backend {backend.name}: {text}",
             f"Use instructions the backend supports ({shown}), or give custom gates a definition.",
         ) from None
+
+
+def _compiled(
+    pub: SamplerPubTask, backend: BackendV2, seed: int | None, where: str
+) -> QuantumCircuit:
+    """The pub's circuit transpiled for the backend, once per worker for each wire form."""
+    if pub.key is None:
+        return _transpile(pub.circuit, backend, seed, where)
+    key = (pub.key, id(backend), seed)
+    found = circuit_cache.transpiled.get_or_make(
+        key, lambda: _transpile(pub.circuit, backend, seed, where)
+    )
+    assert isinstance(found, QuantumCircuit)
+    return found
 
 
 def _has_option(backend: BackendV2, name: str) -> bool:
@@ -107,6 +125,10 @@ def _outcomes(
         options["memory"] = True
     if seed is not None and _has_option(backend, "seed_simulator"):
         options["seed_simulator"] = seed
+    if circuit.num_qubits < SERIAL_BELOW_QUBITS and _has_option(backend, "max_parallel_threads"):
+        # Aer starts a pool of threads per run: ~4 ms for a Bell pair, ten times its
+        # simulation. A worker is one process per job anyway; small circuits run serially.
+        options["max_parallel_threads"] = 1
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -234,7 +256,7 @@ def run_sampler(
         where = f"pub {index}"
         _check_fits(pub, backend, where)
         start = _now()
-        compiled = _transpile(pub.circuit, backend, run.seed, where)
+        compiled = _compiled(pub, backend, run.seed, where)
         bits = _pub_bits(pub, compiled, backend, run, where)
         metadata = pub.circuit.metadata if isinstance(pub.circuit.metadata, dict) else {}
         pubs.append(

@@ -24,6 +24,8 @@ class SamplerPubTask:
     # ``BindingsArray.as_array(circuit.parameters)`` makes them on the client.
     parameter_values: np.ndarray
     shots: int
+    # The circuit's wire form as the job sent it (``circuit_cache.wire_key``), None if not kept.
+    key: str | None = None
 
     @property
     def bindings_shape(self) -> tuple[int, ...]:
