@@ -7,18 +7,15 @@ in qjob-tui speaks HTTP to a job service.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from qjob_tui.api import parse
 from qjob_tui.api.errors import BadRequest, BadResponse, NotFound, Unsupported, mask
-from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
 from qjob_tui.api.source import IBM, LOCAL, Source
-from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth, job_changes
 from qjob_tui.model import (
     Backend,
     EstimatorResult,
@@ -35,7 +32,11 @@ from qjob_tui.model import (
 from qjob_tui.wire.errors import WireError
 
 if TYPE_CHECKING:
+    import httpx
     from qiskit.circuit import QuantumCircuit
+
+    from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
+    from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth
 
 PAGE_SIZE = 200
 WORKLOAD_PAGE = 50  # the most ``GET /workloads`` gives at once
@@ -89,8 +90,18 @@ def redact(value: Any, secrets: Sequence[str]) -> Any:
     return value
 
 
+@dataclass
+class _EarlyStats:
+    requests: int = 0
+    bytes_received: int = 0
+
+
 class JobClient:
-    """The jobs, backends and usage of one source."""
+    """The jobs, backends and usage of one source.
+
+    The HTTP side (httpx, its connection pool, TLS context) is built at the first request, not
+    here: the dashboard paints its cached history before it asks anything of a server.
+    """
 
     def __init__(
         self,
@@ -102,16 +113,30 @@ class JobClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.source = source
-        self._http = Requester(
+        self._transport = transport
+        self._policy = policy
+        self._read_timeout = read_timeout
+        self._sleep = sleep
+        self._early = _EarlyStats()  # requests made before the HTTP side was built
+
+    @functools.cached_property
+    def _http(self) -> Requester:
+        from qjob_tui.api.http import Requester
+
+        source = self.source
+        requester = Requester(
             source.name,
             source.url,
-            source.make_auth(transport),
+            source.make_auth(self._transport),
             verify=source.verify,
-            read_timeout=read_timeout,
-            policy=policy,
-            transport=transport,
-            sleep=sleep,
+            read_timeout=self._read_timeout,
+            policy=self._policy,
+            transport=self._transport,
+            sleep=self._sleep,
         )
+        requester.stats.requests += self._early.requests
+        requester.stats.bytes_received += self._early.bytes_received
+        return requester
 
     def __repr__(self) -> str:
         return f"JobClient({self.source!r})"
@@ -133,6 +158,17 @@ class JobClient:
         if source.kind == IBM:
             instance = source.account.instance if source.account is not None else None
             return f"ibm {source.url} {instance or ''}".strip()
+        if "_http" not in self.__dict__ and source.iam is None:
+            # Before the first paint: a plain yes from a qjob-tui service, without httpx.
+            from qjob_tui.api import version_probe
+
+            if version_probe.applies(source.url):
+                auth = await source.make_auth().headers()
+                quick, received = await version_probe.qjob_tui_instance(source.url, auth)
+                self._early.requests += 1
+                self._early.bytes_received += received
+                if quick is not None:
+                    return f"qjob-tui {quick}"
         try:
             body = await self._http.json("GET", "/version")
         except (NotFound, Unsupported):
@@ -148,7 +184,8 @@ class JobClient:
         return f"qjob-tui {instance}" if instance else f"url {source.url}"
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if "_http" in self.__dict__:  # never built, nothing to close
+            await self._http.aclose()
 
     async def __aenter__(self) -> JobClient:
         return self
@@ -399,6 +436,8 @@ class JobClient:
 
     def changes(self) -> AsyncIterator[StreamOpened | JobChange | UpstreamHealth]:
         """The server's push stream of job changes, where it offers one (``api/stream.py``)."""
+        from qjob_tui.api.stream import job_changes
+
         return job_changes(self._http, self.source.name)
 
     # --- backends and usage --------------------------------------------------------------
@@ -535,5 +574,7 @@ def _next_cursor(href: object) -> str | None:
         return None
     if "next=" not in href:
         return href
+    import httpx
+
     query = httpx.URL(href).params
     return query.get("next") or None

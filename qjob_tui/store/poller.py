@@ -25,6 +25,7 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, NetworkError, NotFound, RateLimited
 from qjob_tui.model import Backend, Job, JobStatus, QueueInfo
 from qjob_tui.store.cache import JobCache
+from qjob_tui.store.cache.job_cache import CachePosition
 from qjob_tui.store.changes import ChangeSet, JobKey, SourceHealth
 from qjob_tui.store.stream_listener import StreamListener
 
@@ -127,6 +128,10 @@ class SourcePoller:
         self._total: int | None = None
         self._marks_dirty = False
         self._saved_active: list[str] | None = None
+        # The cached jobs older than the first screenful, read by ``load_rest``.
+        self._rest_due = False
+        self._rest_after: CachePosition | None = None
+        self._stopped = False
         self._cache_failed = False
         self._wake = asyncio.Event()
         self._next_backends = 0.0
@@ -138,37 +143,78 @@ class SourcePoller:
     # --- life cycle ----------------------------------------------------------------------
 
     async def open_cache(self) -> ChangeSet:
-        """Show the cached history of this server at once, after one quick question: who
-        are you? (None for IBM Quantum.) A server that does not answer yet gets its cache
-        opened by the first poll that reaches it."""
+        """Show the newest screenful of this server's cached history at once, after one quick
+        question: who are you? (None for IBM Quantum.) ``load_rest`` brings the older jobs. A
+        server that does not answer yet gets its cache opened by the first poll that reaches
+        it."""
         try:
             self.identity = await asyncio.wait_for(self.client.identity(), _IDENTIFY_TIMEOUT)
         except (ApiError, TimeoutError):
             return ChangeSet()
-        return await self._load_cache()
+        return await self._open_first()
 
-    async def _load_cache(self) -> ChangeSet:
+    async def _open_first(self) -> ChangeSet:
+        """Open the cache and read its newest ``first_page`` jobs, in one trip to a thread."""
         if not self.config.use_cache or self.identity is None:
             return ChangeSet()
-        self.cache = await asyncio.to_thread(
-            JobCache.for_source, self.name, self.config.cache_dir, identity=self.identity
-        )
-        jobs = await asyncio.to_thread(self.cache.load)
-        self._due.update(await asyncio.to_thread(self.cache.active_ids))
-        marks = await asyncio.to_thread(self.cache.marks)
-        if jobs and self.config.backfill:
+        identity, folder, limit = self.identity, self.config.cache_dir, self.config.first_page
+
+        def first() -> tuple[JobCache, list[Job], CachePosition | None]:
+            cache = JobCache.for_source(self.name, folder, identity=identity)
+            return (cache, *cache.newest(limit))
+
+        self.cache, jobs, self._rest_after = await asyncio.to_thread(first)
+        self._rest_due = True
+        notices = (f"{self.name}: {self.cache.problem}",) if self.cache.problem else ()
+        return ChangeSet(added=self._take_cached(jobs), notices=notices)
+
+    async def load_rest(self) -> ChangeSet:
+        """The rest of the cached history (older than the first screenful), what was active
+        at the last stop and how far the history is known: all before the first poll."""
+        cache = self.cache
+        if not self._rest_due or cache is None:
+            return ChangeSet()
+        after = self._rest_after
+
+        def rest() -> tuple[list[Job], list[str], dict[str, str]]:
+            return cache.older(after), cache.active_ids(), cache.marks()
+
+        try:
+            jobs, active, marks = await asyncio.to_thread(rest)
+        except ValueError:  # closed under the read: the store stopped
+            if not self._stopped:
+                raise
+            return ChangeSet()
+        if self._stopped or cache is not self.cache:
+            return ChangeSet()  # stopped, or another server answers now: not this history
+        self._rest_due = False
+        self._due.update(active)
+        if (jobs or self.jobs) and self.config.backfill:
             # Only what a whole write recorded counts: a cache without marks may have gaps,
             # so its history is read again from the top (known jobs merge by id).
             self._history_complete = marks.get("history") == "complete"
             before = marks.get("history_before")
             with contextlib.suppress(ValueError, TypeError):
                 self._history_before = datetime.fromisoformat(before)  # type: ignore[arg-type]
+        return ChangeSet(added=self._take_cached(jobs))
+
+    def _take_cached(self, jobs: list[Job]) -> tuple[Job, ...]:
+        """Cached jobs into the known ones (those not known yet); the newest moves the cursor."""
+        taken = []
         for job in jobs:
+            if job.id in self.jobs:
+                continue
             self.jobs[job.id] = job
+            taken.append(job)
             if self.newest is None or job.created > self.newest:
                 self.newest = job.created
-        notices = (f"{self.name}: {self.cache.problem}",) if self.cache.problem else ()
-        return ChangeSet(added=tuple(jobs), notices=notices)
+        return tuple(taken)
+
+    async def _load_cache(self) -> ChangeSet:
+        """The whole cache at once (a server first reached by a poll)."""
+        first = await self._open_first()
+        rest = await self.load_rest()
+        return ChangeSet(added=first.added + rest.added, notices=first.notices)
 
     async def _identify(self, work: _Round) -> None:
         """Learn who the server is before trusting any of its answers; open its cache."""
@@ -200,6 +246,8 @@ class SourcePoller:
             await asyncio.to_thread(cache.close)
         self.identity = None
         self.newest = None
+        self._rest_due = False
+        self._rest_after = None
         self._primed = False
         self._due.clear()
         self._needs_metrics.clear()
@@ -220,12 +268,15 @@ class SourcePoller:
             self.stream.start()
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.stream.stop()
-        if self.cache is not None:
+        if self.cache is not None and not self._rest_due:
+            # (While the older cached jobs are still unread, a save would overwrite the list
+            # of active jobs the file holds with an empty one.)
             await self._save()
             await asyncio.to_thread(self.cache.close)
         await self.client.aclose()

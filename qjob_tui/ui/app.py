@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from qjob_tui import locations
 from qjob_tui.config import SettingNotSaved, Settings, save_setting
@@ -43,6 +43,7 @@ from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 from qjob_tui.ui.final_hook import HookOutcome, run_final_hook
+from qjob_tui.ui.footer import SteadyFooter
 from qjob_tui.ui.hangup import current_watchdog
 from qjob_tui.ui.job_list import COLUMN_SPECS, JobList
 from qjob_tui.ui.job_rows import Column
@@ -294,6 +295,8 @@ class QJobApp(App[int]):
     # --- layout --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The layout's classes before the widgets mount: set later, each restyles every widget.
+        self._arrange(self.size.width)
         several = len(self.store.pollers) > 1
         with Horizontal(id="body"):
             yield JobList(
@@ -315,7 +318,7 @@ class QJobApp(App[int]):
                 yield QueuePane(id="queue")
         yield Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
         yield StatusLine(id="status")
-        yield Footer()
+        yield SteadyFooter()
 
     def _has_local_source(self) -> bool:
         return any(source.local for source in self.store.sources)
@@ -340,10 +343,16 @@ class QJobApp(App[int]):
         self._watch_terminal()
         self.set_interval(1.0, self._tick)
         if self.start_store:
-            await self.store.start()
+            # The newest screenful of the cache now; the older jobs and the polls after the
+            # first frame is on the terminal (``start`` publishes them as they come).
+            await self.store.open()
+            self.call_after_refresh(self._start_store)
         else:
             self._show_status()
             self._show_queue()
+
+    def _start_store(self) -> None:
+        self.run_worker(self.store.start(), name="store-start", group="store")
 
     def _hidden_from_settings(self, names: tuple[str, ...]) -> frozenset[Column]:
         known = {column.value for column in Column}
