@@ -26,7 +26,7 @@ class SteadyFooter(Footer):
     def _shown(self, screen: Screen) -> Shown:
         """What ``compose`` would show: every shown binding with its state, in order."""
         app = self.app
-        return tuple(
+        keys = tuple(
             (
                 binding.key,
                 app.get_key_display(binding),
@@ -40,7 +40,8 @@ class SteadyFooter(Footer):
             )
             for key, (_, binding, enabled, tooltip) in screen.active_bindings.items()
             if binding.show or key == app.COMMAND_PALETTE_BINDING
-        ) + ((self.compact, self.show_command_palette),)
+        )
+        return (*keys, (self.compact, self.show_command_palette))
 
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
