@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -36,12 +36,6 @@ from qjob_tui.store.changes import ChangeSet, JobKey, SessionKey
 from qjob_tui.text import one_line
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.detail.session_view import SessionDetail
-from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
-from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
-from qjob_tui.ui.dialogs.confirm_session import ConfirmSession, SessionVerb
-from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
-from qjob_tui.ui.dialogs.tag_editor import TagEditor
-from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 from qjob_tui.ui.final_hook import HookOutcome, run_final_hook
 from qjob_tui.ui.footer import SteadyFooter
 from qjob_tui.ui.hangup import current_watchdog
@@ -54,6 +48,11 @@ from qjob_tui.ui.queue_pane import QueuePane
 from qjob_tui.ui.session_rows import group_jobs
 from qjob_tui.ui.session_tree import SessionTree
 from qjob_tui.ui.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from qjob_tui.ui.dialogs.confirm_session import SessionVerb
+
+# The dialogs are imported where they open: the first paint needs none of them.
 
 HOOKS_AT_ONCE = 4  # on_final commands running at the same time; more wait their turn
 
@@ -92,6 +91,12 @@ def saving_path(typed: str) -> Path:
 
 def remappable_ids() -> frozenset[str]:
     """Every binding id of the dashboard and its dialogs: what a keymap may name."""
+    from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
+    from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
+    from qjob_tui.ui.dialogs.help import HelpScreen
+    from qjob_tui.ui.dialogs.tag_editor import TagEditor
+    from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+
     return ids_of(
         QJobApp.BINDINGS,
         JobList.BINDINGS,
@@ -316,7 +321,9 @@ class QJobApp(App[int]):
                 yield JobDetail(self.store, clock=self.clock, id="detail")
                 yield SessionDetail(id="session-detail")
                 yield QueuePane(id="queue")
-        yield Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
+        filter_input = Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
+        filter_input.display = False  # until "/": hidden from the first layout on
+        yield filter_input
         yield StatusLine(id="status")
         yield SteadyFooter()
 
@@ -328,7 +335,6 @@ class QJobApp(App[int]):
             keymap, problems = check_keymap(self.settings.keymap, remappable_ids())
             self._notices.extend(problems)
             self.set_keymap(keymap)
-        self.query_one("#filter", Input).display = False
         job_list = self.query_one(JobList)
         if self.settings.columns is not None:
             job_list.hidden_columns = self._hidden_from_settings(self.settings.columns)
@@ -641,6 +647,8 @@ class QJobApp(App[int]):
             if answer:
                 self.run_cancel([job.key for job in jobs])
 
+        from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
+
         self.push_screen(ConfirmCancel(jobs, note=" ".join(notes)), confirmed)
 
     @work(group="actions", exit_on_error=False)
@@ -657,6 +665,8 @@ class QJobApp(App[int]):
         def edited(tags: list[str] | None) -> None:
             if tags is not None and key is not None:
                 self.run_tags(key, tags)
+
+        from qjob_tui.ui.dialogs.tag_editor import TagEditor
 
         self.push_screen(TagEditor(job.id, job.tags), edited)
 
@@ -676,6 +686,8 @@ class QJobApp(App[int]):
         def named(name: str | None) -> None:
             if name is not None:
                 self.run_rename(key, name)
+
+        from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 
         self.push_screen(TextPrompt(f"Name of {job.id}", job.name or "", max_length=120), named)
 
@@ -749,6 +761,8 @@ class QJobApp(App[int]):
 
         default = str(locations.downloads_dir() / f"random-bits-{key[1]}.bin")
         prompt = "Save the bits to (.bin packed LSB first, .txt as 0/1, .hex)"
+        from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+
         self.push_screen(TextPrompt(prompt, default), chosen)
 
     @work(thread=True, group="export", exit_on_error=False)
@@ -864,6 +878,8 @@ class QJobApp(App[int]):
             if answer:
                 self.run_session_action(verb, key)
 
+        from qjob_tui.ui.dialogs.confirm_session import ConfirmSession
+
         self.push_screen(ConfirmSession(verb, session, self.store.session_jobs(key)), confirmed)
 
     @work(group="actions", exit_on_error=False)
@@ -921,6 +937,8 @@ class QJobApp(App[int]):
         self._show_status()
 
     def action_help(self) -> None:
+        from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
+
         rows = help_rows(
             ((key, active.binding) for key, active in self.active_bindings.items()),
             allowed=lambda action: bool(self.check_action(action.split("(")[0], ())),
@@ -937,6 +955,8 @@ class QJobApp(App[int]):
             job_list.hidden_columns = hidden
             shown = [c.value for c in Column if c not in job_list.hidden_columns]
             self.save_columns(shown)
+
+        from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
 
         self.push_screen(ColumnChooser(job_list.hidden_columns), chosen)
 
@@ -1035,6 +1055,8 @@ class QJobApp(App[int]):
                 rows = self.query_one(JobList).rows
                 jobs = [rows.row(i) for i in range(len(rows))]
                 self.write_export(saving_path(path), jobs)
+
+        from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 
         self.push_screen(TextPrompt("Export the visible rows to (.csv or .json)", default), chosen)
 

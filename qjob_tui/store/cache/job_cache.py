@@ -297,6 +297,7 @@ _JOB_FIELDS = frozenset(
         "estimated_running_seconds",
         "error",
         "private",
+        "user_id",
     }
 )
 _make_job = _fast_constructor(Job, _JOB_FIELDS)
@@ -370,6 +371,7 @@ def _decode_job(job_id: bytes, created: bytes, body: bytes, shared: dict[str, st
         if error is None
         else JobError(_opt_int(error[0]), _str(error[1]), _opt_str(error[2])),
         private=private,
+        user_id=None,  # not kept in the cache
     )
 
 
