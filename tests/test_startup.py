@@ -94,8 +94,9 @@ def test_newest_and_older_read_every_row_once_in_order(tmp_path: Path) -> None:
         empty.close()
 
 
+@pytest.mark.parametrize("prefetch", [False, True], ids=["in-open", "prefetched"])
 async def test_the_first_screenful_is_a_limited_read_and_the_rest_follows(
-    service: ServiceProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    service: ServiceProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefetch: bool
 ) -> None:
     jobs = await fill_cache(service, tmp_path / "cache")
     reads = CacheReads(monkeypatch)
@@ -104,6 +105,11 @@ async def test_the_first_screenful_is_a_limited_read_and_the_rest_follows(
     published: list[tuple[list[tuple[str, object]], ChangeSet]] = []
     store.subscribe(lambda changes: published.append((list(reads.calls), changes)))
     try:
+        if prefetch:  # as the dashboard does: in a thread, before its event loop runs
+            store.prefetch()
+            while reads.calls != [("newest", FIRST)]:
+                await asyncio.sleep(0.01)
+            assert published == []  # read, not shown: that is open's part
         await store.open()
         assert reads.calls == [("newest", FIRST)]
         assert len(store.jobs) == FIRST  # the rest is not read yet
@@ -175,6 +181,7 @@ JobList.render_lines = spy
 
 async def main() -> None:
     store = JobStore([JobClient(Source.local(root))], StoreConfig(cache_dir=Path(folder)))
+    store.prefetch()  # as ``qjob-tui`` does
     app = QJobApp(store)
     async with app.run_test(size=(120, 40)) as pilot:
         while not at_first_paint or not store.health[0].last_success:
@@ -222,7 +229,7 @@ async def test_a_qjob_tui_service_is_identified_without_httpx(service: ServicePr
         await client.aclose()
 
 
-async def test_the_quick_question_leaves_anything_unusual_to_the_full_client(
+def test_the_quick_question_leaves_anything_unusual_to_the_full_client(
     service: ServiceProcess,
 ) -> None:
     assert version_probe.applies("http://127.0.0.1:1/api/v1", {})
@@ -231,8 +238,8 @@ async def test_the_quick_question_leaves_anything_unusual_to_the_full_client(
     assert not version_probe.applies("http://127.0.0.1:1/api/v1", {"HTTP_PROXY": "http://p:3"})
     assert not version_probe.applies("http://127.0.0.1:1/api/v1", {"all_proxy": "socks5://p"})
     # Nothing listening, or not the API there: no answer, so the full client asks.
-    assert await version_probe.qjob_tui_instance("http://127.0.0.1:9/api/v1", {}) == (None, 0)
-    instance, _ = await version_probe.qjob_tui_instance(f"{service.root}/nowhere", {})
+    assert version_probe.qjob_tui_instance("http://127.0.0.1:9/api/v1", {}) == (None, 0)
+    instance, _ = version_probe.qjob_tui_instance(f"{service.root}/nowhere", {})
     assert instance is None
-    instance, received = await version_probe.qjob_tui_instance(service.url, {})
+    instance, received = version_probe.qjob_tui_instance(service.url, {})
     assert instance and received > 0

@@ -155,20 +155,10 @@ class JobClient:
         the instance CRN; for a qjob-tui service its ``instance_id`` (``GET /version``); for
         any other server of the API its URL."""
         source = self.source
-        if source.kind == IBM:
-            instance = source.account.instance if source.account is not None else None
-            return f"ibm {source.url} {instance or ''}".strip()
-        if "_http" not in self.__dict__ and source.iam is None:
-            # Before the first paint: a plain yes from a qjob-tui service, without httpx.
-            from qjob_tui.api import version_probe
-
-            if version_probe.applies(source.url):
-                auth = await source.make_auth().headers()
-                quick, received = await version_probe.qjob_tui_instance(source.url, auth)
-                self._early.requests += 1
-                self._early.bytes_received += received
-                if quick is not None:
-                    return f"qjob-tui {quick}"
+        if source.kind == IBM or "_http" not in self.__dict__:
+            quick = await asyncio.to_thread(self.quick_identity)
+            if quick is not None:
+                return quick
         try:
             body = await self._http.json("GET", "/version")
         except (NotFound, Unsupported):
@@ -182,6 +172,28 @@ class JobClient:
         else:
             instance = self.served_by
         return f"qjob-tui {instance}" if instance else f"url {source.url}"
+
+    def quick_identity(self) -> str | None:
+        """``identity`` where it comes without httpx: IBM Quantum's from the account, a
+        qjob-tui service's from one plain ``GET /version`` (``api/version_probe.py``); None
+        where the full client must ask. Blocks: call it in a thread, before the first paint."""
+        source = self.source
+        if source.kind == IBM:
+            instance = source.account.instance if source.account is not None else None
+            return f"ibm {source.url} {instance or ''}".strip()
+        from qjob_tui.api import version_probe
+
+        if (
+            "_http" in self.__dict__
+            or source.iam is not None
+            or not version_probe.applies(source.url)
+        ):
+            return None
+        headers = {"Authorization": f"Bearer {source.token}"} if source.token else {}
+        instance, received = version_probe.qjob_tui_instance(source.url, headers)
+        self._early.requests += 1
+        self._early.bytes_received += received
+        return None if instance is None else f"qjob-tui {instance}"
 
     async def aclose(self) -> None:
         if "_http" in self.__dict__:  # never built, nothing to close

@@ -3,17 +3,16 @@
 The dashboard keys its cache by the server's identity, so it must ask before it can paint the
 cached history; httpx and its TLS context cost more than everything else of the first paint.
 For the common case (a plain ``http://`` URL, no proxy in the environment) this asks over one
-asyncio connection, with h11 (the HTTP/1.1 parser httpx itself uses) reading the answer. It only
+socket, in a thread, with h11 (the HTTP/1.1 parser httpx itself uses) reading the answer. It only
 ever confirms: anything else (https, a proxy, a refusal, another server, a surprise) returns
 None and the caller asks again through the full client, with its retries and error messages.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
+import socket
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -21,7 +20,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     import h11
 
-QUICK_TIMEOUT = 2.0  # then the full client asks, within the caller's own deadline
+QUICK_TIMEOUT = 2.0  # per connect and read; then the full client asks
 MAX_BODY = 64 * 1024
 _PROXY_VARIABLES = frozenset({"http_proxy", "all_proxy"})
 
@@ -39,13 +38,16 @@ def applies(url: str, env: Mapping[str, str] | None = None) -> bool:
     return not _proxied(os.environ if env is None else env)
 
 
-async def qjob_tui_instance(url: str, headers: Mapping[str, str]) -> tuple[str | None, int]:
+def qjob_tui_instance(url: str, headers: Mapping[str, str]) -> tuple[str | None, int]:
     """The ``instance_id`` a qjob-tui service at ``url`` gives on ``GET /version`` (None for
     any answer that is not exactly that, and for any failure to get one), and the bytes of
-    the answer's body received (for the client's request counts)."""
+    the answer's body received (for the client's request counts).
+
+    It blocks (at most ``QUICK_TIMEOUT`` per step): call it in a thread.
+    """
     try:
-        status, body = await asyncio.wait_for(_get_version(url, headers), QUICK_TIMEOUT)
-    except (OSError, TimeoutError, ValueError, EOFError, ImportError):
+        status, body = _get_version(url, headers)
+    except (OSError, ValueError, EOFError, ImportError):
         return None, 0
     if status != 200:
         return None, len(body)
@@ -59,7 +61,7 @@ async def qjob_tui_instance(url: str, headers: Mapping[str, str]) -> tuple[str |
     return (instance if isinstance(instance, str) and instance else None), len(body)
 
 
-async def _get_version(url: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
+def _get_version(url: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
     import h11
 
     parts = urlsplit(url)
@@ -68,10 +70,9 @@ async def _get_version(url: str, headers: Mapping[str, str]) -> tuple[int, bytes
     authority = f"[{host}]" if ":" in host else host
     if parts.port is not None:
         authority += f":{parts.port}"
-    target = f"{parts.path.rstrip('/')}/version"
     request = h11.Request(
         method="GET",
-        target=target,
+        target=f"{parts.path.rstrip('/')}/version",
         headers=[
             ("Host", authority),
             ("Accept", "application/json"),
@@ -81,35 +82,27 @@ async def _get_version(url: str, headers: Mapping[str, str]) -> tuple[int, bytes
         ],
     )
     connection = h11.Connection(h11.CLIENT)
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        return await _exchange(connection, request, reader, writer)
-    except h11.ProtocolError as exc:
-        raise ValueError(f"not HTTP/1.1 as h11 reads it: {exc}") from None
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
+    with socket.create_connection((host, port), timeout=QUICK_TIMEOUT) as sock:
+        try:
+            return _exchange(connection, request, sock)
+        except h11.ProtocolError as exc:
+            raise ValueError(f"not HTTP/1.1 as h11 reads it: {exc}") from None
 
 
-async def _exchange(
-    connection: h11.Connection,
-    request: h11.Request,
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
+def _exchange(
+    connection: h11.Connection, request: h11.Request, sock: socket.socket
 ) -> tuple[int, bytes]:
     """Send the request, read the one answer: (status, body)."""
     import h11
 
     send = connection.send
-    writer.write((send(request) or b"") + (send(h11.EndOfMessage()) or b""))
-    await writer.drain()
+    sock.sendall((send(request) or b"") + (send(h11.EndOfMessage()) or b""))
     status = 0
     body = bytearray()
     while True:
         event = connection.next_event()
         if event is h11.NEED_DATA:
-            connection.receive_data(await reader.read(65536))
+            connection.receive_data(sock.recv(65536))
         elif isinstance(event, h11.Response):
             status = event.status_code
         elif isinstance(event, h11.Data):

@@ -153,6 +153,7 @@ def run_dashboard(
                 use_cache=not demo,
             ),
         )
+        store.prefetch()  # who the servers are and the newest cached jobs, while this imports
         from qjob_tui.ui.app import QJobApp
 
         app = QJobApp(store, settings=settings, readonly=readonly, notices=notices)

@@ -12,9 +12,11 @@ subscriber never misses a change the store made.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import random
+import threading
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
@@ -49,6 +51,11 @@ _MAX_PAGES = 10
 _RECONCILE_PAGES = 3
 # How long ``open_cache`` waits to learn who the server is before showing nothing cached.
 _IDENTIFY_TIMEOUT = 5.0
+
+
+# What ``prefetch`` found: the identity, and the cache opened with its newest jobs (no cache
+# when the store keeps none).
+_Early = tuple[str, JobCache | None, list[Job], CachePosition | None]
 
 
 def _merge(old: Job | None, new: Job) -> Job:
@@ -132,6 +139,7 @@ class SourcePoller:
         self._rest_due = False
         self._rest_after: CachePosition | None = None
         self._stopped = False
+        self._prefetch: concurrent.futures.Future[_Early | None] | None = None
         self._cache_failed = False
         self._wake = asyncio.Event()
         self._next_backends = 0.0
@@ -147,25 +155,83 @@ class SourcePoller:
         question: who are you? (None for IBM Quantum.) ``load_rest`` brings the older jobs. A
         server that does not answer yet gets its cache opened by the first poll that reaches
         it."""
+        early = await self._prefetched()
+        if early is not None:
+            self.identity, *first = early
+            return self._show_first(*first)
         try:
             self.identity = await asyncio.wait_for(self.client.identity(), _IDENTIFY_TIMEOUT)
         except (ApiError, TimeoutError):
             return ChangeSet()
         return await self._open_first()
 
+    def prefetch(self) -> None:
+        """Start ``open_cache``'s work in a thread now, before the event loop runs: who the
+        server is (where that needs no httpx) and the newest screenful of its cache, read
+        while the dashboard still imports its widgets."""
+        if self._prefetch is not None or self.identity is not None:
+            return
+        future: concurrent.futures.Future[_Early | None] = concurrent.futures.Future()
+
+        def work() -> None:
+            try:
+                future.set_result(self._early_open())
+            except BaseException as exc:  # handed to open_cache, which falls back
+                future.set_exception(exc)
+
+        self._prefetch = future
+        threading.Thread(target=work, name=f"prefetch-{self.name}", daemon=True).start()
+
+    def _early_open(self) -> _Early | None:
+        identity = self.client.quick_identity()
+        if identity is None:
+            return None
+        if not self.config.use_cache:
+            return identity, None, [], None
+        return identity, *self._read_first(identity)
+
+    def opened_early(self) -> ChangeSet | None:
+        """``open_cache``'s answer without waiting, if ``prefetch`` has it ready; else None
+        (then ``open_cache`` waits for it, or asks the usual way)."""
+        future = self._prefetch
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        early = future.result()
+        if early is None:
+            return None
+        self._prefetch = None
+        self.identity, *first = early
+        return self._show_first(*first)
+
+    async def _prefetched(self) -> _Early | None:
+        """What ``prefetch`` found; None if it found nothing sure (the usual path asks)."""
+        future, self._prefetch = self._prefetch, None
+        if future is None:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), _IDENTIFY_TIMEOUT)
+        except Exception:
+            log.warning("%s: the early look failed; asking again", self.name, exc_info=True)
+            return None
+
+    def _read_first(self, identity: str) -> tuple[JobCache, list[Job], CachePosition | None]:
+        """Open the cache of ``identity`` and read its newest jobs (blocks)."""
+        cache = JobCache.for_source(self.name, self.config.cache_dir, identity=identity)
+        return (cache, *cache.newest(self.config.first_page))
+
     async def _open_first(self) -> ChangeSet:
         """Open the cache and read its newest ``first_page`` jobs, in one trip to a thread."""
         if not self.config.use_cache or self.identity is None:
             return ChangeSet()
-        identity, folder, limit = self.identity, self.config.cache_dir, self.config.first_page
+        return self._show_first(*await asyncio.to_thread(self._read_first, self.identity))
 
-        def first() -> tuple[JobCache, list[Job], CachePosition | None]:
-            cache = JobCache.for_source(self.name, folder, identity=identity)
-            return (cache, *cache.newest(limit))
-
-        self.cache, jobs, self._rest_after = await asyncio.to_thread(first)
-        self._rest_due = True
-        notices = (f"{self.name}: {self.cache.problem}",) if self.cache.problem else ()
+    def _show_first(
+        self, cache: JobCache | None, jobs: list[Job], after: CachePosition | None
+    ) -> ChangeSet:
+        if cache is None:
+            return ChangeSet()
+        self.cache, self._rest_after, self._rest_due = cache, after, True
+        notices = (f"{self.name}: {cache.problem}",) if cache.problem else ()
         return ChangeSet(added=self._take_cached(jobs), notices=notices)
 
     async def load_rest(self) -> ChangeSet:

@@ -148,15 +148,25 @@ class JobStore:
 
     # --- life cycle ----------------------------------------------------------------------
 
+    def prefetch(self) -> None:
+        """Before the event loop runs (the dashboard's start): begin ``open``'s work for
+        every source in threads, so that it overlaps with the imports of the widgets."""
+        for poller in self.pollers.values():
+            poller.prefetch()
+
     async def open(self) -> None:
         """The first part of ``start``: ask each source who it is and show the newest
         screenful of its cached history. A dashboard paints that, then calls ``start``."""
         if self._opened:
             return
         self._opened = True
+        early = {name: poller.opened_early() for name, poller in self.pollers.items()}
+        waiting = [poller for name, poller in self.pollers.items() if early[name] is None]
         # Each source is asked who it is at the same time: a dead one delays none of the others.
-        opened = await asyncio.gather(*(poller.open_cache() for poller in self.pollers.values()))
-        for changes in opened:
+        # (Not even a yield to the loop when every prefetch is ready: Textual's mounting would
+        # run first, and the first frame would come before the cached jobs.)
+        opened = await asyncio.gather(*(poller.open_cache() for poller in waiting))
+        for changes in [c for c in early.values() if c is not None] + opened:
             self._publish(changes)
 
     async def start(self, *, poll: bool = True) -> None:
