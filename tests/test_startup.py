@@ -243,3 +243,25 @@ def test_the_quick_question_leaves_anything_unusual_to_the_full_client(
     assert instance is None
     instance, received = version_probe.qjob_tui_instance(service.url, {})
     assert instance and received > 0
+
+
+def test_the_collector_runs_again_once_the_dashboard_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Start-up turns the cyclic collector off for its imports: never for the app's life."""
+    import gc
+
+    from qjob_tui.cli import dashboard
+    from qjob_tui.cli.main import main
+
+    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name))
+    seen: list[bool] = []
+    monkeypatch.setattr(dashboard, "_start_watchdog", lambda: None)
+    monkeypatch.setattr(QJobApp, "run", lambda self, **options: seen.append(gc.isenabled()))
+    try:
+        assert main(["--source", "http://127.0.0.1:9"]) == 0
+        assert seen == [True]
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
