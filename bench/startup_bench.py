@@ -9,7 +9,10 @@ pseudo-terminal (TERM=xterm-256color), alternately, in the same run:
 
 - floor: ``bench/minimal_list_app.py``, a Textual app that paints a static 38-row list and
   nothing else, from spawn until its last row shows;
-- dashboard: ``qjob-tui --source URL``, from spawn until the newest cached job id shows.
+- dashboard: ``qjob-tui --source URL``, from spawn until the newest cached job id shows, and
+  then until the status line counts all 10,000 (the rest of the cache, loaded after).
+
+"Shows" is read off the screen as a terminal draws it: the output replayed in pyte.
 
 The ratio of the medians is the figure the aim is about (at most 1.5). The machine's load is
 reported with it: the two cores are often shared.
@@ -21,7 +24,10 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import pyte
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,8 +35,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from dashboard_bench import (  # noqa: E402
     CACHED,
+    HEIGHT,
     QJOB_TUI,
     REFRESH,
+    WIDTH,
     PtyDashboard,
     dashboard_env,
     fill_cache,
@@ -49,13 +57,36 @@ def load() -> str:
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
-def spawn_to(args: list[str], text: str, env: dict[str, str]) -> float:
+def on_screen(program: PtyDashboard, text: str, timeout: float = 30.0) -> float:
+    """When ``text`` first showed on the terminal's screen (replayed in pyte, so a line the
+    program rewrote in parts counts as the terminal shows it): the time of that chunk."""
+    screen = pyte.Screen(WIDTH, HEIGHT)
+    stream = pyte.ByteStream(screen)
+    fed = 0
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        chunks = list(program.chunks)
+        for at, data in chunks[fed:]:
+            stream.feed(data)
+            if any(text in line for line in screen.display):
+                return at
+        fed = len(chunks)
+        if program.proc is not None and program.proc.poll() is not None:
+            raise RuntimeError(f"{program.args[-1]} exited: {chr(10).join(screen.display)}")
+        time.sleep(0.005)
+    raise RuntimeError(f"{text!r} not on screen after {timeout} s: {chr(10).join(screen.display)}")
+
+
+def spawn_to(args: list[str], text: str, env: dict[str, str], then: str = "") -> list[float]:
+    """Seconds from spawn until ``text`` is on screen, and (if given) until ``then`` is."""
     with PtyDashboard(args, env) as program:
-        shown = program.wait_for_text(text)
-        return shown - program.started
+        times = [on_screen(program, text) - program.started]
+        if then:
+            times.append(on_screen(program, then) - program.started)
+        return times
 
 
-def measure() -> tuple[list[float], list[float], str, str]:
+def measure() -> tuple[list[float], list[float], list[float], str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         service = ServiceProcess(home / "service")
@@ -70,17 +101,21 @@ def measure() -> tuple[list[float], list[float], str, str]:
             before = load()
             floor: list[float] = []
             dashboard: list[float] = []
+            whole: list[float] = []
             for _ in range(REPEATS):
-                floor.append(spawn_to(MINIMAL, LAST_ROW, env))
-                dashboard.append(spawn_to(args, newest, env))
+                floor += spawn_to(MINIMAL, LAST_ROW, env)
+                # Then the status line's count of every cached job: the rest of the cache.
+                first, every = spawn_to(args, newest, env, then=f"done {CACHED}")
+                dashboard.append(first)
+                whole.append(every)
             after = load()
         finally:
             service.stop()
-    return floor, dashboard, before, after
+    return floor, dashboard, whole, before, after
 
 
 def main() -> None:
-    floor, dashboard, before, after = measure()
+    floor, dashboard, whole, before, after = measure()
     a, b = statistics.median(floor), statistics.median(dashboard)
     print(f"### Start-up in a terminal, {CACHED:,} cached jobs\n")
     print("| Measure | Median | Aim |")
@@ -88,6 +123,8 @@ def main() -> None:
     print(f"| (a) minimal Textual app, spawn to its 38th row (floor) | {a * 1000:.0f} ms | |")
     print(f"| (b) `qjob-tui --source URL`, spawn to the newest cached job | {b * 1000:.0f} ms | |")
     print(f"| ratio b/a | {b / a:.2f} | ≤ 1.5 |")
+    c = statistics.median(whole)
+    print(f"| (c) the same, spawn to all {CACHED:,} jobs counted | {c * 1000:.0f} ms | |")
     print(
         f"\n_Alternating runs in one 120x40 pty, median of {REPEATS}: floor "
         f"{', '.join(f'{t * 1000:.0f}' for t in floor)} ms; dashboard "
