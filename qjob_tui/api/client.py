@@ -118,6 +118,7 @@ class JobClient:
         self._read_timeout = read_timeout
         self._sleep = sleep
         self._early = _EarlyStats()  # requests made before the HTTP side was built
+        self._asked_quickly = False
 
     @functools.cached_property
     def _http(self) -> Requester:
@@ -184,11 +185,13 @@ class JobClient:
         from qjob_tui.api import version_probe
 
         if (
-            "_http" in self.__dict__
+            self._asked_quickly  # once: after no sure answer, the full client asks
+            or "_http" in self.__dict__
             or source.iam is not None
             or not version_probe.applies(source.url)
         ):
             return None
+        self._asked_quickly = True
         headers = {"Authorization": f"Bearer {source.token}"} if source.token else {}
         instance, received = version_probe.qjob_tui_instance(source.url, headers)
         self._early.requests += 1
