@@ -131,14 +131,17 @@ def fill_cache(root: str, cache_home: Path) -> str:
     from qjob_tui.api import JobClient, Source
     from qjob_tui.store.cache import JobCache
 
-    async def listed() -> list:  # type: ignore[type-arg]
+    async def listed() -> tuple[str, list]:  # type: ignore[type-arg]
         async with JobClient(Source.local(root, name=root)) as client:
-            return [job async for job in client.iter_jobs()]
+            return await client.identity(), [job async for job in client.iter_jobs()]
 
-    jobs = asyncio.run(listed())
+    identity, jobs = asyncio.run(listed())
     assert len(jobs) == CACHED, len(jobs)
-    with JobCache.for_source(root, cache_home / "qjob-tui") as cache:
-        assert cache.put(jobs) == CACHED
+    # Keyed by who the server is, as the dashboard's store opens it; the whole history known.
+    folder = cache_home / "qjob-tui"
+    with JobCache.for_source(root, folder, identity=identity) as cache:
+        assert cache.save(jobs, [], {"history": "complete"})
+        assert len(cache) == CACHED
     return max(jobs, key=lambda job: job.created).id
 
 

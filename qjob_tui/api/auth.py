@@ -11,11 +11,12 @@ import asyncio
 import base64
 import json
 import time
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from qjob_tui.api.errors import BadResponse, NetworkError, NotAuthorized
+
+if TYPE_CHECKING:
+    import httpx
 
 GRANT_TYPE = "urn:ibm:params:oauth:grant-type:apikey"
 # The API version qiskit-ibm-runtime 0.48+ sends on every request.
@@ -133,6 +134,8 @@ class IAMAuth:
             return self._token
 
     async def _exchange(self) -> None:
+        import httpx
+
         url = f"{self._iam_url}/identity/token"
         try:
             async with httpx.AsyncClient(

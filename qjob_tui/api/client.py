@@ -7,18 +7,15 @@ in qjob-tui speaks HTTP to a job service.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from qjob_tui.api import parse
 from qjob_tui.api.errors import BadRequest, BadResponse, NotFound, Unsupported, mask
-from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
 from qjob_tui.api.source import IBM, LOCAL, Source
-from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth, job_changes
 from qjob_tui.model import (
     Backend,
     EstimatorResult,
@@ -36,7 +33,11 @@ from qjob_tui.model import (
 from qjob_tui.wire.errors import WireError
 
 if TYPE_CHECKING:
+    import httpx
     from qiskit.circuit import QuantumCircuit
+
+    from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
+    from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth
 
 PAGE_SIZE = 200
 WORKLOAD_PAGE = 50  # the most ``GET /workloads`` gives at once
@@ -90,8 +91,18 @@ def redact(value: Any, secrets: Sequence[str]) -> Any:
     return value
 
 
+@dataclass
+class _EarlyStats:
+    requests: int = 0
+    bytes_received: int = 0
+
+
 class JobClient:
-    """The jobs, backends and usage of one source."""
+    """The jobs, backends and usage of one source.
+
+    The HTTP side (httpx, its connection pool, TLS context) is built at the first request, not
+    here: the dashboard paints its cached history before it asks anything of a server.
+    """
 
     def __init__(
         self,
@@ -103,16 +114,31 @@ class JobClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.source = source
-        self._http = Requester(
+        self._transport = transport
+        self._policy = policy
+        self._read_timeout = read_timeout
+        self._sleep = sleep
+        self._early = _EarlyStats()  # requests made before the HTTP side was built
+        self._asked_quickly = False
+
+    @functools.cached_property
+    def _http(self) -> Requester:
+        from qjob_tui.api.http import Requester
+
+        source = self.source
+        requester = Requester(
             source.name,
             source.url,
-            source.make_auth(transport),
+            source.make_auth(self._transport),
             verify=source.verify,
-            read_timeout=read_timeout,
-            policy=policy,
-            transport=transport,
-            sleep=sleep,
+            read_timeout=self._read_timeout,
+            policy=self._policy,
+            transport=self._transport,
+            sleep=self._sleep,
         )
+        requester.stats.requests += self._early.requests
+        requester.stats.bytes_received += self._early.bytes_received
+        return requester
 
     def __repr__(self) -> str:
         return f"JobClient({self.source!r})"
@@ -131,9 +157,10 @@ class JobClient:
         the instance CRN; for a qjob-tui service its ``instance_id`` (``GET /version``); for
         any other server of the API its URL."""
         source = self.source
-        if source.kind == IBM:
-            instance = source.account.instance if source.account is not None else None
-            return f"ibm {source.url} {instance or ''}".strip()
+        if source.kind == IBM or "_http" not in self.__dict__:
+            quick = await asyncio.to_thread(self.quick_identity)
+            if quick is not None:
+                return quick
         try:
             body = await self._http.json("GET", "/version")
         except (NotFound, Unsupported):
@@ -148,8 +175,33 @@ class JobClient:
             instance = self.served_by
         return f"qjob-tui {instance}" if instance else f"url {source.url}"
 
+    def quick_identity(self) -> str | None:
+        """``identity`` where it comes without httpx: IBM Quantum's from the account, a
+        qjob-tui service's from one plain ``GET /version`` (``api/version_probe.py``); None
+        where the full client must ask. Blocks: call it in a thread, before the first paint."""
+        source = self.source
+        if source.kind == IBM:
+            instance = source.account.instance if source.account is not None else None
+            return f"ibm {source.url} {instance or ''}".strip()
+        from qjob_tui.api import version_probe
+
+        if (
+            self._asked_quickly  # once: after no sure answer, the full client asks
+            or "_http" in self.__dict__
+            or source.iam is not None
+            or not version_probe.applies(source.url)
+        ):
+            return None
+        self._asked_quickly = True
+        headers = {"Authorization": f"Bearer {source.token}"} if source.token else {}
+        instance, received = version_probe.qjob_tui_instance(source.url, headers)
+        self._early.requests += 1
+        self._early.bytes_received += received
+        return None if instance is None else f"qjob-tui {instance}"
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if "_http" in self.__dict__:  # never built, nothing to close
+            await self._http.aclose()
 
     async def __aenter__(self) -> JobClient:
         return self
@@ -415,6 +467,8 @@ class JobClient:
 
     def changes(self) -> AsyncIterator[StreamOpened | JobChange | UpstreamHealth]:
         """The server's push stream of job changes, where it offers one (``api/stream.py``)."""
+        from qjob_tui.api.stream import job_changes
+
         return job_changes(self._http, self.source.name)
 
     # --- backends and usage --------------------------------------------------------------
@@ -551,5 +605,7 @@ def _next_cursor(href: object) -> str | None:
         return None
     if "next=" not in href:
         return href
+    import httpx
+
     query = httpx.URL(href).params
     return query.get("next") or None

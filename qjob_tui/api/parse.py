@@ -7,13 +7,12 @@ once, so nothing downstream has to remember to.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-
-from dateutil.parser import isoparse
 
 from qjob_tui.model import (
     Backend,
@@ -82,12 +81,21 @@ def parse_time(value: object, what: str) -> datetime | None:
     if not isinstance(value, str):
         raise ShapeError(f"{what} is not a time")
     try:
-        moment = isoparse(value)
+        moment = _iso_parser()(value)
     except (ValueError, OverflowError):
         raise ShapeError(f"{what} is not an ISO 8601 time: {one_line(value, 40)!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+@functools.cache
+def _iso_parser() -> Callable[[str], datetime]:
+    """dateutil's ISO 8601 parser, imported at the first answer: the dashboard's first paint,
+    from the cache, needs none."""
+    from dateutil.parser import isoparse
+
+    return isoparse
 
 
 def _usage(value: object) -> Usage:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
-
 
 def answers(url: str, timeout: float = 0.5) -> bool:
     """True if a job service answers at ``url`` (…/api/v1): ``GET /backends`` gives 200 or 401."""
+    import httpx  # here: importing this module (the dashboard does) must not cost httpx
+
     try:
         response = httpx.get(f"{url.rstrip('/')}/backends", timeout=timeout)
     except httpx.HTTPError:

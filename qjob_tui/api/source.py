@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
-
-import httpx
 
 from qjob_tui.api.accounts import Account, api_base_url, iam_url
 from qjob_tui.api.auth import Auth, BearerAuth, IAMAuth, NoAuth
+
+if TYPE_CHECKING:
+    import httpx
 
 LOCAL = "local"
 IBM = "ibm"

@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from qjob_tui.api import parse
 from qjob_tui.api.errors import ApiError, BadResponse, NetworkError, NotFound, Unsupported
-from qjob_tui.api.http import Requester
 from qjob_tui.model import Job
 from qjob_tui.text import one_line
+
+if TYPE_CHECKING:
+    import httpx
+
+    from qjob_tui.api.http import Requester
 
 # The server sends a comment at least every 15 s; silence for this long means a dead stream.
 SILENCE_TIMEOUT = 45.0
@@ -109,6 +112,8 @@ async def job_changes(
     http: Requester, source: str
 ) -> AsyncIterator[StreamOpened | JobChange | UpstreamHealth]:
     """Follow ``GET /stream`` until it ends; first ``StreamOpened``, then the changes."""
+    import httpx
+
     try:
         async with http.stream("GET", "/stream", read_timeout=SILENCE_TIMEOUT) as response:
             if response.status_code in (404, 405):

@@ -9,6 +9,7 @@ service with the demo workload.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from dataclasses import replace
@@ -153,6 +154,7 @@ def run_dashboard(
                 use_cache=not demo,
             ),
         )
+        store.prefetch()  # who the servers are and the newest cached jobs, while this imports
         from qjob_tui.ui.app import QJobApp
 
         app = QJobApp(store, settings=settings, readonly=readonly, notices=notices)
@@ -160,6 +162,10 @@ def run_dashboard(
             from qjob_tui.ui.hangup import HangupSafeDriver
 
             app.driver_class = HangupSafeDriver
+        # What start-up built lives as long as the app: out of the collector's way from now on
+        # (``cli/main.py`` turned it off for the imports).
+        gc.freeze()
+        gc.enable()
         app.run(mouse=mouse and settings.mouse)
         return app.return_code or 0
     except (SourceError, EmbeddedError) as exc:

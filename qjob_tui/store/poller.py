@@ -12,9 +12,11 @@ subscriber never misses a change the store made.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import random
+import threading
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
@@ -25,6 +27,7 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, NetworkError, NotFound, RateLimited
 from qjob_tui.model import Backend, Job, JobStatus, QueueInfo
 from qjob_tui.store.cache import JobCache
+from qjob_tui.store.cache.job_cache import CachePosition
 from qjob_tui.store.changes import ChangeSet, JobKey, SourceHealth
 from qjob_tui.store.stream_listener import StreamListener
 
@@ -48,6 +51,11 @@ _MAX_PAGES = 10
 _RECONCILE_PAGES = 3
 # How long ``open_cache`` waits to learn who the server is before showing nothing cached.
 _IDENTIFY_TIMEOUT = 5.0
+
+
+# What ``prefetch`` found: the identity, and the cache opened with its newest jobs (no cache
+# when the store keeps none).
+_Early = tuple[str, JobCache | None, list[Job], CachePosition | None]
 
 
 def _merge(old: Job | None, new: Job) -> Job:
@@ -127,6 +135,11 @@ class SourcePoller:
         self._total: int | None = None
         self._marks_dirty = False
         self._saved_active: list[str] | None = None
+        # The cached jobs older than the first screenful, read by ``load_rest``.
+        self._rest_due = False
+        self._rest_after: CachePosition | None = None
+        self._stopped = False
+        self._prefetch: concurrent.futures.Future[_Early | None] | None = None
         self._cache_failed = False
         self._wake = asyncio.Event()
         self._next_backends = 0.0
@@ -138,37 +151,136 @@ class SourcePoller:
     # --- life cycle ----------------------------------------------------------------------
 
     async def open_cache(self) -> ChangeSet:
-        """Show the cached history of this server at once, after one quick question: who
-        are you? (None for IBM Quantum.) A server that does not answer yet gets its cache
-        opened by the first poll that reaches it."""
+        """Show the newest screenful of this server's cached history at once, after one quick
+        question: who are you? (None for IBM Quantum.) ``load_rest`` brings the older jobs. A
+        server that does not answer yet gets its cache opened by the first poll that reaches
+        it."""
+        early = await self._prefetched()
+        if early is not None:
+            self.identity, *first = early
+            return self._show_first(*first)
         try:
             self.identity = await asyncio.wait_for(self.client.identity(), _IDENTIFY_TIMEOUT)
         except (ApiError, TimeoutError):
             return ChangeSet()
-        return await self._load_cache()
+        return await self._open_first()
 
-    async def _load_cache(self) -> ChangeSet:
+    def prefetch(self) -> None:
+        """Start ``open_cache``'s work in a thread now, before the event loop runs: who the
+        server is (where that needs no httpx) and the newest screenful of its cache, read
+        while the dashboard still imports its widgets."""
+        if self._prefetch is not None or self.identity is not None:
+            return
+        future: concurrent.futures.Future[_Early | None] = concurrent.futures.Future()
+
+        def work() -> None:
+            try:
+                future.set_result(self._early_open())
+            except BaseException as exc:  # handed to open_cache, which falls back
+                future.set_exception(exc)
+
+        self._prefetch = future
+        threading.Thread(target=work, name=f"prefetch-{self.name}", daemon=True).start()
+
+    def _early_open(self) -> _Early | None:
+        identity = self.client.quick_identity()
+        if identity is None:
+            return None
+        if not self.config.use_cache:
+            return identity, None, [], None
+        return identity, *self._read_first(identity)
+
+    def opened_early(self) -> ChangeSet | None:
+        """``open_cache``'s answer without waiting, if ``prefetch`` has it ready; else None
+        (then ``open_cache`` waits for it, or asks the usual way)."""
+        future = self._prefetch
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        early = future.result()
+        if early is None:
+            return None
+        self._prefetch = None
+        self.identity, *first = early
+        return self._show_first(*first)
+
+    async def _prefetched(self) -> _Early | None:
+        """What ``prefetch`` found; None if it found nothing sure (the usual path asks)."""
+        future, self._prefetch = self._prefetch, None
+        if future is None:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), _IDENTIFY_TIMEOUT)
+        except Exception:
+            log.warning("%s: the early look failed; asking again", self.name, exc_info=True)
+            return None
+
+    def _read_first(self, identity: str) -> tuple[JobCache, list[Job], CachePosition | None]:
+        """Open the cache of ``identity`` and read its newest jobs (blocks)."""
+        cache = JobCache.for_source(self.name, self.config.cache_dir, identity=identity)
+        return (cache, *cache.newest(self.config.first_page))
+
+    async def _open_first(self) -> ChangeSet:
+        """Open the cache and read its newest ``first_page`` jobs, in one trip to a thread."""
         if not self.config.use_cache or self.identity is None:
             return ChangeSet()
-        self.cache = await asyncio.to_thread(
-            JobCache.for_source, self.name, self.config.cache_dir, identity=self.identity
-        )
-        jobs = await asyncio.to_thread(self.cache.load)
-        self._due.update(await asyncio.to_thread(self.cache.active_ids))
-        marks = await asyncio.to_thread(self.cache.marks)
-        if jobs and self.config.backfill:
+        return self._show_first(*await asyncio.to_thread(self._read_first, self.identity))
+
+    def _show_first(
+        self, cache: JobCache | None, jobs: list[Job], after: CachePosition | None
+    ) -> ChangeSet:
+        if cache is None:
+            return ChangeSet()
+        self.cache, self._rest_after, self._rest_due = cache, after, True
+        notices = (f"{self.name}: {cache.problem}",) if cache.problem else ()
+        return ChangeSet(added=self._take_cached(jobs), notices=notices)
+
+    async def load_rest(self) -> ChangeSet:
+        """The rest of the cached history (older than the first screenful), what was active
+        at the last stop and how far the history is known: all before the first poll."""
+        cache = self.cache
+        if not self._rest_due or cache is None:
+            return ChangeSet()
+        after = self._rest_after
+
+        def rest() -> tuple[list[Job], list[str], dict[str, str]]:
+            return cache.older(after), cache.active_ids(), cache.marks()
+
+        try:
+            jobs, active, marks = await asyncio.to_thread(rest)
+        except ValueError:  # closed under the read: the store stopped
+            if not self._stopped:
+                raise
+            return ChangeSet()
+        if self._stopped or cache is not self.cache:
+            return ChangeSet()  # stopped, or another server answers now: not this history
+        self._rest_due = False
+        self._due.update(active)
+        if (jobs or self.jobs) and self.config.backfill:
             # Only what a whole write recorded counts: a cache without marks may have gaps,
             # so its history is read again from the top (known jobs merge by id).
             self._history_complete = marks.get("history") == "complete"
             before = marks.get("history_before")
             with contextlib.suppress(ValueError, TypeError):
                 self._history_before = datetime.fromisoformat(before)  # type: ignore[arg-type]
+        return ChangeSet(added=self._take_cached(jobs))
+
+    def _take_cached(self, jobs: list[Job]) -> tuple[Job, ...]:
+        """Cached jobs into the known ones (those not known yet); the newest moves the cursor."""
+        taken = []
         for job in jobs:
+            if job.id in self.jobs:
+                continue
             self.jobs[job.id] = job
+            taken.append(job)
             if self.newest is None or job.created > self.newest:
                 self.newest = job.created
-        notices = (f"{self.name}: {self.cache.problem}",) if self.cache.problem else ()
-        return ChangeSet(added=tuple(jobs), notices=notices)
+        return tuple(taken)
+
+    async def _load_cache(self) -> ChangeSet:
+        """The whole cache at once (a server first reached by a poll)."""
+        first = await self._open_first()
+        rest = await self.load_rest()
+        return ChangeSet(added=first.added + rest.added, notices=first.notices)
 
     async def _identify(self, work: _Round) -> None:
         """Learn who the server is before trusting any of its answers; open its cache."""
@@ -200,6 +312,8 @@ class SourcePoller:
             await asyncio.to_thread(cache.close)
         self.identity = None
         self.newest = None
+        self._rest_due = False
+        self._rest_after = None
         self._primed = False
         self._due.clear()
         self._needs_metrics.clear()
@@ -220,12 +334,15 @@ class SourcePoller:
             self.stream.start()
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.stream.stop()
-        if self.cache is not None:
+        if self.cache is not None and not self._rest_due:
+            # (While the older cached jobs are still unread, a save would overwrite the list
+            # of active jobs the file holds with an empty one.)
             await self._save()
             await asyncio.to_thread(self.cache.close)
         await self.client.aclose()

@@ -124,6 +124,8 @@ class JobStore:
         self.submitted: set[JobKey] = set()  # jobs submitted through this store (its session)
         self.paused = False
         self.session_watch = SessionWatch(self)
+        self._opened = False
+        self._stopping = False
 
     # --- subscribers ---------------------------------------------------------------------
 
@@ -150,21 +152,46 @@ class JobStore:
 
     # --- life cycle ----------------------------------------------------------------------
 
-    async def start(self, *, poll: bool = True) -> None:
-        """Show cached history, then start one polling loop per source (unless ``poll`` is
-        False: then the owner calls ``poll_once``, as tests and one-shot commands do)."""
+    def prefetch(self) -> None:
+        """Before the event loop runs (the dashboard's start): begin ``open``'s work for
+        every source in threads, so that it overlaps with the imports of the widgets."""
+        for poller in self.pollers.values():
+            poller.prefetch()
+
+    async def open(self) -> None:
+        """The first part of ``start``: ask each source who it is and show the newest
+        screenful of its cached history. A dashboard paints that, then calls ``start``."""
+        if self._opened:
+            return
+        self._opened = True
+        early = {name: poller.opened_early() for name, poller in self.pollers.items()}
+        waiting = [poller for name, poller in self.pollers.items() if early[name] is None]
         # Each source is asked who it is at the same time: a dead one delays none of the others.
-        opened = await asyncio.gather(*(poller.open_cache() for poller in self.pollers.values()))
-        for changes in opened:
+        # (Not even a yield to the loop when every prefetch is ready: Textual's mounting would
+        # run first, and the first frame would come before the cached jobs.)
+        opened = await asyncio.gather(*(poller.open_cache() for poller in waiting))
+        for changes in [c for c in early.values() if c is not None] + opened:
+            self._publish(changes)
+
+    async def start(self, *, poll: bool = True) -> None:
+        """Show cached history (``open``, then the older jobs), then start one polling loop per
+        source (unless ``poll`` is False: then the owner calls ``poll_once``, as tests and
+        one-shot commands do). Every cached job is known before the first poll."""
+        await self.open()
+        rest = await asyncio.gather(*(poller.load_rest() for poller in self.pollers.values()))
+        for changes in rest:
             self._publish(changes)
         # The cached history lives as long as the app: keep the collector from scanning it.
         gc.freeze()
+        if self._stopping:
+            return  # stopped while the cache loaded (the user quit at once): poll nothing
         if poll:
             for poller in self.pollers.values():
                 poller.start()
             self.session_watch.start()
 
     async def stop(self) -> None:
+        self._stopping = True
         await self.session_watch.stop()
         await asyncio.gather(*(poller.stop() for poller in self.pollers.values()))
 

@@ -25,6 +25,8 @@ class StoreConfig:
     backfill: bool = True
     queue_samples: int = 720
     use_cache: bool = True
+    # Cached jobs read first at start-up, newest first: a screenful, painted before the rest.
+    first_page: int = 100
     cache_dir: Path | None = None
     # Where a server pushes its changes (GET /stream): listen, and poll only to reconcile,
     # this often.

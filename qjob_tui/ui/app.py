@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from qjob_tui import locations
 from qjob_tui.config import SettingNotSaved, Settings, save_setting
@@ -36,13 +36,8 @@ from qjob_tui.store.changes import ChangeSet, JobKey, SessionKey
 from qjob_tui.text import one_line
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.detail.session_view import SessionDetail
-from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
-from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
-from qjob_tui.ui.dialogs.confirm_session import ConfirmSession, SessionVerb
-from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
-from qjob_tui.ui.dialogs.tag_editor import TagEditor
-from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 from qjob_tui.ui.final_hook import HookOutcome, run_final_hook
+from qjob_tui.ui.footer import SteadyFooter
 from qjob_tui.ui.hangup import current_watchdog
 from qjob_tui.ui.job_list import COLUMN_SPECS, JobList
 from qjob_tui.ui.job_rows import Column
@@ -53,6 +48,11 @@ from qjob_tui.ui.queue_pane import QueuePane
 from qjob_tui.ui.session_rows import group_jobs
 from qjob_tui.ui.session_tree import SessionTree
 from qjob_tui.ui.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from qjob_tui.ui.dialogs.confirm_session import SessionVerb
+
+# The dialogs are imported where they open: the first paint needs none of them.
 
 HOOKS_AT_ONCE = 4  # on_final commands running at the same time; more wait their turn
 
@@ -91,6 +91,12 @@ def saving_path(typed: str) -> Path:
 
 def remappable_ids() -> frozenset[str]:
     """Every binding id of the dashboard and its dialogs: what a keymap may name."""
+    from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
+    from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
+    from qjob_tui.ui.dialogs.help import HelpScreen
+    from qjob_tui.ui.dialogs.tag_editor import TagEditor
+    from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+
     return ids_of(
         QJobApp.BINDINGS,
         JobList.BINDINGS,
@@ -294,6 +300,8 @@ class QJobApp(App[int]):
     # --- layout --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The layout's classes before the widgets mount: set later, each restyles every widget.
+        self._arrange(self.size.width)
         several = len(self.store.pollers) > 1
         with Horizontal(id="body"):
             yield JobList(
@@ -313,9 +321,11 @@ class QJobApp(App[int]):
                 yield JobDetail(self.store, clock=self.clock, id="detail")
                 yield SessionDetail(id="session-detail")
                 yield QueuePane(id="queue")
-        yield Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
+        filter_input = Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
+        filter_input.display = False  # until "/": hidden from the first layout on
+        yield filter_input
         yield StatusLine(id="status")
-        yield Footer()
+        yield SteadyFooter()
 
     def _has_local_source(self) -> bool:
         return any(source.local for source in self.store.sources)
@@ -325,7 +335,6 @@ class QJobApp(App[int]):
             keymap, problems = check_keymap(self.settings.keymap, remappable_ids())
             self._notices.extend(problems)
             self.set_keymap(keymap)
-        self.query_one("#filter", Input).display = False
         job_list = self.query_one(JobList)
         if self.settings.columns is not None:
             job_list.hidden_columns = self._hidden_from_settings(self.settings.columns)
@@ -340,10 +349,16 @@ class QJobApp(App[int]):
         self._watch_terminal()
         self.set_interval(1.0, self._tick)
         if self.start_store:
-            await self.store.start()
+            # The newest screenful of the cache now; the older jobs and the polls after the
+            # first frame is on the terminal (``start`` publishes them as they come).
+            await self.store.open()
+            self.call_after_refresh(self._start_store)
         else:
             self._show_status()
             self._show_queue()
+
+    def _start_store(self) -> None:
+        self.run_worker(self.store.start(), name="store-start", group="store")
 
     def _hidden_from_settings(self, names: tuple[str, ...]) -> frozenset[Column]:
         known = {column.value for column in Column}
@@ -632,6 +647,8 @@ class QJobApp(App[int]):
             if answer:
                 self.run_cancel([job.key for job in jobs])
 
+        from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
+
         self.push_screen(ConfirmCancel(jobs, note=" ".join(notes)), confirmed)
 
     @work(group="actions", exit_on_error=False)
@@ -648,6 +665,8 @@ class QJobApp(App[int]):
         def edited(tags: list[str] | None) -> None:
             if tags is not None and key is not None:
                 self.run_tags(key, tags)
+
+        from qjob_tui.ui.dialogs.tag_editor import TagEditor
 
         self.push_screen(TagEditor(job.id, job.tags), edited)
 
@@ -667,6 +686,8 @@ class QJobApp(App[int]):
         def named(name: str | None) -> None:
             if name is not None:
                 self.run_rename(key, name)
+
+        from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 
         self.push_screen(TextPrompt(f"Name of {job.id}", job.name or "", max_length=120), named)
 
@@ -740,6 +761,8 @@ class QJobApp(App[int]):
 
         default = str(locations.downloads_dir() / f"random-bits-{key[1]}.bin")
         prompt = "Save the bits to (.bin packed LSB first, .txt as 0/1, .hex)"
+        from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+
         self.push_screen(TextPrompt(prompt, default), chosen)
 
     @work(thread=True, group="export", exit_on_error=False)
@@ -855,6 +878,8 @@ class QJobApp(App[int]):
             if answer:
                 self.run_session_action(verb, key)
 
+        from qjob_tui.ui.dialogs.confirm_session import ConfirmSession
+
         self.push_screen(ConfirmSession(verb, session, self.store.session_jobs(key)), confirmed)
 
     @work(group="actions", exit_on_error=False)
@@ -912,6 +937,8 @@ class QJobApp(App[int]):
         self._show_status()
 
     def action_help(self) -> None:
+        from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
+
         rows = help_rows(
             ((key, active.binding) for key, active in self.active_bindings.items()),
             allowed=lambda action: bool(self.check_action(action.split("(")[0], ())),
@@ -928,6 +955,8 @@ class QJobApp(App[int]):
             job_list.hidden_columns = hidden
             shown = [c.value for c in Column if c not in job_list.hidden_columns]
             self.save_columns(shown)
+
+        from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
 
         self.push_screen(ColumnChooser(job_list.hidden_columns), chosen)
 
@@ -1026,6 +1055,8 @@ class QJobApp(App[int]):
                 rows = self.query_one(JobList).rows
                 jobs = [rows.row(i) for i in range(len(rows))]
                 self.write_export(saving_path(path), jobs)
+
+        from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 
         self.push_screen(TextPrompt("Export the visible rows to (.csv or .json)", default), chosen)
 

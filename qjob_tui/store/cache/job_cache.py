@@ -59,6 +59,7 @@ __all__ = [
     "MAX_OUTCOMES",
     "SCHEMA_VERSION",
     "TRUNCATED_KEY",
+    "CachePosition",
     "CacheProblem",
     "JobCache",
     "cache_file_name",
@@ -81,6 +82,9 @@ BUSY_TIMEOUT_SECONDS = 5.0
 
 CacheProblem: TypeAlias = str
 """Why a cache file was set aside or could not be used: one line, safe to show."""
+
+CachePosition: TypeAlias = tuple[int, bytes]
+"""Where a read of the cached jobs stopped: the last row's (created_us, id as UTF-8)."""
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -293,6 +297,7 @@ _JOB_FIELDS = frozenset(
         "estimated_running_seconds",
         "error",
         "private",
+        "user_id",
     }
 )
 _make_job = _fast_constructor(Job, _JOB_FIELDS)
@@ -366,6 +371,7 @@ def _decode_job(job_id: bytes, created: bytes, body: bytes, shared: dict[str, st
         if error is None
         else JobError(_opt_int(error[0]), _str(error[1]), _opt_str(error[2])),
         private=private,
+        user_id=None,  # not kept in the cache
     )
 
 
@@ -686,23 +692,56 @@ class JobCache:
 
     def load(self) -> list[Job]:
         """Every cached job, newest first; rows that no longer decode are skipped."""
+        return self._read_jobs(None, None)[0]
 
-        def action(conn: sqlite3.Connection) -> list[Job]:
+    def newest(self, limit: int) -> tuple[list[Job], CachePosition | None]:
+        """The newest ``limit`` cached jobs, newest first, and where the older ones begin.
+
+        A LIMIT read along the ``created`` index: the first screenful at start-up costs the
+        same with 100 or 100,000 jobs cached. ``older(position)`` reads the rest.
+        """
+        return self._read_jobs(None, limit)
+
+    def older(self, position: CachePosition | None) -> list[Job]:
+        """Every cached job after ``position`` (from ``newest``) in the same order; with None,
+        every job (``newest`` found none)."""
+        return self._read_jobs(position, None)[0]
+
+    def _read_jobs(
+        self, after: CachePosition | None, limit: int | None
+    ) -> tuple[list[Job], CachePosition | None]:
+        """Jobs newest first, past ``after``, at most ``limit``; and the last row's position
+        (read, decoded or not: a row that no longer decodes must not be read twice)."""
+        sql = (
+            "SELECT created_us, CAST(id AS BLOB), CAST(created AS BLOB), CAST(body AS BLOB) "
+            "FROM jobs"
+        )
+        params: tuple[object, ...] = ()
+        if after is not None:
+            # The key (created_us, id) as the index orders it; ids compared as their UTF-8
+            # bytes, which is SQLite's own order for text, so no row is skipped or repeated.
+            sql += " WHERE created_us < ?1 OR (created_us = ?1 AND CAST(id AS BLOB) < ?2)"
+            params = after
+        sql += " ORDER BY created_us DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+
+        def action(conn: sqlite3.Connection) -> tuple[list[Job], CachePosition | None]:
             jobs = []
             shared: dict[str, str] = {}
+            last: CachePosition | None = after
             with _gc_paused():
-                rows = conn.execute(
-                    "SELECT CAST(id AS BLOB), CAST(created AS BLOB), CAST(body AS BLOB) "
-                    "FROM jobs ORDER BY created_us DESC, id DESC"
-                ).fetchall()
-                for job_id, created, body in rows:
+                rows = conn.execute(sql, params).fetchall()
+                for _created_us, job_id, created, body in rows:
                     try:
                         jobs.append(_decode_job(job_id, created, body, shared))
                     except _DECODE_ERRORS:
                         continue
-            return jobs
+                if rows:
+                    last = (rows[-1][0], rows[-1][1])
+            return jobs, last
 
-        return self._run("load jobs", action, [])
+        return self._run("load jobs", action, ([], after))
 
     def newest_created(self) -> datetime | None:
         """When the newest cached job was created: where ``created_after`` polling resumes.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dateutil import tz
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -23,6 +22,8 @@ _STATUS_STYLE = {
 def local_time(moment: datetime | None) -> str:
     if moment is None:
         return "-"
+    from dateutil import tz  # here: the first paint shows no job's times yet
+
     return moment.astimezone(tz.tzlocal()).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 

@@ -50,34 +50,50 @@ class JobDetail(Vertical):
         self._log_for: JobKey | None = None  # the job whose final log is shown (no more polls)
         self._raw_for: tuple[JobKey, Job] | None = None  # the job version the raw JSON is of
         self.bits: ExtractorResult | None = None
+        self._tabs_ready = False
+        self._wanted_tab: str | None = None  # a tab asked for before the tabs were mounted
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(id="tabs"):
-            yield from self._panes()
+        # Nothing yet: the tabs (35 widgets, a third of the dashboard's) mount after the first
+        # frame (``on_mount``), so that the job list reaches the terminal without waiting.
+        yield from ()
 
-    def _panes(self) -> ComposeResult:
-        with TabPane("Overview", id="overview"), VerticalScroll():
-            yield OverviewView(id="overview-view")
-        with TabPane("Timeline", id="timeline"), VerticalScroll():
-            yield TimelineView(id="timeline-view")
-        with TabPane("Result", id="result"), VerticalScroll():
-            yield ResultView(id="result-view")
-        with TabPane("Circuit", id="circuit"), VerticalScroll():
-            yield CircuitView(id="circuit-view")
-        with TabPane("Random bits", id="bits"), VerticalScroll():
-            yield RandomBitsView(id="bits-view")
-        with TabPane("Log", id="log"):
-            yield LogView(id="log-view")
-        with TabPane("Raw", id="raw"), VerticalScroll():
-            yield RawView(id="raw-view")
+    def _tabbed(self) -> TabbedContent:
+        tabs = TabbedContent(id="tabs")
+        for pane in (
+            TabPane("Overview", VerticalScroll(OverviewView(id="overview-view")), id="overview"),
+            TabPane("Timeline", VerticalScroll(TimelineView(id="timeline-view")), id="timeline"),
+            TabPane("Result", VerticalScroll(ResultView(id="result-view")), id="result"),
+            TabPane("Circuit", VerticalScroll(CircuitView(id="circuit-view")), id="circuit"),
+            TabPane("Random bits", VerticalScroll(RandomBitsView(id="bits-view")), id="bits"),
+            TabPane("Log", LogView(id="log-view"), id="log"),
+            TabPane("Raw", VerticalScroll(RawView(id="raw-view")), id="raw"),
+        ):
+            tabs.compose_add_child(pane)
+        return tabs
+
+    async def _mount_tabs(self) -> None:
+        """The tabs, after the first frame; then what was asked of them meanwhile."""
+        await self.mount(self._tabbed())
+        self._tabs_ready = True
+        if self._wanted_tab is not None:
+            self.active, self._wanted_tab = self._wanted_tab, None
+        if self.key is not None:
+            self._show_loading()
+            self.refresh_views()
 
     @property
     def active(self) -> str:
         """The id of the tab on show."""
+        if not self._tabs_ready:
+            return self._wanted_tab or "overview"
         return self.query_one(TabbedContent).active
 
     @active.setter
     def active(self, tab: str) -> None:
+        if not self._tabs_ready:
+            self._wanted_tab = tab
+            return
         self.query_one(TabbedContent).active = tab
 
     @property
@@ -94,14 +110,20 @@ class JobDetail(Vertical):
             self._log_for = None
             self._raw_for = None
             self.bits = None
-            self.query_one(LogView).show_message("Loading the log…")
-            self.query_one(RawView).show_message("Loading the job as the server sent it…")
+            if self._tabs_ready:
+                self._show_loading()
             if key is not None:
                 self.fetch_details(key)
         self.refresh_views()
 
+    def _show_loading(self) -> None:
+        self.query_one(LogView).show_message("Loading the log…")
+        self.query_one(RawView).show_message("Loading the job as the server sent it…")
+
     def refresh_views(self) -> None:
         """Redraw from the store's state; called on every change of the shown job."""
+        if not self._tabs_ready:
+            return  # ``_mount_tabs`` shows the job once they are there
         job = self.job
         intent = self.store.intent(self.key) if self.key else None
         self.query_one(OverviewView).show(job, intent)
@@ -113,6 +135,7 @@ class JobDetail(Vertical):
 
     def on_mount(self) -> None:
         self.set_interval(LOG_FOLLOW_SECONDS, self._follow_log)
+        self.call_after_refresh(self._mount_tabs)
 
     def _follow_log(self) -> None:
         """While the Log tab shows an active job, fetch its log again."""
