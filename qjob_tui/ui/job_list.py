@@ -388,7 +388,8 @@ class JobList(ScrollView, can_focus=True):
         self._header_cache: tuple[tuple[object, ...], Strip] | None = None
         self._styles: LRUCache[tuple[str, bool], Style] = LRUCache(STYLE_CACHE_SIZE)
         self._styles_focus = False
-        # The strip last painted on each screen line (0 is the header): what the terminal shows.
+        # The strip painted on each screen line (0 is the header), or to be painted with the
+        # refreshes asked for: what the terminal shows once they are done.
         self._painted: dict[int, Strip] = {}
 
     # --- public state --------------------------------------------------------------------
@@ -609,9 +610,13 @@ class JobList(ScrollView, can_focus=True):
         if painted is None:
             self.refresh(Region(0, line, self.scrollable_content_region.width, 1))
             return
-        spans = changed_spans(painted, self._line_strip(line))
+        strip = self._line_strip(line)
+        spans = changed_spans(painted, strip)
         if spans:
             self.refresh(*line_regions(line, spans))
+            # What the line will show once painted: a second look before then (Textual may
+            # collect this frame's regions before the paint) must not ask for the same cells.
+            self._painted[line] = strip
 
     def _repaint_window(self) -> None:
         """Compare every line on screen with what it shows and refresh the cells that differ."""

@@ -1,4 +1,4 @@
-"""Partial screen updates that send only the cells asked for, on both sides.
+"""Partial screen updates that send only the cells asked for, and few escape sequences.
 
 When a widget refreshes part of a line (``refresh(Region(x, y, w, 1))``), Textual 8.2.8's
 ``ChopsUpdate.render_segments`` crops the widget's strip on the right of that span but not on
@@ -8,29 +8,39 @@ would re-send the whole row. ``CroppedChopsUpdate`` crops both sides; ``CroppedU
 the mixin an app takes so that its partial updates go out that way.
 
 Built on Textual's internals as of the exact version pinned in pyproject.toml; the test
-``test_cell_refresh.py`` checks that a partial update still paints the same screen.
+``tests/test_cell_refresh.py`` checks that a cropped update paints the same cells as Textual's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.color import ColorSystem
 from rich.console import Console, RenderableType
 from rich.control import Control
 from textual._compositor import ChopsUpdate
 from textual.app import App
 from textual.screen import Screen
+from textual.strip import Strip
+
+RESET = "\x1b[0m"
 
 
 class CroppedChopsUpdate(ChopsUpdate):
-    """A ChopsUpdate that writes each span's cells and nothing to their left."""
+    """A ChopsUpdate that writes each span's cells and nothing to their left.
+
+    It also writes fewer escape sequences than Textual's: a colour is set only when it differs
+    from the one in force (Textual resets after every segment and sets it again), and no line
+    feed follows a line, since every span starts with a cursor move of its own.
+    """
 
     def render_segments(self, console: Console) -> str:
         sequences: list[str] = []
         append = sequences.append
+        color_system = console._color_system or ColorSystem.TRUECOLOR
+        pen = ""  # the SGR parameters in force; "" is the terminal's default
         chops = self.chops
         chop_ends = self.chop_ends
-        last_y = self.spans[-1][0]
         for y, x1, x2 in self.spans:
             line = chops[y]
             ends = chop_ends[y]
@@ -41,9 +51,24 @@ class CroppedChopsUpdate(ChopsUpdate):
                 if left != x or right != end:
                     strip = strip.crop(left - x, right - x)
                 append(Control.move_to(left, y).segment.text)
-                append(strip.render(console))
-            if y != last_y:
-                append("\n")
+                for text, style, _ in strip:
+                    if style is not None and style._link:
+                        if pen:
+                            append(RESET)
+                            pen = ""
+                        append(Strip.render_style(style, text, color_system))
+                        continue
+                    ansi = ""
+                    if style is not None:
+                        ansi = style._ansi
+                        if ansi is None:
+                            ansi = Strip.render_ansi(style, color_system)
+                    if ansi != pen:
+                        append(f"\x1b[0;{ansi}m" if ansi else RESET)
+                        pen = ansi
+                    append(text)
+        if pen:
+            append(RESET)
         return "".join(sequences)
 
 
@@ -58,4 +83,5 @@ class CroppedUpdates(App[Any]):
     """Mix into an App (before ``App``): partial updates send only the cells refreshed."""
 
     def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
-        super()._display(screen, cropped(renderable))
+        # Inline apps move the cursor relative to where updates leave it: left as Textual has it.
+        super()._display(screen, renderable if self.is_inline else cropped(renderable))

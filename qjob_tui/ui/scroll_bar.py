@@ -21,17 +21,32 @@ _DEFAULT_BAR = Color.parse("bright_magenta")
 
 
 class CellScrollBar(ScrollBar):
-    """A ScrollBar whose refreshes are cut down to the cells that change."""
+    """A ScrollBar whose refreshes are cut down to the cells that change.
 
+    A refresh is looked at once the current message is handled, so that the sizes and the
+    position ScrollView sets one after another (a taller list, then the scroll that keeps the
+    cursor's row in place) are compared once, as they end up, not at each step on the way.
+    """
+
+    # What the terminal shows, or will once the refreshes asked for are painted; None: unknown.
     _painted: tuple[Segment, ...] | None = None
+    _full = True  # the whole bar is to be painted: its next render is what the terminal shows
+    _compare_due = False
 
     def render(self) -> VisualType:
         renderable = super().render()
-        self._painted = self._cells(renderable)
+        if self._full:
+            self._painted = self._cells(renderable)
+            self._full = False
         return renderable
 
+    def _set_dirty(self, *regions: Region) -> None:
+        if not regions:
+            self._full = True
+        super()._set_dirty(*regions)
+
     def _cells(self, renderable: object) -> tuple[Segment, ...] | None:
-        """What the bar draws, one segment per line (per column if horizontal)."""
+        """What the bar draws, one segment per line."""
         if not isinstance(renderable, ScrollBarRender):
             return None
         style = renderable.style
@@ -39,12 +54,12 @@ class CellScrollBar(ScrollBar):
             return None
         width, height = self.size
         bar = renderable.render_bar(
-            size=height if self.vertical else width,
+            size=height,
             virtual_size=renderable.virtual_size,
             window_size=renderable.window_size,
             position=renderable.position,
-            thickness=width if self.vertical else height,
-            vertical=self.vertical,
+            thickness=width,
+            vertical=True,
             back_color=style.bgcolor or _DEFAULT_BACK,
             bar_color=style.color or _DEFAULT_BAR,
         )
@@ -61,17 +76,25 @@ class CellScrollBar(ScrollBar):
         layout: bool = False,
         recompose: bool = False,
     ) -> Self:
-        painted = self._painted
-        if regions or layout or recompose or not repaint or painted is None:
+        plain = repaint and not (regions or layout or recompose)
+        if not plain or self._painted is None or not self.vertical or not self.is_mounted:
             return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
-        if not self.is_mounted or self.parent is None or not self.vertical:
-            return super().refresh()
-        now = self._cells(super().render())
-        if now is None or len(now) != len(painted):
-            return super().refresh()
+        if not self._compare_due:
+            self._compare_due = True
+            self.call_later(self._repaint_changed_lines)
+        return self
+
+    def _repaint_changed_lines(self) -> None:
+        """Refresh the lines whose look differs from what the terminal shows, if any."""
+        self._compare_due = False
+        painted = self._painted
+        now = self._cells(super().render()) if self.parent is not None else None
+        if painted is None or now is None or len(now) != len(painted):
+            super().refresh()
+            return
         width = self.size.width
         lines = enumerate(zip(painted, now, strict=True))
         changed = [Region(0, y, width, 1) for y, (old, new) in lines if old != new]
         if changed:
             super().refresh(*changed)
-        return self
+            self._painted = now  # as it will be painted: the same look again asks for nothing
