@@ -656,6 +656,10 @@ class JobList(ScrollView, can_focus=True):
         size = Size(self.scrollable_content_region.width, len(self.rows) + 1)
         if size != self.virtual_size:
             self.set_reactive(JobList.virtual_size, size)
+            if self.show_vertical_scrollbar:
+                # Now, not at the next layout: with the scroll that follows, the thumb moves
+                # once, rather than to where the new position and the old length put it first.
+                self.vertical_scrollbar.window_virtual_size = size.height
             self.refresh(repaint=False, layout=True)
 
     # --- actions -------------------------------------------------------------------------
