@@ -5,11 +5,12 @@ job, the layout, the cursor or its mark changes. The list remembers the strip it
 each screen line, and whatever changes (a poll, rows moving, the cursor, a scroll, the clock) it
 compares the line it would paint now with that one and refreshes only the cells that differ:
 a status that changed sends that status, a poll that changed nothing visible sends nothing.
-Its scrollbar likewise repaints only when its thumb moves (``CellScrollBar``). Server strings
-(ids, names, tags, backends) are cleaned with ``one_line`` and drawn as plain segments, never
-parsed as markup. Colours come from the theme
-through component classes, and every status also has a glyph and a word, so the list reads the
-same in 16 colours, in true colour and with NO_COLOR.
+Its scrollbar likewise repaints only when its thumb moves (``CellScrollBar``).
+
+Server strings (ids, names, tags, backends) are cleaned with ``one_line`` and drawn as plain
+segments, never parsed as markup. Colours come from the theme through component classes, and
+every status also has a glyph and a word, so the list reads the same in 16 colours, in true
+colour and with NO_COLOR.
 """
 
 from __future__ import annotations
@@ -452,8 +453,7 @@ class JobList(ScrollView, can_focus=True):
         if update.marks_dropped:
             self.post_message(self.MarksChanged(self.rows.mark_count, self))
         if update.reordered:
-            self._rows_moved(repaint=False, poll=True)
-            self._repaint_window()
+            self._rows_moved(poll=True)
         elif update.changed:
             # Sorted indices: only those on screen are repainted, and the window is read
             # once (it costs a layout lookup per call; a poll may change 1,000 rows).
@@ -761,9 +761,9 @@ class JobList(ScrollView, can_focus=True):
 
     def _tick(self) -> None:
         """Repaint the lines whose relative time or running duration now reads differently."""
+        now = self._now = self._clock()
         if not len(self.rows) or not self._row_cache:
             return
-        now = self._now = self._clock()
         top = self.scroll_offset.y
         for index in range(top, min(top + self._page_rows(), len(self.rows))):
             job = self.rows.row(index)
