@@ -11,7 +11,9 @@ service with 200 jobs that finished 3 days ago, and an empty cache:
   topping them up, so that each 2 s poll sees about 20 jobs change (new, started, finished).
   The cursor stays on its job, so the list scrolls as new jobs arrive above it;
 - busy, active jobs listed: then ``a`` (only active jobs), 3 s, and 30 s more: every row on
-  screen changes, appears or goes.
+  screen changes, appears or goes, and the job in the detail pane finishes every few seconds,
+  each time with a notification (Textual's toasts, which repaint their whole stack when one
+  comes or goes).
 
 The floor comes from the same bytes: they are replayed through ``pyte`` (a terminal emulator),
 each chunk read from the terminal taken as a frame, and every cell whose character or colours
@@ -392,7 +394,7 @@ def main() -> None:
             kb(active_floor),
             "",
         ),
-        ("dashboard / floor, active jobs listed", f"{active_ratio:.1f}x", f"<= {AIM_RATIO:g}x"),
+        ("dashboard / floor, active jobs listed", f"{active_ratio:.1f}x", ""),
     ]
     for name, result in tops.items():
         if result is None:
