@@ -54,7 +54,19 @@ def changed_spans(old: Strip, new: Strip, merge_gap: int = MERGE_GAP) -> list[tu
     """
     if old is new or old == new:
         return []
-    before, after = cells(old), cells(new)
+    # Segments both lines share at their start (and, if as long, at their end) are skipped
+    # whole: usually a poll changes a cell or two of a line of a dozen segments.
+    first, second = list(old), list(new)
+    head = offset = 0
+    while head < min(len(first), len(second)) and first[head] == second[head]:
+        offset += cell_len(first[head].text)
+        head += 1
+    tail = 0
+    if old.cell_length == new.cell_length:
+        while tail < min(len(first), len(second)) - head and first[-1 - tail] == second[-1 - tail]:
+            tail += 1
+    before = cells(Strip(first[head : len(first) - tail]))
+    after = cells(Strip(second[head : len(second) - tail]))
     length = max(len(before), len(after))
     spans: list[tuple[int, int]] = []
     start = -1
@@ -67,7 +79,8 @@ def changed_spans(old: Strip, new: Strip, merge_gap: int = MERGE_GAP) -> list[tu
             start = -1
     if start >= 0:
         spans.append((start, length))
-    return _merge(_whole_characters(spans, before, after), merge_gap)
+    whole = _whole_characters(spans, before, after)
+    return _merge([(start + offset, end + offset) for start, end in whole], merge_gap)
 
 
 def _whole_characters(
