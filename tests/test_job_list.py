@@ -311,6 +311,16 @@ async def test_source_column_appears_with_several_sources() -> None:
         assert "ibm-cloud" in lines(job_list)[2]
 
 
+def strips(job_list: JobList) -> list[Strip]:
+    """What the widget would paint on each line now."""
+    height = job_list.scrollable_content_region.height
+    return [job_list._line_strip(y) for y in range(height)]
+
+
+def differing(before: list[Strip], after: list[Strip]) -> list[int]:
+    return [y for y, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+
+
 class Painted:
     """Which lines the widget renders in the next frames: what a poll costs on the wire."""
 
@@ -359,10 +369,15 @@ async def test_rows_moving_off_screen_repaint_nothing() -> None:
         assert job_list.virtual_size.height == 41
         renamed = dataclasses.replace(jobs[20], name="zzz")
         job_list.apply_changes(ChangeSet(changed=(renamed,)))
-        job_list.set_sort("name")  # a user action repaints all
-        assert await painted.after(pilot) == list(range(12))
-        job_list.action_cursor_first()
-        assert await painted.after(pilot) == list(range(12))  # scrolled back to the top
+        before = strips(job_list)
+        job_list.set_sort("name")  # a user action: every line that reads differently
+        assert await painted.after(pilot) == differing(before, strips(job_list))
+        assert len(differing(before, strips(job_list))) >= 10
+        before = strips(job_list)
+        job_list.action_cursor_first()  # scrolled back to the top: the header stays
+        assert (
+            await painted.after(pilot) == differing(before, strips(job_list)) == list(range(1, 12))
+        )
         moved = dataclasses.replace(renamed, name="0 first")  # from below the screen to the top
         job_list.apply_changes(ChangeSet(changed=(moved,)))
         assert await painted.after(pilot) == list(range(1, 12))  # every row, not the header

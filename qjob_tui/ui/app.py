@@ -44,6 +44,7 @@ from qjob_tui.ui.job_rows import Column
 from qjob_tui.ui.keys import check_keymap, ids_of
 from qjob_tui.ui.messages import ActionsDone, StoreChanged
 from qjob_tui.ui.palette import binding_commands
+from qjob_tui.ui.partial_update import CroppedUpdates
 from qjob_tui.ui.queue_pane import QueuePane
 from qjob_tui.ui.session_rows import group_jobs
 from qjob_tui.ui.session_tree import SessionTree
@@ -108,7 +109,7 @@ def remappable_ids() -> frozenset[str]:
     )
 
 
-class QJobApp(App[int]):
+class QJobApp(CroppedUpdates, App[int]):
     """k9s for quantum jobs."""
 
     CSS_PATH = "app.tcss"

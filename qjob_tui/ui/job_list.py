@@ -1,11 +1,16 @@
 """The job list: one line per job, drawn with Textual's Line API so 100,000 jobs stay smooth.
 
 Only the lines on screen are rendered (``render_line``); each row's Strip is cached until its
-job, the layout, the cursor or its mark changes; and a poll repaints only the lines of the rows
-it changed, unless rows moved. Server strings (ids, names, tags, backends) are cleaned with
-``one_line`` and drawn as plain segments, never parsed as markup. Colours come from the theme
-through component classes, and every status also has a glyph and a word, so the list reads the
-same in 16 colours, in true colour and with NO_COLOR.
+job, the layout, the cursor or its mark changes. The list remembers the strip it last painted on
+each screen line, and whatever changes (a poll, rows moving, the cursor, a scroll, the clock) it
+compares the line it would paint now with that one and refreshes only the cells that differ:
+a status that changed sends that status, a poll that changed nothing visible sends nothing.
+Its scrollbar likewise repaints only when its thumb moves (``CellScrollBar``).
+
+Server strings (ids, names, tags, backends) are cleaned with ``one_line`` and drawn as plain
+segments, never parsed as markup. Colours come from the theme through component classes, and
+every status also has a glyph and a word, so the list reads the same in 16 colours, in true
+colour and with NO_COLOR.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import zip_longest
 from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -26,11 +30,13 @@ from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from qjob_tui.model import Job
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
+from qjob_tui.ui.cell_diff import changed_spans, line_regions
 from qjob_tui.ui.formatting import (
     MISSING,
     STATUS_WIDTH,
@@ -42,6 +48,7 @@ from qjob_tui.ui.formatting import (
     status_look,
 )
 from qjob_tui.ui.job_rows import Column, FilterError, JobRows, RowsUpdate, StatusFilter
+from qjob_tui.ui.scroll_bar import CellScrollBar
 
 MARK_GLYPH = "●"
 MARK_WIDTH = 2  # the mark glyph and a space before the first column
@@ -382,6 +389,9 @@ class JobList(ScrollView, can_focus=True):
         self._header_cache: tuple[tuple[object, ...], Strip] | None = None
         self._styles: LRUCache[tuple[str, bool], Style] = LRUCache(STYLE_CACHE_SIZE)
         self._styles_focus = False
+        # The strip painted on each screen line (0 is the header), or to be painted with the
+        # refreshes asked for: what the terminal shows once they are done.
+        self._painted: dict[int, Strip] = {}
 
     # --- public state --------------------------------------------------------------------
 
@@ -409,7 +419,7 @@ class JobList(ScrollView, can_focus=True):
     @show_source.setter
     def show_source(self, value: bool | None) -> None:
         self._show_source = value
-        self.refresh()
+        self._repaint_window()
 
     @property
     def hidden_columns(self) -> frozenset[Column]:
@@ -432,29 +442,18 @@ class JobList(ScrollView, can_focus=True):
     # --- changes from outside ------------------------------------------------------------
 
     def apply_changes(self, changes: ChangeSet) -> RowsUpdate:
-        """Take a change set from the store, repainting only the lines on screen that changed.
+        """Take a change set from the store, repainting only the cells on screen that changed.
 
-        When rows moved, the lines are compared job by job with what was on screen, so a poll
-        that moves rows elsewhere in the list repaints nothing (and sends nothing over SSH).
+        When rows moved, every line on screen is compared with what it shows, so a poll that
+        moves rows elsewhere in the list repaints nothing (and sends nothing over SSH), and a
+        new job at the top re-sends only the cells that differ from the row that was there.
         """
         top = self.scroll_offset.y
-        before = self._window()
-        old_cursor = self._cursor
         update = self.rows.apply(changes)
         if update.marks_dropped:
             self.post_message(self.MarksChanged(self.rows.mark_count, self))
         if update.reordered:
-            self._rows_moved(repaint=False, poll=True)
-            after = self._window()
-            if self._ensure_layout() or self.scroll_offset.y != top or not before or not after:
-                self.refresh()
-                return update
-            for line, (was, now) in enumerate(zip_longest(before, after)):
-                if was is not now:
-                    self.refresh_line(top + line + 1)
-            if self._cursor != old_cursor:
-                self._refresh_row(old_cursor)
-                self._refresh_row(self._cursor)
+            self._rows_moved(poll=True)
         elif update.changed:
             # Sorted indices: only those on screen are repainted, and the window is read
             # once (it costs a layout lookup per call; a poll may change 1,000 rows).
@@ -519,7 +518,7 @@ class JobList(ScrollView, can_focus=True):
 
     def refresh_marks(self) -> None:
         """Repaint and announce the count after marks were changed on ``rows`` directly."""
-        self.refresh()
+        self._repaint_window()
         self.post_message(self.MarksChanged(self.rows.mark_count, self))
 
     # --- cursor --------------------------------------------------------------------------
@@ -559,12 +558,6 @@ class JobList(ScrollView, can_focus=True):
         elif self._cursor >= top + page:
             self.scroll_to(y=self._cursor - page + 1, animate=False, force=True)
 
-    def _window(self) -> list[Job]:
-        """The jobs on screen, top to bottom."""
-        top = self.scroll_offset.y
-        rows = self.rows
-        return [rows.row(i) for i in range(top, min(top + self._page_rows(), len(rows)))]
-
     def _rows_moved(self, repaint: bool = True, poll: bool = False) -> None:
         """After rows moved, appeared or vanished: keep the cursor on its job, repaint.
 
@@ -593,12 +586,66 @@ class JobList(ScrollView, can_focus=True):
         else:
             self._set_cursor_key(None)
         if repaint:
-            self.refresh()
+            self._repaint_window()
 
     def _refresh_row(self, index: int) -> None:
         top = self.scroll_offset.y
         if top <= index < top + self._page_rows():
             self.refresh_line(index + 1)
+
+    # --- repainting only what changed --------------------------------------------------------
+
+    def refresh_line(self, y: int) -> None:
+        """Repaint the cells of virtual line ``y`` (``index + 1``) that differ from the screen."""
+        self._repaint_line(y - self.scroll_offset.y)
+
+    def _repaint_line(self, line: int) -> None:
+        """Refresh the changed cells of one screen line (0 is the header)."""
+        if not 0 <= line < self.scrollable_content_region.height:
+            return
+        if self._ensure_layout():
+            self.refresh()  # the columns moved: everything changed
+            return
+        painted = self._painted.get(line)
+        if painted is None:
+            self.refresh(Region(0, line, self.scrollable_content_region.width, 1))
+            return
+        strip = self._line_strip(line)
+        spans = changed_spans(painted, strip)
+        if spans:
+            self.refresh(*line_regions(line, spans))
+            # What the line will show once painted: a second look before then (Textual may
+            # collect this frame's regions before the paint) must not ask for the same cells.
+            self._painted[line] = strip
+
+    def _repaint_window(self) -> None:
+        """Compare every line on screen with what it shows and refresh the cells that differ."""
+        if not self._painted or self._ensure_layout():
+            self.refresh()
+            return
+        for line in range(self.scrollable_content_region.height):
+            self._repaint_line(line)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Scrolling moves every row: repaint the cells that differ, not the whole list."""
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = new_value
+        if round(old_value) != round(new_value):
+            self._repaint_window()
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """The vertical scrollbar: a ``CellScrollBar``, which repaints only when its thumb moves.
+
+        As Textual's own property, with the class changed (ScrollView has no hook for it).
+        """
+        if self._vertical_scrollbar is None:
+            thickness = self.scrollbar_size_vertical
+            bar = CellScrollBar(vertical=True, name="vertical", thickness=thickness)
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
 
     def _sync_virtual_size(self) -> None:
         """Tell the scrollbars how many lines there are, without repainting every line.
@@ -609,6 +656,10 @@ class JobList(ScrollView, can_focus=True):
         size = Size(self.scrollable_content_region.width, len(self.rows) + 1)
         if size != self.virtual_size:
             self.set_reactive(JobList.virtual_size, size)
+            if self.show_vertical_scrollbar:
+                # Now, not at the next layout: with the scroll that follows, the thumb moves
+                # once, rather than to where the new position and the old length put it first.
+                self.vertical_scrollbar.window_virtual_size = size.height
             self.refresh(repaint=False, layout=True)
 
     # --- actions -------------------------------------------------------------------------
@@ -706,12 +757,13 @@ class JobList(ScrollView, can_focus=True):
         self._styles.clear()
         self._row_cache.clear()
         self._header_cache = None
+        self._painted.clear()
 
     def _tick(self) -> None:
         """Repaint the lines whose relative time or running duration now reads differently."""
+        now = self._now = self._clock()
         if not len(self.rows) or not self._row_cache:
             return
-        now = self._clock()
         top = self.scroll_offset.y
         for index in range(top, min(top + self._page_rows(), len(self.rows))):
             job = self.rows.row(index)
@@ -756,11 +808,19 @@ class JobList(ScrollView, can_focus=True):
         return style
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._now = self._clock()
         self._ensure_layout()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
+        strip = self._painted[y] = self._line_strip(y)
+        return strip
+
+    def _line_strip(self, y: int) -> Strip:
+        """What screen line ``y`` shows now; ``render_line`` paints it, repaints compare it.
+
+        The clock is read by ``_tick`` only (once a second, repainting the times it changed),
+        so that a line compared now and painted a moment later are the same line.
+        """
         width = self.scrollable_content_region.width
         if y == 0:
             return self._header_strip(width)

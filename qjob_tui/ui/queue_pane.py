@@ -8,6 +8,7 @@ from datetime import datetime
 from rich.text import Text
 
 from qjob_tui.model import Backend, BackendState, Job, JobStatus
+from qjob_tui.ui.cell_diff import CellRefreshStatic
 from qjob_tui.ui.detail.overview import local_time
 from qjob_tui.ui.sized_text import SizedText
 
@@ -91,8 +92,12 @@ def _source_notes(backends: Sequence[Backend]) -> list[tuple[str, str]]:
     ]
 
 
-class QueuePane(SizedText):
-    """Renders ``queue_text``; the app feeds it from the store."""
+class QueuePane(CellRefreshStatic, SizedText):
+    """Renders ``queue_text``; the app feeds it from the store.
+
+    A poll repaints only the cells that changed: the queue lengths that moved and the sparkline
+    columns that grew or shifted, not the pane.
+    """
 
     FIXED_SIZE = True
 

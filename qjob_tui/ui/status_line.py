@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual import events
 from textual.timer import Timer
-from textual.widgets import Static
 
 from qjob_tui.model import InstanceUsage, JobStatus
 from qjob_tui.store.changes import SourceHealth
 from qjob_tui.text import one_line
+from qjob_tui.ui.cell_diff import CellRefreshStatic
 from qjob_tui.ui.formatting import STATUS_LOOKS
 from qjob_tui.ui.usage_text import usage_text
 
@@ -79,8 +79,8 @@ def status_text(
     return text
 
 
-class StatusLine(Static):
-    """One line at the bottom, above the footer."""
+class StatusLine(CellRefreshStatic):
+    """One line at the bottom, above the footer; a change repaints only the cells it changed."""
 
     _shown = ""
     _last: (
