@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import random
@@ -93,6 +94,7 @@ def rich_jobs() -> list[Job]:
             estimated_running_seconds=3.25,
             error=JobError(1517, 'Error in "transpilation"\nline 2', "Try 'again' {}"),
             private=True,
+            user_id="user-ü-1",
         ),
         job("d1minimal", JobStatus.CANCELLED, minutes=1),
         job(
@@ -138,6 +140,16 @@ def cache(tmp_path: Path):
 
 
 # --- round trips --------------------------------------------------------------------------
+
+
+def test_the_rich_job_sets_every_field_so_the_round_trip_covers_them() -> None:
+    rich, plain = rich_jobs()[0], job("plain", JobStatus.DONE)
+    same = [
+        f.name
+        for f in dataclasses.fields(Job)
+        if f.name != "source" and getattr(rich, f.name) == getattr(plain, f.name)
+    ]
+    assert same == [], f"a Job field the cache round trip does not cover: {same}"
 
 
 def test_rich_jobs_round_trip_exactly(cache: JobCache, tmp_path: Path) -> None:

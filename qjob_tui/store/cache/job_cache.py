@@ -218,6 +218,8 @@ def _encode_job(job: Job) -> str:
         body["error"] = [job.error.code, job.error.message, job.error.solution]
     if job.private:
         body["private"] = True
+    if job.user_id is not None:
+        body["user_id"] = job.user_id
     return _encode(body)
 
 
@@ -323,12 +325,14 @@ def _decode_job(job_id: bytes, created: bytes, body: bytes, shared: dict[str, st
     name = data.get("name")
     session_id = data.get("session_id")
     private = data.get("private", False)
+    user_id = data.get("user_id")
     if (
         type(source) is not str
         or (backend is not None and type(backend) is not str)
         or (program is not None and type(program) is not str)
         or (name is not None and type(name) is not str)
         or (session_id is not None and type(session_id) is not str)
+        or (user_id is not None and type(user_id) is not str)
         or type(private) is not bool
     ):
         raise TypeError("a field has the wrong type")
@@ -371,7 +375,7 @@ def _decode_job(job_id: bytes, created: bytes, body: bytes, shared: dict[str, st
         if error is None
         else JobError(_opt_int(error[0]), _str(error[1]), _opt_str(error[2])),
         private=private,
-        user_id=None,  # not kept in the cache
+        user_id=None if user_id is None else share(user_id, user_id),
     )
 
 
