@@ -54,14 +54,17 @@ def big_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
     fill_finished(data, CACHED)
     service = ServiceProcess(data, "--latency-scale", "0").start()
 
-    async def listed() -> list:  # type: ignore[type-arg]
+    async def listed() -> tuple[str, list]:  # type: ignore[type-arg]
         async with JobClient(Source.local(service.root, name=service.root)) as client:
-            return [job async for job in client.iter_jobs()]
+            return await client.identity(), [job async for job in client.iter_jobs()]
 
     cache_home = tmp_path_factory.mktemp("big-cache")
-    jobs = asyncio.run(listed())
-    with JobCache.for_source(service.root, cache_home / "qjob-tui") as cache:
-        cache.put(jobs)
+    identity, jobs = asyncio.run(listed())
+    # Keyed by who the server is, as the dashboard's store opens it (keyed by the URL alone,
+    # it was never read and the dashboards started cold).
+    with JobCache.for_source(service.root, cache_home / "qjob-tui", identity=identity) as cache:
+        assert cache.save(jobs, [], {"history": "complete"})
+        assert len(cache) == CACHED
     yield service, cache_home
     service.stop()
 
