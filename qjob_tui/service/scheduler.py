@@ -415,16 +415,19 @@ class Scheduler:
         cost = row.details.get("cost")
         return cost if isinstance(cost, int) and cost > 0 else self.limits.default_seconds
 
-    async def _tasks_of(self, backend: str) -> tuple[list[Task], dict[str, JobRow]]:
-        """The batch's tasks, read in one go; jobs cancelled or deleted meanwhile drop out."""
+    async def _tasks_of(self, backend: str, head: str) -> tuple[list[Task], dict[str, JobRow]]:
+        """The batch's tasks, read in one go: its head (Running already) and the jobs handed
+        with it; jobs cancelled or deleted meanwhile drop out."""
         spec = self.backends[backend]
         handed = self._handed[backend]
-        loaded = await self._blocking(self.db.tasks, list(handed))
+        ids = [head, *handed]
+        loaded = await self._blocking(self.db.tasks, ids)
         tasks: list[Task] = []
         rows: dict[str, JobRow] = {}
-        for job_id in list(handed):
+        for job_id in ids:
             found = loaded.get(job_id)
-            if found is None or found[0].status != "Queued":
+            wanted = "Running" if job_id == head else "Queued"
+            if found is None or found[0].status != wanted:
                 if job_id in handed:
                     handed.remove(job_id)
                     self._forget(job_id)
@@ -438,26 +441,48 @@ class Scheduler:
             )
             tasks.append(task)
             rows[job_id] = row
-        return [task for task in tasks if task.job_id in handed], rows
+        kept = [task for task in tasks if task.job_id == head or task.job_id in handed]
+        return kept, rows
 
     async def _lane(self, backend: str) -> None:
-        """Run one batch on one worker: record each job's start and end as the worker says."""
+        """Run one batch on one worker: record each job's start and end as the worker says.
+
+        The batch's first job starts as soon as its worker has it, so it is Running from the
+        hand-over on (as a job handed over alone always was); the others from their worker's
+        ``Started``.
+        """
         handed = self._handed[backend]
         records: list[asyncio.Future[Any]] = []
         current: JobRow | None = None
         supervisor: asyncio.Task[None] | None = None
         try:
-            tasks, rows = await self._tasks_of(backend)
+            head = handed.pop(0)
+            if not await self._started(backend, head):
+                self._job_over(backend, head)  # cancelled or deleted since it was queued
+                return
+            tasks, rows = await self._tasks_of(backend, head)
+            current = rows.get(head)
+            if current is None:
+                self._job_over(backend, head)  # cancelled as it was handed over
+            else:
+                supervisor = asyncio.create_task(self._supervise(head, self._seconds(current)))
             if not tasks:
                 return
             batch = run_batch(self.pool, tasks)
             try:
                 async for message in batch:
                     if isinstance(message, Started):
+                        if current is not None and message.job_id == current.id:
+                            continue  # the head: Running already
+                        if current is not None:  # it was skipped (cancelled) before it began
+                            if supervisor is not None:
+                                supervisor.cancel()
+                                supervisor = None
+                            self._job_over(backend, current.id)
                         current = rows[message.job_id]
                         if current.id in handed:
                             handed.remove(current.id)
-                        if not await self._started(backend, current):
+                        if not await self._started(backend, current.id):
                             self.pool.kill(current.id)  # cancelled or deleted as it began
                             self._job_over(backend, current.id)
                             current = None
@@ -506,16 +531,16 @@ class Scheduler:
             self._lanes.pop(backend, None)
             self._wake.set()
 
-    async def _started(self, backend: str, row: JobRow) -> bool:
-        """The worker began the job: it is Running, on disk as well; False if it was final."""
+    async def _started(self, backend: str, job_id: str) -> bool:
+        """The job begins: it is Running, on disk as well; False if it was final."""
         now = datetime.now(UTC)
-        self._running[backend] = (row.id, now)
+        self._running[backend] = (job_id, now)
         at = iso(now)
-        if not await self.writer.write(lambda conn: write_mark_running(conn, row.id, at)):
+        if not await self.writer.write(lambda conn: write_mark_running(conn, job_id, at)):
             return False
-        session_id = self._session_of.get(row.id)
+        session_id = self._session_of.get(job_id)
         if session_id is not None:
-            self.sessions.job_started(session_id, row.id, now)
+            self.sessions.job_started(session_id, job_id, now)
             self._wake.set()  # the session's max TTL runs from now: the loop's next deadline
         return True
 
