@@ -239,7 +239,8 @@ def test_circuit_tab_of_a_finished_job_shows_the_circuit(demo: tuple[Tmux, Path]
     tmux.wait_for(lambda s: "filter: text, re:regex" in s)
     tmux.keys("-l", "GHZ 3")
     tmux.keys("Enter")
-    tmux.wait_for(lambda s: "filter: GHZ 3" in s and "done" in s, timeout=60)
+    # Tab and Right go to the list only once the filter box has closed.
+    tmux.wait_for(lambda s: "filter: GHZ 3" in s and "done" in s and filter_box_gone(s), timeout=60)
     tmux.keys("Tab")
     for _ in range(3):
         tmux.keys("Right")
