@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from qjob_tui.api import JobClient, Source
 from qjob_tui.api.http import RetryPolicy
@@ -91,6 +92,54 @@ async def test_store_gets_changes_without_polling(service: ServiceProcess, tmp_p
         await until(lambda: store.job(("local", job_id)).status is JobStatus.CANCELLED)  # type: ignore[union-attr]
         assert poller.polls == 1
         assert poller.client.stats.requests == requests  # pushed: not one request more
+    finally:
+        await store.stop()
+
+
+async def test_a_poll_answer_older_than_the_streams_news_is_dropped(
+    service: ServiceProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll asks while the job is active; before its answer arrives the stream says the job
+    was cancelled. The store keeps Cancelled, and no subscriber is told of the older state."""
+    store = store_for(service.url, tmp_path)
+    poller = store.pollers["local"]
+    key = ("local", "")
+    told: list[JobStatus] = []
+    await store.start()
+    try:
+        await until(lambda: poller.health.streaming)
+        await until(lambda: poller.polls == 1)
+        async with httpx.AsyncClient(base_url=service.url) as http:
+            answer = await http.post("/jobs", json=sampler_body("fake_cairo", shots=100_000))
+            key = ("local", answer.json()["id"])
+            await until(lambda: store.job(key) is not None)
+            store.subscribe(
+                lambda changes: told.extend(
+                    job.status for job in (*changes.added, *changes.changed) if job.key == key
+                )
+            )
+            asked, release = asyncio.Event(), asyncio.Event()
+            real_jobs = poller.client.jobs
+
+            async def late_jobs(**filters: object):  # type: ignore[no-untyped-def]
+                page = await real_jobs(**filters)  # type: ignore[arg-type]
+                if "created_after" in filters and not release.is_set():
+                    # The round's last listing of the job: held back on its way, so that
+                    # nothing later in the round says otherwise.
+                    asked.set()
+                    await release.wait()
+                return page
+
+            monkeypatch.setattr(poller.client, "jobs", late_jobs)
+            poll = asyncio.create_task(poller.poll_once())
+            await asyncio.wait_for(asked.wait(), 30)  # the answer says: still active
+            await http.post(f"/jobs/{key[1]}/cancel")
+            await until(lambda: store.job(key).status is JobStatus.CANCELLED)  # type: ignore[union-attr]
+            release.set()
+            await poll
+        assert store.job(key).status is JobStatus.CANCELLED  # type: ignore[union-attr]
+        assert told and told[-1] is JobStatus.CANCELLED, told
+        assert all(status is JobStatus.CANCELLED for status in told), told
     finally:
         await store.stop()
 

@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -90,11 +90,14 @@ class _Round:
     backends: tuple[Backend, ...] = ()
     errors: list[ApiError] = field(default_factory=list)
     answered: int = 0
+    started: int = 0  # the poller's ``revision`` when the round began
 
-    def change_set(self) -> ChangeSet:
+    def change_set(self, jobs: Mapping[str, Job]) -> ChangeSet:
+        """What the round changed, each job as it is now: the stream may have moved it on
+        while the round waited for answers, and a subscriber must never get an older one."""
         return ChangeSet(
-            added=tuple(self.added.values()),
-            changed=tuple(j for k, j in self.changed.items() if k not in self.added),
+            added=tuple(jobs[k] for k in self.added if k in jobs),
+            changed=tuple(jobs[k] for k in self.changed if k not in self.added and k in jobs),
             removed=tuple(self.removed),
             backends=self.backends,
         )
@@ -147,6 +150,11 @@ class SourcePoller:
         self._next_reconcile = 0.0
         self._task: asyncio.Task[None] | None = None
         self.stream = StreamListener(self)  # pushed changes, where the server offers them
+        # Each job the stream changed, with the revision it did so at: a round that began
+        # before then got answers that may be older than the stream's news, and drops them.
+        self.revision = 0
+        self._streamed: dict[str, int] = {}
+        self._rounds = 0
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -382,7 +390,8 @@ class SourcePoller:
 
     async def poll_once(self) -> float:
         """One poll; failures become health, never exceptions. Returns the delay to the next."""
-        work = _Round()
+        work = _Round(started=self.revision)
+        self._rounds += 1
         try:
             await self._poll(work)
         except _Abort:
@@ -393,9 +402,12 @@ class SourcePoller:
             log.exception("poll of %s failed", self.name)
             work.errors.append(ApiError(f"internal error ({type(exc).__name__})", source=self.name))
         self.polls += 1
+        self._rounds -= 1
+        if not self._rounds:
+            self._streamed.clear()  # rounds from now on begin after all of it
         total = None if self._history_complete else self._total
         self.health = replace(self.health, loaded=len(self.jobs), total=total)
-        changes = work.change_set()
+        changes = work.change_set(self.jobs)
         delay = self._failed(work) if work.errors else self._succeeded()
         self.store._publish(replace(changes, health=(self.health,)))
         return delay
@@ -448,9 +460,17 @@ class SourcePoller:
 
     # --- applying what was received --------------------------------------------------------
 
+    def streamed(self, job_id: str) -> None:
+        """The stream just set (or deleted) this job: answers asked for before are older."""
+        self.revision += 1
+        if self._rounds:
+            self._streamed[job_id] = self.revision
+
     def _apply(self, work: _Round, job: Job) -> tuple[Job | None, Job]:
         """Merge one received job into the known ones; returns (old, new)."""
         old = self.jobs.get(job.id)
+        if self._streamed.get(job.id, -1) > work.started:
+            return old, old if old is not None else job  # the stream's news is newer
         merged = _merge(old, job)
         if old is not None and old.status != merged.status:
             # A transition we saw: its steps and usage come with the metrics.
@@ -659,6 +679,8 @@ class SourcePoller:
             if metrics is None:
                 continue  # retried next round
             self._needs_metrics.discard(job_id)
+            if self._streamed.get(job_id, -1) > work.started:
+                continue  # the stream's metrics came after these
             current = self.jobs.get(job_id, job)
             fresh = with_metrics(current, metrics)
             if fresh != current:

@@ -133,6 +133,7 @@ class StreamListener:
         finished: list[Job] = []
         for change in batch:
             old = poller.jobs.get(change.job_id)
+            poller.streamed(change.job_id)
             if change.job is None:
                 if old is not None:
                     del poller.jobs[change.job_id]
