@@ -7,7 +7,7 @@ sessions opened with asyncssh's client (a 120x40 pty, TERM=xterm-256color), each
 process that the relay starts. Measured over windows of 120 s (idle) and 60 s (busy):
 - upstream requests per minute (as the relay counts them in ``GET /sources``), with 1 viewer
   and with 20, idle and while about 20 jobs change every 2 s (the feeder of
-  ``dashboard_bench.py`` keeps ~20 short jobs queued or running);
+  ``pty_dashboard.py`` keeps ~20 short jobs queued or running);
 - bytes per minute each viewer receives over SSH, idle and busy;
 - memory per viewer: the resident size of the dashboard processes, and how much the relay grew;
 - latency: from ``POST /jobs`` on the service to the new job's name in a viewer's output
@@ -31,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dashboard_bench import PtyDashboard, dashboard_env, feeding, visible_text  # noqa: E402
+from bench.pty_dashboard import PtyDashboard, dashboard_env, feeding, visible_text  # noqa: E402
 from tests.http_helpers import sampler_body  # noqa: E402
 from tests.relay_process import RelayProcess  # noqa: E402
 from tests.service_process import ServiceProcess, free_port  # noqa: E402
@@ -152,7 +152,7 @@ async def latency(service: ServiceProcess, viewers: list[Viewer], tag: str) -> l
 
 def direct_floor(service: ServiceProcess, home: Path) -> float:
     """Latency of a dashboard on the service itself (its stream, no relay, no SSH)."""
-    from bench.dashboard_bench import QJOB_TUI
+    from bench.pty_dashboard import QJOB_TUI
 
     env = dashboard_env(home / "direct")
     args = [*QJOB_TUI, "--source", service.root, "--refresh", "2"]

@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from dashboard_bench import (  # noqa: E402
+from minimal_list_app import LAST_ROW  # noqa: E402
+from pty_dashboard import (  # noqa: E402
     CACHED,
     HEIGHT,
     QJOB_TUI,
@@ -43,7 +44,6 @@ from dashboard_bench import (  # noqa: E402
     dashboard_env,
     fill_cache,
 )
-from minimal_list_app import LAST_ROW  # noqa: E402
 
 from tests.service_process import ServiceProcess, fill_finished  # noqa: E402
 

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from dashboard_bench import (  # noqa: E402
+from pty_dashboard import (  # noqa: E402
     ACTIVE,
     HEIGHT,
     IDLE_JOBS,

@@ -1,27 +1,11 @@
-"""The whole dashboard: start-up with a warm cache, and bytes written to a real terminal.
+"""A dashboard in a pseudo-terminal, and the services and caches to watch: the benches' kit.
 
-Run as ``python bench/dashboard_bench.py`` (about 2 minutes). Prints a markdown table.
-
-1. Time to the first painted list with 10,000 cached jobs. The real local service holds 10,000
-   finished jobs; the dashboard's cache (``$XDG_CACHE_HOME/qjob-tui``, under the source name
-   ``--source URL`` gives, the URL itself) holds the same jobs, as after an earlier session.
-   - in-process: from constructing ``JobStore`` + ``QJobApp`` to the first frame in which the
-     job list renders the newest cached job (``run_test`` at 120x40, in a fresh process each
-     time, its imports done before the clock starts);
-   - end to end: ``qjob-tui --source URL`` in a pseudo-terminal (120x40, TERM=xterm-256color),
-     from spawning the process until the newest cached job id appears in its output (escape
-     sequences stripped).
-   Median of 3 each.
-2. Bytes the dashboard writes to the terminal (120x40, 256 colours, ``--refresh 2``), on a
-   service with 200 jobs that finished 3 days ago, and an empty cache:
-   - first paint: everything written from the start until the output first rests for 0.5 s
-     after the list shows;
-   - idle: 30 s with nothing changing, scaled to a minute;
-   - busy: 30 s while about 20 jobs are active on ``fake_lima``/``fake_perth`` and a feeder
-     keeps topping them up, so that each 2 s poll sees about 20 jobs change (new, started,
-     finished); the changes per 2 s are counted on the service and reported.
-   Where the output goes is reported by widget (from the cursor moves in the stream and the
-   widgets' regions), so a repaint of something that did not change stands out.
+``bench/startup_bench.py`` (spawn to first paint, against a minimal Textual app) and
+``bench/terminal_bench.py`` (bytes to the terminal, against a changed-cell floor) run the real
+``qjob-tui`` on a 120x40 pty with what is here: ``PtyDashboard`` keeps everything the dashboard
+writes with its time, ``fill_cache`` gives it 10,000 cached jobs keyed as its store opens them,
+``feeding`` keeps about 20 jobs active on a service, and ``where`` says which widget the bytes
+went to. Not a benchmark itself (its name does not end in ``_bench``).
 """
 
 from __future__ import annotations
@@ -33,11 +17,9 @@ import os
 import pty
 import re
 import signal
-import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
@@ -52,7 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.http_helpers import sampler_body  # noqa: E402
-from tests.service_process import ServiceProcess, fill_finished  # noqa: E402
 
 WIDTH, HEIGHT = 120, 40
 CACHED = 10_000
@@ -269,94 +250,6 @@ class PtyDashboard:
 # --- 1. start-up with 10,000 cached jobs -------------------------------------------------------
 
 
-def inprocess_child(root: str, cache_dir: str, newest: str) -> None:
-    """In a fresh process: store + app constructed, until the list paints the newest job."""
-    from textual.strip import Strip
-
-    from qjob_tui.api import JobClient, Source
-    from qjob_tui.store import JobStore, StoreConfig
-    from qjob_tui.ui.app import QJobApp
-    from qjob_tui.ui.job_list import JobList
-
-    painted: list[float] = []
-    render_lines = JobList.render_lines
-
-    def spy(self: JobList, crop):  # type: ignore[no-untyped-def]
-        lines: list[Strip] = render_lines(self, crop)
-        if not painted and any(newest in strip.text for strip in lines):
-            painted.append(time.perf_counter())
-        return lines
-
-    JobList.render_lines = spy  # type: ignore[method-assign]
-
-    async def main() -> dict[str, object]:
-        start = time.perf_counter()
-        store = JobStore(
-            [JobClient(Source.local(root, name=root))],
-            StoreConfig(interval=REFRESH, calm_interval=10.0, cache_dir=Path(cache_dir)),
-        )
-        app = QJobApp(store)
-        async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
-            deadline = time.perf_counter() + 30
-            while not painted and time.perf_counter() < deadline:
-                await asyncio.sleep(0.001)
-            assert painted, "the list never showed the newest cached job"
-            await pilot.pause()
-            # The list's scrollbar first: it lies inside the list's region.
-            job_list = app.query_one(JobList)
-            inner, content = job_list.scrollable_content_region, job_list.content_region
-            bar = [inner.right, inner.y, content.right - inner.right, inner.height]
-            regions = {"JobList scrollbar": bar}
-            for widget in app.screen.query("JobList, JobDetail, QueuePane, StatusLine, Footer"):
-                regions[type(widget).__name__] = list(widget.region)
-            return {"took": painted[0] - start, "regions": regions, "rows": len(store.jobs)}
-
-    print(json.dumps(asyncio.run(main())))
-
-
-def inprocess(root: str, cache_dir: Path, newest: str, env: dict[str, str]) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--inprocess", root, str(cache_dir), newest],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
-
-
-def startup() -> tuple[list[float], list[float], dict[str, list[int]]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        service = ServiceProcess(home / "service")
-        fill_finished(service.data, CACHED)
-        service.start()
-        try:
-            newest = fill_cache(service.root, home / "cache")
-            env = dashboard_env(home)
-            inside: list[float] = []
-            regions: dict[str, list[int]] = {}
-            for _ in range(REPEATS):
-                result = inprocess(service.root, home / "cache" / "qjob-tui", newest, env)
-                inside.append(float(result["took"]))  # type: ignore[arg-type]
-                regions = result["regions"]  # type: ignore[assignment]
-            outside: list[float] = []
-            args = [*QJOB_TUI, "--source", service.root, "--refresh", f"{REFRESH:g}"]
-            for _ in range(REPEATS):
-                with PtyDashboard(args, env) as dashboard:
-                    shown = dashboard.wait_for_text(newest)
-                    outside.append(shown - dashboard.started)
-        finally:
-            service.stop()
-    return inside, outside, regions
-
-
-# --- 2. bytes to the terminal ------------------------------------------------------------------
-
-
 class Feeder(threading.Thread):
     """Keeps about ``ACTIVE`` short jobs queued or running; counts changes per poll cycle."""
 
@@ -412,53 +305,6 @@ def feeding(url: str) -> Iterator[Feeder]:
         raise feeder.error
 
 
-def bandwidth() -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        service = ServiceProcess(home / "service")
-        newest = fill_old(service.data, IDLE_JOBS)
-        service.start()
-        try:
-            args = [*QJOB_TUI, "--source", service.root, "--refresh", f"{REFRESH:g}"]
-            with PtyDashboard(args, dashboard_env(home)) as dashboard:
-                shown = dashboard.wait_for_text(newest)
-                settled = dashboard.wait_quiet(shown)
-                first_paint = dashboard.bytes_between(0, settled)
-                first_paint_s = shown - dashboard.started
-                idle_start = max(settled, time.perf_counter())
-                time.sleep(WINDOW)
-                idle_end = time.perf_counter()
-                idle = dashboard.bytes_between(idle_start, idle_end)
-                idle_places = dashboard.places_between(idle_start, idle_end)
-                idle_writes = sum(
-                    1 for at, _ in list(dashboard.chunks) if idle_start < at <= idle_end
-                )
-                with feeding(service.url) as feeder:
-                    # The store polls every 10 s while nothing is active, then every 2 s.
-                    time.sleep(12)
-                    busy_start = time.perf_counter()
-                    time.sleep(WINDOW)
-                    busy_end = time.perf_counter()
-                    busy = dashboard.bytes_between(busy_start, busy_end)
-                    busy_places = dashboard.places_between(busy_start, busy_end)
-                    changes = [n for at, n in feeder.changes if busy_start < at <= busy_end]
-        finally:
-            service.stop()
-    return {
-        "first_paint": first_paint,
-        "first_paint_s": first_paint_s,
-        "idle_per_min": idle * 60 / (idle_end - idle_start),
-        "idle_writes_per_min": idle_writes * 60 / (idle_end - idle_start),
-        "idle_places": idle_places,
-        "busy_per_min": busy * 60 / (busy_end - busy_start),
-        "busy_places": busy_places,
-        "changes_per_poll": statistics.mean(changes) if changes else 0.0,
-    }
-
-
-# --- report ------------------------------------------------------------------------------------
-
-
 def kb(count: float) -> str:
     return f"{count / 1024:,.1f} KB"
 
@@ -488,58 +334,3 @@ def where(places: Counter[tuple[int, int]], regions: dict[str, list[int]]) -> st
         span = f"row {lines[0]}" if len(lines) == 1 else f"rows {lines[0]}-{lines[-1]}"
         parts.append(f"{name} {count / total:.0%} ({span})")
     return ", ".join(parts)
-
-
-def main() -> None:
-    inside, outside, regions = startup()
-    b = bandwidth()
-    rows = [
-        (
-            f"{CACHED:,} cached jobs: store + app to first painted list (in-process)",
-            f"{statistics.median(inside) * 1000:.0f} ms",
-            "< 1 s",
-        ),
-        (
-            f"{CACHED:,} cached jobs: `qjob-tui` spawn to list on the terminal (pty)",
-            f"{statistics.median(outside) * 1000:.0f} ms",
-            "< 1 s",
-        ),
-        (
-            f"first paint ({IDLE_JOBS} jobs, {b['first_paint_s']:.1f} s after spawn)",
-            kb(b["first_paint"]),  # type: ignore[arg-type]
-            "",
-        ),
-        (
-            "terminal output per minute, idle",
-            f"{kb(b['idle_per_min'])} ({b['idle_writes_per_min']:.0f} writes)",  # type: ignore[arg-type]
-            "",
-        ),
-        (
-            f"terminal output per minute, {ACTIVE} active jobs, "
-            f"~{b['changes_per_poll']:.0f} changes per 2 s poll",
-            kb(b["busy_per_min"]),  # type: ignore[arg-type]
-            "",
-        ),
-    ]
-    print(f"### Dashboard in a terminal, {WIDTH}x{HEIGHT}, 256 colours, `--refresh {REFRESH:g}`\n")
-    print("| Measure | Value | Aim |")
-    print("|---|---|---|")
-    for name, value, aim in rows:
-        print(f"| {name} | {value} | {aim} |")
-    print()
-    idle_places: Counter[tuple[int, int]] = b["idle_places"]  # type: ignore[assignment]
-    busy_places: Counter[tuple[int, int]] = b["busy_places"]  # type: ignore[assignment]
-    print(f"Idle output by widget: {where(idle_places, regions)}.  ")
-    print(f"Busy output by widget: {where(busy_places, regions)}.")
-    print(
-        f"\n_Start-up: median of {REPEATS}, each in a fresh process; in-process runs "
-        f"{', '.join(f'{t * 1000:.0f}' for t in inside)} ms, pty runs "
-        f"{', '.join(f'{t * 1000:.0f}' for t in outside)} ms._"
-    )
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--inprocess"]:
-        inprocess_child(*sys.argv[2:5])
-    else:
-        main()
