@@ -63,24 +63,20 @@ class Forwarded:
         found, value = kept.fresh(key, max_age)
         if found:
             return value  # type: ignore[no-any-return]
-        pending = self._pending.get((kind, key))
-        if pending is not None:
-            return await asyncio.shield(pending)  # type: ignore[no-any-return]
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[(kind, key)] = future
-        try:
-            value = await read()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: a lone asker must not leave it unobserved
-            raise
-        else:
-            future.set_result(value)
-            if value is not None:
-                kept.keep(key, value)
-            return value
-        finally:
-            del self._pending[(kind, key)]
+        task = self._pending.get((kind, key))
+        if task is None:
+            # A task of its own: a viewer who hangs up does not cancel the others' answer.
+            task = asyncio.ensure_future(read())
+            self._pending[(kind, key)] = task
+            task.add_done_callback(lambda done: self._settle(kind, kept, key, done))
+        return await asyncio.shield(task)  # type: ignore[no-any-return]
+
+    def _settle(self, kind: str, kept: Kept, key: JobKey, done: asyncio.Future[Any]) -> None:
+        self._pending.pop((kind, key), None)
+        if done.cancelled() or done.exception() is not None:
+            return  # retrieved: the next asker reads again
+        if done.result() is not None:
+            kept.keep(key, done.result())
 
     async def results(self, job: Job) -> str | None:
         """A finished job's result text (None until it has one)."""

@@ -1,0 +1,71 @@
+"""The relay's upstream reads: viewers asking at once share one read, a hang-up spares it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from qjob_tui.relay.forwarded import Forwarded, Kept
+
+KEY = ("lab", "j1")
+
+
+class SlowRead:
+    """An upstream read that answers only when told to, counting how often it was asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.go = asyncio.Event()
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        await self.go.wait()
+        return "the log"
+
+
+async def test_viewers_asking_at_once_share_one_read() -> None:
+    forwarded, kept, read = Forwarded(store=None), Kept(), SlowRead()  # type: ignore[arg-type]
+    askers = [asyncio.create_task(forwarded._once("log", kept, KEY, read)) for _ in range(5)]
+    await asyncio.sleep(0)
+    read.go.set()
+    assert await asyncio.gather(*askers) == ["the log"] * 5
+    assert read.calls == 1
+    assert await forwarded._once("log", kept, KEY, read) == "the log"  # kept: no new read
+    assert read.calls == 1
+
+
+async def test_an_answer_older_than_its_age_is_read_again() -> None:
+    forwarded, kept, read = Forwarded(store=None), Kept(), SlowRead()  # type: ignore[arg-type]
+    read.go.set()
+    await forwarded._once("log", kept, KEY, read, max_age=0.0)
+    await forwarded._once("log", kept, KEY, read, max_age=0.0)
+    assert read.calls == 2
+
+
+async def test_a_viewer_who_hangs_up_does_not_cancel_the_others_answer() -> None:
+    forwarded, kept, read = Forwarded(store=None), Kept(), SlowRead()  # type: ignore[arg-type]
+    first = asyncio.create_task(forwarded._once("log", kept, KEY, read))
+    second = asyncio.create_task(forwarded._once("log", kept, KEY, read))
+    await asyncio.sleep(0)
+    first.cancel()  # its connection closed
+    read.go.set()
+    assert await second == "the log"
+    assert read.calls == 1
+
+
+async def test_a_failed_read_fails_its_askers_and_is_not_kept() -> None:
+    forwarded, kept = Forwarded(store=None), Kept()  # type: ignore[arg-type]
+    calls = 0
+
+    async def failing() -> str:
+        nonlocal calls
+        calls += 1
+        raise ConnectionError("upstream down")
+
+    for _ in range(2):
+        try:
+            await forwarded._once("log", kept, KEY, failing)
+        except ConnectionError:
+            pass
+        else:
+            raise AssertionError("the failure was swallowed")
+    assert calls == 2  # nothing kept: the next asker reads again
