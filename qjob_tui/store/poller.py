@@ -401,10 +401,11 @@ class SourcePoller:
         except Exception as exc:  # a bug must not end the loop
             log.exception("poll of %s failed", self.name)
             work.errors.append(ApiError(f"internal error ({type(exc).__name__})", source=self.name))
+        finally:  # also when the round is cancelled (the store stops)
+            self._rounds -= 1
+            if not self._rounds:
+                self._streamed.clear()  # rounds from now on begin after all of it
         self.polls += 1
-        self._rounds -= 1
-        if not self._rounds:
-            self._streamed.clear()  # rounds from now on begin after all of it
         total = None if self._history_complete else self._total
         self.health = replace(self.health, loaded=len(self.jobs), total=total)
         changes = work.change_set(self.jobs)
