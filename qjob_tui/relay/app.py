@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 
 from qjob_tui.api.parse import ShapeError, parse_time
 from qjob_tui.model import Job, tag_problem
-from qjob_tui.relay.errors import BadQuery, error
+from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
 from qjob_tui.relay.views import api_status, device_json, health_json, job_json, metrics_json
@@ -205,14 +205,8 @@ class Relay:
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _source(self, request: Request) -> str:
-        name = request.path_params["source"]
-        if name not in self.store.pollers:
-            raise LookupError(f"no source {one_line(name, 60)!r} on this relay")
-        return str(name)
-
     def _job(self, request: Request) -> Job:
-        source = self._source(request)
+        source = known_source(self.store, request)
         job = self.store.job((source, request.path_params["job_id"]))
         if job is None:
             raise LookupError(f"Job not found: {one_line(request.path_params['job_id'], 80)}")
@@ -246,7 +240,7 @@ class Relay:
         return JSONResponse({"sources": listed})
 
     async def list_jobs(self, request: Request) -> Response:
-        source = self._source(request)
+        source = known_source(self.store, request)
         page, count, offset, limit = select_jobs(self.store.pollers[source].jobs.values(), request)
         return JSONResponse(
             {"jobs": [job_json(j) for j in page], "count": count, "offset": offset, "limit": limit}
@@ -288,12 +282,12 @@ class Relay:
             return error(502, "upstream_error", exc.detail)
 
     async def backends(self, request: Request) -> Response:
-        source = self._source(request)
+        source = known_source(self.store, request)
         devices = [device_json(b) for b in self.store.pollers[source].backends.values()]
         return JSONResponse({"devices": devices})
 
     async def stream(self, request: Request) -> Response:
-        source = self._source(request)
+        source = known_source(self.store, request)
         queue = self.streams.open(source)
 
         async def events() -> AsyncIterator[bytes]:

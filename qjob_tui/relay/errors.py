@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from qjob_tui.store import JobStore
+from qjob_tui.text import one_line
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
@@ -13,3 +17,11 @@ def error(status: int, code: str, message: str) -> JSONResponse:
 
 class BadQuery(ValueError):
     """A query parameter the caller must fix: a 400."""
+
+
+def known_source(store: JobStore, request: Request) -> str:
+    """The source a request's path names; a LookupError (a 404) if the relay has none such."""
+    name = request.path_params["source"]
+    if name not in store.pollers:
+        raise LookupError(f"no source {one_line(name, 60)!r} on this relay")
+    return str(name)

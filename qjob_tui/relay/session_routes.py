@@ -13,7 +13,7 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from qjob_tui.relay.errors import BadQuery, error
+from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.views import session_json, usage_json
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ActionResult, SessionKey
@@ -27,10 +27,7 @@ class SessionRoutes:
         self.store = store
 
     def _key(self, request: Request) -> SessionKey:
-        source = request.path_params["source"]
-        if source not in self.store.pollers:
-            raise LookupError(f"no source {one_line(source, 60)!r} on this relay")
-        key = (str(source), str(request.path_params["session_id"]))
+        key = (known_source(self.store, request), str(request.path_params["session_id"]))
         if self.store.session(key) is None:
             raise LookupError(f"Session not found: {one_line(key[1], 80)}")
         return key
@@ -57,10 +54,7 @@ class SessionRoutes:
         return self._answer(await self.store.cancel_session(self._key(request)))
 
     async def usage(self, request: Request) -> Response:
-        source = request.path_params["source"]
-        if source not in self.store.pollers:
-            raise LookupError(f"no source {one_line(source, 60)!r} on this relay")
-        usage = self.store.usage.get(str(source))
+        usage = self.store.usage.get(known_source(self.store, request))
         if usage is None:
             return error(404, "not_found", "the upstream has not reported its usage yet")
         return JSONResponse(usage_json(usage))

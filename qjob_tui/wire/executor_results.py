@@ -109,13 +109,12 @@ def _primitive(program_result: Any) -> JobResult | EstimatorResult | None:
 def decode_executor_result(text: str | bytes) -> JobResult | EstimatorResult | ExecutorResult:
     """Decode an executor job's result; raises only ``ExecutorResultError``."""
     try:
-        document = load_object(text if isinstance(text, str) else text.decode())
+        text = text if isinstance(text, str) else text.decode()
+        document = load_object(text)
         check_payloads(document)
         from qiskit_ibm_runtime.decoders.executor.decoder import ExecutorResultDecoder
 
-        program_result = ExecutorResultDecoder.decode(
-            text if isinstance(text, str) else text.decode()
-        )
+        program_result = ExecutorResultDecoder.decode(text)
         primitive = _primitive(program_result)
         if primitive is not None:
             return primitive
