@@ -2,33 +2,53 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# The installer: uv, from the package index, into a folder of the project's own (no system install).
+UV_VERSION := 0.13.9
+UV_HOME := .tools/uv
+UV := $(UV_HOME)/bin/uv
+# uv never downloads a Python: it uses $(PY), the interpreter this machine has.
+UV_ENV := UV_PYTHON=$(PY) UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV)
+# What the dashboard and the local service need (make run); the test tools come on top (make test).
+RUN_EXTRAS := --extra aer --extra service
+TEST_EXTRAS := --all-extras --group dev
+RUN_STAMP := $(VENV)/.run-stamp
+TEST_STAMP := $(VENV)/.test-stamp
+STAMP := $(TEST_STAMP)
 
-.PHONY: install run serve test lint format bench soak screenshots clean
+.PHONY: install run serve test lint format bench soak screenshots lock clean
 
-# Each step says what it does, and pip shows its own progress (every package it fetches, with
-# a progress bar): a first install takes minutes and must not look like a hang.
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || { echo "==> make: creating the virtual environment in $(VENV)"; \
-		$(PY) -m venv $(VENV); }
-	@echo "==> make: updating pip in $(VENV)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
-	@echo "==> make: installing qjob-tui, Qiskit, Aer, qiskit-ibm-runtime, asyncssh and dask into $(VENV)"
-	@echo "==> make: (a few minutes on a fresh clone; pip lists each package as it goes)"
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on \
-		-e ".[aer,ssh,dask,service]" --group dev
-	@touch $(STAMP)
+# Every install is from uv.lock (--frozen): each machine runs the versions the suite passed with.
+# uv shows its own progress; each step says first what it does.
+$(UV):
+	@echo "==> make: installing the installer, uv $(UV_VERSION), into $(UV_HOME) (a few seconds)"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on --target $(UV_HOME) \
+		"uv==$(UV_VERSION)"
+
+$(RUN_STAMP): uv.lock pyproject.toml | $(UV)
+	@echo "==> make: installing qjob-tui, Qiskit, Aer and qiskit-ibm-runtime into $(VENV) from uv.lock"
+	$(UV_ENV) $(UV) sync --frozen --inexact --no-dev $(RUN_EXTRAS)
+	@touch $(RUN_STAMP)
 	@echo "==> make: installed; $(BIN)/qjob-tui is ready"
 
-install: $(STAMP)
+$(TEST_STAMP): uv.lock pyproject.toml | $(UV)
+	@echo "==> make: installing qjob-tui, every extra and the test tools into $(VENV) from uv.lock"
+	$(UV_ENV) $(UV) sync --frozen $(TEST_EXTRAS)
+	@touch $(TEST_STAMP) $(RUN_STAMP)
+	@echo "==> make: installed; $(BIN)/qjob-tui and the test tools are ready"
+
+## lock: re-resolve every dependency into uv.lock, on purpose (then run make test)
+lock: | $(UV)
+	$(UV_ENV) $(UV) lock --upgrade
+
+install: $(TEST_STAMP)
 
 ## run: the dashboard on a fresh local service with the demo workload
-run: $(STAMP)
+run: $(RUN_STAMP)
 	@echo "==> make: starting a local job service with the demo workload, then the dashboard"
 	@echo "==> make: (the service's first start imports Qiskit: a few seconds; q quits)"
 	$(BIN)/qjob-tui demo
 
-serve: $(STAMP)
+serve: $(RUN_STAMP)
 	$(BIN)/qjob-tui serve
 
 lint: $(STAMP)
@@ -61,4 +81,4 @@ screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache

@@ -22,15 +22,30 @@ def planned(*targets: str) -> list[str]:
     return done.stdout.replace("\\\n", " ").splitlines()
 
 
-def test_make_run_shows_each_step_and_pips_progress() -> None:
+def test_make_run_shows_each_step_and_installs_from_the_lock() -> None:
     lines = planned("run")
     said = [line for line in lines if line.startswith("echo ")]
-    installs = [line for line in lines if "pip install" in line and "-e " in line]
-    assert len(installs) == 1
-    assert "--quiet" not in installs[0] and "--progress-bar on" in installs[0]
-    # A line before each long step: the install, and the start of the service.
-    first_install = lines.index(installs[0])
-    assert any("installing qjob-tui" in line for line in lines[:first_install])
+    syncs = [line for line in lines if " sync " in line]
+    assert len(syncs) == 1
+    # From the lock file, as tested; only what the dashboard needs; nothing else removed.
+    assert "--frozen" in syncs[0] and "--no-dev" in syncs[0] and "--inexact" in syncs[0]
+    assert "--quiet" not in syncs[0]
+    # A line before each long step: the installer, the install, and the start of the service.
+    first_sync = lines.index(syncs[0])
+    assert any("installing the installer" in line for line in lines[:first_sync])
+    assert any("installing qjob-tui" in line for line in lines[:first_sync])
     start = next(i for i, line in enumerate(lines) if "qjob-tui demo" in line)
-    assert any("starting a local job service" in line for line in lines[first_install:start])
+    assert any("starting a local job service" in line for line in lines[first_sync:start])
     assert len(said) >= 4
+
+
+def test_make_test_installs_the_test_tools_from_the_lock() -> None:
+    syncs = [line for line in planned("install") if " sync " in line]
+    assert len(syncs) == 1
+    assert "--frozen" in syncs[0] and "--group dev" in syncs[0] and "--all-extras" in syncs[0]
+
+
+def test_the_lock_file_is_in_the_repository() -> None:
+    lock = ROOT / "uv.lock"
+    assert lock.is_file()
+    assert 'name = "qjob-tui"' in lock.read_text()
