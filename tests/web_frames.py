@@ -76,3 +76,94 @@ def pump_packets(stdout: IO[bytes], screen: Screen) -> threading.Thread:
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
+
+
+class WebDashboard:
+    """A browser tab without a browser: the relay's websocket, its frames on a pyte screen."""
+
+    def __init__(
+        self,
+        root: str,
+        headers: dict[str, str] | None = None,
+        width: int = 120,
+        height: int = 40,
+        origin: str | None = "same",
+    ) -> None:
+        from websockets.sync.client import connect
+
+        host = root.split("://", 1)[1]
+        sent = dict(headers or {})
+        if origin == "same":
+            sent["Origin"] = root
+        elif origin is not None:
+            sent["Origin"] = origin
+        self.screen = Screen(width, height)
+        self.texts: list[str] = []
+        self.closed = threading.Event()
+        self._connection = connect(
+            f"ws://{host}/ws?width={width}&height={height}",
+            additional_headers=sent,
+            open_timeout=30,
+            proxy=None,
+        )
+        self.ws = self._connection.__enter__()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            for message in self.ws:
+                if isinstance(message, bytes):
+                    self.screen.feed(message)
+                else:
+                    self.texts.append(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed.set()
+
+    def keys(self, text: str) -> None:
+        self.ws.send(json.dumps(["stdin", text]))
+
+    def wait_for(self, condition: Callable[[str], bool], timeout: float = 60.0) -> str:
+        return self.screen.wait_for(condition, timeout)
+
+    def close(self) -> None:
+        self._connection.__exit__(None, None, None)
+        self._thread.join(timeout=10)
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (a relay's dashboards)."""
+    import os
+    from pathlib import Path
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(pid) and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def wait_no_children(pid: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while children(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not children(pid), children(pid)
+
+
+def row_of(screen: str, job_id: str) -> str:
+    """The job list's row of a job (the first line that shows its id), or ''."""
+    return next((line for line in screen.splitlines() if job_id in line), "")
+
+
+def footer(screen: str) -> str:
+    return screen.rstrip().splitlines()[-1] if screen.strip() else ""
