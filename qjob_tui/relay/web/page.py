@@ -18,7 +18,8 @@ SECURITY_HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not "no-referrer": with it a browser sends "Origin: null" with the token's form.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
