@@ -23,7 +23,7 @@ from tests.web_frames import WebDashboard, children, footer, row_of, wait_no_chi
 VIEWER = "viewer-token-0123456789"
 OPERATOR = "operator-token-9876543210"
 TOKENS = {"QJOB_TUI_RELAY_TOKEN": VIEWER, "QJOB_TUI_RELAY_OPERATOR_TOKEN": OPERATOR}
-MAX_SESSIONS = 3
+MAX_SESSIONS = 4  # the four tabs of the upstream test, and the limit of the limit's test
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -195,5 +195,53 @@ def test_an_idle_tab_is_ended(service: ServiceProcess, tmp_path: Path) -> None:
         assert tab.closed.wait(60)
         assert "idle for 2 s; bye" in tab.screen.text()
         wait_no_children(relay.proc.pid)
+    finally:
+        relay.stop()
+
+
+def test_four_tabs_cost_the_upstream_what_one_does(
+    relay: RelayProcess, service: ServiceProcess, tabs: list[WebDashboard]
+) -> None:
+    from tests.test_relay import job_requests
+
+    assert relay.proc is not None
+    wait_no_children(relay.proc.pid)
+    first = WebDashboard(relay.root, bearer(VIEWER))
+    tabs.append(first)
+    first.wait_for(lambda s: "Quit" in footer(s), timeout=90)
+
+    def watch_one_job_through(watching: list[WebDashboard], name: str) -> int:
+        before = job_requests(service)
+        job_id = long_job(service, name)
+        for tab in watching:
+            tab.wait_for(lambda s: active(row_of(s, job_id)), timeout=90)
+        with httpx.Client(base_url=service.url) as http:
+            http.post(f"/jobs/{job_id}/cancel")
+        for tab in watching:
+            tab.wait_for(lambda s: "cancelled" in row_of(s, job_id), timeout=60)
+        return job_requests(service) - before
+
+    with_one = watch_one_job_through([first], "ws-one-tab")
+    others = [WebDashboard(relay.root, bearer(VIEWER)) for _ in range(MAX_SESSIONS - 1)]
+    tabs += others
+    for tab in others:
+        tab.wait_for(lambda s: "Quit" in footer(s), timeout=90)
+    with_many = watch_one_job_through([first, *others], "ws-many-tabs")
+    assert len(children(relay.proc.pid)) == MAX_SESSIONS
+    # Our own submit and cancel are in both counts (so the log is read right); the tabs add
+    # nothing upstream.
+    assert with_one >= 2, with_one
+    assert with_many <= with_one, (with_one, with_many)
+
+
+def test_no_web_serves_no_page(service: ServiceProcess, tmp_path: Path) -> None:
+    args = ("--source", service.root, "--refresh", "3600", "--no-web")
+    relay = RelayProcess(tmp_path, *args).start()
+    try:
+        assert httpx.get(f"{relay.root}/").status_code == 404
+        assert httpx.get(f"{relay.root}/static/js/textual.js").status_code == 404
+        with pytest.raises(InvalidStatus):
+            WebDashboard(relay.root)
+        assert httpx.get(f"{relay.root}/sources").status_code == 200  # the API stays
     finally:
         relay.stop()
