@@ -245,3 +245,16 @@ def test_no_web_serves_no_page(service: ServiceProcess, tmp_path: Path) -> None:
         assert httpx.get(f"{relay.root}/sources").status_code == 200  # the API stays
     finally:
         relay.stop()
+
+
+def test_what_no_client_sends_is_ignored(relay: RelayProcess, tabs: list[WebDashboard]) -> None:
+    tab = WebDashboard(relay.root, bearer(VIEWER), width=100, height=30)
+    tabs.append(tab)
+    tab.wait_for(lambda s: "Quit" in footer(s), timeout=90)
+    for junk in (b"\x00binary", "not json", '{"a": 1}', '["stdin", 5]', '["resize", "x"]'):
+        tab.ws.send(junk)
+    tab.ws.send('["resize", {"width": 99999999, "height": -5}]')  # clamped, not obeyed
+    tab.ws.send('["resize", {"width": 90, "height": 30}]')
+    tab.keys("/")
+    tab.wait_for(lambda s: "filter: text, re:regex" in s)
+    assert not tab.closed.is_set()

@@ -211,9 +211,14 @@ class BrowserSession:
     async def _from_browser(self) -> None:
         while True:
             try:
-                text = await self.websocket.receive_text()
-            except (WebSocketDisconnect, RuntimeError, KeyError):
-                return  # the tab closed (or sent what no client of ours sends)
+                message = await self.websocket.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if message["type"] == "websocket.disconnect":
+                return  # the tab closed
+            text = message.get("text")
+            if not isinstance(text, str):
+                continue  # textual-serve's client sends only text
             try:
                 envelope = json.loads(text)
             except ValueError:
