@@ -165,8 +165,11 @@ def test_a_closed_tab_leaves_no_process(relay: RelayProcess, tabs: list[WebDashb
     tab = WebDashboard(relay.root, bearer(VIEWER))
     tab.wait_for(lambda s: "Quit" in footer(s), timeout=90)
     [dashboard] = children(relay.proc.pid)
-    homes = [p for p in Path(f"/proc/{dashboard}/environ").read_bytes().split(b"\0")]
-    assert not any(b"OPERATOR" in entry for entry in homes)  # no secret of the relay's
+    environ = Path(f"/proc/{dashboard}/environ").read_bytes().split(b"\0")
+    assert OPERATOR.encode() not in b" ".join(environ)  # no secret of the relay's
+    assert f"QJOB_TUI_RELAY_TOKEN={VIEWER}".encode() in environ
+    assert b"TEXTUAL_FPS=20" in environ  # not textual-serve's 60 frames a second
+    assert b"--readonly" in Path(f"/proc/{dashboard}/cmdline").read_bytes().split(b"\0")
     tab.close()
     wait_no_children(relay.proc.pid)
 
