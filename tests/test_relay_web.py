@@ -8,6 +8,7 @@ page in Chromium.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -261,3 +262,23 @@ def test_what_no_client_sends_is_ignored(relay: RelayProcess, tabs: list[WebDash
     tab.keys("/")
     tab.wait_for(lambda s: "filter: text, re:regex" in s)
     assert not tab.closed.is_set()
+
+
+def test_the_title_names_a_source_that_fails(tmp_path: Path) -> None:
+    from tests.service_process import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    relay = RelayProcess(tmp_path, "--source", dead, "--refresh", "3600").start()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            title = httpx.get(f"{relay.root}/web/status").json()["title"]
+            if title.endswith(": failing"):
+                break
+            assert time.monotonic() < deadline, title
+            time.sleep(0.1)
+        assert title.startswith("qjob-tui relay · 127.0.0.1-")
+        page = httpx.get(f"{relay.root}/")
+        assert f"<title>{title}</title>" in page.text
+    finally:
+        relay.stop()

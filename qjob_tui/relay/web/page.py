@@ -27,12 +27,13 @@ TITLE_LIMIT = 120
 
 
 def health_word(store: JobStore, source: str) -> str:
+    """A source's health in a word: ok, starting, failing (never answered), stale."""
     health = store.pollers[source].health
     if health.ok:
         return "ok"
-    if health.last_success is None and health.last_error is None:
+    if health.last_error is None:
         return "starting"
-    return "stale" if health.stale else "failing"
+    return "failing" if health.last_success is None else "stale"
 
 
 def title(store: JobStore) -> str:
