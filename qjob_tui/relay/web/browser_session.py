@@ -141,6 +141,7 @@ class BrowserSession:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 env=env,
+                cwd=self._home,  # a relative name is the throw-away home's, never the relay's
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
