@@ -282,3 +282,49 @@ def test_the_title_names_a_source_that_fails(tmp_path: Path) -> None:
         assert f"<title>{title}</title>" in page.text
     finally:
         relay.stop()
+
+
+async def test_ssh_and_browser_sessions_share_the_limit(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    import asyncio
+
+    import asyncssh
+
+    from tests.service_process import free_port
+    from tests.test_e2e_ssh import write_key
+
+    key = write_key(tmp_path / "viewer")
+    (tmp_path / "viewers").write_bytes(key.with_suffix(".pub").read_bytes())
+    ssh_port = free_port()
+    args = (
+        "--source", service.root, "--refresh", "3600", "--max-sessions", "1",
+        "--ssh", str(ssh_port), "--authorized-keys", str(tmp_path / "viewers"),
+        "--data", str(tmp_path / "data"),
+    )  # fmt: skip
+    relay = RelayProcess(tmp_path, *args).start()
+    try:
+        while "host key SHA256:" not in relay.log.read_text():
+            await asyncio.sleep(0.1)
+        tab = await asyncio.to_thread(WebDashboard, relay.root)
+        await asyncio.to_thread(tab.wait_for, lambda s: "Quit" in footer(s), 90)
+        said = bytearray()
+
+        class Session(asyncssh.SSHClientSession):  # type: ignore[type-arg]
+            def data_received(self, data: bytes, datatype: object) -> None:
+                said.extend(data)
+
+        async with asyncssh.connect(
+            "127.0.0.1", ssh_port, client_keys=[asyncssh.read_private_key(str(key))],
+            known_hosts=None, username="lab",
+        ) as conn:  # fmt: skip
+            channel, _ = await conn.create_session(
+                Session, term_type="xterm-256color", term_size=(80, 24), encoding=None
+            )
+            await asyncio.wait_for(channel.wait_closed(), 60)
+        assert b"1 sessions are open; try later" in said
+        await asyncio.to_thread(tab.close)
+        assert relay.proc is not None
+        await asyncio.to_thread(wait_no_children, relay.proc.pid)
+    finally:
+        relay.stop()
