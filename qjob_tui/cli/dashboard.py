@@ -158,7 +158,9 @@ def run_dashboard(
         from qjob_tui.ui.app import QJobApp
 
         app = QJobApp(store, settings=settings, readonly=readonly, notices=notices)
-        if watchdog is not None:
+        if watchdog is not None and not os.environ.get("TEXTUAL_DRIVER"):
+            # A driver named by the environment (Textual's web driver, under the relay's
+            # browser view or textual-serve) writes its own packets on stdout: it stays.
             from qjob_tui.ui.hangup import HangupSafeDriver
 
             app.driver_class = HangupSafeDriver

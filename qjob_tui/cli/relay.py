@@ -20,7 +20,8 @@ def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
         help="watch the sources once and serve them to many viewers (HTTP, and SSH with --ssh)",
         description="One process polls (or listens to) each source once and serves the jobs "
         "to dashboards through the REST API v1: each source under "
-        "/sources/NAME/api/v1, GET /sources lists them. Tokens come from "
+        "/sources/NAME/api/v1, GET /sources lists them; a browser gets a dashboard at /. "
+        "Tokens come from "
         "$QJOB_TUI_RELAY_TOKEN (viewers) and $QJOB_TUI_RELAY_OPERATOR_TOKEN (may act), "
         "never from the command line.",
     )
@@ -53,15 +54,19 @@ def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
     relay.add_argument(
         "--operator-keys", type=Path, metavar="FILE", help="SSH keys of operators (may act)"
     )
+    relay.add_argument("--no-web", action="store_true", help="serve no dashboard to browsers at /")
     relay.add_argument(
-        "--max-sessions", type=int, default=20, help="SSH sessions at once (default 20)"
+        "--max-sessions",
+        type=int,
+        default=20,
+        help="viewers' sessions at once, SSH and browser together (default 20)",
     )
     relay.add_argument(
         "--idle-timeout",
         type=float,
         default=3600.0,
         metavar="SECONDS",
-        help="end an SSH session without a key press for this long (default 3600)",
+        help="end an SSH or browser session without a key press for this long (default 3600)",
     )
     relay.add_argument(
         "--data",
@@ -111,6 +116,15 @@ def run_relay_command(args: argparse.Namespace) -> int:
         return 2
     refresh = args.refresh or settings.refresh
     config = StoreConfig(interval=refresh, calm_interval=max(refresh * 5, 10))
+    if args.max_sessions < 1:
+        print("qjob-tui relay: --max-sessions must be 1 or more", file=sys.stderr)
+        return 2
+    if args.idle_timeout <= 0:
+        print("qjob-tui relay: --idle-timeout must be more than 0 seconds", file=sys.stderr)
+        return 2
+    from qjob_tui.relay.viewer_dashboard import SessionCount
+
+    count = SessionCount(args.max_sessions)  # SSH and browser sessions share the limit
     also = None
     if args.ssh is not None:
         from qjob_tui.ssh.options import SshError, ssh_options
@@ -125,7 +139,11 @@ def run_relay_command(args: argparse.Namespace) -> int:
         tokens = options.tokens
 
         async def also(url: str) -> None:
-            await serve_ssh(options, url)
+            await serve_ssh(options, url, count)
+
+    web = None
+    if not args.no_web:
+        web = _web_settings(count, args.idle_timeout)
 
     try:
         return asyncio.run(
@@ -137,8 +155,25 @@ def run_relay_command(args: argparse.Namespace) -> int:
                 tokens,
                 log_level=args.log_level,
                 also=also,
+                web=web,
             )
         )
     except OSError as exc:
         print(f"qjob-tui relay: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+
+
+def _web_settings(count: Any, idle_timeout: float) -> Any:
+    """The browser view's settings, or None (and a line saying why) without the web extra."""
+    try:
+        import textual_serve  # noqa: F401
+        import websockets  # noqa: F401
+    except ImportError:
+        print(
+            "qjob-tui relay: no dashboards in a browser: they need pip install 'qjob-tui[web]'",
+            file=sys.stderr,
+        )
+        return None
+    from qjob_tui.relay.web.browser_session import WebSettings
+
+    return WebSettings(count=count, idle_timeout=idle_timeout)

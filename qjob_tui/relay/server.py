@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -18,9 +19,13 @@ from qjob_tui.relay.app import RelayTokens, create_relay_app
 from qjob_tui.service.server import bind, is_loopback
 from qjob_tui.store import JobStore, StoreConfig
 
+if TYPE_CHECKING:
+    from qjob_tui.relay.web.browser_session import WebSettings
+
 log = logging.getLogger("qjob_tui.relay")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+WS_MAX_SIZE = 1 << 20  # bytes of one message from a browser: keys and sizes, never more
 
 
 def relay_name(source: Source) -> str:
@@ -70,19 +75,35 @@ async def run_relay(
     *,
     log_level: str = "warning",
     also: Callable[[str], Awaitable[None]] | None = None,
+    web: WebSettings | None = None,
 ) -> int:
-    """Serve until interrupted. ``also(url)`` runs beside the server (the SSH server)."""
+    """Serve until interrupted. ``also(url)`` runs beside the server (the SSH server); with
+    ``web``, the dashboard in a browser is served at ``/``."""
     store = JobStore([JobClient(source) for source in sources], config)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     url = relay_url(bound_host, bound_port)
     app = create_relay_app(store, tokens)
+    served: Any = app
+    if web is not None:
+        from qjob_tui.relay.web.routes import WithBrowser, browser_app
+
+        web = replace(web, relay=url, tokens=tokens)
+        served = WithBrowser(app, browser_app(store, web))
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)
+        uvicorn.Config(
+            served,
+            log_level=log_level,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            ws_max_size=WS_MAX_SIZE,
+        )
     )
     await store.start()
     names = ", ".join(store.pollers)
     print(f"qjob-tui relay: {url}/sources  (sources: {names})", file=sys.stderr, flush=True)
+    if web is not None:
+        print(f"qjob-tui relay: dashboards in a browser at {url}/", file=sys.stderr, flush=True)
     side: asyncio.Task[None] | None = None
     try:
         if also is not None:
@@ -94,6 +115,8 @@ async def run_relay(
             side.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await side
+        if web is not None:
+            await web.count.end_all()
         app.state.relay.streams.end_all()
         await store.stop()
     return 0 if server.started else 1

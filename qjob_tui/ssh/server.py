@@ -18,8 +18,9 @@ from pathlib import Path
 import asyncssh
 
 from qjob_tui.relay.app import OPERATOR, VIEWER
+from qjob_tui.relay.viewer_dashboard import SessionCount
 from qjob_tui.ssh.options import FAILED_AUTH_DELAY, FAILED_AUTH_MAX_DELAY, SshOptions
-from qjob_tui.ssh.session import DashboardSession, SessionCount
+from qjob_tui.ssh.session import DashboardSession
 
 log = logging.getLogger("qjob_tui.ssh")
 
@@ -157,12 +158,12 @@ class RelaySSHServer(asyncssh.SSHServer):
         return DashboardSession(self.options, self.relay, self.role, self.count)
 
 
-async def serve_ssh(options: SshOptions, relay: str) -> None:
-    """Serve SSH until cancelled."""
+async def serve_ssh(options: SshOptions, relay: str, count: SessionCount | None = None) -> None:
+    """Serve SSH until cancelled; ``count`` is shared with the browser's sessions, if any."""
     key = host_key(options.host_key)
     keys = KeyRing(options.viewer_keys, options.operator_keys)
     failures = Failures()
-    count = SessionCount(options.max_sessions)
+    count = count or SessionCount(options.max_sessions)
 
     def factory() -> RelaySSHServer:
         return RelaySSHServer(options, relay, keys, failures, count)

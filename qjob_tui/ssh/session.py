@@ -17,31 +17,24 @@ import pty
 import shutil
 import signal
 import struct
-import sys
 import tempfile
 import termios
 import time
 
 import asyncssh
 
-from qjob_tui.relay.app import OPERATOR
+from qjob_tui.relay.viewer_dashboard import (
+    SessionCount,
+    dashboard_command,
+    dashboard_env,
+    role_token,
+)
 from qjob_tui.ssh.options import SshOptions
 
 log = logging.getLogger("qjob_tui.ssh")
 
 KILL_AFTER = 10.0  # seconds between the hang-up and SIGKILL of a dashboard that did not end
 READ_SIZE = 65536
-
-
-class SessionCount:
-    """The sessions open now, against the limit."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.open: set[DashboardSession] = set()
-
-    async def end_all(self) -> None:
-        await asyncio.gather(*(s.end("the relay is stopping") for s in list(self.open)))
 
 
 def _winsize(fd: int, width: int, height: int, pixwidth: int = 0, pixheight: int = 0) -> None:
@@ -142,7 +135,7 @@ class DashboardSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             self._write("qjob-tui relay: a terminal is needed; connect with ssh -t\r\n")
             self._chan.exit(1)
             return
-        if len(self.count.open) >= self.count.limit:
+        if self.count.full:
             self._write(f"qjob-tui relay: {self.count.limit} sessions are open; try later\r\n")
             self._chan.exit(1)
             return
@@ -150,20 +143,9 @@ class DashboardSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         self._home = tempfile.mkdtemp(prefix="qjob-ssh-")
         master, slave = pty.openpty()
         _winsize(slave, *self._size)
-        token = (
-            self.options.tokens.operator if self.role == OPERATOR else self.options.tokens.viewer
-        )
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self._home,
-            "XDG_CONFIG_HOME": os.path.join(self._home, "config"),
-            "XDG_CACHE_HOME": os.path.join(self._home, "cache"),
-            "XDG_DATA_HOME": os.path.join(self._home, "data"),
-            "TERM": self._term,
-            "LANG": os.environ.get("LANG", "C.UTF-8"),
-            "QJOB_TUI_RELAY_TOKEN": token or "",
-        }
-        command = list(self.options.dashboard) or _dashboard(self.relay, self.role)
+        token = role_token(self.options.tokens, self.role)
+        env = dashboard_env(self._home, token, TERM=self._term)
+        command = list(self.options.dashboard) or dashboard_command(self.relay, self.role)
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *command,
@@ -245,10 +227,3 @@ class DashboardSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
                 if code is None and why.startswith("idle"):
                     self._chan.write(f"\r\nqjob-tui relay: {why}; bye\r\n".encode())
                 self._chan.exit(code if code is not None else 0)
-
-
-def _dashboard(relay: str, role: str) -> list[str]:
-    command = [sys.executable, "-m", "qjob_tui", "--relay", relay]
-    if role != OPERATOR:
-        command.append("--readonly")
-    return command

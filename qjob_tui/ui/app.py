@@ -403,7 +403,8 @@ class QJobApp(CroppedUpdates, App[int]):
     def _tick(self) -> None:
         if not self._dashboard_up:
             return
-        if sys.__stdin__ is not None and not self.is_headless:
+        # Under the web driver stdin is a pipe from the relay, and no terminal to lose.
+        if sys.__stdin__ is not None and not self.is_headless and not self.is_web:
             with contextlib.suppress(ValueError, OSError):
                 if not os.isatty(sys.__stdin__.fileno()):
                     self.exit(0)

@@ -1,0 +1,86 @@
+"""Who a browser is: the relay's tokens, from an ``Authorization`` header or the page's cookie.
+
+A browser that has no header asks for the token once (``/login``) and keeps it in an
+``HttpOnly``, ``SameSite=Strict`` cookie. Where no token is needed (loopback without tokens, as
+the relay's API), the request must still name a loopback host, so that a page of another site
+that rebinds its name to 127.0.0.1 gets nothing. The websocket (and the login form) must come
+from the relay's own page: its ``Origin`` names the host the request was sent to.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from urllib.parse import quote, unquote, urlsplit
+
+from qjob_tui.relay.app import RelayTokens
+
+COOKIE = "qjob_relay_token"
+COOKIE_DAYS = 30
+LOOPBACK_NAMES = ("localhost", "localhost.")
+
+
+def _hostname(host: str) -> str:
+    """The name of a ``Host`` header's value, without port or brackets."""
+    try:
+        return urlsplit(f"//{host}").hostname or ""
+    except ValueError:
+        return ""
+
+
+def is_loopback_host(host: str) -> bool:
+    name = _hostname(host)
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def same_origin(headers: Mapping[str, str]) -> bool:
+    """True when the request's ``Origin`` (if any) is the host it was sent to.
+
+    A browser always sends ``Origin`` with a websocket and a form post; a program that sends
+    none is no page of another site.
+    """
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and parts.netloc == headers.get("host", "")
+
+
+def cookie_value(token: str) -> str:
+    return quote(token, safe="")
+
+
+class WebAccess:
+    """The role of a browser's request, or None when it must first give a token."""
+
+    def __init__(self, tokens: RelayTokens) -> None:
+        self.tokens = tokens
+
+    def role(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
+        header = headers.get("authorization", "")
+        if header:
+            return self._role(header)
+        cookie = cookies.get(COOKIE)
+        if cookie:
+            return self._role(f"Bearer {unquote(cookie)}")
+        role = self._role("")
+        if role is not None and not is_loopback_host(headers.get("host", "")):
+            return None  # no token asked: only under a loopback name
+        return role
+
+    def token_role(self, token: str) -> str | None:
+        """The role a token given on the login page stands for (None: no such token)."""
+        return self._role(f"Bearer {token}") if token else None
+
+    def _role(self, authorization: str) -> str | None:
+        if not authorization.isascii() or not authorization.isprintable():
+            return None  # no token of the relay's is spelled so
+        return self.tokens.role(authorization)

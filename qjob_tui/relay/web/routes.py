@@ -1,0 +1,137 @@
+"""The browser's routes in the relay's app: the page, the token's form, the client, the socket.
+
+``/sources`` stays the API's, behind its own gate (``RelayGate``); every other path is the
+browser's, and each route here checks access itself (``access.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from qjob_tui.relay.web.access import COOKIE, COOKIE_DAYS, WebAccess, cookie_value, same_origin
+from qjob_tui.relay.web.browser_session import BrowserSession, WebSettings
+from qjob_tui.relay.web.client import client_script, textual_serve_static
+from qjob_tui.relay.web.page import SECURITY_HEADERS, dashboard_page, login_page, title
+from qjob_tui.store import JobStore
+
+log = logging.getLogger("qjob_tui.relay.web")
+
+API_PREFIX = "/sources"
+LOGIN_BODY_LIMIT = 4096
+WRONG_TOKEN_PAUSE = 1.0  # seconds before a wrong token is answered
+CLOSE_POLICY = 1008  # websocket close code: refused by policy
+OWN_STATIC = Path(str(resources.files("qjob_tui.relay.web") / "static"))
+
+
+class BrowserView:
+    """The routes' handlers over one store."""
+
+    def __init__(self, store: JobStore, settings: WebSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.access = WebAccess(settings.tokens)
+
+    def _role(self, request: Request | WebSocket) -> str | None:
+        return self.access.role(request.headers, request.cookies)
+
+    async def page(self, request: Request) -> Response:
+        if self._role(request) is None:
+            return HTMLResponse(login_page(), 401, headers=SECURITY_HEADERS)
+        return HTMLResponse(dashboard_page(self.store), headers=SECURITY_HEADERS)
+
+    async def login(self, request: Request) -> Response:
+        if not same_origin(request.headers):
+            return PlainTextResponse("refused: the form was not sent from this relay's page", 403)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > LOGIN_BODY_LIMIT:
+                return PlainTextResponse("refused: the form is too long", 413)
+        try:
+            fields = parse_qs(body.decode("utf-8"), max_num_fields=4)
+        except (UnicodeDecodeError, ValueError):
+            fields = {}
+        token = (fields.get("token") or [""])[0].strip()
+        if self.access.token_role(token) is None:
+            await asyncio.sleep(WRONG_TOKEN_PAUSE)
+            page = login_page("That is not a token of this relay.")
+            return HTMLResponse(page, 401, headers=SECURITY_HEADERS)
+        response = RedirectResponse("/", 303, headers=SECURITY_HEADERS)
+        response.set_cookie(
+            COOKIE,
+            cookie_value(token),
+            max_age=COOKIE_DAYS * 24 * 3600,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    async def status(self, request: Request) -> Response:
+        if self._role(request) is None:
+            return JSONResponse({"error": "a token is needed"}, 401)
+        return JSONResponse({"title": title(self.store)}, headers={"Cache-Control": "no-store"})
+
+    async def client(self, request: Request) -> Response:
+        return Response(
+            client_script(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    async def socket(self, websocket: WebSocket) -> None:
+        role = self._role(websocket)
+        if role is None or not same_origin(websocket.headers):
+            await websocket.close(CLOSE_POLICY)
+            return
+        await BrowserSession(websocket, self.settings, role).run()
+
+
+def browser_app(store: JobStore, settings: WebSettings) -> Starlette:
+    view = BrowserView(store, settings)
+    return Starlette(
+        routes=[
+            Route("/", view.page, methods=["GET", "HEAD"]),
+            Route("/login", view.login, methods=["POST"]),
+            Route("/web/status", view.status, methods=["GET"]),
+            Route("/static/js/textual.js", view.client, methods=["GET", "HEAD"]),
+            Mount("/static", StaticFiles(directory=textual_serve_static())),
+            Mount("/web", StaticFiles(directory=OWN_STATIC)),
+            WebSocketRoute("/ws", view.socket),
+        ]
+    )
+
+
+class WithBrowser:
+    """The relay's app with the browser's beside it: ``/sources`` is the API, the rest is the
+    browser's."""
+
+    def __init__(self, api: Any, browser: Any) -> None:
+        self.api = api
+        self.browser = browser
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] in ("http", "websocket") else ""
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/") or scope["type"] == "lifespan":
+            await self.api(scope, receive, send)
+        else:
+            await self.browser(scope, receive, send)
