@@ -11,6 +11,7 @@ import uvicorn
 
 from qjob_tui.service.app import ServiceConfig, create_app
 from qjob_tui.service.datalock import DataInUse, DataLock
+from qjob_tui.wire.child_env import drop_secrets
 
 
 def is_loopback(host: str) -> bool:
@@ -50,6 +51,8 @@ def refusal(host: str, token: str | None) -> str | None:
 def serve(config: ServiceConfig, host: str, port: int, log_level: str = "warning") -> int:
     """Serve until interrupted; returns the process exit code."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    # The secrets are in ``config`` now; worker processes spawned later must not inherit them.
+    drop_secrets(values=(config.token, config.iam_apikey))
     lock = DataLock(config.data_dir)
     try:
         lock.acquire()
