@@ -25,6 +25,7 @@ import time
 import asyncssh
 
 from qjob_tui.relay.app import OPERATOR
+from qjob_tui.saving import REMOTE_VIEWER_VARIABLE
 from qjob_tui.ssh.options import SshOptions
 
 log = logging.getLogger("qjob_tui.ssh")
@@ -162,6 +163,8 @@ class DashboardSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
             "TERM": self._term,
             "LANG": os.environ.get("LANG", "C.UTF-8"),
             "QJOB_TUI_RELAY_TOKEN": token or "",
+            # The dashboard runs on this host for someone elsewhere: it writes no file here.
+            REMOTE_VIEWER_VARIABLE: "1",
         }
         command = list(self.options.dashboard) or _dashboard(self.relay, self.role)
         try:
