@@ -458,12 +458,15 @@ class JobRoutes:
         return JSONResponse(body)
 
     async def health(self, request: Request) -> Response:
-        """Whether the service can run jobs now: degraded while its Dask cluster is away."""
+        """Whether the service can run jobs now: degraded while its Dask cluster is away or
+        its disk refuses writes (then ``reason`` says how much room is left, and where)."""
+        failing = self.scheduler.writer.failing
+        storage = {"status": "degraded", "reason": str(failing)} if failing else {}
         if self.cluster is None:
-            return JSONResponse({"status": "ok", "engine": "processes"})
+            return JSONResponse({"status": "ok", "engine": "processes", **storage})
         cluster = self.cluster.status()
         return JSONResponse(
-            {"status": "ok" if cluster.connected else "degraded", **cluster.as_json()}
+            {"status": "ok" if cluster.connected else "degraded", **cluster.as_json(), **storage}
         )
 
     async def backend_configuration(self, request: Request) -> Response:
@@ -737,6 +740,6 @@ def create_app(config: ServiceConfig) -> Starlette:
     # The last added is the outermost: errors of every layer reach the boundary.
     app.add_middleware(AuthMiddleware, token=config.token, issuer=service.issuer)
     app.add_middleware(BodyLimit, limit=config.max_body)
-    app.add_middleware(ErrorBoundary)
+    app.add_middleware(ErrorBoundary, data_dir=config.data_dir)
     app.add_middleware(InstanceHeader, instance=service.instance_id)
     return app
