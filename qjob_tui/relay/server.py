@@ -15,6 +15,7 @@ import uvicorn
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.source import Source
 from qjob_tui.relay.app import RelayTokens, create_relay_app
+from qjob_tui.service.connections import uvicorn_limits
 from qjob_tui.service.server import bind, is_loopback
 from qjob_tui.store import JobStore, StoreConfig
 
@@ -78,7 +79,13 @@ async def run_relay(
     url = relay_url(bound_host, bound_port)
     app = create_relay_app(store, tokens)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            **uvicorn_limits(),
+        )
     )
     await store.start()
     names = ", ".join(store.pollers)
