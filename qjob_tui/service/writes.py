@@ -10,8 +10,9 @@ first write after a quiet spell is flushed at once: grouping never waits for com
 A full (or failing) disk fails a group as a whole. The scheduler's own writes (a job starts,
 ends, is re-queued) are kept, at the head of the queue and in their order, and tried again
 with a growing pause until the disk takes them: once space is back, every job moves on where
-it was, without a restart. A client's write (a submit, a cancel) is refused at once with
-``StorageFull`` instead (answered 507), and so is any new one while the disk stays full.
+it was, without a restart. A client's write (a submit, a cancel) is refused with
+``StorageFull`` instead (answered 507): at once while job changes wait for space, else after
+its own try, so the first write after space is back succeeds and clears ``failing``.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class GroupWriter:
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        if not retry and self.failing is not None:
+        if not retry and self.failing is not None and self._queued:
+            # Job changes wait for space at the head of the queue: this would wait behind them.
             future.set_exception(StorageFull(self.db.path.parent))
             return future
         self._queued.append(_Queued(write, future, retry))

@@ -68,3 +68,21 @@ def test_real_sqlite_full_is_recognised(tmp_path: Path) -> None:
     assert storage_failure(caught.value)
     assert not storage_failure(sqlite3.IntegrityError("UNIQUE constraint failed"))
     conn.close()
+
+
+def test_a_refused_submit_does_not_keep_the_next_one_out(tmp_path: Path) -> None:
+    """With no job change waiting, each submit tries the disk itself: once there is room
+    again, the next one is stored (and /health's ``failing`` clears)."""
+    db = FullDisk(tmp_path / "jobs.sqlite3")
+
+    async def run() -> None:
+        writer = GroupWriter(db)
+        with pytest.raises(StorageFull):
+            await writer.write(lambda conn: write_insert(conn, [_row("a")]), retry=False)
+        assert writer.failing is not None
+        db.full = False
+        await writer.write(lambda conn: write_insert(conn, [_row("b")]), retry=False)
+        assert writer.failing is None
+
+    asyncio.run(run())
+    db.close()
