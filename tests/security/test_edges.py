@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qjob_tui.service.connections import HEAD_SECONDS, FailedLogins
 from tests.relay_process import RelayProcess
@@ -239,3 +241,33 @@ def test_content_length_with_transfer_encoding_is_refused_and_closed(
     assert answer.count(b"HTTP/1.1 ") == 1, answer[:500]
     assert answer.startswith(b"HTTP/1.1 400")
     assert b"connection: close" in answer.lower()
+
+
+_hostile_sources = iter(f"127.1.{n // 250}.{n % 250 + 1}" for n in range(100_000))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    value=st.binary(max_size=200).map(
+        lambda raw: bytes(b for b in raw if b not in b"\r\n\x00").strip(b" \t")
+    ),
+    scheme=st.sampled_from([b"Bearer ", b"bearer ", b"", b"Basic ", b"Bearer\t"]),
+)
+def test_any_authorization_bytes_get_a_4xx(
+    secured: ServiceProcess, relay: str, value: bytes, scheme: bytes
+) -> None:
+    """Whatever bytes an Authorization header holds, the answer is a 4xx, never a 5xx."""
+    for port, path in ((secured.port, "/api/v1/jobs"), (port_of(relay), "/sources")):
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: ".encode()
+            + scheme
+            + value
+            + b"\r\n\r\n"
+        )
+        source = (next(_hostile_sources), 0)
+        with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=source) as c:
+            c.sendall(request)
+            answer = b""
+            while chunk := c.recv(65536):
+                answer += chunk
+        assert 400 <= int(answer.split(b" ", 2)[1]) < 500, answer[:300]
