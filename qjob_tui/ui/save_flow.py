@@ -22,6 +22,10 @@ from qjob_tui.saving import (
     write_file,
 )
 
+# OSC 52 carries the text base64-encoded in one escape sequence; terminals and multiplexers
+# drop (or choke on) much larger ones, so a bigger export asks for a narrower list instead.
+MAX_CLIPBOARD_CHARACTERS = 256 * 1024
+
 
 def save_or_offer(
     app: App[object],
@@ -42,6 +46,13 @@ def save_or_offer(
         if app.is_web:
             app.deliver_text(io.StringIO(text), save_filename=name)
             app.notify(f"{name} offered as a download: {REMOTE_REASON}", timeout=8)
+        elif len(text) > MAX_CLIPBOARD_CHARACTERS:
+            app.notify(
+                f"{name} is {len(text):,} characters, too many for a terminal's clipboard; "
+                f"filter the list first ({REMOTE_REASON})",
+                severity="warning",
+                timeout=10,
+            )
         else:
             app.copy_to_clipboard(text)
             app.notify(

@@ -76,6 +76,24 @@ async def test_a_remote_viewer_gets_the_export_on_its_clipboard(
     assert _written(*places) == []
 
 
+async def test_a_remote_export_too_big_for_a_clipboard_says_so(
+    places: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qjob_tui.ui.save_flow as save_flow
+
+    monkeypatch.setenv(REMOTE_VIEWER_VARIABLE, "1")
+    monkeypatch.setattr(save_flow, "MAX_CLIPBOARD_CHARACTERS", 100)
+    app = make_app()
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await settle(pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: any("too many for a terminal" in m for m in said))
+        assert app.clipboard == ""
+    assert _written(*places) == []
+
+
 async def test_a_local_export_stays_in_the_downloads_folder(places: tuple[Path, Path]) -> None:
     _, outside = places
     app = make_app()
