@@ -223,6 +223,26 @@ def test_a_connection_that_does_not_finish_its_request_is_closed(
                 pass
 
 
+def test_a_kept_alive_connection_that_starts_a_request_and_stalls_is_closed(
+    service: ServiceProcess,
+) -> None:
+    with socket.create_connection(("127.0.0.1", service.port), timeout=HEAD_SECONDS * 6) as conn:
+        conn.sendall(b"GET /api/v1/version HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = conn.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        # Every second a byte of the next request: the keep-alive timer is off, the head's
+        # deadline is not.
+        with pytest.raises(OSError):
+            for byte in b"GET /api/v1/version HTTP/1.1\r\nX-Slow: " + b"a" * 60:
+                conn.sendall(bytes([byte]))
+                conn.settimeout(1.0)
+                try:
+                    if conn.recv(65536) == b"":
+                        raise ConnectionResetError("closed by the service")
+                except TimeoutError:
+                    continue
+
+
 @pytest.mark.parametrize("target", ["service", "relay"])
 def test_content_length_with_transfer_encoding_is_refused_and_closed(
     service: ServiceProcess, relay: str, target: str
