@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qjob_tui.service.connections import HEAD_SECONDS, FailedLogins
+from qjob_tui.service.connections import HEAD_SECONDS, MAX_CONNECTIONS, FailedLogins
 from tests.relay_process import RelayProcess
 from tests.service_process import ServiceProcess
 
@@ -241,6 +241,28 @@ def test_a_kept_alive_connection_that_starts_a_request_and_stalls_is_closed(
                         raise ConnectionResetError("closed by the service")
                 except TimeoutError:
                     continue
+
+
+def test_the_cap_on_open_connections_holds_and_frees_itself(service: ServiceProcess) -> None:
+    """MAX_CONNECTIONS silent connections: the next request is turned away (503, not served),
+    and once the silent ones are closed for their silence, requests are served again."""
+    silent = [
+        socket.create_connection(("127.0.0.1", service.port), timeout=60)
+        for _ in range(MAX_CONNECTIONS)
+    ]
+    try:
+        with httpx.Client(timeout=60) as http:
+            deadline = time.monotonic() + 30
+            while (turned := http.get(f"{service.url}/version")).status_code != 503:
+                assert time.monotonic() < deadline, "the cap never held"
+            assert turned.status_code == 503
+            for conn in silent:  # each is closed by the service: its read ends
+                while conn.recv(65536):
+                    pass
+            assert http.get(f"{service.url}/version").status_code == 200
+    finally:
+        for conn in silent:
+            conn.close()
 
 
 @pytest.mark.parametrize("target", ["service", "relay"])
