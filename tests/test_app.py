@@ -268,7 +268,10 @@ async def test_sizes(service: ServiceProcess, tmp_path: Path, size: tuple[int, i
 HADAMARDS = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[8];\ncreg c[8];\nh q;\nmeasure q -> c;\n'
 
 
-async def test_random_bits_from_a_sampler_job(service: ServiceProcess, tmp_path: Path) -> None:
+async def test_random_bits_from_a_sampler_job(
+    service: ServiceProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(tmp_path))  # files are saved only under it
     async with JobClient(Source.local(service.root)) as client:
         raw = await client.submit([HADAMARDS], "basic_simulator", shots=4096)
         while not (await client.job(raw)).status.is_final:

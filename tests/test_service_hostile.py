@@ -11,6 +11,7 @@ import asyncio
 import http.client as httplib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,7 +179,7 @@ def test_error_boundary_answers_500_and_swallows_the_exception() -> None:
         return {"type": "keep.request", "body": b"", "more_body": False}
 
     scope = {"type": "http", "method": "GET", "path": "/x", "headers": []}
-    asyncio.run(ErrorBoundary(broken)(scope, receive, send))
+    asyncio.run(ErrorBoundary(broken, Path())(scope, receive, send))
     assert sent[0]["status"] == 500
     assert b"internal error" in sent[1]["body"]
     assert b"boom" not in sent[1]["body"]

@@ -23,6 +23,7 @@ from qjob_tui.api.source import LOCAL, Source
 from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.config import Settings, load_settings
+from qjob_tui.saving import remote_viewer
 from qjob_tui.store import JobStore, StoreConfig
 
 if TYPE_CHECKING:
@@ -150,8 +151,10 @@ def run_dashboard(
             StoreConfig(
                 interval=settings.refresh,
                 calm_interval=max(settings.refresh * 5, 10),
-                # The demo's service lives in a temporary folder: its history dies with it.
-                use_cache=not demo,
+                # The demo's service lives in a temporary folder: its history dies with it; a
+                # dashboard for a remote viewer writes nothing on its host.
+                use_cache=not demo and not remote_viewer(),
+                readonly=readonly or settings.readonly,
             ),
         )
         store.prefetch()  # who the servers are and the newest cached jobs, while this imports

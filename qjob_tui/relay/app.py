@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
 from qjob_tui.relay.views import api_status, device_json, health_json, job_json, metrics_json
+from qjob_tui.service.connections import FailedLogins, RequestFraming, client_address, same_secret
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
@@ -60,9 +60,9 @@ class RelayTokens:
             return OPERATOR if self.open else None
         if scheme.lower() != "bearer":
             return None
-        if self.operator and hmac.compare_digest(credential, self.operator):
+        if self.operator and same_secret(credential, self.operator):
             return OPERATOR
-        if self.viewer and hmac.compare_digest(credential, self.viewer):
+        if self.viewer and same_secret(credential, self.viewer):
             return VIEWER
         return None
 
@@ -337,18 +337,29 @@ class Relay:
 
 
 class RelayGate:
-    """ASGI middleware: a caller's role from its token; actions need an operator."""
+    """ASGI middleware: a caller's role from its token; actions need an operator. Wrong
+    tokens from one address wait longer each time (``FailedLogins``)."""
 
     def __init__(self, app: Any, tokens: RelayTokens) -> None:
         self.app = app
         self.tokens = tokens
+        self.logins = FailedLogins()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        role = self.tokens.role(headers.get(b"authorization", b"").decode("latin-1"))
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        role = self.tokens.role(authorization)
+        if role is None and authorization.partition(" ")[2]:  # a wrong credential, not none
+
+            def judged() -> bool:
+                nonlocal role
+                role = self.tokens.role(authorization)
+                return role is not None
+
+            await self.logins.check(client_address(scope), judged)
         if role is None:
             await error(401, "unauthorized", "missing or invalid bearer token")(
                 scope, receive, send
@@ -401,4 +412,5 @@ def create_relay_app(store: JobStore, tokens: RelayTokens) -> Starlette:
     )
     app.state.relay = relay
     app.add_middleware(RelayGate, tokens=tokens)
+    app.add_middleware(RequestFraming)
     return app

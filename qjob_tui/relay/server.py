@@ -16,6 +16,7 @@ import uvicorn
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.source import Source
 from qjob_tui.relay.app import RelayTokens, create_relay_app
+from qjob_tui.service.connections import uvicorn_limits
 from qjob_tui.service.server import bind, is_loopback
 from qjob_tui.store import JobStore, StoreConfig
 
@@ -97,6 +98,7 @@ async def run_relay(
             lifespan="off",
             timeout_graceful_shutdown=2,
             ws_max_size=WS_MAX_SIZE,
+            **uvicorn_limits(),
         )
     )
     await store.start()

@@ -14,6 +14,7 @@ import sys
 from typing import Protocol
 
 from qjob_tui.relay.app import OPERATOR, RelayTokens
+from qjob_tui.saving import REMOTE_VIEWER_VARIABLE
 
 
 class ViewerSession(Protocol):
@@ -59,5 +60,7 @@ def dashboard_env(home: str, token: str | None, **extra: str) -> dict[str, str]:
         "XDG_DATA_HOME": os.path.join(home, "data"),
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         "QJOB_TUI_RELAY_TOKEN": token or "",
+        # The dashboard runs on this host for someone elsewhere: it writes no file here.
+        REMOTE_VIEWER_VARIABLE: "1",
         **extra,
     }

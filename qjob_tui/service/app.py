@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -31,6 +30,12 @@ from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, ProgramId, tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.cluster.status import annotate_backend_status, annotate_device
+from qjob_tui.service.connections import (
+    FailedLogins,
+    RequestFraming,
+    client_address,
+    same_secret,
+)
 from qjob_tui.service.db import FINAL, JobQuery, JobRow
 from qjob_tui.service.edge import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
@@ -115,12 +120,16 @@ class ServiceConfig:
 
 
 class AuthMiddleware:
-    """Rejects API requests without the configured bearer token or a live IAM token."""
+    """Rejects API requests without the configured bearer token or a live IAM token; wrong
+    ones from one address wait longer each time (``connections.FailedLogins``)."""
 
-    def __init__(self, app: ASGIApp, token: str | None, issuer: TokenIssuer | None) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str | None, issuer: TokenIssuer | None, logins: FailedLogins
+    ) -> None:
         self.app = app
         self.token = token
         self.issuer = issuer
+        self.logins = logins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (self.token is None and self.issuer is None):
@@ -132,14 +141,14 @@ class AuthMiddleware:
         headers = dict(scope.get("headers") or [])
         auth = headers.get(b"authorization", b"").decode("latin-1")
         scheme, _, credential = auth.partition(" ")
-        allowed = (
-            scheme.lower() == "bearer"
-            and bool(credential)
-            and (
-                (self.token is not None and _same_secret(credential, self.token))
+
+        def valid() -> bool:
+            return scheme.lower() == "bearer" and (
+                (self.token is not None and same_secret(credential, self.token))
                 or (self.issuer is not None and self.issuer.valid(credential))
             )
-        )
+
+        allowed = bool(credential) and await self.logins.check(client_address(scope), valid)
         if not allowed:
             message = (
                 "missing bearer token" if not credential else "invalid or expired bearer token"
@@ -148,11 +157,6 @@ class AuthMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-
-def _same_secret(given: str, expected: str) -> bool:
-    """Compare in constant time, so that response times do not reveal the token."""
-    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
 class InstanceHeader:
@@ -195,6 +199,7 @@ class JobRoutes:
         )
         self.db.feed.estimate = self.scheduler.estimate  # the /stream events' metrics
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
+        self.logins = FailedLogins()  # wrong tokens and API keys, per address
         self.pages = PageCache()
         self._building: dict[object, asyncio.Future[bytes]] = {}
         # Threads of their own for list pages, so reads queue behind reads only.
@@ -458,12 +463,15 @@ class JobRoutes:
         return JSONResponse(body)
 
     async def health(self, request: Request) -> Response:
-        """Whether the service can run jobs now: degraded while its Dask cluster is away."""
+        """Whether the service can run jobs now: degraded while its Dask cluster is away or
+        its disk refuses writes (then ``reason`` says how much room is left, and where)."""
+        failing = self.scheduler.writer.failing
+        storage = {"status": "degraded", "reason": str(failing)} if failing else {}
         if self.cluster is None:
-            return JSONResponse({"status": "ok", "engine": "processes"})
+            return JSONResponse({"status": "ok", "engine": "processes", **storage})
         cluster = self.cluster.status()
         return JSONResponse(
-            {"status": "ok" if cluster.connected else "degraded", **cluster.as_json()}
+            {"status": "ok" if cluster.connected else "degraded", **cluster.as_json(), **storage}
         )
 
     async def backend_configuration(self, request: Request) -> Response:
@@ -517,7 +525,10 @@ class JobRoutes:
                 status_code=400,
             )
         apikey = form.get("apikey")
-        if not isinstance(apikey, str) or not self.issuer.apikey_matches(apikey):
+        issuer = self.issuer
+        if not isinstance(apikey, str) or not await self.logins.check(
+            client_address(request.scope), lambda: issuer.apikey_matches(apikey)
+        ):
             return JSONResponse(
                 {"errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."},
                 status_code=400,
@@ -735,8 +746,11 @@ def create_app(config: ServiceConfig) -> Starlette:
     )
     app.state.service = service
     # The last added is the outermost: errors of every layer reach the boundary.
-    app.add_middleware(AuthMiddleware, token=config.token, issuer=service.issuer)
+    app.add_middleware(
+        AuthMiddleware, token=config.token, issuer=service.issuer, logins=service.logins
+    )
     app.add_middleware(BodyLimit, limit=config.max_body)
-    app.add_middleware(ErrorBoundary)
+    app.add_middleware(ErrorBoundary, data_dir=config.data_dir)
     app.add_middleware(InstanceHeader, instance=service.instance_id)
+    app.add_middleware(RequestFraming)
     return app

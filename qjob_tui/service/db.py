@@ -8,7 +8,9 @@ The methods are blocking; the web app calls them from worker threads, never on i
 
 from __future__ import annotations
 
+import errno
 import json
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -221,6 +223,37 @@ def _values(row: JobRow) -> tuple[object, ...]:
     )
 
 
+# SQLite's primary result codes for "no room" and "the write did not reach the disk".
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+
+
+def storage_failure(exc: BaseException) -> bool:
+    """True for errors of the disk under the data (full, or failing to write), not of the
+    write itself: worth retrying once space is back, never the client's fault."""
+    if isinstance(exc, StorageFull):
+        return True
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in (_SQLITE_FULL, _SQLITE_IOERR)
+        text = str(exc).lower()
+        return "disk is full" in text or "disk i/o error" in text
+    return isinstance(exc, OSError) and exc.errno in _NO_ROOM
+
+
+class StorageFull(Exception):
+    """A write could not reach the disk: answered 507, in IBM's error body."""
+
+    def __init__(self, folder: Path) -> None:
+        try:
+            free = f"{shutil.disk_usage(folder).free:,}"
+        except OSError:
+            free = "an unknown number of"
+        super().__init__(f"the service's disk is full: {free} bytes free in {folder}")
+
+
 class Database:
     """Jobs on disk. Thread-safe: one writer at a time, readers on their own connections."""
 
@@ -319,6 +352,8 @@ class Database:
                 try:
                     results.append(write(conn))
                 except Exception as exc:
+                    if storage_failure(exc):
+                        raise  # the disk's fault, not the write's: the whole group waits
                     conn.execute("ROLLBACK TO one_write")
                     results.append(exc)
                 conn.execute("RELEASE one_write")

@@ -9,10 +9,12 @@ an error costs one request, never the connection.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qjob_tui.service import views
+from qjob_tui.service.db import StorageFull, storage_failure
 
 log = logging.getLogger("qjob_tui.service")
 
@@ -69,10 +71,12 @@ class BodyLimit:
 
 
 class ErrorBoundary:
-    """Turns any exception into IBM's error body, without closing the connection."""
+    """Turns any exception into IBM's error body, without closing the connection: a full disk
+    into 507 (Insufficient Storage), anything else into 500."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, data_dir: Path) -> None:
         self.app = app
+        self.data_dir = data_dir
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,7 +95,13 @@ class ErrorBoundary:
         except BodyTooLarge as exc:
             if not started:
                 await too_large(exc.limit)(scope, receive, send)
-        except Exception:
+        except Exception as exc:
+            if storage_failure(exc):
+                log.warning("%s %s: %s", scope.get("method"), scope.get("path"), exc)
+                if not started:
+                    found = exc if isinstance(exc, StorageFull) else StorageFull(self.data_dir)
+                    await views.error(507, "insufficient_storage", str(found))(scope, receive, send)
+                return
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if not started:
                 response = views.error(

@@ -39,7 +39,9 @@ class TokenIssuer:
         return f"TokenIssuer(ttl={self.ttl})"
 
     def apikey_matches(self, candidate: str) -> bool:
-        return hmac.compare_digest(candidate.encode(), self._apikey.encode())
+        return hmac.compare_digest(
+            candidate.encode("utf-8", "surrogateescape"), self._apikey.encode()
+        )
 
     def issue(self) -> dict[str, object]:
         """The IAM token response for a valid API key."""
@@ -68,10 +70,12 @@ class TokenIssuer:
         if len(parts) != 3:
             return False
         header, payload, signature = parts
+        # One spelling only: the signature as issued, without padding or other characters
+        # that a lenient base64 decoder would accept as the same bytes.
+        expected = _b64(self._sign(f"{header}.{payload}"))
+        if not hmac.compare_digest(signature.encode("utf-8", "surrogateescape"), expected.encode()):
+            return False
         try:
-            expected = self._sign(f"{header}.{payload}")
-            if not hmac.compare_digest(_unb64(signature), expected):
-                return False
             claims = json.loads(_unb64(payload))
         except (ValueError, TypeError):
             return False

@@ -193,7 +193,7 @@ class Scheduler:
         row.log = f"{row.created} queued on {row.backend}\n"
         spec = self.backends[row.backend]
         row.estimated_seconds = round(self._expected(spec, row.shots), 3)
-        await self.writer.write(lambda conn: write_insert(conn, [row]))
+        await self.writer.write(lambda conn: write_insert(conn, [row]), retry=False)
         self._enqueue(row)
         self._wake.set()
         return row
@@ -201,8 +201,9 @@ class Scheduler:
     async def cancel(self, row: JobRow) -> bool:
         """Cancel a queued or running job; False if it was already final."""
         at = now_iso()
+        reason = "cancelled by the user"
         done = await self.writer.write(
-            lambda conn: write_finish(conn, row.id, "Cancelled", at, reason="cancelled by the user")
+            lambda conn: write_finish(conn, row.id, "Cancelled", at, reason=reason), retry=False
         )
         if not done:
             return False

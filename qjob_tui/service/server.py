@@ -10,7 +10,9 @@ import sys
 import uvicorn
 
 from qjob_tui.service.app import ServiceConfig, create_app
+from qjob_tui.service.connections import uvicorn_limits
 from qjob_tui.service.datalock import DataInUse, DataLock
+from qjob_tui.wire.child_env import drop_secrets
 
 
 def is_loopback(host: str) -> bool:
@@ -50,6 +52,8 @@ def refusal(host: str, token: str | None) -> str | None:
 def serve(config: ServiceConfig, host: str, port: int, log_level: str = "warning") -> int:
     """Serve until interrupted; returns the process exit code."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    # The secrets are in ``config`` now; worker processes spawned later must not inherit them.
+    drop_secrets(values=(config.token, config.iam_apikey))
     lock = DataLock(config.data_dir)
     try:
         lock.acquire()
@@ -95,7 +99,7 @@ def _run(config: ServiceConfig, sock: socket.socket, log_level: str, lock: DataL
     app = create_app(config)
     # Open change streams (GET /stream) never end by themselves: give them 2 s on shutdown.
     uvicorn_config = uvicorn.Config(
-        app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=2
+        app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=2, **uvicorn_limits()
     )
     server = uvicorn.Server(uvicorn_config)
     print(f"qjob-tui service: {url}  (data: {config.data_dir})", file=sys.stderr, flush=True)

@@ -45,7 +45,9 @@ def parse_workload_query(request: Request, me: str) -> WorkloadQuery:
     raw_limit = params.get("limit")
     limit = DEFAULT_LIMIT
     if raw_limit:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        # ASCII digits only ("²" is a digit to str.isdigit, not to int), and few of them.
+        plain = raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 9
+        if not plain or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}")
         limit = int(raw_limit)
     sort = params.get("sort") or "-createdAt"

@@ -63,12 +63,18 @@ def encode_cursor(key: tuple[str, str], direction: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# A cursor holds a time and a job id: anything much longer was not made here.
+MAX_CURSOR_LENGTH = 1024
+
+
 def decode_cursor(token: str, expected: str) -> tuple[str, str]:
     """A cursor this service made, or WorkloadQueryError."""
     try:
+        if len(token) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise WorkloadQueryError(f"{expected} is not a cursor this service gave") from None
     if (
         not isinstance(data, dict)

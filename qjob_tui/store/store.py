@@ -106,6 +106,10 @@ def _at_edge() -> Iterator[None]:
         raise StoreError(str(exc), retryable=False) from None
 
 
+def _read_only(key: JobKey) -> ActionResult:
+    return ActionResult(key, False, "read-only: this dashboard changes no job or session")
+
+
 class JobStore:
     """Every job of every source, the actions on them, and the subscribers that watch."""
 
@@ -320,9 +324,13 @@ class JobStore:
         return self.session_watch.own_users.get(source)
 
     async def close_session(self, key: SessionKey) -> ActionResult:
+        if self.config.readonly:
+            return _read_only(key)
         return await self.session_watch.close(key)
 
     async def cancel_session(self, key: SessionKey) -> ActionResult:
+        if self.config.readonly:
+            return _read_only(key)
         return await self.session_watch.cancel(key)
 
     # --- details -------------------------------------------------------------------------
@@ -459,6 +467,8 @@ class JobStore:
         return list(await asyncio.gather(*(self._cancel_one(key) for key in keys)))
 
     async def _cancel_one(self, key: JobKey) -> ActionResult:
+        if self.config.readonly:
+            return _read_only(key)
         job = self.job(key)
         if job is None:
             return ActionResult(key, False, f"{key[1]}: unknown job")
@@ -481,6 +491,8 @@ class JobStore:
 
     async def extract(self, key: JobKey) -> ActionResult:
         """Submit a random-extractor job over a finished sampler job's measured bits."""
+        if self.config.readonly:
+            return _read_only(key)
         job = self.job(key)
         if job is None:
             return ActionResult(key, False, f"{key[1]}: unknown job")
@@ -514,6 +526,8 @@ class JobStore:
     async def _optimistic(
         self, key: JobKey, intent: str, fields: dict[str, object], what: str
     ) -> ActionResult:
+        if self.config.readonly:
+            return _read_only(key)
         poller = self.pollers.get(key[0])
         old = self.job(key)
         if poller is None or old is None:

@@ -31,6 +31,7 @@ from qjob_tui import locations
 from qjob_tui.config import SettingNotSaved, Settings, save_setting
 from qjob_tui.export import job_to_dict, jobs_to_csv
 from qjob_tui.model import ExtractorResult, InstanceUsage, Job, JobStatus
+from qjob_tui.saving import REMOTE_REASON, remote_viewer
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey, SessionKey
 from qjob_tui.text import one_line
@@ -46,6 +47,7 @@ from qjob_tui.ui.messages import ActionsDone, StoreChanged
 from qjob_tui.ui.palette import binding_commands
 from qjob_tui.ui.partial_update import CroppedUpdates
 from qjob_tui.ui.queue_pane import QueuePane
+from qjob_tui.ui.save_flow import save_or_offer
 from qjob_tui.ui.session_rows import group_jobs
 from qjob_tui.ui.session_tree import SessionTree
 from qjob_tui.ui.status_line import StatusLine
@@ -81,13 +83,6 @@ def can_open_browser(env: Mapping[str, str] | None = None) -> bool:
     if sys.platform in ("darwin", "win32"):
         return True
     return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
-
-
-def saving_path(typed: str) -> Path:
-    """Where a file the user named goes: a bare or relative name into the downloads folder
-    (never the current directory, which under ``make run`` is the project's checkout)."""
-    path = Path(typed.strip()).expanduser()
-    return path if path.is_absolute() else locations.downloads_dir() / path
 
 
 def remappable_ids() -> frozenset[str]:
@@ -757,31 +752,21 @@ class QJobApp(CroppedUpdates, App[int]):
         if bits is None or key is None:
             return
 
-        def chosen(path: str | None) -> None:
-            if path:
-                self.write_bits(saving_path(path), bits)
-
-        default = str(locations.downloads_dir() / f"random-bits-{key[1]}.bin")
-        prompt = "Save the bits to (.bin packed LSB first, .txt as 0/1, .hex)"
-        from qjob_tui.ui.dialogs.text_prompt import TextPrompt
-
-        self.push_screen(TextPrompt(prompt, default), chosen)
-
-    @work(thread=True, group="export", exit_on_error=False)
-    def write_bits(self, path: Path, bits: ExtractorResult) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            suffix = path.suffix.lower()
+        def render(suffix: str) -> bytes:
             if suffix == ".txt":
-                path.write_text("".join(str(int(b)) for b in bits.bits) + "\n")
-            elif suffix == ".hex":
-                path.write_text(bits.hex + "\n")
-            else:
-                path.write_bytes(bits.to_bytes())
-        except OSError as exc:
-            self.call_from_thread(self.notify, f"Saving failed: {exc}", severity="error")
-            return
-        self.call_from_thread(self.notify, f"Saved {bits.num_bits:,} bits to {path}")
+                return ("".join(str(int(b)) for b in bits.bits) + "\n").encode()
+            if suffix == ".hex":
+                return (bits.hex + "\n").encode()
+            return bits.to_bytes()
+
+        save_or_offer(
+            self,
+            prompt="Save the bits to (.bin packed LSB first, .txt as 0/1, .hex)",
+            default=str(locations.downloads_dir() / f"random-bits-{key[1]}.bin"),
+            render=render,
+            offer=lambda: (bits.hex, f"random-bits-{key[1]}.hex"),
+            done=lambda target: f"Saved {bits.num_bits:,} bits to {target.path}",
+        )
 
     # --- sessions ------------------------------------------------------------------------
 
@@ -938,6 +923,15 @@ class QJobApp(CroppedUpdates, App[int]):
             self.store.pause()
         self._show_status()
 
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Textual's screenshot, except in a terminal of a remote viewer: no file on the host."""
+        if remote_viewer() and not self.is_web:
+            self.notify(f"No screenshot saved: {REMOTE_REASON}", timeout=6)
+            return None
+        return super().deliver_screenshot(filename, path, time_format)
+
     def action_help(self) -> None:
         from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
 
@@ -964,6 +958,10 @@ class QJobApp(CroppedUpdates, App[int]):
 
     @work(thread=True, group="config", exit_on_error=False)
     def save_columns(self, shown: list[str]) -> None:
+        if remote_viewer():
+            note = f"Columns changed for this session; not saved: {REMOTE_REASON}"
+            self.call_from_thread(self.notify, note, timeout=6)
+            return
         try:
             path = save_setting("columns", shown, self.config_path)
         except SettingNotSaved as exc:
@@ -1050,27 +1048,19 @@ class QJobApp(CroppedUpdates, App[int]):
 
     def action_export(self) -> None:
         name = f"qjob-jobs-{datetime.now():%Y%m%d-%H%M%S}.csv"
-        default = str(locations.downloads_dir() / name)
+        rows = self.query_one(JobList).rows
+        jobs = [rows.row(i) for i in range(len(rows))]
 
-        def chosen(path: str | None) -> None:
-            if path:
-                rows = self.query_one(JobList).rows
-                jobs = [rows.row(i) for i in range(len(rows))]
-                self.write_export(saving_path(path), jobs)
+        def render(suffix: str) -> bytes:
+            if suffix == ".json":
+                return json.dumps([job_to_dict(j) for j in jobs], indent=2).encode()
+            return jobs_to_csv(jobs).encode()
 
-        from qjob_tui.ui.dialogs.text_prompt import TextPrompt
-
-        self.push_screen(TextPrompt("Export the visible rows to (.csv or .json)", default), chosen)
-
-    @work(thread=True, group="export", exit_on_error=False)
-    def write_export(self, path: Path, jobs: list[Job]) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.suffix.lower() == ".json":
-                path.write_text(json.dumps([job_to_dict(j) for j in jobs], indent=2))
-            else:
-                path.write_text(jobs_to_csv(jobs))
-        except OSError as exc:
-            self.call_from_thread(self.notify, f"Export failed: {exc}", severity="error")
-            return
-        self.call_from_thread(self.notify, f"Exported {len(jobs)} jobs to {path}")
+        save_or_offer(
+            self,
+            prompt="Export the visible rows to (.csv or .json)",
+            default=str(locations.downloads_dir() / name),
+            render=render,
+            offer=lambda: (jobs_to_csv(jobs), name),
+            done=lambda target: f"Exported {len(jobs)} jobs to {target.path}",
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from qjob_tui.text import one_line
@@ -23,22 +23,21 @@ from qjob_tui.wire.envelope import (
 )
 from qjob_tui.wire.errors import ParamsDecodeError, Part
 from qjob_tui.wire.limits import SERVICE_MAX_SUPPORTED_QPY_VERSION
+from qjob_tui.wire.qasm_screen import BUILT_IN_INCLUDES, QasmRefused, screen_qasm
 from qjob_tui.wire.quiet import parse_qasm3_isolated
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
 
 QPY_MAGIC = b"QISKIT"
-# The only files an OpenQASM program may include: the parsers carry them built in, and any
-# other path would read the reader's own file system.
-ALLOWED_INCLUDES = frozenset({'"qelib1.inc"', '"stdgates.inc"'})
 _QASM_HEADER = re.compile(r"\s*OPENQASM\s+(\d+)")
-_QASM_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
-_QASM_INCLUDE = re.compile(r"\binclude\b\s*([^\s;]*)")
 _QASM2_LOCATION = re.compile(r"<input>:(\d+),(\d+):\s*(.*)", re.DOTALL)
 _QASM3_ERROR = re.compile(r"Error:\s*(.+)")
 _QASM3_EXCEPTION = re.compile(r"Exception:\s*(.+)")
-_QASM3_LOCATION = re.compile(r"\[[^\]\n]*?:(\d+):(\d+)\]")
+# The Rust parser names the program itself "no file"; a diagnostic about any other file is
+# never quoted (includes other than the built-in ones are refused before parsing anyway).
+_QASM3_LOCATION = re.compile(r"\[([^\]\n]*?):(\d+):(\d+)\]")
+_QASM3_OWN_TEXT = "no file"
 _QASM3_SNIPPET = re.compile(r"^\s*\d+\s*│(.*)$", re.MULTILINE)
 _QPY_HINT = "Encode the circuit with qiskit.qpy.dump, as qiskit-ibm-runtime's SamplerV2 does."
 
@@ -104,17 +103,17 @@ def qasm_version(text: str) -> str | None:
     return header.group(1) if header else None
 
 
-def check_includes(text: str, where: str) -> None:
-    """Refuse includes of anything but the standard files: the parsers would read local files."""
-    for match in _QASM_INCLUDE.finditer(_QASM_COMMENTS.sub(" ", text)):
-        target = match.group(1)
-        if target not in ALLOWED_INCLUDES:
-            raise _circuit_error(
-                where,
-                f"the program includes {one_line(target, 60) or 'nothing'}; only "
-                '"qelib1.inc" (OpenQASM 2) and "stdgates.inc" (OpenQASM 3) are provided',
-                "Paste the definitions you need into the program instead of including a file.",
-            )
+def screened(text: str, version: str, where: str) -> str:
+    """The text a parser of this OpenQASM version may see (``wire.qasm_screen``), or refused."""
+    try:
+        return screen_qasm(text, BUILT_IN_INCLUDES[version])
+    except QasmRefused as exc:
+        raise _circuit_error(
+            where,
+            f"the OpenQASM {version} program is refused: {exc}",
+            "Paste the definitions you need into the program instead of including a file; "
+            "keep strings to letters, digits and plain punctuation.",
+        ) from None
 
 
 def _unquote(text: str) -> str:
@@ -159,24 +158,33 @@ def parse_qasm3(text: str) -> QuantumCircuit | str:
         return _unquote(one_line(raised.group(1) if raised else printed, 300))
     detail = one_line(error.group(1), 160)
     location = _QASM3_LOCATION.search(printed)
+    if location is None or location.group(1) != _QASM3_OWN_TEXT:
+        return detail
     snippet = _QASM3_SNIPPET.search(printed)
     if snippet and snippet.group(1).strip():
         detail += f" near {one_line(snippet.group(1).strip(), 60)!r}"
-    if location:
-        detail = f"line {location.group(1)}, col {location.group(2)}: {detail}"
-    return detail
+    return f"line {location.group(2)}, col {location.group(3)}: {detail}"
+
+
+def _headerless(
+    text: str, version: str, parse: Callable[[str], QuantumCircuit | str]
+) -> QuantumCircuit | str:
+    """A text without header, tried as one version: the circuit, or why not."""
+    try:
+        return parse(screen_qasm(text, BUILT_IN_INCLUDES[version]))
+    except QasmRefused as exc:
+        return f"refused: {exc}"
 
 
 def load_qasm(text: str, where: str) -> QuantumCircuit:
     """Parse OpenQASM 2 or 3 text, chosen by its header, or tried in that order without one."""
     from qiskit.circuit import QuantumCircuit
 
-    check_includes(text, where)
     version = qasm_version(text)
     if version == "2":
-        parsed, label = parse_qasm2(text), "OpenQASM 2"
+        parsed, label = parse_qasm2(screened(text, "2", where)), "OpenQASM 2"
     elif version == "3":
-        parsed, label = parse_qasm3(text), "OpenQASM 3"
+        parsed, label = parse_qasm3(screened(text, "3", where)), "OpenQASM 3"
     elif version is not None:
         raise _circuit_error(
             where,
@@ -184,10 +192,10 @@ def load_qasm(text: str, where: str) -> QuantumCircuit:
             "Send OpenQASM 2 or 3 text, or a QPY-encoded circuit.",
         )
     else:
-        as_qasm2 = parse_qasm2(text)
+        as_qasm2 = _headerless(text, "2", parse_qasm2)
         if isinstance(as_qasm2, QuantumCircuit):
             return as_qasm2
-        as_qasm3 = parse_qasm3(text)
+        as_qasm3 = _headerless(text, "3", parse_qasm3)
         if isinstance(as_qasm3, QuantumCircuit):
             return as_qasm3
         raise _circuit_error(

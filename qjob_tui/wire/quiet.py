@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 
+from qjob_tui.wire.child_env import parser_environment
 from qjob_tui.wire.limits import MAX_PARSER_OUTPUT, QASM3_PARSE_SECONDS
 
 # Runs in the child; it needs qiskit only. Diagnostics go to stderr, the QPY to the saved stdout.
@@ -46,15 +48,22 @@ class Qasm3Outcome:
 
 
 def parse_qasm3_isolated(text: str) -> Qasm3Outcome:
-    """Parse OpenQASM 3 text in a child process; never writes to this process's terminal."""
+    """Parse OpenQASM 3 text in a child process; never writes to this process's terminal.
+
+    The child runs in an empty folder of its own with no secret in its environment: the parser
+    resolves relative includes from its working directory, and the program is untrusted.
+    """
     try:
-        done = subprocess.run(
-            [sys.executable, "-I", "-c", _CHILD],
-            input=text.encode("utf-8", "replace"),
-            capture_output=True,
-            timeout=QASM3_PARSE_SECONDS,
-            check=False,
-        )
+        with tempfile.TemporaryDirectory(prefix="qjob-qasm3-") as empty:
+            done = subprocess.run(
+                [sys.executable, "-I", "-c", _CHILD],
+                input=text.encode("utf-8", "replace"),
+                capture_output=True,
+                timeout=QASM3_PARSE_SECONDS,
+                check=False,
+                cwd=empty,
+                env=parser_environment(),
+            )
     except subprocess.TimeoutExpired:
         return Qasm3Outcome(None, f"Exception: the parser took over {QASM3_PARSE_SECONDS:g} s")
     except OSError as exc:

@@ -20,6 +20,7 @@ from qiskit.providers import BackendV2
 
 from qjob_tui.service.errors import (
     CODE_EXECUTION_FAILED,
+    CODE_OUT_OF_MEMORY,
     CODE_TOO_MANY_QUBITS,
     CODE_UNSUPPORTED_INSTRUCTION,
     ProgramError,
@@ -90,9 +91,20 @@ def _has_option(backend: BackendV2, name: str) -> bool:
         return False
 
 
+# How simulators say an allocation failed (Aer: "Cannot allocate memory by posix_memalign",
+# "Insufficient memory to run circuit"; C++: "std::bad_alloc").
+_OUT_OF_MEMORY = ("cannot allocate memory", "insufficient memory", "bad_alloc", "out of memory")
+
+
 def _execution_error(text: str, backend: BackendV2, where: str) -> ProgramError:
     """Classify a simulator refusal by what its message talks about."""
     lower = text.lower()
+    if any(words in lower for words in _OUT_OF_MEMORY):
+        return ProgramError(
+            CODE_OUT_OF_MEMORY,
+            f"{where}: the job ran out of memory on backend {backend.name}: {text}",
+            "Use fewer qubits or shots, or start the service with a larger --job-memory.",
+        )
     if _looks_like_qubit_limit(text):
         return ProgramError(
             CODE_TOO_MANY_QUBITS,

@@ -1,0 +1,121 @@
+"""Export and save bits: ask for a name, write under the downloads folder, ask before replacing.
+
+The rules are ``qjob_tui.saving``'s; this is the dialogue around them. A dashboard for a remote
+viewer never reaches a prompt: the data is offered to the viewer instead (a download in a
+browser, the clipboard by OSC 52 in a terminal), with a note that says why no file was written.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from textual.app import App
+
+from qjob_tui.saving import (
+    REMOTE_REASON,
+    FileExists,
+    SaveRefused,
+    SaveTarget,
+    remote_viewer,
+    save_target,
+    write_file,
+)
+
+# OSC 52 carries the text base64-encoded in one escape sequence; terminals and multiplexers
+# drop (or choke on) much larger ones, so a bigger export asks for a narrower list instead.
+MAX_CLIPBOARD_CHARACTERS = 256 * 1024
+
+
+def save_or_offer(
+    app: App[object],
+    *,
+    prompt: str,
+    default: str,
+    render: Callable[[str], bytes],
+    offer: Callable[[], tuple[str, str]],
+    done: Callable[[SaveTarget], str],
+) -> None:
+    """Save to a file the user names, or, for a remote viewer, offer the data.
+
+    ``render(suffix)`` makes the file's bytes for its suffix; ``offer()`` the text and file name
+    a remote viewer gets; ``done(target)`` the note once written.
+    """
+    if remote_viewer():
+        text, name = offer()
+        if app.is_web:
+            app.deliver_text(io.StringIO(text), save_filename=name)
+            app.notify(f"{name} offered as a download: {REMOTE_REASON}", timeout=8)
+        elif len(text) > MAX_CLIPBOARD_CHARACTERS:
+            app.notify(
+                f"{name} is {len(text):,} characters, too many for a terminal's clipboard; "
+                f"filter the list first ({REMOTE_REASON})",
+                severity="warning",
+                timeout=10,
+            )
+        else:
+            app.copy_to_clipboard(text)
+            app.notify(
+                f"Copied {len(text):,} characters ({name}) to your clipboard: {REMOTE_REASON}",
+                timeout=8,
+            )
+        return
+    _ask(app, prompt, default, render, done, replacing=None)
+
+
+def _ask(
+    app: App[object],
+    prompt: str,
+    default: str,
+    render: Callable[[str], bytes],
+    done: Callable[[SaveTarget], str],
+    replacing: SaveTarget | None,
+) -> None:
+    from qjob_tui.ui.dialogs.text_prompt import TextPrompt
+
+    def chosen(typed: str | None) -> None:
+        if not typed:
+            return
+        try:
+            target = save_target(typed)
+        except SaveRefused as exc:
+            app.notify(str(exc), severity="error", timeout=10)
+            return
+        replace = replacing is not None and target == replacing
+        app.run_worker(
+            lambda: _write(app, target, replace, prompt, render, done),
+            thread=True,
+            group="export",
+            exit_on_error=False,
+        )
+
+    title = prompt
+    if replacing is not None:
+        title = f"{replacing.path} exists: enter to replace it, or give another name"
+    app.push_screen(TextPrompt(title, default), chosen)
+
+
+def _write(
+    app: App[object],
+    target: SaveTarget,
+    replace: bool,
+    prompt: str,
+    render: Callable[[str], bytes],
+    done: Callable[[SaveTarget], str],
+) -> None:
+    """In a worker thread: write, or come back to ask before replacing."""
+    try:
+        write_file(target, render(target.suffix), replace=replace)
+    except FileExists:
+        app.call_from_thread(_ask, app, prompt, str(target.path), render, done, target)
+        return
+    except SaveRefused as exc:
+        app.call_from_thread(app.notify, str(exc), severity="error", timeout=10)
+        return
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        app.call_from_thread(
+            app.notify, f"Not saved: {target.path}: {reason}", severity="error", timeout=10
+        )
+        return
+    app.call_from_thread(app.notify, done(target))

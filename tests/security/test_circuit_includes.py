@@ -1,0 +1,172 @@
+"""Circuits are data: no include of a circuit reaches the host's files, in either OpenQASM.
+
+Each trick below once fooled (or would fool) a text search for ``include``; the screen decides
+on the token stream, and the parsers are given a text in which the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qjob_tui.wire.circuits import load_qasm
+from qjob_tui.wire.errors import ParamsDecodeError
+from qjob_tui.wire.qasm_screen import BUILT_IN_INCLUDES, QasmRefused, screen_qasm
+
+TRICKS = [
+    'include "/etc/passwd";',
+    'include "../../../../etc/passwd";',
+    'include "etc/passwd";',
+    'include "/proc/self/environ";',
+    'include "/proc/self/cmdline";',
+    'include "/proc/1/root/etc/shadow";',
+    'defcalgrammar "x//"; include "/etc/shadow";',
+    "defcalgrammar 'x//'; include '/etc/shadow';",
+    'defcalgrammar "x/*"; include "/etc/shadow"; // */',
+    '"x/*" include "/etc/shadow"; "*/"',
+    '@note "x\ninclude "/etc/hostname";',
+    'pragma "x\ninclude "/etc/hostname";',
+    'cal { include "/etc/hostname"; }',
+    '1include "/etc/hostname";',
+    'include\n"/etc/hostname"\n;',
+    'include\t"/etc/hostname";',
+    'include "stdgates.inc\\";"/etc/hostname";',
+    'include "std/*x*/gates.inc";',
+    "include /etc/hostname;",
+    "include;",
+    "/* never closed",
+    '"never closed',
+    'include "stdgates.inc"',
+    'include "qelib1.inc" "/etc/hostname";',
+]
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+@pytest.mark.parametrize("trick", TRICKS)
+def test_every_trick_is_refused_before_parsing(version: str, trick: str) -> None:
+    text = f"OPENQASM {version}.0;\n{trick}\nqubit[1] q;\n"
+    with pytest.raises(QasmRefused):
+        screen_qasm(text, BUILT_IN_INCLUDES[version])
+
+
+@pytest.mark.parametrize(
+    ("version", "other"), [("2", "stdgates.inc"), ("3", "qelib1.inc")], ids=["2", "3"]
+)
+def test_only_the_versions_own_include_is_provided(version: str, other: str) -> None:
+    with pytest.raises(QasmRefused, match=other):
+        screen_qasm(f'OPENQASM {version}.0;\ninclude "{other}";\n', BUILT_IN_INCLUDES[version])
+
+
+def test_comments_are_blanked_in_place_and_strings_kept() -> None:
+    text = (
+        'OPENQASM 3.0;\n// include "/etc/x"\n/* a\ninclude "/etc/y"; */ include "stdgates.inc";\n'
+    )
+    screened = screen_qasm(text, BUILT_IN_INCLUDES["3"])
+    assert len(screened) == len(text)
+    assert screened.count("\n") == text.count("\n")
+    assert "/etc" not in screened
+    assert screened.endswith('include "stdgates.inc";\n')
+
+
+HOST_FILE_LINE = "qjob-host-secret-line"
+
+
+@pytest.fixture()
+def host_file(tmp_path: Path) -> Path:
+    secret = tmp_path / "secret.inc"
+    secret.write_text(f"{HOST_FILE_LINE} is here\n")
+    return secret
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        'include "{path}";',
+        'defcalgrammar "x//"; include "{path}";',
+        "defcalgrammar 'x/*'; include '{path}'; // */",
+        'include "{missing}";',
+    ],
+)
+def test_a_refusal_names_the_include_and_nothing_of_the_host(
+    version: str, form: str, host_file: Path
+) -> None:
+    trick = form.format(path=host_file, missing=host_file.with_name("missing.inc"))
+    with pytest.raises(ParamsDecodeError) as caught:
+        load_qasm(f"OPENQASM {version}.0;\n{trick}\nqubit[1] q;\n", "pub 0")
+    reason = str(caught.value)
+    assert HOST_FILE_LINE not in reason
+    assert "refused" in reason
+    # An existing and a missing file get the same words: the reason tells nothing of the host.
+    assert "exist" not in reason and "No such file" not in reason
+
+
+# Pieces an attacker can put together; the property below holds for any arrangement.
+PIECES = [
+    "// c ",
+    "/* x */",
+    "/*",
+    "*/",
+    '"x//"',
+    "'x//'",
+    '"x/*"',
+    '"',
+    "'",
+    'defcalgrammar "x//";',
+    "@ann ",
+    "pragma ",
+    "cal {",
+    "}",
+    'include "evil.inc";',
+    "include 'evil.inc';",
+    'include "./evil.inc";',
+    "include",
+    '"evil.inc"',
+    ";",
+    "\n",
+    " ",
+    "1",
+    "\\",
+]
+EVIL = "gate evil a { }\nEVIL_WAS_READ ;\n"
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+def test_no_arrangement_reaches_an_include_file(
+    version: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever the screen lets through, the real parser (given a folder holding evil.inc to
+    search) never opens evil.inc: a parser that read it would complain about a line of it."""
+    from qiskit import qasm2, qasm3
+
+    (tmp_path / "evil.inc").write_text(EVIL)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.sampled_from(PIECES), max_size=12))
+    def arrangement(pieces: list[str]) -> None:
+        text = f"OPENQASM {version}.0;\n" + "".join(pieces) + "\n"
+        try:
+            screened = screen_qasm(text, BUILT_IN_INCLUDES[version])
+        except QasmRefused:
+            return
+        capfd.readouterr()
+        try:
+            if version == "2":
+                qasm2.loads(screened, include_path=[str(tmp_path)])
+            else:
+                qasm3.loads_experimental(screened, include_path=[str(tmp_path)])
+            said = ""
+        except BaseException as exc:  # the native parser may panic
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            said = str(exc)
+        printed = capfd.readouterr()
+        for output in (said, printed.out, printed.err):
+            # The program may name "evil.inc"; only a parser that opened it says where in it.
+            assert "EVIL_WAS_READ" not in output, (text, output)
+            assert "evil.inc:" not in output and str(tmp_path) not in output, (text, output)
+
+    arrangement()

@@ -1,0 +1,315 @@
+"""Every edge of the service and the relay answers 4xx to bad input, never 5xx: queries,
+Authorization headers, token spellings, failed logins, slow connections, double framing."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qjob_tui.service.connections import HEAD_SECONDS, MAX_CONNECTIONS, FailedLogins
+from tests.relay_process import RelayProcess
+from tests.service_process import ServiceProcess
+
+TOKEN = "edge-token-" + "e" * 20
+APIKEY = "edge-apikey-" + "k" * 20
+VIEWER = "edge-viewer-" + "v" * 20
+OPERATOR = "edge-operator-" + "o" * 20
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    proc = ServiceProcess(
+        tmp_path_factory.mktemp("edge"), "--token", TOKEN, "--iam-apikey", APIKEY
+    ).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def relay(service: ServiceProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = {"QJOB_TUI_RELAY_TOKEN": VIEWER, "QJOB_TUI_RELAY_OPERATOR_TOKEN": OPERATOR}
+    home = tmp_path_factory.mktemp("edge-relay")
+    proc = RelayProcess(home, "--source", service.root, "--refresh", "3600", env=env).start()
+    yield proc.root
+    proc.stop()
+
+
+_addresses = iter(range(2, 250))
+
+
+def fresh_address() -> str:
+    """A loopback address of its own (127.0.0.N): failed logins are counted per address, so
+    that each test starts with none."""
+    return f"127.0.0.{next(_addresses)}"
+
+
+def from_fresh_address() -> httpx.Client:
+    transport = httpx.HTTPTransport(local_address=fresh_address())
+    return httpx.Client(transport=transport, timeout=60)
+
+
+def port_of(url: str) -> int:
+    return int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+
+
+def raw_request(port: int, request: bytes, wait: float = 30.0) -> bytes:
+    """Send bytes as they are, from a fresh address; everything answered until the close."""
+    source = (fresh_address(), 0)
+    with socket.create_connection(("127.0.0.1", port), timeout=wait, source_address=source) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+        return answer
+
+
+# --- /workloads -----------------------------------------------------------------------------
+
+NESTED = base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": "²"},
+        {"limit": "٣"},
+        {"limit": "1" * 5000},
+        {"limit": "-1"},
+        {"limit": " 5"},
+        {"next": NESTED[:8000]},
+        {"next": "x" * 60_000},
+        {"previous": "%%%"},
+        {"status": "\udcff".encode("utf-8", "surrogatepass").decode("latin-1")},
+    ],
+    ids=lambda query: f"{next(iter(query))}:{str(next(iter(query.values())))[:12]}",
+)
+def test_bad_workload_queries_are_400(service: ServiceProcess, query: dict[str, str]) -> None:
+    response = httpx.get(f"{service.url}/workloads", params=query, timeout=60)
+    assert response.status_code == 400, response.text
+
+
+# --- Authorization --------------------------------------------------------------------------
+
+HOSTILE_AUTH = [
+    b"Bearer \xff\xfe\x80",
+    b"Bearer \xc3\xa9t\xc3\xa9",
+    b"Bearer " + "é".encode("latin-1"),
+    b"Bearer",
+    b"Bearer ",
+    b"\xff",
+    b"Basic " + base64.b64encode(b"user:pass"),
+    b"Bearer a.b.c",
+    b"Bearer " + b"A" * 8000,
+]
+
+
+@pytest.mark.parametrize("header", HOSTILE_AUTH, ids=[str(n) for n in range(len(HOSTILE_AUTH))])
+def test_hostile_authorization_is_401_on_the_service_and_the_relay(
+    secured: ServiceProcess, relay: str, header: bytes
+) -> None:
+    for port, path in ((secured.port, "/api/v1/jobs"), (port_of(relay), "/sources")):
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: ".encode()
+            + header
+            + b"\r\n\r\n"
+        )
+        answer = raw_request(port, request)
+        assert int(answer.split(b" ", 2)[1]) == 401, (path, answer[:300])
+
+
+def test_an_issued_token_is_accepted_in_one_spelling_only(secured: ServiceProcess) -> None:
+    with from_fresh_address() as http:
+        issued = http.post(
+            f"{secured.root}/identity/token",
+            data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": APIKEY},
+        ).json()["access_token"]
+
+        def status(token: str, scheme: str = "Bearer") -> int:
+            headers = {"Authorization": f"{scheme} {token}"}
+            return http.get(f"{secured.url}/backends", headers=headers).status_code
+
+        assert status(issued) == 200
+        header, payload, signature = issued.split(".")
+        for variant in (
+            f"{issued}=",
+            f"{issued}==",
+            f"{header}.{payload}.{signature}!",
+            f"{header}.{payload}.{signature[:-1]}{signature[-1]}.",
+            f"{header}.{payload}.{signature.replace('-', '+').replace('_', '/')}"
+            if ("-" in signature or "_" in signature)
+            else f"{header}.{payload}.{signature}*",
+            f" {issued}",
+            f"{header}=.{payload}.{signature}",
+        ):
+            assert status(variant) == 401, variant
+        assert status(issued) == 200
+
+
+# --- failed logins --------------------------------------------------------------------------
+
+
+async def test_each_failed_login_doubles_the_wait_of_its_address() -> None:
+    logins = FailedLogins(first=0.02, most=0.2)
+    judged: list[float] = []
+
+    def wrong() -> bool:
+        judged.append(time.monotonic())
+        return False
+
+    for _ in range(6):
+        await logins.check("10.0.0.1", wrong)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(judged)]
+    # Each attempt is judged only after the wait its predecessors earned: 20, 40, 80, 160,
+    # then 200 ms (the cap). Lower bounds only: a busy machine only adds to them.
+    for gap, wait in zip(gaps, [0.02, 0.04, 0.08, 0.16, 0.2], strict=True):
+        assert gap >= wait * 0.9
+    # Another address is not slowed, and attempts at once are judged one at a time.
+    start = time.monotonic()
+    await logins.check("10.0.0.2", wrong)
+    assert judged[-1] >= start
+    several = await asyncio.gather(*(logins.check("10.0.0.1", wrong) for _ in range(3)))
+    assert several == [False] * 3
+    assert judged == sorted(judged)
+    # A right credential resets the count once it is judged.
+    assert await logins.check("10.0.0.1", lambda: True)
+    assert await logins.check("10.0.0.1", wrong) is False
+
+
+def test_wrong_api_keys_and_tokens_are_slowed_down_not_blocked(secured: ServiceProcess) -> None:
+    with from_fresh_address() as http:
+        started = time.monotonic()
+        for n in range(7):
+            answer = http.post(
+                f"{secured.root}/identity/token",
+                data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": f"x{n}"},
+            )
+            assert answer.status_code == 400
+        # 7 wrong keys: the 7th waited for 50+100+200+400+800+1600 ms at least.
+        assert time.monotonic() - started >= 3.1
+        # The right key still works: slowed, never locked out.
+        good = http.get(f"{secured.url}/backends", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert good.status_code == 200
+
+
+# --- connections ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"",
+        b"GET /api/v1/backends HTTP/1.1\r\n",
+        b"GET /api/v1/backends HTTP/1.1\r\nHost: x\r\nX-Slow: 1",
+        b'POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"a":',
+    ],
+    ids=["nothing", "request-line", "half-headers", "stalled-body"],
+)
+def test_a_connection_that_does_not_finish_its_request_is_closed(
+    service: ServiceProcess, relay: str, partial: bytes
+) -> None:
+    for port in (service.port, port_of(relay)):
+        with socket.create_connection(("127.0.0.1", port), timeout=HEAD_SECONDS * 6) as conn:
+            conn.sendall(partial)
+            while conn.recv(65536):  # the server closes it: the read ends, never times out
+                pass
+
+
+def test_a_kept_alive_connection_that_starts_a_request_and_stalls_is_closed(
+    service: ServiceProcess,
+) -> None:
+    with socket.create_connection(("127.0.0.1", service.port), timeout=HEAD_SECONDS * 6) as conn:
+        conn.sendall(b"GET /api/v1/version HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = conn.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        # Every second a byte of the next request: the keep-alive timer is off, the head's
+        # deadline is not.
+        with pytest.raises(OSError):
+            for byte in b"GET /api/v1/version HTTP/1.1\r\nX-Slow: " + b"a" * 60:
+                conn.sendall(bytes([byte]))
+                conn.settimeout(1.0)
+                try:
+                    if conn.recv(65536) == b"":
+                        raise ConnectionResetError("closed by the service")
+                except TimeoutError:
+                    continue
+
+
+def test_the_cap_on_open_connections_holds_and_frees_itself(service: ServiceProcess) -> None:
+    """MAX_CONNECTIONS silent connections: the next request is turned away (503, not served),
+    and once the silent ones are closed for their silence, requests are served again."""
+    silent = [
+        socket.create_connection(("127.0.0.1", service.port), timeout=60)
+        for _ in range(MAX_CONNECTIONS)
+    ]
+    try:
+        with httpx.Client(timeout=60) as http:
+            deadline = time.monotonic() + 30
+            while (turned := http.get(f"{service.url}/version")).status_code != 503:
+                assert time.monotonic() < deadline, "the cap never held"
+            assert turned.status_code == 503
+            for conn in silent:  # each is closed by the service: its read ends
+                while conn.recv(65536):
+                    pass
+            assert http.get(f"{service.url}/version").status_code == 200
+    finally:
+        for conn in silent:
+            conn.close()
+
+
+@pytest.mark.parametrize("target", ["service", "relay"])
+def test_content_length_with_transfer_encoding_is_refused_and_closed(
+    service: ServiceProcess, relay: str, target: str
+) -> None:
+    if target == "service":
+        port, first, second = service.port, "/api/v1/jobs", "/api/v1/backends"
+    else:
+        port = port_of(relay)
+        first, second = "/sources", "/sources"
+    smuggled = (
+        f"POST {first} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        f"GET {second} HTTP/1.1\r\nHost: x\r\n\r\n"
+    ).encode()
+    answer = raw_request(port, smuggled)
+    assert answer.count(b"HTTP/1.1 ") == 1, answer[:500]
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"connection: close" in answer.lower()
+
+
+_hostile_sources = iter(f"127.1.{n // 250}.{n % 250 + 1}" for n in range(100_000))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    value=st.binary(max_size=200).map(
+        lambda raw: bytes(b for b in raw if b not in b"\r\n\x00").strip(b" \t")
+    ),
+    scheme=st.sampled_from([b"Bearer ", b"bearer ", b"", b"Basic ", b"Bearer\t"]),
+)
+def test_any_authorization_bytes_get_a_4xx(
+    secured: ServiceProcess, relay: str, value: bytes, scheme: bytes
+) -> None:
+    """Whatever bytes an Authorization header holds, the answer is a 4xx, never a 5xx."""
+    for port, path in ((secured.port, "/api/v1/jobs"), (port_of(relay), "/sources")):
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: ".encode()
+            + scheme
+            + value
+            + b"\r\n\r\n"
+        )
+        source = (next(_hostile_sources), 0)
+        with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=source) as c:
+            c.sendall(request)
+            answer = b""
+            while chunk := c.recv(65536):
+                answer += chunk
+        assert 400 <= int(answer.split(b" ", 2)[1]) < 500, answer[:300]
