@@ -20,6 +20,7 @@ from qjob_tui.api.accounts import AccountError, all_accounts
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.probe import answers
 from qjob_tui.api.source import LOCAL, Source
+from qjob_tui.cli.crash import DashboardCrash
 from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.config import Settings, load_settings
@@ -158,6 +159,8 @@ def run_dashboard(
         from qjob_tui.ui.app import QJobApp
 
         app = QJobApp(store, settings=settings, readonly=readonly, notices=notices)
+        crash = DashboardCrash()
+        crash.guard(app)
         if watchdog is not None:
             from qjob_tui.ui.hangup import HangupSafeDriver
 
@@ -167,6 +170,7 @@ def run_dashboard(
         gc.freeze()
         gc.enable()
         app.run(mouse=mouse and settings.mouse)
+        crash.report()
         return app.return_code or 0
     except (SourceError, EmbeddedError) as exc:
         print(f"qjob-tui: {exc}", file=sys.stderr)

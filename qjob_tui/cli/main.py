@@ -351,6 +351,9 @@ def _serve(args: argparse.Namespace) -> int:
         limits=limits,
         usage_limit=args.usage_limit,
     )
+    from qjob_tui.cli.crash import configure_logging
+
+    configure_logging(args.log_level, "qjob-tui serve")
     try:
         return serve(config, args.host, args.port, args.log_level)
     except OSError as exc:
@@ -359,6 +362,17 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from qjob_tui.cli import crash
+
+    log = crash.install()
+    try:
+        return _main(argv)
+    except Exception as exc:  # the last word: one line and a log path, never a traceback
+        log.report(exc)
+        return EXIT_ERROR
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -92,10 +92,9 @@ def run_relay_command(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"qjob-tui relay: {problem}", file=sys.stderr)
         return 2
-    import logging
+    from qjob_tui.cli.crash import configure_logging
 
-    level = args.log_level.upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, "qjob-tui relay")
     settings, notices = load_settings()
     for notice in notices:
         print(f"qjob-tui relay: {notice}", file=sys.stderr)

@@ -78,7 +78,9 @@ async def run_relay(
     url = relay_url(bound_host, bound_port)
     app = create_relay_app(store, tokens)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)
+        uvicorn.Config(
+            app, log_level=log_level, log_config=None, lifespan="off", timeout_graceful_shutdown=2
+        )
     )
     await store.start()
     names = ", ".join(store.pollers)

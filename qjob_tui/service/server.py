@@ -94,8 +94,10 @@ def _run(config: ServiceConfig, sock: socket.socket, log_level: str, lock: DataL
     lock.announce(url)
     app = create_app(config)
     # Open change streams (GET /stream) never end by themselves: give them 2 s on shutdown.
+    # No logging configuration of uvicorn's own: its records go to the root logger, which
+    # the command line set up (one line on stderr, tracebacks in the crash log).
     uvicorn_config = uvicorn.Config(
-        app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=2
+        app, log_level=log_level, log_config=None, lifespan="on", timeout_graceful_shutdown=2
     )
     server = uvicorn.Server(uvicorn_config)
     print(f"qjob-tui service: {url}  (data: {config.data_dir})", file=sys.stderr, flush=True)
