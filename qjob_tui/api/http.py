@@ -25,6 +25,7 @@ from qjob_tui.api.errors import (
     ApiError,
     BadRequest,
     BadResponse,
+    InvalidSource,
     InvalidState,
     NetworkError,
     NotAuthorized,
@@ -107,6 +108,13 @@ def error_message(response: httpx.Response) -> str:
     if text and len(text) < 200 and "<" not in text:
         return text
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+
+
+def _plain(exc: Exception) -> str:
+    """An httpx error's own words, without a header value it may quote."""
+    if isinstance(exc, httpx.LocalProtocolError):
+        return "a header value holds characters a header cannot carry (a line break?)"
+    return str(exc) or type(exc).__name__
 
 
 _ERRORS: Mapping[int, type[ApiError]] = {
@@ -212,6 +220,20 @@ class Requester:
             if isinstance(exc, NetworkError) and attempt < self.policy.max_tries:
                 return None
             raise
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            # The request cannot be written (a bad URL, port or header value): the same next
+            # time, so it is refused at once. The message never quotes a header.
+            raise self._fail(InvalidSource, f"cannot send a request: {_plain(exc)}") from None
+        except (UnicodeEncodeError, OverflowError) as exc:
+            reason = "a header or the URL holds characters outside ASCII"
+            if isinstance(exc, OverflowError):
+                reason = "the port is out of range (1-65535)"
+            raise self._fail(InvalidSource, f"cannot send a request: {reason}") from None
+        except ExceptionGroup as group:  # anyio's connect attempts, each failed the same way
+            if group.subgroup(OverflowError) is None:
+                raise
+            reason = "the port is out of range (1-65535)"
+            raise self._fail(InvalidSource, f"cannot send a request: {reason}") from None
         except httpx.TimeoutException:
             if attempt < self.policy.max_tries:
                 return None

@@ -17,7 +17,7 @@ from pathlib import Path
 from dateutil import tz
 
 from qjob_tui.api.client import JobClient
-from qjob_tui.api.errors import ApiError, NetworkError
+from qjob_tui.api.errors import ApiError, InvalidId, InvalidSource, NetworkError
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.export import job_to_dict
 from qjob_tui.model import Job, JobStatus
@@ -81,7 +81,8 @@ def _field(label: str, text: object) -> list[str]:
 def format_job(job: Job) -> str:
     """A job for ``show``: every server string on lines of its own, cleaned."""
     lines = [
-        f"Job       {one_line(job.id, 80)}  ({one_line(job.source, 40)})",
+        f"Job       {one_line(job.id, 80)}",
+        f"Source    {one_line(job.source, 80)}",
         f"Status    {STATUS_MARK.get(job.status.value, '?')} {job.status.value}",
         f"Backend   {one_line(job.backend or '-', 80)}",
         f"Program   {one_line(job.program or '-', 80)}",
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]])
         return asyncio.run(_with_client(args, action))
     except KeyboardInterrupt:
         return EXIT_OK
-    except SourceError as exc:
+    except (SourceError, InvalidSource, InvalidId) as exc:
         print(f"qjob-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except NetworkError as exc:
@@ -250,10 +251,11 @@ def submit(args: argparse.Namespace) -> int:
 def _already_final(job: Job) -> int:
     """A job that has ended: saying so, and success if it ended the way the user wanted."""
     state = job.status.value.lower()
+    shown = one_line(job.id, 80)
     if job.status is JobStatus.CANCELLED:
-        print(f"{job.id} is already cancelled")
+        print(f"{shown} is already cancelled")
         return EXIT_OK
-    print(f"qjob-tui: {job.id} is already {state}: nothing to cancel", file=sys.stderr)
+    print(f"qjob-tui: {shown} is already {state}: nothing to cancel", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -269,7 +271,7 @@ def cancel(args: argparse.Namespace) -> int:
             if job.status.is_final:
                 return _already_final(job)
             raise
-        print(f"cancelled {args.job_id}")
+        print(f"cancelled {args.job_id}")  # an id of the shape checked: nothing to clean
         return EXIT_OK
 
     return run(args, action)
@@ -278,7 +280,8 @@ def cancel(args: argparse.Namespace) -> int:
 def tag(args: argparse.Namespace) -> int:
     async def action(client: JobClient) -> int:
         tags = await client.set_tags(args.job_id, args.tags)
-        print(f"{args.job_id}: {', '.join(tags) or '(no tags)'}")
+        shown = one_line(", ".join(tags), 400) or "(no tags)"
+        print(f"{args.job_id}: {shown}")
         return EXIT_OK
 
     return run(args, action)

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 from qjob_tui import locations
 from qjob_tui.api.accounts import AccountError, all_accounts
+from qjob_tui.api.address import credential_problem, url_problem
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.probe import answers
 from qjob_tui.api.source import LOCAL, Source
 from qjob_tui.cli.crash import DashboardCrash
 from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService
-from qjob_tui.cli.sources import SourceError, resolve_source
+from qjob_tui.cli.sources import SourceError, account_source, checked, resolve_source
 from qjob_tui.config import Settings, load_settings
 from qjob_tui.store import JobStore, StoreConfig
 
@@ -30,18 +31,29 @@ if TYPE_CHECKING:
     from qjob_tui.ui.hangup import TerminalWatchdog
 
 
-def configured_sources(settings: Settings, notices: list[str]) -> list[Source]:
-    """IBM accounts and the config file's services (no local service yet)."""
+def configured_sources(
+    settings: Settings, notices: list[str], *, strict: bool = False
+) -> list[Source]:
+    """IBM accounts and the config file's services (no local service yet), each checked.
+
+    An accounts file that cannot be read is a notice (the dashboard still opens on the other
+    sources), or with ``strict`` a SourceError, as for the commands that act on one source.
+    """
     sources: list[Source] = []
     try:
-        sources += [Source.from_account(a, os.environ) for a in all_accounts(os.environ)]
+        sources += [account_source(a, os.environ) for a in all_accounts(os.environ)]
     except AccountError as exc:
+        if strict:
+            raise SourceError(str(exc)) from None
         notices.append(str(exc))
     for extra in settings.sources:
         token = os.environ.get(extra.token_env) if extra.token_env else None
         if extra.token_env and not token:
             notices.append(f"source {extra.name}: ${extra.token_env} is not set")
-        sources.append(Source.local(extra.url, token, name=extra.name))
+        problem = url_problem(extra.url, f"source {extra.name!r} of config.toml")
+        if problem is not None:
+            raise SourceError(problem)
+        sources.append(checked(Source.local(extra.url, token, name=extra.name)))
     return sources
 
 
@@ -87,8 +99,14 @@ def _relay_sources(url: str) -> list[Source]:
     from qjob_tui.api.errors import ApiError
     from qjob_tui.api.relay import relay_sources
 
+    token = os.environ.get("QJOB_TUI_RELAY_TOKEN") or None
+    problem = url_problem(url, "--relay")
+    if problem is None and token is not None:
+        problem = credential_problem(token, "$QJOB_TUI_RELAY_TOKEN")
+    if problem is not None:
+        raise SourceError(problem)
     try:
-        sources = relay_sources(url, os.environ.get("QJOB_TUI_RELAY_TOKEN") or None)
+        sources = relay_sources(url, token)
     except ApiError as exc:
         raise SourceError(str(exc)) from None
     if not sources:
@@ -134,8 +152,13 @@ def run_dashboard(
             sources = configured_sources(settings, notices)
             if not sources:
                 local_url = settings.local_url or os.environ.get("QJOB_TUI_URL")
+                token = os.environ.get("QJOB_TUI_SERVICE_TOKEN") or None
+                if local_url:
+                    problem = url_problem(local_url, "local_url (or $QJOB_TUI_URL)")
+                    if problem is not None:
+                        raise SourceError(problem)
                 if local_url and answers(Source.local(local_url).url):
-                    sources = [Source.local(local_url, os.environ.get("QJOB_TUI_SERVICE_TOKEN"))]
+                    sources = [checked(Source.local(local_url, token))]
                 elif (running := _running_service()) is not None:
                     sources = [Source.local(running, name=LOCAL)]
                 else:
@@ -172,7 +195,10 @@ def run_dashboard(
         app.run(mouse=mouse and settings.mouse)
         crash.report()
         return app.return_code or 0
-    except (SourceError, EmbeddedError) as exc:
+    except SourceError as exc:
+        print(f"qjob-tui: {exc}", file=sys.stderr)
+        return 2
+    except EmbeddedError as exc:
         print(f"qjob-tui: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -102,7 +102,7 @@ def run_relay_command(args: argparse.Namespace) -> int:
         if args.sources:
             sources = [resolve_source(spec) for spec in args.sources]
         else:
-            sources = configured_sources(settings, [])
+            sources = configured_sources(settings, [], strict=True)
             if not sources:
                 sources = [resolve_source("local")]
     except SourceError as exc:

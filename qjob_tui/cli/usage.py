@@ -93,7 +93,7 @@ def _sources(specs: list[str] | None) -> list[Source]:
     settings, notices = load_settings()
     for notice in notices:
         print(f"qjob-tui: {notice}", file=sys.stderr)
-    return configured_sources(settings, []) or [local_source(os.environ)]
+    return configured_sources(settings, [], strict=True) or [local_source(os.environ)]
 
 
 async def _read(source: Source) -> InstanceUsage | ApiError:

@@ -67,3 +67,22 @@ def read_note(data_dir: Path) -> dict[str, object] | None:
     if isinstance(note, dict) and isinstance(note.get("url"), str):
         return note
     return None
+
+
+def running_service(data_dir: Path) -> dict[str, object] | None:
+    """The note of the service of this data directory, if its process still runs.
+
+    A service killed outright (``kill -9``) leaves its note behind: the pid tells. The lock is
+    not tried, as taking it even for a moment could turn away a service starting just then.
+    """
+    note = read_note(data_dir)
+    pid = note.get("pid") if note else None
+    if not isinstance(pid, int) or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # another user's process: alive
+    return note
