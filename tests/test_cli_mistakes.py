@@ -7,6 +7,8 @@ URL, port or token is refused at once (rc 2), never tried five times.
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -163,3 +165,37 @@ def test_show_names_the_source_once() -> None:
     job = Job(id="abc", source="(environment)", status=JobStatus.DONE, created=datetime.now(UTC))
     text = format_job(job)
     assert "((" not in text and "Source    (environment)" in text
+
+
+def test_a_server_that_never_answers_is_reported_while_waiting(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        root = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        done = qjob("ls", "--source", root, home=tmp_path, QJOB_TUI_TIMEOUT="1")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    waiting = [
+        line for line in lines if line.startswith(f"qjob-tui: waiting for {root}/api/v1/jobs")
+    ]
+    assert waiting and all(re.search(r": \d+ s, try [1-5] of 5$", line) for line in waiting)
+    assert lines[-1].endswith("timed out after 5 tries (no answer within 1 s)")
+    assert len(lines) == len(waiting) + 1
+
+
+def test_a_bad_timeout_is_refused(tmp_path: Path) -> None:
+    for value in ("nan", "-1", "soon"):
+        line = _one_line(qjob("ls", home=tmp_path, QJOB_TUI_TIMEOUT=value), 2)
+        assert "QJOB_TUI_TIMEOUT" in line
+
+
+def test_a_body_over_the_limit_is_refused_with_the_services_words(tmp_path: Path) -> None:
+    service = ServiceProcess(tmp_path / "small", "--max-body", "2MiB").start()
+    try:
+        circuit = tmp_path / "big.qasm"
+        gates = "h q[0];\n" * (12 * 1024 * 1024 // 8)
+        circuit.write_text(f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\n{gates}')
+        line = _one_line(qjob("submit", str(circuit), "--source", service.root, home=tmp_path), 1)
+        assert "larger than this service's limit" in line and "tries" not in line
+    finally:
+        service.stop()

@@ -138,8 +138,10 @@ class JobClient:
         policy: RetryPolicy | None = None,
         read_timeout: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.source = source
+        self._progress = progress
         self._transport = transport
         self._policy = policy
         self._read_timeout = read_timeout
@@ -161,6 +163,7 @@ class JobClient:
             policy=self._policy,
             transport=self._transport,
             sleep=self._sleep,
+            progress=self._progress,
         )
         requester.stats.requests += self._early.requests
         requester.stats.bytes_received += self._early.bytes_received

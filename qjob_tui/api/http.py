@@ -41,6 +41,7 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 MAX_TRIES = 5
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
+PROGRESS_EVERY = 10.0
 
 
 @dataclass
@@ -142,8 +143,13 @@ class Requester:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         user_agent: str = "qjob-tui",
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.source = source
+        # Told "waiting for URL: 20 s, try 2 of 5" while a request goes unanswered (the CLI
+        # prints it on stderr, so a silent server is never a silent command).
+        self.progress = progress
+        self.read_timeout = read_timeout
         self.auth = auth
         self.policy = policy or RetryPolicy()
         self.stats = RequestStats()
@@ -180,24 +186,47 @@ class Requester:
         attempt = 0
         refreshed = False
         content = None if json_body is None else json.dumps(json_body).encode()
+        tries = [0]  # the try in flight, for the progress reports
+        reporter = None
+        if self.progress is not None:
+            reporter = asyncio.create_task(self._report_waiting(path, tries))
+        try:
+            while True:
+                attempt += 1
+                tries[0] = attempt
+                response = await self._send(method, path, params, content, attempt)
+                if response is None:  # a network fault worth another try
+                    await self._backoff(attempt)
+                    continue
+                status = response.status_code
+                if status < 400:
+                    return response
+                if status == 401 and not refreshed and self.auth.invalidate():
+                    refreshed = True
+                    attempt -= 1
+                    continue
+                wait = self._retry_wait(response, attempt)
+                if wait is None:
+                    raise self.error_for(response)
+                self.stats.retries += 1
+                await self._sleep(wait)
+        finally:
+            if reporter is not None:
+                reporter.cancel()
+
+    async def _report_waiting(self, path: str, tries: list[int]) -> None:
+        """Every ``PROGRESS_EVERY`` seconds (or each read timeout, if shorter) of one request
+        without an answer, tell ``progress`` how long and which try."""
+        assert self.progress is not None
+        every = min(PROGRESS_EVERY, self.read_timeout)
+        started = time.monotonic()
+        url = f"{str(self._client.base_url).rstrip('/')}{path}"
         while True:
-            attempt += 1
-            response = await self._send(method, path, params, content, attempt)
-            if response is None:  # a network fault worth another try
-                await self._backoff(attempt)
-                continue
-            status = response.status_code
-            if status < 400:
-                return response
-            if status == 401 and not refreshed and self.auth.invalidate():
-                refreshed = True
-                attempt -= 1
-                continue
-            wait = self._retry_wait(response, attempt)
-            if wait is None:
-                raise self.error_for(response)
-            self.stats.retries += 1
-            await self._sleep(wait)
+            await asyncio.sleep(every)
+            waited = time.monotonic() - started
+            self.progress(
+                f"waiting for {url}: {waited:.0f} s, try {tries[0]} of {self.policy.max_tries}"
+            )
 
     async def _send(
         self, method: str, path: str, params: Any, content: bytes | None, attempt: int
@@ -237,7 +266,10 @@ class Requester:
         except httpx.TimeoutException:
             if attempt < self.policy.max_tries:
                 return None
-            raise self._fail(NetworkError, f"timed out after {attempt} tries") from None
+            raise self._fail(
+                NetworkError,
+                f"timed out after {attempt} tries (no answer within {self.read_timeout:g} s)",
+            ) from None
         except httpx.TransportError as exc:
             if attempt < self.policy.max_tries:
                 return None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -18,6 +20,7 @@ from dateutil import tz
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, InvalidId, InvalidSource, NetworkError
+from qjob_tui.api.source import Source
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.export import job_to_dict
 from qjob_tui.model import Job, JobStatus
@@ -113,11 +116,40 @@ def format_job(job: Job) -> str:
     return "\n".join(lines)
 
 
+TIMEOUT_VARIABLE = "QJOB_TUI_TIMEOUT"
+DEFAULT_TIMEOUT = 10.0
+
+
+def answer_timeout() -> float:
+    """Seconds a command waits for each answer (``$QJOB_TUI_TIMEOUT``, default 10); it tries
+    five times, telling stderr meanwhile, so it gives up within about six times this."""
+    text = os.environ.get(TIMEOUT_VARIABLE, "")
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 3600):
+        raise SourceError(f"${TIMEOUT_VARIABLE} must be a number of seconds from 0 to 3600")
+    return value
+
+
+def waiting(line: str) -> None:
+    """A request still unanswered: said on stderr, so a silent server is no silent command."""
+    print(f"qjob-tui: {line}", file=sys.stderr, flush=True)
+
+
+def command_client(source: Source) -> JobClient:
+    """A client as the commands use it: shorter waits than the dashboard's, said as they go."""
+    return JobClient(source, read_timeout=answer_timeout(), progress=waiting)
+
+
 async def _with_client(
     args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]]
 ) -> int:
     source = resolve_source(getattr(args, "source", None))
-    async with JobClient(source) as client:
+    async with command_client(source) as client:
         return await action(client)
 
 
