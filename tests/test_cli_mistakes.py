@@ -199,3 +199,14 @@ def test_a_body_over_the_limit_is_refused_with_the_services_words(tmp_path: Path
         assert "larger than this service's limit" in line and "tries" not in line
     finally:
         service.stop()
+
+
+@pytest.mark.parametrize("tag", ["a\x01b", "a\x1b[31mb", "line\nbreak"])
+def test_a_tag_filter_with_control_characters_is_refused(
+    service: ServiceProcess, tmp_path: Path, tag: str
+) -> None:
+    answer = httpx.get(f"{service.url}/jobs", params={"tags": tag})
+    assert answer.status_code == 400
+    assert "control characters" in answer.json()["errors"][0]["message"]
+    line = _one_line(qjob("ls", "--tag", tag, "--source", service.root, home=tmp_path), 1)
+    assert "control characters" in line and "tries" not in line
