@@ -2,8 +2,9 @@
 
 Sources, in order: ``--source`` if given; else every IBM Quantum account found as
 qiskit-ibm-runtime finds them, plus the services of the config file; and when that finds nothing,
-the local service: the one answering at ``local_url`` (or ``$QJOB_TUI_URL``), or one started in
-the background with its data in the XDG data folder. ``qjob-tui demo`` always starts a fresh
+the local service: the one answering at ``local_url`` (or ``$QJOB_TUI_URL``), or the XDG data
+folder's background service, shared by every dashboard and started if none runs
+(``cli/embedded.py``). ``qjob-tui demo`` always starts a fresh
 service with the demo workload.
 """
 
@@ -22,7 +23,7 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.probe import answers
 from qjob_tui.api.source import LOCAL, Source
 from qjob_tui.cli.crash import DashboardCrash
-from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService
+from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService, shared_service
 from qjob_tui.cli.sources import SourceError, account_source, checked, resolve_source
 from qjob_tui.config import Settings, load_settings
 from qjob_tui.store import JobStore, StoreConfig
@@ -67,15 +68,6 @@ def theme_problem(theme: str | None, where: str) -> str | None:
         return None
     known = ", ".join(sorted(BUILTIN_THEMES))
     return f"unknown theme {theme!r} ({where}); the themes are: {known}"
-
-
-def _running_service() -> str | None:
-    """The URL of a service already serving the default data folder, if one answers."""
-    from qjob_tui.service.datalock import read_note
-
-    note = read_note(locations.data_dir())
-    url = note.get("url") if note else None
-    return url if isinstance(url, str) and answers(url) else None
 
 
 def _start_watchdog() -> TerminalWatchdog | None:
@@ -159,13 +151,17 @@ def run_dashboard(
                         raise SourceError(problem)
                 if local_url and answers(Source.local(local_url).url):
                     sources = [checked(Source.local(local_url, token))]
-                elif (running := _running_service()) is not None:
-                    sources = [Source.local(running, name=LOCAL)]
                 else:
-                    print("qjob-tui: starting the local service…", file=sys.stderr)
-                    embedded = _embedded(EmbeddedService(locations.data_dir()), watchdog)
-                    print(f"qjob-tui: service ready at {embedded.url}", file=sys.stderr)
-                    sources = [Source.local(embedded.url, name=LOCAL)]
+                    # The data folder's background service, shared with every dashboard
+                    # (and found by the commands): this one's lease keeps it up.
+                    running, lease = shared_service(locations.data_dir())
+                    embedded = EmbeddedService(locations.data_dir(), lease=lease)
+                    if running is None:
+                        print("qjob-tui: starting the local service…", file=sys.stderr)
+                        _embedded(embedded, watchdog)
+                        print(f"qjob-tui: service ready at {embedded.url}", file=sys.stderr)
+                        running = embedded.url
+                    sources = [Source.local(running, token, name=LOCAL)]
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise SourceError(f"two sources have the same name: {', '.join(names)}")

@@ -142,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--demo", action="store_true", help="submit a demo workload")
     serve.add_argument(
+        "--while-used",
+        action="store_true",
+        help="stop once no dashboard uses it any more (how the dashboard starts its "
+        "background service, shared by every dashboard on the same data folder)",
+    )
+    serve.add_argument(
         "--latency-scale",
         type=_positive_float,
         default=1.0,
@@ -447,7 +453,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level, "qjob-tui serve")
     try:
-        return serve(config, args.host, args.port, args.log_level)
+        return serve(config, args.host, args.port, args.log_level, while_used=args.while_used)
     except OSError as exc:
         print(f"qjob-tui serve: {exc}", file=sys.stderr)
         return EXIT_ERROR
