@@ -86,6 +86,8 @@ def test_a_source_before_the_command_is_the_one_acted_on(
         ("ls", "--limit", "many"),
         ("serve", "--latency-scale", "nan"),
         ("serve", "--latency-scale", "inf"),
+        ("relay", "--idle-timeout", "nan"),
+        ("relay", "--max-sessions", "-1"),
         ("nosuch",),
     ],
 )

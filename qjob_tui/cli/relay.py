@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +56,11 @@ def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
         "--operator-keys", type=Path, metavar="FILE", help="SSH keys of operators (may act)"
     )
     relay.add_argument(
-        "--max-sessions", type=int, default=20, help="SSH sessions at once (default 20)"
+        "--max-sessions", type=_count, default=20, help="SSH sessions at once (default 20)"
     )
     relay.add_argument(
         "--idle-timeout",
-        type=float,
+        type=_seconds,
         default=3600.0,
         metavar="SECONDS",
         help="end an SSH session without a key press for this long (default 3600)",
@@ -74,6 +76,26 @@ def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
     )
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"not a number of seconds above 0: {text!r}")
+    return value
 
 
 def run_relay_command(args: argparse.Namespace) -> int:
@@ -112,6 +134,9 @@ def run_relay_command(args: argparse.Namespace) -> int:
     config = StoreConfig(interval=refresh, calm_interval=max(refresh * 5, 10))
     also = None
     if args.ssh is not None:
+        # asyncssh still loads DSA support, and cryptography warns of it at import, at length:
+        # a warning for asyncssh's maintainers, not for whoever starts the relay.
+        warnings.filterwarnings("ignore", message=r".*deprecated", module=r"asyncssh(\.|$)")
         from qjob_tui.ssh.options import SshError, ssh_options
 
         try:
