@@ -87,6 +87,8 @@ def test_a_source_before_the_command_is_the_one_acted_on(
         ("serve", "--latency-scale", "nan"),
         ("serve", "--latency-scale", "inf"),
         ("relay", "--idle-timeout", "nan"),
+        ("demo", "--source", "http://[::1"),
+        ("--source", "local", "demo"),
         ("relay", "--max-sessions", "-1"),
         ("nosuch",),
     ],
@@ -119,6 +121,7 @@ def test_an_id_no_server_gives_is_refused(
         ("ftp://127.0.0.1", {}, "http://"),
         ("http://exa mple.com", {}, "not a URL"),
         ("http://127.0.0.1:0", {}, "port"),
+        ("http://user:hunter2pass@127.0.0.1:1", {}, "password"),
         ("{root}", {"QJOB_TUI_SERVICE_TOKEN": "tökén"}, "ASCII"),
         ("{root}", {"QJOB_TUI_SERVICE_TOKEN": "a\nb"}, "line breaks"),
         ("local", {"QJOB_TUI_URL": "http://127.0.0.1:99999"}, "QJOB_TUI_URL"),
@@ -147,6 +150,7 @@ def test_a_bad_url_port_or_token_is_refused_at_once(
     for value in env.values():
         if value.startswith("t") or "\n" in value:  # the tokens: never shown
             assert value not in done.stderr
+    assert "hunter2" not in done.stderr
 
 
 def test_tag_echoes_the_tags_cleaned(service: ServiceProcess, job_id: str, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ _CREDENTIAL = re.compile(r"[\x21-\x7e]+")
 
 def url_problem(url: str, what: str = "source") -> str | None:
     """Why ``url`` cannot be a server's address, or None if it can."""
-    shown = repr(one_line(url, 80))
+    shown = repr(one_line(_without_userinfo(url), 80))
     if not url or any(ch.isspace() or not ch.isprintable() for ch in url):
         return f"{what} {shown} is not a URL: it is empty or holds blanks or control characters"
     try:
@@ -33,6 +33,11 @@ def url_problem(url: str, what: str = "source") -> str | None:
         if "port" in str(exc).lower():
             return f"{what} {shown}: the port must be a number from 1 to 65535"
         return f"{what} {shown} is not a URL: {exc}"
+    if parts.username is not None or parts.password is not None:
+        return (
+            f"{what} {shown}: a URL cannot carry a user or password (put the service's token "
+            "in $QJOB_TUI_SERVICE_TOKEN)"
+        )
     if parts.scheme not in SCHEMES:
         return f"{what} {shown} is not a URL: it must start with http:// or https://"
     host = parts.hostname or ""
@@ -43,6 +48,15 @@ def url_problem(url: str, what: str = "source") -> str | None:
     if port is not None and port == 0:
         return f"{what} {shown}: port 0 is no server's port (ports are 1-65535)"
     return None
+
+
+def _without_userinfo(url: str) -> str:
+    """The URL with anything before an ``@`` of its authority masked: it may be a password."""
+    head, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if sep and "@" in authority:
+        return f"{head}://***@{authority.rpartition('@')[2]}{slash}{path}"
+    return url
 
 
 def credential_problem(secret: str, what: str) -> str | None:
