@@ -126,6 +126,8 @@ def test_an_id_no_server_gives_is_refused(
         ("{root}", {"QJOB_TUI_SERVICE_TOKEN": "a\nb"}, "line breaks"),
         ("local", {"QJOB_TUI_URL": "http://127.0.0.1:99999"}, "QJOB_TUI_URL"),
         ("ibm", {"QISKIT_IBM_URL": "http://[", "QISKIT_IBM_TOKEN": "key12345"}, "url"),
+        ("ibm", {"QISKIT_IBM_TOKEN": "tök12345"}, "API key"),
+        ("ibm", {"QISKIT_IBM_TOKEN": "key12345", "QISKIT_IBM_INSTANCE": "crn:ü"}, "instance"),
     ],
 )
 @pytest.mark.parametrize("command", [("ls",), ("usage",), ("cancel", "{id}")])
@@ -139,10 +141,8 @@ def test_a_bad_url_port_or_token_is_refused_at_once(
     said: str,
 ) -> None:
     if "QISKIT_IBM_TOKEN" in env:
-        env = {
-            **env,
-            "QISKIT_IBM_INSTANCE": "crn:v1:bluemix:public:quantum-computing:us-east:a/b:c::",
-        }
+        crn = "crn:v1:bluemix:public:quantum-computing:us-east:a/b:c::"
+        env = {"QISKIT_IBM_INSTANCE": crn, **env}
     args = [part.format(id=job_id) for part in command]
     done = qjob(*args, "--source", source.format(root=service.root), home=tmp_path, **env)
     line = _one_line(done, 2)

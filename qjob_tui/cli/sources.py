@@ -35,8 +35,11 @@ def checked(source: Source, origin: str | None = None) -> Source:
         problem = url_problem(source.iam, f"{where}: IAM_URL")
     if problem is None and source.token is not None:
         problem = credential_problem(source.token, f"the token of {where} (${TOKEN_VARIABLE})")
-    if problem is None and source.account is not None and source.account.token:
-        problem = credential_problem(source.account.token, f"the API key of {where}")
+    account = source.account
+    if problem is None and account is not None and account.token:
+        problem = credential_problem(account.token, f"the API key of {where}")
+    if problem is None and account is not None and account.instance:  # the Service-CRN header
+        problem = credential_problem(account.instance, f"the instance of {where}")
     if problem is not None:
         raise SourceError(problem)
     return source
