@@ -19,7 +19,7 @@ import pytest
 
 from qjob_tui.cli.commands import format_job
 from qjob_tui.model import Job, JobStatus
-from tests.http_helpers import submit
+from tests.http_helpers import BELL, submit
 from tests.service_process import ServiceProcess
 
 
@@ -216,3 +216,18 @@ def test_a_tag_filter_with_control_characters_is_refused(
     assert "control characters" in answer.json()["errors"][0]["message"]
     line = _one_line(qjob("ls", "--tag", tag, "--source", service.root, home=tmp_path), 1)
     assert "control characters" in line and "tries" not in line
+
+
+@pytest.mark.parametrize("tags", [[""], ["x" * 300], ["a\x01"], [str(n) for n in range(40)]])
+@pytest.mark.parametrize("command", ["tag", "submit"])
+def test_tags_that_break_the_rules_are_a_usage_error(
+    service: ServiceProcess, job_id: str, tmp_path: Path, command: str, tags: list[str]
+) -> None:
+    if command == "tag":
+        args = ["tag", job_id, *tags]
+    else:
+        (tmp_path / "bell.qasm").write_text(BELL)
+        args = ["submit", str(tmp_path / "bell.qasm"), *(f"--tag={tag}" for tag in tags)]
+    line = _one_line(qjob(*args, "--source", service.root, home=tmp_path), 2)
+    assert "tag" in line and service.root not in line
+    assert _tags(service, job_id) == ["kept"]

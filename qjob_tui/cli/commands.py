@@ -23,7 +23,7 @@ from qjob_tui.api.errors import ApiError, InvalidId, InvalidSource, NetworkError
 from qjob_tui.api.source import Source
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.export import job_to_dict
-from qjob_tui.model import Job, JobStatus
+from qjob_tui.model import Job, JobStatus, tag_problem
 from qjob_tui.store.changes import ChangeSet
 from qjob_tui.text import lines as text_lines
 from qjob_tui.text import one_line
@@ -262,7 +262,17 @@ def show(args: argparse.Namespace) -> int:
     return run(args, action)
 
 
+def _tags_refused(tags: list[str]) -> bool:
+    """Tags that break IBM's rules, said before any request (a usage error, not the server's)."""
+    problem = tag_problem([t.strip() for t in tags])
+    if problem is not None:
+        print(f"qjob-tui: {problem}", file=sys.stderr)
+    return problem is not None
+
+
 def submit(args: argparse.Namespace) -> int:
+    if _tags_refused(args.tag or []):
+        return EXIT_USAGE
     path: Path = args.file
     try:
         text = path.read_text(encoding="utf-8")
@@ -310,6 +320,9 @@ def cancel(args: argparse.Namespace) -> int:
 
 
 def tag(args: argparse.Namespace) -> int:
+    if _tags_refused(args.tags):
+        return EXIT_USAGE
+
     async def action(client: JobClient) -> int:
         tags = await client.set_tags(args.job_id, args.tags)
         shown = one_line(", ".join(tags), 400) or "(no tags)"
