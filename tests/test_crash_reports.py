@@ -42,11 +42,11 @@ def _crash_logs(home: Path) -> str:
     return "".join(path.read_text() for path in sorted(folder.glob("*.log")))
 
 
-def _check(home: Path, terminal: str) -> str:
+def _check(home: Path, terminal: str, words: str = "unexpected error") -> str:
     """The terminal got one line naming the log; the log holds the traceback; no token."""
     lines = [line for line in terminal.splitlines() if line.strip()]
     assert len(lines) == 1, terminal
-    assert "unexpected error" in lines[0] and "planted failure" in lines[0], lines
+    assert words in lines[0] and "planted failure" in lines[0], lines
     assert "Traceback" not in terminal and TOKEN not in terminal
     log = _crash_logs(home)
     assert str(home / "state" / "qjob-tui" / "log") in lines[0]
@@ -105,51 +105,68 @@ def test_the_service_failing_to_start_says_one_line(tmp_path: Path) -> None:
     _check(tmp_path, done.stderr)
 
 
-def test_a_failing_request_costs_the_service_one_line(tmp_path: Path) -> None:
-    port = free_port()
+def _serve_and_fail_one_request(
+    args: list[str], home: Path, first_words: str, ready: str, failing: str
+) -> tuple[str, str]:
+    """Start a server with a planted failure, fail one request, stop it: (stdout, stderr)."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.apps.crash_entry",
-            "qjob_tui.service.app:JobRoutes.version",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(tmp_path / "d"),
-        ],
+        [sys.executable, "-m", "tests.apps.crash_entry", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(tmp_path),
+        env=_env(home),
         stdin=subprocess.DEVNULL,
         cwd=ROOT,
     )
     try:
         assert proc.stderr is not None
         first = proc.stderr.readline()
-        assert "qjob-tui service:" in first, first
+        assert first_words in first, first
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        url = f"http://127.0.0.1:{port}/api/v1/version"
         deadline = time.monotonic() + 60
-        while not _answers(url.replace("version", "health")):
-            assert time.monotonic() < deadline and proc.poll() is None, "the service never answered"
+        while not _answers(ready, headers):
+            assert time.monotonic() < deadline and proc.poll() is None, "it never answered"
             time.sleep(0.1)
-        answer = httpx.get(url, headers=headers, timeout=30)
+        answer = httpx.get(failing, headers=headers, timeout=30)
         assert answer.status_code == 500
         assert TOKEN not in answer.text and "Traceback" not in answer.text
-        assert httpx.get(url.replace("version", "backends"), headers=headers).status_code == 200
+        assert _answers(ready, headers)  # one request failed, the server goes on
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=30)
+    return out, err
+
+
+def test_a_failing_request_costs_the_service_one_line(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api/v1"
+    out, err = _serve_and_fail_one_request(
+        ["qjob_tui.service.app:JobRoutes.version", "serve", "--port", str(port),
+         "--data", str(tmp_path / "d")],
+        tmp_path, "qjob-tui service:", f"{url}/health", f"{url}/version",
+    )  # fmt: skip
     _check(tmp_path, err)
     assert out == ""
 
 
-def _answers(url: str) -> bool:
+def test_a_failing_request_costs_the_relay_one_line(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    port = free_port()
+    root = f"http://127.0.0.1:{port}"
+    out, err = _serve_and_fail_one_request(
+        ["qjob_tui.relay.app:Relay.sources", "relay", "--port", str(port),
+         "--source", service.root],
+        tmp_path, "qjob-tui relay:", f"{root}/sources/x/api/v1/jobs", f"{root}/sources",
+    )  # fmt: skip
+    lines = [line for line in err.splitlines() if "qjob-tui relay:" not in line]
+    _check(tmp_path, "\n".join(lines), "Exception in ASGI application")
+    assert out == ""
+
+
+def _answers(url: str, headers: dict[str, str] | None = None) -> bool:
     try:
-        return httpx.get(url, timeout=5).status_code < 500
+        return httpx.get(url, headers=headers, timeout=5).status_code < 500
     except httpx.TransportError:
         return False
 
