@@ -215,3 +215,21 @@ def test_the_dashboard_failing_says_one_line(service: ServiceProcess, tmp_path: 
     after = written.rpartition("\x1b[?1049l")[2]  # what was left once the screen was restored
     terminal = _ESCAPES.sub("", after).replace("\r", "")
     _check(tmp_path, terminal)
+
+
+def test_redact_masks_known_secrets_and_secret_looking_values() -> None:
+    from qjob_tui.cli.crash import known_secrets, redact
+
+    secrets = known_secrets({"QJOB_TUI_SERVICE_TOKEN": "tök\nen-1234", "PATH": "/usr/bin"})
+    assert "/usr/bin" not in secrets
+    text = "sent 'tök\\nen-1234' and tök\nen-1234 along /usr/bin"
+    assert redact(text, secrets) == "sent '***' and *** along /usr/bin"
+    for leak in (
+        "Authorization: Bearer abc.def-ghi",
+        '{"apikey": "K3y-value"}',
+        "token=abcdef&x=1",
+        "{'password': 'hunter2'}",
+    ):
+        masked = redact(leak, [])
+        assert "***" in masked
+        assert not any(word in masked for word in ("abc.def", "K3y", "abcdef", "hunter2"))

@@ -10,6 +10,7 @@ saved accounts' API keys, and bearer tokens or keys written in any text.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -54,9 +55,15 @@ def known_secrets(env: os._Environ[str] | dict[str, str] | None = None) -> list[
     return sorted(secrets, key=len, reverse=True)
 
 
+@functools.cache
+def _process_secrets() -> tuple[str, ...]:
+    """``known_secrets`` once per process: a server redacts every line it logs."""
+    return tuple(known_secrets())
+
+
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:
     """The text with every known secret, and every secret-looking value, masked."""
-    for secret in known_secrets() if secrets is None else secrets:
+    for secret in _process_secrets() if secrets is None else secrets:
         text = text.replace(secret, MASK)
     return _SECRET_TEXT.sub(lambda m: m.group("head") + MASK, text)
 
