@@ -231,3 +231,12 @@ def test_tags_that_break_the_rules_are_a_usage_error(
     line = _one_line(qjob(*args, "--source", service.root, home=tmp_path), 2)
     assert "tag" in line and service.root not in line
     assert _tags(service, job_id) == ["kept"]
+
+
+def test_a_relay_that_is_down_is_a_failure_not_a_usage_error(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    assert "unreachable" in _one_line(qjob("--relay", "http://127.0.0.1:1", home=tmp_path), 1)
+    # A server that is no relay: said in one line, rc 1.
+    assert "/sources" in _one_line(qjob("--relay", service.root, home=tmp_path), 1)
+    assert "--relay" in _one_line(qjob("--relay", "http://[::1", home=tmp_path), 2)

@@ -20,6 +20,7 @@ from qjob_tui import locations
 from qjob_tui.api.accounts import AccountError, all_accounts
 from qjob_tui.api.address import credential_problem, url_problem
 from qjob_tui.api.client import JobClient
+from qjob_tui.api.errors import ApiError
 from qjob_tui.api.probe import answers
 from qjob_tui.api.source import LOCAL, Source
 from qjob_tui.cli.crash import DashboardCrash
@@ -87,7 +88,7 @@ def _embedded(service: EmbeddedService, watchdog: TerminalWatchdog | None) -> Em
 
 
 def _relay_sources(url: str) -> list[Source]:
-    """Every source of a relay (``--relay URL``)."""
+    """Every source of a relay (``--relay URL``); ApiError if the relay cannot say."""
     from qjob_tui.api.errors import ApiError
     from qjob_tui.api.relay import relay_sources
 
@@ -97,12 +98,9 @@ def _relay_sources(url: str) -> list[Source]:
         problem = credential_problem(token, "$QJOB_TUI_RELAY_TOKEN")
     if problem is not None:
         raise SourceError(problem)
-    try:
-        sources = relay_sources(url, token)
-    except ApiError as exc:
-        raise SourceError(str(exc)) from None
+    sources = relay_sources(url, token)
     if not sources:
-        raise SourceError(f"the relay at {url} serves no source")
+        raise ApiError(f"the relay at {url} serves no source")
     return sources
 
 
@@ -194,7 +192,7 @@ def run_dashboard(
     except SourceError as exc:
         print(f"qjob-tui: {exc}", file=sys.stderr)
         return 2
-    except EmbeddedError as exc:
+    except (EmbeddedError, ApiError) as exc:  # a service down or refusing: not a usage error
         print(f"qjob-tui: {exc}", file=sys.stderr)
         return 1
     finally:
