@@ -284,7 +284,7 @@ def submit(args: argparse.Namespace) -> int:
         job_id = await client.submit(
             [text], args.backend, shots=args.shots, tags=args.tag or (), name=args.name
         )
-        print(job_id)
+        print(one_line(job_id, 80))  # the server's text, cleaned as ls cleans it
         return EXIT_OK
 
     return run(args, action)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from qjob_tui.api.probe import answers
 from qjob_tui.service.datalock import DataInUse, Lease, read_note, running_service
+from qjob_tui.text import one_line
 
 
 class EmbeddedError(RuntimeError):
@@ -95,9 +96,10 @@ class EmbeddedService:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                tail = self.log.read_text(errors="replace")[-400:].strip()
+                lines = self.log.read_text(errors="replace").strip().splitlines()
                 self._proc = None
-                raise EmbeddedError(f"the local service exited: {tail or 'no output'}")
+                said = one_line(lines[-1], 300) if lines else "no output"
+                raise EmbeddedError(f"the local service exited: {said} (its log: {self.log})")
             note = read_note(self.data_dir)
             if note and note.get("pid") == self._proc.pid:
                 self.url = str(note["url"])
