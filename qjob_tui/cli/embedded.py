@@ -41,6 +41,9 @@ def shared_service(data_dir: Path) -> tuple[str | None, Lease]:
         lease = Lease(data_dir).acquire()
     except DataInUse as exc:
         raise EmbeddedError(str(exc)) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise EmbeddedError(f"cannot use the data folder {data_dir}: {reason}") from None
     note = running_service(data_dir)
     url = note.get("url") if note else None
     if isinstance(url, str) and answers(url):
