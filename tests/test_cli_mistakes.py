@@ -88,6 +88,8 @@ def test_a_source_before_the_command_is_the_one_acted_on(
         ("serve", "--latency-scale", "inf"),
         ("relay", "--idle-timeout", "nan"),
         ("demo", "--source", "http://[::1"),
+        ("ls", "--refresh", "5"),
+        ("--refresh", "5", "ls"),
         ("--source", "local", "demo"),
         ("relay", "--max-sessions", "-1"),
         ("nosuch",),

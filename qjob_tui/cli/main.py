@@ -474,6 +474,8 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _root_options(args, parser)
+    if args.command == "ls" and args.refresh is not None and not args.watch:
+        parser.error("--refresh goes with --watch: 'qjob-tui ls' alone lists once")
     if args.command == "demo" and (args.sources or args.relay):
         flag = "--source" if args.sources else "--relay"
         parser.error(f"{flag} is not an option of 'qjob-tui demo' (it watches its own service)")
