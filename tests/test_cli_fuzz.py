@@ -186,3 +186,61 @@ def test_whatever_is_typed_the_answer_is_one_line_and_a_known_code(
         assert len(errors) == 1 and errors[0].startswith("qjob-tui"), shown
     if explicit:
         assert _state(bystander) == before, shown
+
+
+# Settings of the servers, each with values that must be refused; a run mixes good and bad.
+SERVER_OPTIONS: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "serve": {
+        "--port": (["0"], ["70000", "-1", "http", ""]),
+        "--latency-scale": (["0", "1.5"], ["nan", "inf", "-1", "x"]),
+        "--workers": (["1"], ["0", "-2", "many"]),
+        "--max-body": (["1MiB"], ["0", "lots", "-5M"]),
+        "--job-time": (["60"], ["0", "nan"]),
+        "--job-memory": (["1GiB"], ["1", "1K"]),
+        "--usage-limit": (["100"], ["inf", "nan"]),
+        "--host": (["127.0.0.1"], ["0.0.0.0", "::"]),  # off loopback without a token
+        "--dask": ([], ["tcp://", "local:0", "nonsense"]),
+        "--data": ([], ["/etc/passwd", "/dev/null/x"]),
+    },
+    "relay": {
+        "--port": (["0"], ["65536", "port"]),
+        "--refresh": (["2"], ["0", "nan", "99999"]),
+        "--idle-timeout": (["60"], ["nan", "-1", "inf"]),
+        "--max-sessions": (["3"], ["0", "-1"]),
+        "--host": (["127.0.0.1"], ["0.0.0.0"]),
+        "--source": ([], ["http://[::1", "http://127.0.0.1:99999", "nosuch"]),
+        "--ssh": ([], ["0"]),  # without key files
+    },
+}
+
+
+@st.composite
+def server_settings(draw: st.DrawFn) -> list[str]:
+    command = draw(st.sampled_from(sorted(SERVER_OPTIONS)))
+    options = SERVER_OPTIONS[command]
+    flags = draw(st.lists(st.sampled_from(sorted(options)), min_size=1, max_size=4, unique=True))
+    bad = draw(st.sampled_from(flags))  # at least one setting is wrong
+    args = [command]
+    for flag in flags:
+        good, wrong = options[flag]
+        choices = wrong if flag == bad or not good else good
+        args += [flag, draw(st.sampled_from(choices))]
+    return args
+
+
+@settings(BUDGET, max_examples=12)
+@given(args=server_settings())
+def test_a_server_given_a_bad_setting_refuses_it_in_one_line(args: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        if "--data" not in args:
+            args = [*args, "--data", str(home / "data")] if args[0] == "serve" else args
+        try:
+            done = _run(args, {}, home)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"qjob-tui {args!r} started instead of refusing")
+    shown = f"qjob-tui {args!r}: rc {done.returncode}\n{done.stderr}"
+    assert done.returncode in (1, 2), shown
+    assert "Traceback" not in done.stderr, shown
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qjob-tui"), shown
