@@ -13,6 +13,7 @@ import contextlib
 import email.utils
 import json
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -111,10 +112,14 @@ def error_message(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]*")  # what an HTTP header value may hold
+_BAD_HEADER = "a header value (the token?) holds a line break or characters outside ASCII"
+
+
 def _plain(exc: Exception) -> str:
     """An httpx error's own words, without a header value it may quote."""
     if isinstance(exc, httpx.LocalProtocolError):
-        return "a header value holds characters a header cannot carry (a line break?)"
+        return _BAD_HEADER
     return str(exc) or type(exc).__name__
 
 
@@ -234,6 +239,10 @@ class Requester:
         """One try: the response, None for a fault to retry, or a NetworkError after the last."""
         try:
             headers = await self.auth.headers()
+            if not all(_HEADER_VALUE.fullmatch(value) for value in headers.values()):
+                # Refused before connecting: a token with a line break or non-ASCII letter
+                # fails the same on every try, wherever the server is.
+                raise self._fail(InvalidSource, f"cannot send a request: {_BAD_HEADER}")
             if content is not None:
                 headers["Content-Type"] = "application/json"
             self.stats.requests += 1
