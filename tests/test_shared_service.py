@@ -166,3 +166,22 @@ def test_the_background_service_is_shared_and_ends_with_its_last_user(home: Path
         first.close()
         if second is not None:
             second.close()
+
+
+def test_two_dashboards_opened_at_once_share_one_service(home: Path) -> None:
+    dashboards = [Dashboard(home), Dashboard(home)]
+    try:
+        for dashboard in dashboards:
+            dashboard.wait_for(b"Send one: qjob-tui submit circuit.qasm")
+        note = _note(home)
+        assert note is not None
+        pid = int(note["pid"])  # type: ignore[call-overload]
+        # Only one service was started: the log of the folder holds no refusal.
+        log = (home / "data" / "qjob-tui" / "service.log").read_text()
+        assert "another qjob-tui service" not in log
+        for dashboard in dashboards:
+            assert dashboard.quit() == 0
+        _wait(lambda: not _alive(pid))
+    finally:
+        for dashboard in dashboards:
+            dashboard.close()

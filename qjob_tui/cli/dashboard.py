@@ -27,6 +27,7 @@ from qjob_tui.cli.crash import DashboardCrash
 from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService, shared_service
 from qjob_tui.cli.sources import SourceError, account_source, checked, resolve_source
 from qjob_tui.config import Settings, load_settings
+from qjob_tui.service.datalock import DataInUse, starting
 from qjob_tui.store import JobStore, StoreConfig
 
 if TYPE_CHECKING:
@@ -85,6 +86,27 @@ def _embedded(service: EmbeddedService, watchdog: TerminalWatchdog | None) -> Em
     if watchdog is not None:
         watchdog.last_rites.append(service.abandon)
     return service.start()
+
+
+def _shared(watchdog: TerminalWatchdog | None) -> EmbeddedService:
+    """The data folder's background service, shared with every dashboard (and found by the
+    commands); this dashboard's lease keeps it up. One dashboard at a time looks and starts."""
+    data = locations.data_dir()
+    try:
+        with starting(data):
+            running, lease = shared_service(data)
+            embedded = EmbeddedService(data, lease=lease)
+            if running is not None:
+                embedded.url = running
+                return embedded
+            print("qjob-tui: starting the local service…", file=sys.stderr)
+            _embedded(embedded, watchdog)
+    except DataInUse as exc:
+        raise EmbeddedError(str(exc)) from None
+    except OSError as exc:
+        raise EmbeddedError(f"cannot use the data folder {data}: {exc.strerror or exc}") from None
+    print(f"qjob-tui: service ready at {embedded.url}", file=sys.stderr)
+    return embedded
 
 
 def _relay_sources(url: str) -> list[Source]:
@@ -150,16 +172,8 @@ def run_dashboard(
                 if local_url and answers(Source.local(local_url).url):
                     sources = [checked(Source.local(local_url, token))]
                 else:
-                    # The data folder's background service, shared with every dashboard
-                    # (and found by the commands): this one's lease keeps it up.
-                    running, lease = shared_service(locations.data_dir())
-                    embedded = EmbeddedService(locations.data_dir(), lease=lease)
-                    if running is None:
-                        print("qjob-tui: starting the local service…", file=sys.stderr)
-                        _embedded(embedded, watchdog)
-                        print(f"qjob-tui: service ready at {embedded.url}", file=sys.stderr)
-                        running = embedded.url
-                    sources = [Source.local(running, token, name=LOCAL)]
+                    embedded = _shared(watchdog)
+                    sources = [Source.local(embedded.url, token, name=LOCAL)]
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise SourceError(f"two sources have the same name: {', '.join(names)}")

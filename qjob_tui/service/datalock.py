@@ -18,12 +18,14 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 LOCK = "service.lock"
 NOTE = "service.json"
 USERS = "service.users"
+STARTING = "service.start"
 
 
 class DataInUse(RuntimeError):
@@ -140,3 +142,24 @@ def unused(data_dir: Path) -> IO[str] | None:
         handle.close()
         return None
     return handle
+
+
+@contextlib.contextmanager
+def starting(data_dir: Path, timeout: float = 90.0) -> Iterator[None]:
+    """Held by the one dashboard that looks for the service and starts it if none runs: two
+    dashboards opened at once would otherwise both start one, and the second would fail."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / STARTING).open("a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise DataInUse(
+                        f"another dashboard has been starting the service of {data_dir} "
+                        f"for {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.05)
+        yield  # the lock goes with the file's closing
