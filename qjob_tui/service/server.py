@@ -135,7 +135,9 @@ def _stop_when_unused(server: uvicorn.Server, data_dir: Path) -> None:
         handle = unused(data_dir)
         if handle is not None:
             _LAST_USER_GONE.append(handle)
-            logging.getLogger("qjob_tui.service").info("no dashboard uses the service: stopping")
+            logging.getLogger("qjob_tui.service").warning(
+                "no dashboard uses the service any more (--while-used): stopping"
+            )
             server.should_exit = True
             return
         time.sleep(0.5)
