@@ -91,7 +91,7 @@ def subprocess_submit(service: ServiceProcess, home: Path, circuit: Path) -> str
     ("args", "code", "words"),
     [
         (("show", "nope"), 1, "Job not found: nope"),
-        (("tag", "nope", *[str(i) for i in range(9)]), 1, "at most 8 tags"),
+        (("tag", "nope", *[str(i) for i in range(9)]), 2, "at most 8 tags"),  # usage: rc 2
         (("submit", "/no/such.qasm"), 2, "cannot read /no/such.qasm"),
         (("ls", "--limit", "0"), 2, "must be 1 or more"),
     ],
