@@ -235,6 +235,7 @@ def _dashboard_options(parser: argparse.ArgumentParser, prefix: str = "") -> Non
         "--source",
         action="append",
         dest=f"{prefix}sources",
+        metavar="SOURCE",
         help="watch this source: account name, 'ibm', 'local' or a URL (repeatable)",
     )
     parser.add_argument(
@@ -260,7 +261,10 @@ def _dashboard_options(parser: argparse.ArgumentParser, prefix: str = "") -> Non
         "--no-mouse", action="store_true", dest=f"{prefix}no_mouse", help="do not capture the mouse"
     )
     parser.add_argument(
-        "--theme", dest=f"{prefix}theme", help="a Textual theme, e.g. textual-dark, nord, gruvbox"
+        "--theme",
+        dest=f"{prefix}theme",
+        metavar="THEME",
+        help="a Textual theme, e.g. textual-dark, nord, gruvbox",
     )
 
 
