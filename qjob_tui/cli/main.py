@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="open the dashboard on a fresh local service with a demo workload"
     )
-    _dashboard_options(demo)
+    _dashboard_options(demo, sources=False)  # the demo watches its own fresh service
 
     serve = commands.add_parser(
         "serve",
@@ -224,20 +224,24 @@ def _refresh(text: str) -> float:
     return value
 
 
-def _dashboard_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    """Options of the dashboard, for ``qjob-tui`` and ``qjob-tui demo``.
+def _dashboard_options(
+    parser: argparse.ArgumentParser, prefix: str = "", *, sources: bool = True
+) -> None:
+    """Options of the dashboard, for ``qjob-tui`` and ``qjob-tui demo`` (without the options
+    that choose sources: ``--source``, ``--relay``).
 
     Before a subcommand they are kept apart (``prefix``), so that ``_root_options`` can hand
     them to the subcommand or refuse them: argparse would let the subcommand's defaults
     overwrite them without a word.
     """
-    parser.add_argument(
-        "--source",
-        action="append",
-        dest=f"{prefix}sources",
-        metavar="SOURCE",
-        help="watch this source: account name, 'ibm', 'local' or a URL (repeatable)",
-    )
+    if sources:
+        parser.add_argument(
+            "--source",
+            action="append",
+            dest=f"{prefix}sources",
+            metavar="SOURCE",
+            help="watch this source: account name, 'ibm', 'local' or a URL (repeatable)",
+        )
     parser.add_argument(
         "--readonly",
         action="store_true",
@@ -251,12 +255,13 @@ def _dashboard_options(parser: argparse.ArgumentParser, prefix: str = "") -> Non
         dest=f"{prefix}refresh",
         help="poll interval while jobs are active",
     )
-    parser.add_argument(
-        "--relay",
-        metavar="URL",
-        dest=f"{prefix}relay",
-        help="watch every source of a qjob-tui relay (token in $QJOB_TUI_RELAY_TOKEN)",
-    )
+    if sources:
+        parser.add_argument(
+            "--relay",
+            metavar="URL",
+            dest=f"{prefix}relay",
+            help="watch every source of a qjob-tui relay (token in $QJOB_TUI_RELAY_TOKEN)",
+        )
     parser.add_argument(
         "--no-mouse", action="store_true", dest=f"{prefix}no_mouse", help="do not capture the mouse"
     )
@@ -480,9 +485,6 @@ def _main(argv: Sequence[str] | None) -> int:
     _root_options(args, parser)
     if args.command == "ls" and args.refresh is not None and not args.watch:
         parser.error("--refresh goes with --watch: 'qjob-tui ls' alone lists once")
-    if args.command == "demo" and (args.sources or args.relay):
-        flag = "--source" if args.sources else "--relay"
-        parser.error(f"{flag} is not an option of 'qjob-tui demo' (it watches its own service)")
     try:
         if args.command == "serve":
             return _serve(args)
@@ -510,8 +512,8 @@ def _main(argv: Sequence[str] | None) -> int:
             from qjob_tui.cli.dashboard import run_dashboard
 
             return run_dashboard(
-                source_specs=args.sources,
-                relay=args.relay,
+                source_specs=getattr(args, "sources", None),
+                relay=getattr(args, "relay", None),
                 demo=args.command == "demo",
                 readonly=args.readonly,
                 refresh=args.refresh,
