@@ -117,7 +117,12 @@ def invocations(draw: st.DrawFn) -> tuple[list[str], dict[str, str], bool]:
     env: dict[str, str] = {}
     explicit = where != "none"
     # With an explicit source, the bystander sits where a wrong default would find it.
-    env["QJOB_TUI_URL"] = "{bystander}" if explicit else "{target}"
+    if explicit:
+        env["QJOB_TUI_URL"] = "{bystander}"
+    else:
+        env["QJOB_TUI_URL"] = draw(st.one_of(st.just("{target}"), malformed_urls))
+    if draw(st.booleans()):
+        env["QJOB_TUI_TIMEOUT"] = draw(st.sampled_from(["20", "0", "nan", "-1", "soon", "1e9"]))
     token = draw(st.one_of(st.none(), awkward, st.just("tökén"), st.just("a\nb")))
     if token is not None:
         env["QJOB_TUI_SERVICE_TOKEN"] = token
@@ -130,14 +135,14 @@ def _run(args: list[str], env: dict[str, str], home: Path) -> subprocess.Complet
     base = {k: v for k, v in os.environ.items() if not k.startswith(("QISKIT_", "QJOB_TUI_"))}
     base.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"))
     base.update(XDG_CACHE_HOME=str(home / "cache"), XDG_DATA_HOME=str(home / "data"))
-    base.update(XDG_STATE_HOME=str(home / "state"), QJOB_TUI_TIMEOUT="20")
+    base.update(XDG_STATE_HOME=str(home / "state"))
     return subprocess.run(
         [sys.executable, "-m", "qjob_tui", *args],
         capture_output=True,
         text=True,
         errors="replace",
         timeout=120,
-        env={**base, **env},
+        env={**base, "QJOB_TUI_TIMEOUT": "20", **env},
         stdin=subprocess.DEVNULL,
     )
 
