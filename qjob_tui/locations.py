@@ -28,6 +28,11 @@ def data_dir() -> Path:
     return _base("XDG_DATA_HOME", ".local/share") / APP
 
 
+def log_dir() -> Path:
+    """Where crash logs go: ``$XDG_STATE_HOME/qjob-tui/log`` (the spec's place for logs)."""
+    return _base("XDG_STATE_HOME", ".local/state") / APP / "log"
+
+
 def config_file() -> Path:
     return config_dir() / "config.toml"
 

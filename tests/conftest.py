@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import sys
 import threading
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import leftovers
 from tests.service_process import ServiceProcess
 
 
@@ -151,3 +153,29 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     process: out of the collector's way, so a full collection scans only what tests made."""
     gc.collect()
     gc.freeze()
+
+
+# --- no process left behind ----------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    leftovers.mark_this_run()
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist has stopped its workers
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a process it started still lives (checked once, by the process that
+    ran or distributed the tests: a worker of pytest-xdist would see the other's)."""
+    if hasattr(session.config, "workerinput") or os.name != "posix" or not Path("/proc").is_dir():
+        return
+    alive = leftovers.left_behind(os.environ[leftovers.MARK])
+    if not alive:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"  pid {pid}: {command[:200]}" for pid, command in alive]
+    message = "processes left behind by the tests (now killed):\n" + "\n".join(lines)
+    if reporter is not None:
+        reporter.write_line(message, red=True)
+    else:
+        print(message, file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -91,7 +91,7 @@ def subprocess_submit(service: ServiceProcess, home: Path, circuit: Path) -> str
     ("args", "code", "words"),
     [
         (("show", "nope"), 1, "Job not found: nope"),
-        (("tag", "nope", *[str(i) for i in range(9)]), 1, "at most 8 tags"),
+        (("tag", "nope", *[str(i) for i in range(9)]), 2, "at most 8 tags"),  # usage: rc 2
         (("submit", "/no/such.qasm"), 2, "cannot read /no/such.qasm"),
         (("ls", "--limit", "0"), 2, "must be 1 or more"),
     ],
@@ -123,6 +123,12 @@ def test_a_broken_accounts_file_is_reported(tmp_path: Path) -> None:
     assert "qiskit-ibm.json" in done.stderr and "sekrit-key" not in done.stderr
 
 
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ls_watch_prints_changes_until_interrupted(service: ServiceProcess, tmp_path: Path) -> None:
     import signal
     import time
@@ -135,6 +141,9 @@ def test_ls_watch_prints_changes_until_interrupted(service: ServiceProcess, tmp_
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Ctrl+C's signal as a terminal sends it, whatever this run inherited: under nohup (a
+        # CI wrapper, 'make test &') SIGINT comes ignored, and the child would inherit that.
+        preexec_fn=_default_sigint,
     )
     try:
         assert watcher.stdout is not None
@@ -154,4 +163,10 @@ def test_ls_watch_prints_changes_until_interrupted(service: ServiceProcess, tmp_
         assert "new" in seen and "DONE" in seen
     finally:
         watcher.send_signal(signal.SIGINT)
-        assert watcher.wait(timeout=30) == 0
+        try:
+            code = watcher.wait(timeout=30)
+        finally:
+            if watcher.poll() is None:  # never left running, whatever failed
+                watcher.kill()
+                watcher.wait()
+    assert code == 0

@@ -61,6 +61,7 @@ def test_show_never_prints_a_servers_newline_or_tab_or_bidi() -> None:
         # Every line is ours: a label, an indented continuation, or the steps header.
         assert line[:10].rstrip() in {
             "Job",
+            "Source",
             "Status",
             "Backend",
             "Program",

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from qjob_tui.api import parse
-from qjob_tui.api.errors import BadRequest, BadResponse, NotFound, Unsupported, mask
+from qjob_tui.api.errors import (
+    BadRequest,
+    BadResponse,
+    InvalidId,
+    NotFound,
+    Unsupported,
+    mask,
+)
 from qjob_tui.api.source import IBM, LOCAL, Source
 from qjob_tui.model import (
     Backend,
@@ -30,6 +39,7 @@ from qjob_tui.model import (
     Workload,
     tag_problem,
 )
+from qjob_tui.text import one_line
 from qjob_tui.wire.errors import WireError
 
 if TYPE_CHECKING:
@@ -41,6 +51,22 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 200
 WORKLOAD_PAGE = 50  # the most ``GET /workloads`` gives at once
+
+
+# The shape of the ids servers give: IBM's job and session ids are 20 letters and digits, other
+# servers of the API use UUIDs; backend names are like ``ibm_brisbane`` or ``fake_perth``.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+_BACKEND = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def id_problem(value: str, what: str = "job") -> str | None:
+    """Why ``value`` is not a job or session id (or backend name), or None if it is one."""
+    pattern = _BACKEND if what == "backend" else _ID
+    if isinstance(value, str) and pattern.fullmatch(value):
+        return None
+    shown = repr(one_line(value, 60)) if isinstance(value, str) else type(value).__name__
+    kind = "a backend name" if what == "backend" else f"a {what} id"
+    return f"{shown} is not {kind}: ids are letters, digits, '-' and '_'"
 
 
 @dataclass(frozen=True)
@@ -112,8 +138,10 @@ class JobClient:
         policy: RetryPolicy | None = None,
         read_timeout: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.source = source
+        self._progress = progress
         self._transport = transport
         self._policy = policy
         self._read_timeout = read_timeout
@@ -135,6 +163,7 @@ class JobClient:
             policy=self._policy,
             transport=self._transport,
             sleep=self._sleep,
+            progress=self._progress,
         )
         requester.stats.requests += self._early.requests
         requester.stats.bytes_received += self._early.bytes_received
@@ -212,6 +241,22 @@ class JobClient:
     def _bad(self, message: str) -> BadResponse:
         return BadResponse(message, source=self.source.name)
 
+    def _segment(self, value: str, what: str = "job") -> str:
+        """An id checked and escaped for a URL path: it can never name another resource."""
+        problem = id_problem(value, what)
+        if problem is not None:
+            raise InvalidId(problem, source=self.source.name)
+        return quote(value, safe="")
+
+    def _job_path(self, job_id: str, tail: str = "") -> str:
+        return f"/jobs/{self._segment(job_id)}{tail}"
+
+    def _session_path(self, session_id: str, tail: str = "") -> str:
+        return f"/sessions/{self._segment(session_id, 'session')}{tail}"
+
+    def _backend_path(self, name: str, tail: str = "") -> str:
+        return f"/backends/{self._segment(name, 'backend')}{tail}"
+
     # --- jobs ----------------------------------------------------------------------------
 
     async def jobs(
@@ -270,7 +315,7 @@ class JobClient:
 
     async def _job_body(self, job_id: str, *, with_params: bool) -> Any:
         params = None if with_params else {"exclude_params": "true"}
-        return await self._http.json("GET", f"/jobs/{job_id}", params=params)
+        return await self._http.json("GET", self._job_path(job_id), params=params)
 
     async def job(self, job_id: str) -> Job:
         body = await self._job_body(job_id, with_params=False)
@@ -280,7 +325,7 @@ class JobClient:
             raise self._bad(f"job {job_id}: {exc}") from None
 
     async def metrics(self, job_id: str) -> parse.JobMetrics:
-        body = await self._http.json("GET", f"/jobs/{job_id}/metrics")
+        body = await self._http.json("GET", self._job_path(job_id, "/metrics"))
         try:
             return parse.metrics_from_api(body)
         except parse.ShapeError as exc:
@@ -299,7 +344,7 @@ class JobClient:
 
     async def results_text(self, job_id: str) -> str | None:
         """The raw result JSON text, or None while there is no final result."""
-        response = await self._http.request("GET", f"/jobs/{job_id}/results")
+        response = await self._http.request("GET", self._job_path(job_id, "/results"))
         if response.status_code == 204 or not response.content:
             return None
         return response.text
@@ -365,20 +410,20 @@ class JobClient:
         """
         job = await self._job_body(job_id, with_params=False)
         try:
-            metrics: Any = await self._http.json("GET", f"/jobs/{job_id}/metrics")
+            metrics: Any = await self._http.json("GET", self._job_path(job_id, "/metrics"))
         except NotFound:
             metrics = None
         return redact({"job": job, "metrics": metrics}, self._http.auth.secrets)
 
     async def logs(self, job_id: str) -> str:
         try:
-            response = await self._http.request("GET", f"/jobs/{job_id}/logs")
+            response = await self._http.request("GET", self._job_path(job_id, "/logs"))
         except NotFound:
             return ""  # as qiskit-ibm-runtime: no logs is an empty log
         return response.text
 
     async def cancel(self, job_id: str) -> None:
-        await self._http.request("POST", f"/jobs/{job_id}/cancel")
+        await self._http.request("POST", self._job_path(job_id, "/cancel"))
 
     async def set_tags(self, job_id: str, tags: Sequence[str]) -> tuple[str, ...]:
         """Replace the job's tags (the API has no add or remove) and return them."""
@@ -386,17 +431,17 @@ class JobClient:
         problem = tag_problem(unique)
         if problem is not None:
             raise BadRequest(problem, source=self.source.name)
-        await self._http.request("PUT", f"/jobs/{job_id}/tags", json_body={"tags": unique})
+        await self._http.request("PUT", self._job_path(job_id, "/tags"), json_body={"tags": unique})
         return tuple(unique)
 
     async def rename(self, job_id: str, name: str | None) -> None:
         """Set the job's name: a local service extension, refused for IBM sources."""
         if not self.source.can_rename:
             raise Unsupported("IBM Quantum does not support renaming jobs", source=self.source.name)
-        await self._http.request("PATCH", f"/jobs/{job_id}", json_body={"name": name})
+        await self._http.request("PATCH", self._job_path(job_id), json_body={"name": name})
 
     async def delete(self, job_id: str) -> None:
-        await self._http.request("DELETE", f"/jobs/{job_id}")
+        await self._http.request("DELETE", self._job_path(job_id))
 
     async def submit(
         self,
@@ -484,7 +529,7 @@ class JobClient:
             raise self._bad(f"GET /backends: {exc}") from None
 
     async def backend_status(self, name: str) -> Backend:
-        body = await self._http.json("GET", f"/backends/{name}/status")
+        body = await self._http.json("GET", self._backend_path(name, "/status"))
         try:
             return parse.backend_status_from_api(body, name, self.source.name)
         except parse.ShapeError as exc:
@@ -495,7 +540,7 @@ class JobClient:
     ) -> dict[str, Any] | None:
         """A backend's calibration data, as it was at ``updated_before`` if given."""
         params = {"updated_before": _utc(updated_before)} if updated_before else None
-        body = await self._http.json("GET", f"/backends/{name}/properties", params=params)
+        body = await self._http.json("GET", self._backend_path(name, "/properties"), params=params)
         if body is not None and not isinstance(body, dict):
             raise self._bad(f"properties of {name}: not an object")
         return body
@@ -525,7 +570,7 @@ class JobClient:
         return session_id
 
     async def session(self, session_id: str) -> Session:
-        body = await self._http.json("GET", f"/sessions/{session_id}")
+        body = await self._http.json("GET", self._session_path(session_id))
         try:
             return parse.session_from_api(body, self.source.name)
         except parse.ShapeError as exc:
@@ -534,12 +579,12 @@ class JobClient:
     async def close_session(self, session_id: str) -> None:
         """Stop the session accepting jobs; the jobs it has still run (``Session.close()``)."""
         await self._http.request(
-            "PATCH", f"/sessions/{session_id}", json_body={"accepting_jobs": False}
+            "PATCH", self._session_path(session_id), json_body={"accepting_jobs": False}
         )
 
     async def cancel_session(self, session_id: str) -> None:
         """Close the session now: its queued jobs will not run (``Session.cancel()``)."""
-        await self._http.request("DELETE", f"/sessions/{session_id}/close")
+        await self._http.request("DELETE", self._session_path(session_id, "/close"))
 
     async def session_jobs(self, session_id: str) -> list[Job]:
         """Every job of a session or batch, newest first (``GET /jobs?session_id=``)."""

@@ -59,6 +59,16 @@ class NetworkError(ApiError):
     """The service could not be reached: refused, timed out, reset, DNS."""
 
 
+class InvalidSource(ApiError):
+    """The source's own URL, port or credentials cannot make a request (a port out of range, a
+    token no header can carry): a mistake of the settings, which no retry can mend."""
+
+
+class InvalidId(ApiError):
+    """A job, session or backend id that no server gives (``../jobs/X``, ``a\tb``, ``''``):
+    refused before it reaches a URL."""
+
+
 class BadResponse(ApiError):
     """The service answered something this client cannot read (bad or truncated JSON)."""
 

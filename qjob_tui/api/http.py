@@ -13,6 +13,7 @@ import contextlib
 import email.utils
 import json
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from qjob_tui.api.errors import (
     ApiError,
     BadRequest,
     BadResponse,
+    InvalidSource,
     InvalidState,
     NetworkError,
     NotAuthorized,
@@ -40,6 +42,7 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 MAX_TRIES = 5
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
+PROGRESS_EVERY = 10.0
 
 
 @dataclass
@@ -109,6 +112,17 @@ def error_message(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]*")  # what an HTTP header value may hold
+_BAD_HEADER = "a header value (the token?) holds a line break or characters outside ASCII"
+
+
+def _plain(exc: Exception) -> str:
+    """An httpx error's own words, without a header value it may quote."""
+    if isinstance(exc, httpx.LocalProtocolError):
+        return _BAD_HEADER
+    return str(exc) or type(exc).__name__
+
+
 _ERRORS: Mapping[int, type[ApiError]] = {
     400: BadRequest,
     401: NotAuthorized,
@@ -134,8 +148,13 @@ class Requester:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         user_agent: str = "qjob-tui",
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.source = source
+        # Told "waiting for URL: 20 s, try 2 of 5" while a request goes unanswered (the CLI
+        # prints it on stderr, so a silent server is never a silent command).
+        self.progress = progress
+        self.read_timeout = read_timeout
         self.auth = auth
         self.policy = policy or RetryPolicy()
         self.stats = RequestStats()
@@ -172,24 +191,47 @@ class Requester:
         attempt = 0
         refreshed = False
         content = None if json_body is None else json.dumps(json_body).encode()
+        tries = [0]  # the try in flight, for the progress reports
+        reporter = None
+        if self.progress is not None:
+            reporter = asyncio.create_task(self._report_waiting(path, tries))
+        try:
+            while True:
+                attempt += 1
+                tries[0] = attempt
+                response = await self._send(method, path, params, content, attempt)
+                if response is None:  # a network fault worth another try
+                    await self._backoff(attempt)
+                    continue
+                status = response.status_code
+                if status < 400:
+                    return response
+                if status == 401 and not refreshed and self.auth.invalidate():
+                    refreshed = True
+                    attempt -= 1
+                    continue
+                wait = self._retry_wait(response, attempt)
+                if wait is None:
+                    raise self.error_for(response)
+                self.stats.retries += 1
+                await self._sleep(wait)
+        finally:
+            if reporter is not None:
+                reporter.cancel()
+
+    async def _report_waiting(self, path: str, tries: list[int]) -> None:
+        """Every ``PROGRESS_EVERY`` seconds (or each read timeout, if shorter) of one request
+        without an answer, tell ``progress`` how long and which try."""
+        assert self.progress is not None
+        every = min(PROGRESS_EVERY, self.read_timeout)
+        started = time.monotonic()
+        url = f"{str(self._client.base_url).rstrip('/')}{path}"
         while True:
-            attempt += 1
-            response = await self._send(method, path, params, content, attempt)
-            if response is None:  # a network fault worth another try
-                await self._backoff(attempt)
-                continue
-            status = response.status_code
-            if status < 400:
-                return response
-            if status == 401 and not refreshed and self.auth.invalidate():
-                refreshed = True
-                attempt -= 1
-                continue
-            wait = self._retry_wait(response, attempt)
-            if wait is None:
-                raise self.error_for(response)
-            self.stats.retries += 1
-            await self._sleep(wait)
+            await asyncio.sleep(every)
+            waited = time.monotonic() - started
+            self.progress(
+                f"waiting for {url}: {waited:.0f} s, try {tries[0]} of {self.policy.max_tries}"
+            )
 
     async def _send(
         self, method: str, path: str, params: Any, content: bytes | None, attempt: int
@@ -197,6 +239,10 @@ class Requester:
         """One try: the response, None for a fault to retry, or a NetworkError after the last."""
         try:
             headers = await self.auth.headers()
+            if not all(_HEADER_VALUE.fullmatch(value) for value in headers.values()):
+                # Refused before connecting: a token with a line break or non-ASCII letter
+                # fails the same on every try, wherever the server is.
+                raise self._fail(InvalidSource, f"cannot send a request: {_BAD_HEADER}")
             if content is not None:
                 headers["Content-Type"] = "application/json"
             self.stats.requests += 1
@@ -212,10 +258,27 @@ class Requester:
             if isinstance(exc, NetworkError) and attempt < self.policy.max_tries:
                 return None
             raise
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            # The request cannot be written (a bad URL, port or header value): the same next
+            # time, so it is refused at once. The message never quotes a header.
+            raise self._fail(InvalidSource, f"cannot send a request: {_plain(exc)}") from None
+        except (UnicodeEncodeError, OverflowError) as exc:
+            reason = "a header or the URL holds characters outside ASCII"
+            if isinstance(exc, OverflowError):
+                reason = "the port is out of range (1-65535)"
+            raise self._fail(InvalidSource, f"cannot send a request: {reason}") from None
+        except ExceptionGroup as group:  # anyio's connect attempts, each failed the same way
+            if group.subgroup(OverflowError) is None:
+                raise
+            reason = "the port is out of range (1-65535)"
+            raise self._fail(InvalidSource, f"cannot send a request: {reason}") from None
         except httpx.TimeoutException:
             if attempt < self.policy.max_tries:
                 return None
-            raise self._fail(NetworkError, f"timed out after {attempt} tries") from None
+            raise self._fail(
+                NetworkError,
+                f"timed out after {attempt} tries (no answer within {self.read_timeout:g} s)",
+            ) from None
         except httpx.TransportError as exc:
             if attempt < self.policy.max_tries:
                 return None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -17,10 +19,11 @@ from pathlib import Path
 from dateutil import tz
 
 from qjob_tui.api.client import JobClient
-from qjob_tui.api.errors import ApiError, NetworkError
+from qjob_tui.api.errors import ApiError, InvalidId, InvalidSource, NetworkError
+from qjob_tui.api.source import Source
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.export import job_to_dict
-from qjob_tui.model import Job, JobStatus
+from qjob_tui.model import Job, JobStatus, tag_problem
 from qjob_tui.store.changes import ChangeSet
 from qjob_tui.text import lines as text_lines
 from qjob_tui.text import one_line
@@ -81,7 +84,8 @@ def _field(label: str, text: object) -> list[str]:
 def format_job(job: Job) -> str:
     """A job for ``show``: every server string on lines of its own, cleaned."""
     lines = [
-        f"Job       {one_line(job.id, 80)}  ({one_line(job.source, 40)})",
+        f"Job       {one_line(job.id, 80)}",
+        f"Source    {one_line(job.source, 80)}",
         f"Status    {STATUS_MARK.get(job.status.value, '?')} {job.status.value}",
         f"Backend   {one_line(job.backend or '-', 80)}",
         f"Program   {one_line(job.program or '-', 80)}",
@@ -112,11 +116,40 @@ def format_job(job: Job) -> str:
     return "\n".join(lines)
 
 
+TIMEOUT_VARIABLE = "QJOB_TUI_TIMEOUT"
+DEFAULT_TIMEOUT = 10.0
+
+
+def answer_timeout() -> float:
+    """Seconds a command waits for each answer (``$QJOB_TUI_TIMEOUT``, default 10); it tries
+    five times, telling stderr meanwhile, so it gives up within about six times this."""
+    text = os.environ.get(TIMEOUT_VARIABLE, "")
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 3600):
+        raise SourceError(f"${TIMEOUT_VARIABLE} must be a number of seconds from 0 to 3600")
+    return value
+
+
+def waiting(line: str) -> None:
+    """A request still unanswered: said on stderr, so a silent server is no silent command."""
+    print(f"qjob-tui: {line}", file=sys.stderr, flush=True)
+
+
+def command_client(source: Source) -> JobClient:
+    """A client as the commands use it: shorter waits than the dashboard's, said as they go."""
+    return JobClient(source, read_timeout=answer_timeout(), progress=waiting)
+
+
 async def _with_client(
     args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]]
 ) -> int:
     source = resolve_source(getattr(args, "source", None))
-    async with JobClient(source) as client:
+    async with command_client(source) as client:
         return await action(client)
 
 
@@ -126,7 +159,7 @@ def run(args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]])
         return asyncio.run(_with_client(args, action))
     except KeyboardInterrupt:
         return EXIT_OK
-    except SourceError as exc:
+    except (SourceError, InvalidSource, InvalidId) as exc:
         print(f"qjob-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except NetworkError as exc:
@@ -229,7 +262,17 @@ def show(args: argparse.Namespace) -> int:
     return run(args, action)
 
 
+def _tags_refused(tags: list[str]) -> bool:
+    """Tags that break IBM's rules, said before any request (a usage error, not the server's)."""
+    problem = tag_problem([t.strip() for t in tags])
+    if problem is not None:
+        print(f"qjob-tui: {problem}", file=sys.stderr)
+    return problem is not None
+
+
 def submit(args: argparse.Namespace) -> int:
+    if _tags_refused(args.tag or []):
+        return EXIT_USAGE
     path: Path = args.file
     try:
         text = path.read_text(encoding="utf-8")
@@ -241,7 +284,7 @@ def submit(args: argparse.Namespace) -> int:
         job_id = await client.submit(
             [text], args.backend, shots=args.shots, tags=args.tag or (), name=args.name
         )
-        print(job_id)
+        print(one_line(job_id, 80))  # the server's text, cleaned as ls cleans it
         return EXIT_OK
 
     return run(args, action)
@@ -250,10 +293,11 @@ def submit(args: argparse.Namespace) -> int:
 def _already_final(job: Job) -> int:
     """A job that has ended: saying so, and success if it ended the way the user wanted."""
     state = job.status.value.lower()
+    shown = one_line(job.id, 80)
     if job.status is JobStatus.CANCELLED:
-        print(f"{job.id} is already cancelled")
+        print(f"{shown} is already cancelled")
         return EXIT_OK
-    print(f"qjob-tui: {job.id} is already {state}: nothing to cancel", file=sys.stderr)
+    print(f"qjob-tui: {shown} is already {state}: nothing to cancel", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -269,16 +313,20 @@ def cancel(args: argparse.Namespace) -> int:
             if job.status.is_final:
                 return _already_final(job)
             raise
-        print(f"cancelled {args.job_id}")
+        print(f"cancelled {args.job_id}")  # an id of the shape checked: nothing to clean
         return EXIT_OK
 
     return run(args, action)
 
 
 def tag(args: argparse.Namespace) -> int:
+    if _tags_refused(args.tags):
+        return EXIT_USAGE
+
     async def action(client: JobClient) -> int:
         tags = await client.set_tags(args.job_id, args.tags)
-        print(f"{args.job_id}: {', '.join(tags) or '(no tags)'}")
+        shown = one_line(", ".join(tags), 400) or "(no tags)"
+        print(f"{args.job_id}: {shown}")
         return EXIT_OK
 
     return run(args, action)

@@ -2,8 +2,9 @@
 
 Sources, in order: ``--source`` if given; else every IBM Quantum account found as
 qiskit-ibm-runtime finds them, plus the services of the config file; and when that finds nothing,
-the local service: the one answering at ``local_url`` (or ``$QJOB_TUI_URL``), or one started in
-the background with its data in the XDG data folder. ``qjob-tui demo`` always starts a fresh
+the local service: the one answering at ``local_url`` (or ``$QJOB_TUI_URL``), or the XDG data
+folder's background service, shared by every dashboard and started if none runs
+(``cli/embedded.py``). ``qjob-tui demo`` always starts a fresh
 service with the demo workload.
 """
 
@@ -17,31 +18,46 @@ from typing import TYPE_CHECKING
 
 from qjob_tui import locations
 from qjob_tui.api.accounts import AccountError, all_accounts
+from qjob_tui.api.address import credential_problem, url_problem
 from qjob_tui.api.client import JobClient
+from qjob_tui.api.errors import ApiError
 from qjob_tui.api.probe import answers
 from qjob_tui.api.source import LOCAL, Source
-from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService
-from qjob_tui.cli.sources import SourceError, resolve_source
+from qjob_tui.cli.crash import DashboardCrash
+from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService, shared_service
+from qjob_tui.cli.sources import SourceError, account_source, checked, resolve_source
 from qjob_tui.config import Settings, load_settings
 from qjob_tui.saving import remote_viewer
+from qjob_tui.service.datalock import DataInUse, starting
 from qjob_tui.store import JobStore, StoreConfig
 
 if TYPE_CHECKING:
     from qjob_tui.ui.hangup import TerminalWatchdog
 
 
-def configured_sources(settings: Settings, notices: list[str]) -> list[Source]:
-    """IBM accounts and the config file's services (no local service yet)."""
+def configured_sources(
+    settings: Settings, notices: list[str], *, strict: bool = False
+) -> list[Source]:
+    """IBM accounts and the config file's services (no local service yet), each checked.
+
+    An accounts file that cannot be read is a notice (the dashboard still opens on the other
+    sources), or with ``strict`` a SourceError, as for the commands that act on one source.
+    """
     sources: list[Source] = []
     try:
-        sources += [Source.from_account(a, os.environ) for a in all_accounts(os.environ)]
+        sources += [account_source(a, os.environ) for a in all_accounts(os.environ)]
     except AccountError as exc:
+        if strict:
+            raise SourceError(str(exc)) from None
         notices.append(str(exc))
     for extra in settings.sources:
         token = os.environ.get(extra.token_env) if extra.token_env else None
         if extra.token_env and not token:
             notices.append(f"source {extra.name}: ${extra.token_env} is not set")
-        sources.append(Source.local(extra.url, token, name=extra.name))
+        problem = url_problem(extra.url, f"source {extra.name!r} of config.toml")
+        if problem is not None:
+            raise SourceError(problem)
+        sources.append(checked(Source.local(extra.url, token, name=extra.name)))
     return sources
 
 
@@ -55,15 +71,6 @@ def theme_problem(theme: str | None, where: str) -> str | None:
         return None
     known = ", ".join(sorted(BUILTIN_THEMES))
     return f"unknown theme {theme!r} ({where}); the themes are: {known}"
-
-
-def _running_service() -> str | None:
-    """The URL of a service already serving the default data folder, if one answers."""
-    from qjob_tui.service.datalock import read_note
-
-    note = read_note(locations.data_dir())
-    url = note.get("url") if note else None
-    return url if isinstance(url, str) and answers(url) else None
 
 
 def _start_watchdog() -> TerminalWatchdog | None:
@@ -82,17 +89,41 @@ def _embedded(service: EmbeddedService, watchdog: TerminalWatchdog | None) -> Em
     return service.start()
 
 
+def _shared(watchdog: TerminalWatchdog | None) -> EmbeddedService:
+    """The data folder's background service, shared with every dashboard (and found by the
+    commands); this dashboard's lease keeps it up. One dashboard at a time looks and starts."""
+    data = locations.data_dir()
+    try:
+        with starting(data):
+            running, lease = shared_service(data)
+            embedded = EmbeddedService(data, lease=lease)
+            if running is not None:
+                embedded.url = running
+                return embedded
+            print("qjob-tui: starting the local service…", file=sys.stderr)
+            _embedded(embedded, watchdog)
+    except DataInUse as exc:
+        raise EmbeddedError(str(exc)) from None
+    except OSError as exc:
+        raise EmbeddedError(f"cannot use the data folder {data}: {exc.strerror or exc}") from None
+    print(f"qjob-tui: service ready at {embedded.url}", file=sys.stderr)
+    return embedded
+
+
 def _relay_sources(url: str) -> list[Source]:
-    """Every source of a relay (``--relay URL``)."""
+    """Every source of a relay (``--relay URL``); ApiError if the relay cannot say."""
     from qjob_tui.api.errors import ApiError
     from qjob_tui.api.relay import relay_sources
 
-    try:
-        sources = relay_sources(url, os.environ.get("QJOB_TUI_RELAY_TOKEN") or None)
-    except ApiError as exc:
-        raise SourceError(str(exc)) from None
+    token = os.environ.get("QJOB_TUI_RELAY_TOKEN") or None
+    problem = url_problem(url, "--relay")
+    if problem is None and token is not None:
+        problem = credential_problem(token, "$QJOB_TUI_RELAY_TOKEN")
+    if problem is not None:
+        raise SourceError(problem)
+    sources = relay_sources(url, token)
     if not sources:
-        raise SourceError(f"the relay at {url} serves no source")
+        raise ApiError(f"the relay at {url} serves no source")
     return sources
 
 
@@ -134,15 +165,16 @@ def run_dashboard(
             sources = configured_sources(settings, notices)
             if not sources:
                 local_url = settings.local_url or os.environ.get("QJOB_TUI_URL")
+                token = os.environ.get("QJOB_TUI_SERVICE_TOKEN") or None
+                if local_url:
+                    problem = url_problem(local_url, "local_url (or $QJOB_TUI_URL)")
+                    if problem is not None:
+                        raise SourceError(problem)
                 if local_url and answers(Source.local(local_url).url):
-                    sources = [Source.local(local_url, os.environ.get("QJOB_TUI_SERVICE_TOKEN"))]
-                elif (running := _running_service()) is not None:
-                    sources = [Source.local(running, name=LOCAL)]
+                    sources = [checked(Source.local(local_url, token))]
                 else:
-                    print("qjob-tui: starting the local service…", file=sys.stderr)
-                    embedded = _embedded(EmbeddedService(locations.data_dir()), watchdog)
-                    print(f"qjob-tui: service ready at {embedded.url}", file=sys.stderr)
-                    sources = [Source.local(embedded.url, name=LOCAL)]
+                    embedded = _shared(watchdog)
+                    sources = [Source.local(embedded.url, token, name=LOCAL)]
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise SourceError(f"two sources have the same name: {', '.join(names)}")
@@ -161,6 +193,8 @@ def run_dashboard(
         from qjob_tui.ui.app import QJobApp
 
         app = QJobApp(store, settings=settings, readonly=readonly, notices=notices)
+        crash = DashboardCrash()
+        crash.guard(app)
         if watchdog is not None and not os.environ.get("TEXTUAL_DRIVER"):
             # A driver named by the environment (Textual's web driver, under the relay's
             # browser view or textual-serve) writes its own packets on stdout: it stays.
@@ -172,8 +206,12 @@ def run_dashboard(
         gc.freeze()
         gc.enable()
         app.run(mouse=mouse and settings.mouse)
+        crash.report()
         return app.return_code or 0
-    except (SourceError, EmbeddedError) as exc:
+    except SourceError as exc:
+        print(f"qjob-tui: {exc}", file=sys.stderr)
+        return 2
+    except (EmbeddedError, ApiError) as exc:  # a service down or refusing: not a usage error
         print(f"qjob-tui: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -1,8 +1,14 @@
-"""The local job service started in the background for the dashboard, and stopped with it.
+"""The local job service started in the background for the dashboard.
 
 The service is a separate program, so it runs as a child process (``qjob-tui serve``) on a free
-loopback port; the dashboard talks to it over HTTP like to any other source, through ``api/``.
-If a service already answers at the configured URL, that one is used instead.
+loopback port of its choosing, in a session of its own; the dashboard talks to it over HTTP like
+to any other source, through ``api/``. Where it answers is written in its data folder
+(``service.json``), where the commands find it too.
+
+For the data folder of every day the service is shared, not owned (``serve --while-used``): each
+dashboard holds a lease on it (``service/datalock.py``) and quitting does not stop it; it stops
+by itself once the last dashboard has ended, or crashed. The demo's service, on a temporary
+folder no one else knows, is the dashboard's own and stops with it.
 """
 
 from __future__ import annotations
@@ -17,18 +23,48 @@ import time
 from pathlib import Path
 
 from qjob_tui.api.probe import answers
-from qjob_tui.service.datalock import read_note
+from qjob_tui.service.datalock import DataInUse, Lease, read_note, running_service
+from qjob_tui.text import one_line
 
 
 class EmbeddedError(RuntimeError):
     """The background service could not be started; the message says why."""
 
 
+def shared_service(data_dir: Path) -> tuple[str | None, Lease]:
+    """A lease on the data folder's background service, and its URL if one already answers.
+
+    The lease comes first: a service that finds itself unused between the look and the lease
+    would otherwise stop under this dashboard.
+    """
+    try:
+        lease = Lease(data_dir).acquire()
+    except DataInUse as exc:
+        raise EmbeddedError(str(exc)) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise EmbeddedError(f"cannot use the data folder {data_dir}: {reason}") from None
+    note = running_service(data_dir)
+    url = note.get("url") if note else None
+    if isinstance(url, str) and answers(url):
+        return url, lease
+    return None, lease
+
+
 class EmbeddedService:
-    """A ``qjob-tui serve`` child process on a free loopback port of its choosing."""
+    """A ``qjob-tui serve`` child process on a free loopback port of its choosing.
+
+    With a ``lease`` it is shared (``--while-used``) and ``stop`` only gives the lease up;
+    without one (the demo) ``stop`` stops it.
+    """
 
     def __init__(
-        self, data_dir: Path | None, *, demo: bool = False, log: Path | None = None
+        self,
+        data_dir: Path | None,
+        *,
+        demo: bool = False,
+        log: Path | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if data_dir is None:
@@ -36,6 +72,7 @@ class EmbeddedService:
             data_dir = Path(self._tmp.name)
         self.data_dir = data_dir
         self.demo = demo
+        self.lease = lease
         self.url = ""  # known once the child has bound its port (see ``start``)
         self.log = log or data_dir / "service.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -48,6 +85,8 @@ class EmbeddedService:
         command += ["--data", str(self.data_dir), "--log-level", "warning"]
         if self.demo:
             command.append("--demo")
+        if self.lease is not None:
+            command.append("--while-used")
         with self.log.open("ab") as out:
             self._proc = subprocess.Popen(
                 command,
@@ -60,18 +99,31 @@ class EmbeddedService:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                tail = self.log.read_text(errors="replace")[-400:].strip()
-                raise EmbeddedError(f"the local service exited: {tail or 'no output'}")
+                lines = self.log.read_text(errors="replace").strip().splitlines()
+                self._proc = None
+                said = one_line(lines[-1], 300) if lines else "no output"
+                raise EmbeddedError(f"the local service exited: {said} (its log: {self.log})")
             note = read_note(self.data_dir)
             if note and note.get("pid") == self._proc.pid:
                 self.url = str(note["url"])
                 if answers(self.url):
                     return self
             time.sleep(0.1)
-        self.stop()
+        self._end()
         raise EmbeddedError(f"the local service did not answer within {timeout:.0f} s")
 
     def stop(self) -> None:
+        """Give the shared service up (it stops when its last user has), or stop the demo's."""
+        if self.lease is not None:
+            self.lease.release()
+            self._proc = None  # it lives on for the other dashboards, in its own session
+        else:
+            self._end()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _end(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -82,13 +134,11 @@ class EmbeddedService:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
 
     def abandon(self) -> None:
-        """Ask the service to stop without waiting: the last act of a process about to end."""
-        if self._proc is not None and self._proc.poll() is None:
+        """Ask an owned service to stop without waiting: the last act of a process about to
+        end. A shared one needs nothing: the lease ends with the process."""
+        if self.lease is None and self._proc is not None and self._proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._proc.pid, signal.SIGINT)
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from qjob_tui import __version__, locations
 
@@ -33,15 +34,10 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
-    return value
-
-
-def _usage_limit(text: str) -> float:
-    value = _positive_float(text)
-    if value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"not a finite number of seconds: {text!r}")
     return value
 
 
@@ -73,18 +69,37 @@ def _size(text: str) -> int:
     return int(value)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors are one line (and exit 2), as every error is."""
+
+    def error(self, message: str) -> NoReturn:
+        from qjob_tui.text import one_line
+
+        self.exit(EXIT_USAGE, f"{self.prog}: {one_line(message, 300)} (see {self.prog} --help)\n")
+
+
+def _job_id(text: str) -> str:
+    """A job id as servers give them: checked before it can reach a URL."""
+    from qjob_tui.api.client import id_problem
+
+    problem = id_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="qjob-tui",
         description="A terminal dashboard for quantum computing jobs.",
     )
     parser.add_argument("--version", action="version", version=f"qjob-tui {__version__}")
-    _dashboard_options(parser)
+    _dashboard_options(parser, prefix=ROOT)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser(
         "demo", help="open the dashboard on a fresh local service with a demo workload"
     )
-    _dashboard_options(demo)
+    _dashboard_options(demo, sources=False)  # the demo watches its own fresh service
 
     serve = commands.add_parser(
         "serve",
@@ -126,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"read the IAM API key from environment variable VAR (default {APIKEY_VARIABLE})",
     )
     serve.add_argument("--demo", action="store_true", help="submit a demo workload")
+    serve.add_argument(
+        "--while-used",
+        action="store_true",
+        help="stop once no dashboard uses it any more (how the dashboard starts its "
+        "background service, shared by every dashboard on the same data folder)",
+    )
     serve.add_argument(
         "--latency-scale",
         type=_positive_float,
@@ -175,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--usage-limit",
-        type=_usage_limit,
+        type=_positive_float,
         default=None,
         metavar="SECONDS",
         help="quantum seconds the instance may use; then submits are refused (default: none)",
@@ -203,27 +224,113 @@ def _refresh(text: str) -> float:
     return value
 
 
-def _dashboard_options(parser: argparse.ArgumentParser) -> None:
-    """Options of the dashboard, for ``qjob-tui`` and ``qjob-tui demo``."""
+def _dashboard_options(
+    parser: argparse.ArgumentParser, prefix: str = "", *, sources: bool = True
+) -> None:
+    """Options of the dashboard, for ``qjob-tui`` and ``qjob-tui demo`` (without the options
+    that choose sources: ``--source``, ``--relay``).
+
+    Before a subcommand they are kept apart (``prefix``), so that ``_root_options`` can hand
+    them to the subcommand or refuse them: argparse would let the subcommand's defaults
+    overwrite them without a word.
+    """
+    if sources:
+        parser.add_argument(
+            "--source",
+            action="append",
+            dest=f"{prefix}sources",
+            metavar="SOURCE",
+            help="watch this source: account name, 'ibm', 'local' or a URL (repeatable)",
+        )
     parser.add_argument(
-        "--source",
-        action="append",
-        dest="sources",
-        help="watch this source: account name, 'ibm', 'local' or a URL (repeatable)",
+        "--readonly",
+        action="store_true",
+        dest=f"{prefix}readonly",
+        help="hide every action that changes a job",
     )
     parser.add_argument(
-        "--readonly", action="store_true", help="hide every action that changes a job"
+        "--refresh",
+        type=_refresh,
+        metavar="SECONDS",
+        dest=f"{prefix}refresh",
+        help="poll interval while jobs are active",
+    )
+    if sources:
+        parser.add_argument(
+            "--relay",
+            metavar="URL",
+            dest=f"{prefix}relay",
+            help="watch every source of a qjob-tui relay (token in $QJOB_TUI_RELAY_TOKEN)",
+        )
+    parser.add_argument(
+        "--no-mouse", action="store_true", dest=f"{prefix}no_mouse", help="do not capture the mouse"
     )
     parser.add_argument(
-        "--refresh", type=_refresh, metavar="SECONDS", help="poll interval while jobs are active"
+        "--theme",
+        dest=f"{prefix}theme",
+        metavar="THEME",
+        help="a Textual theme, e.g. textual-dark, nord, gruvbox",
     )
-    parser.add_argument(
-        "--relay",
-        metavar="URL",
-        help="watch every source of a qjob-tui relay (token in $QJOB_TUI_RELAY_TOKEN)",
-    )
-    parser.add_argument("--no-mouse", action="store_true", help="do not capture the mouse")
-    parser.add_argument("--theme", help="a Textual theme, e.g. textual-dark, nord, gruvbox")
+
+
+ROOT = "root_"
+_ROOT_OPTIONS = {
+    "sources": "--source",
+    "readonly": "--readonly",
+    "refresh": "--refresh",
+    "relay": "--relay",
+    "no_mouse": "--no-mouse",
+    "theme": "--theme",
+}
+
+
+def _root_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Options given before the subcommand mean what they mean after it, or are refused.
+
+    ``qjob-tui --source URL cancel ID`` cancels on URL, as ``cancel ID --source URL`` does; an
+    option the subcommand does not have (``qjob-tui --readonly ls``) is a usage error.
+    """
+    for name, flag in _ROOT_OPTIONS.items():
+        value = getattr(args, ROOT + name)
+        if args.command is None:
+            setattr(args, name, value)
+            continue
+        if value is None or value is False:
+            continue
+        where = f"'qjob-tui {args.command}'"
+        if name == "sources" and not hasattr(args, "sources") and hasattr(args, "source"):
+            if len(value) > 1:
+                parser.error(
+                    f"{where} works on one source, and --source was given {len(value)} times"
+                )
+            if args.source is not None and args.source != value[0]:
+                parser.error(f"--source given twice, differently: {value[0]!r} and {args.source!r}")
+            args.source = value[0]
+        elif name == "sources" and hasattr(args, "sources"):
+            args.sources = [*value, *(args.sources or [])]
+        elif hasattr(args, name):
+            current = getattr(args, name)
+            if current not in (None, False) and current != value:
+                parser.error(f"{flag} given twice, differently: {value!r} and {current!r}")
+            setattr(args, name, value)
+        else:
+            parser.error(f"{flag} is not an option of {where} (it is the dashboard's)")
+
+
+class _Once(argparse.Action):
+    """An option that may be given once: a second, different value is refused, not ignored."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        current = getattr(namespace, self.dest, None)
+        if current is not None and current != values:
+            parser.error(f"{option_string} given twice, differently: {current!r} and {values!r}")
+        setattr(namespace, self.dest, values)
 
 
 def _positive_int(text: str) -> int:
@@ -252,12 +359,12 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     ls.add_argument("--backend", help="only jobs on this backend")
     ls.add_argument("--tag", action="append", help="only jobs with this tag (repeatable: all)")
     ls.add_argument("--limit", type=_positive_int, default=20, help="at most N jobs (default 20)")
-    ls.add_argument("--source", help=source_help)
+    ls.add_argument("--source", action=_Once, help=source_help)
 
     show = commands.add_parser("show", help="show one job with its steps, queue and error")
-    show.add_argument("job_id", metavar="ID")
+    show.add_argument("job_id", metavar="ID", type=_job_id)
     show.add_argument("--json", action="store_true", help="print JSON")
-    show.add_argument("--source", help=source_help)
+    show.add_argument("--source", action=_Once, help=source_help)
 
     submit = commands.add_parser("submit", help="submit an OpenQASM 2 or 3 file")
     submit.add_argument("file", type=Path, metavar="FILE.qasm")
@@ -265,16 +372,16 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     submit.add_argument("--shots", type=_positive_int, default=None, help="default 4096")
     submit.add_argument("--tag", action="append", help="tag the job (repeatable)")
     submit.add_argument("--name", help="a name for the job (local service only)")
-    submit.add_argument("--source", help=source_help)
+    submit.add_argument("--source", action=_Once, help=source_help)
 
     cancel = commands.add_parser("cancel", help="cancel a queued or running job")
-    cancel.add_argument("job_id", metavar="ID")
-    cancel.add_argument("--source", help=source_help)
+    cancel.add_argument("job_id", metavar="ID", type=_job_id)
+    cancel.add_argument("--source", action=_Once, help=source_help)
 
     tag = commands.add_parser("tag", help="replace a job's tags (none clears them)")
-    tag.add_argument("job_id", metavar="ID")
+    tag.add_argument("job_id", metavar="ID", type=_job_id)
     tag.add_argument("tags", nargs="*", metavar="TAG")
-    tag.add_argument("--source", help=source_help)
+    tag.add_argument("--source", action=_Once, help=source_help)
 
 
 def _secret(given: str | None, variable: str | None, default: str, flag: str) -> str | None:
@@ -351,16 +458,33 @@ def _serve(args: argparse.Namespace) -> int:
         limits=limits,
         usage_limit=args.usage_limit,
     )
+    from qjob_tui.cli.crash import configure_logging
+
+    configure_logging(args.log_level, "qjob-tui serve")
     try:
-        return serve(config, args.host, args.port, args.log_level)
+        return serve(config, args.host, args.port, args.log_level, while_used=args.while_used)
     except OSError as exc:
         print(f"qjob-tui serve: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from qjob_tui.cli import crash
+
+    log = crash.install()
+    try:
+        return _main(argv)
+    except Exception as exc:  # the last word: one line and a log path, never a traceback
+        log.report(exc)
+        return EXIT_ERROR
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _root_options(args, parser)
+    if args.command == "ls" and args.refresh is not None and not args.watch:
+        parser.error("--refresh goes with --watch: 'qjob-tui ls' alone lists once")
     try:
         if args.command == "serve":
             return _serve(args)
@@ -388,8 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from qjob_tui.cli.dashboard import run_dashboard
 
             return run_dashboard(
-                source_specs=args.sources,
-                relay=args.relay,
+                source_specs=getattr(args, "sources", None),
+                relay=getattr(args, "relay", None),
                 demo=args.command == "demo",
                 readonly=args.readonly,
                 refresh=args.refresh,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +59,13 @@ def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
     relay.add_argument("--no-web", action="store_true", help="serve no dashboard to browsers at /")
     relay.add_argument(
         "--max-sessions",
-        type=int,
+        type=_count,
         default=20,
         help="viewers' sessions at once, SSH and browser together (default 20)",
     )
     relay.add_argument(
         "--idle-timeout",
-        type=float,
+        type=_seconds,
         default=3600.0,
         metavar="SECONDS",
         help="end an SSH or browser session without a key press for this long (default 3600)",
@@ -79,6 +81,26 @@ def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
     )
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"not a number of seconds above 0: {text!r}")
+    return value
 
 
 def run_relay_command(args: argparse.Namespace) -> int:
@@ -97,10 +119,9 @@ def run_relay_command(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"qjob-tui relay: {problem}", file=sys.stderr)
         return 2
-    import logging
+    from qjob_tui.cli.crash import configure_logging
 
-    level = args.log_level.upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, "qjob-tui relay")
     settings, notices = load_settings()
     for notice in notices:
         print(f"qjob-tui relay: {notice}", file=sys.stderr)
@@ -108,7 +129,7 @@ def run_relay_command(args: argparse.Namespace) -> int:
         if args.sources:
             sources = [resolve_source(spec) for spec in args.sources]
         else:
-            sources = configured_sources(settings, [])
+            sources = configured_sources(settings, [], strict=True)
             if not sources:
                 sources = [resolve_source("local")]
     except SourceError as exc:
@@ -127,6 +148,9 @@ def run_relay_command(args: argparse.Namespace) -> int:
     count = SessionCount(args.max_sessions)  # SSH and browser sessions share the limit
     also = None
     if args.ssh is not None:
+        # asyncssh still loads DSA support, and cryptography warns of it at import, at length:
+        # a warning for asyncssh's maintainers, not for whoever starts the relay.
+        warnings.filterwarnings("ignore", message=r".*deprecated", module=r"asyncssh(\.|$)")
         from qjob_tui.ssh.options import SshError, ssh_options
 
         try:

@@ -14,9 +14,9 @@ import os
 import sys
 from typing import Any
 
-from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
 from qjob_tui.api.source import Source
+from qjob_tui.cli.commands import answer_timeout
 from qjob_tui.cli.sources import SourceError, local_source, resolve_source
 from qjob_tui.model import LOW_USAGE_FRACTION, InstanceUsage
 from qjob_tui.text import one_line
@@ -93,11 +93,13 @@ def _sources(specs: list[str] | None) -> list[Source]:
     settings, notices = load_settings()
     for notice in notices:
         print(f"qjob-tui: {notice}", file=sys.stderr)
-    return configured_sources(settings, []) or [local_source(os.environ)]
+    return configured_sources(settings, [], strict=True) or [local_source(os.environ)]
 
 
 async def _read(source: Source) -> InstanceUsage | ApiError:
-    async with JobClient(source) as client:
+    from qjob_tui.cli.commands import command_client
+
+    async with command_client(source) as client:
         try:
             return await client.usage()
         except ApiError as exc:
@@ -111,6 +113,7 @@ async def _read_all(sources: list[Source]) -> list[InstanceUsage | ApiError]:
 def usage(args: argparse.Namespace) -> int:
     try:
         sources = _sources(args.sources)
+        answer_timeout()  # a bad $QJOB_TUI_TIMEOUT is refused before any request
     except SourceError as exc:
         print(f"qjob-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -95,6 +95,7 @@ async def run_relay(
         uvicorn.Config(
             served,
             log_level=log_level,
+            log_config=None,
             lifespan="off",
             timeout_graceful_shutdown=2,
             ws_max_size=WS_MAX_SIZE,

@@ -596,6 +596,9 @@ def _tag_filters(request: Request) -> tuple[str, ...]:
     for tag in tags:
         if len(tag) > MAX_TAG_LENGTH:
             raise InvalidRequest(f"a tags filter can be at most {MAX_TAG_LENGTH} characters")
+    problem = tag_problem(tags)  # no tag can hold what a filter holds: say so, as for a tag
+    if problem is not None:
+        raise InvalidRequest(f"tags filter: {problem}")
     return tags
 
 

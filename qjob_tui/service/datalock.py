@@ -1,8 +1,14 @@
-"""One service per data directory: a lock, and a note of where that service answers.
+"""One service per data directory: a lock, a note of where that service answers, and its users.
 
 Two services on one SQLite database would both run the same queued jobs. The lock makes the second
-refuse to start with a message naming the first; the note (``service.json``) lets a dashboard find
-and reuse the running service instead of starting another.
+refuse to start with a message naming the first; the note (``service.json``) lets a dashboard and
+the commands find and reuse the running service instead of starting another.
+
+A service started in the background for dashboards (``serve --while-used``) is shared, not owned:
+each dashboard holds a ``Lease`` (a shared lock on ``service.users``) for as long as it runs, the
+OS drops it when the dashboard ends or crashes, and the service stops once it can take that lock
+exclusively, that is once no dashboard is left. It keeps the exclusive lock until it has gone, so
+a dashboard arriving meanwhile waits and then starts a fresh one.
 """
 
 from __future__ import annotations
@@ -11,11 +17,15 @@ import contextlib
 import fcntl
 import json
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 LOCK = "service.lock"
 NOTE = "service.json"
+USERS = "service.users"
+STARTING = "service.start"
 
 
 class DataInUse(RuntimeError):
@@ -67,3 +77,89 @@ def read_note(data_dir: Path) -> dict[str, object] | None:
     if isinstance(note, dict) and isinstance(note.get("url"), str):
         return note
     return None
+
+
+def running_service(data_dir: Path) -> dict[str, object] | None:
+    """The note of the service of this data directory, if its process still runs.
+
+    A service killed outright (``kill -9``) leaves its note behind: the pid tells. The lock is
+    not tried, as taking it even for a moment could turn away a service starting just then.
+    """
+    note = read_note(data_dir)
+    pid = note.get("pid") if note else None
+    if not isinstance(pid, int) or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # another user's process: alive
+    return note
+
+
+class Lease:
+    """A dashboard's use of the data directory's background service, held while it runs."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._file: IO[str] | None = None
+
+    def acquire(self, timeout: float = 30.0) -> Lease:
+        """Take a share; wait (up to ``timeout``) while a service with no users is stopping."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = (self.data_dir / USERS).open("a+")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    handle.close()
+                    raise DataInUse(
+                        f"the service of {self.data_dir} did not finish stopping in {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.05)
+        self._file = handle
+        return self
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def unused(data_dir: Path) -> IO[str] | None:
+    """The users file locked exclusively if no dashboard holds a lease, else None.
+
+    The caller keeps the handle open until it has stopped: leases wait for it meanwhile.
+    """
+    handle = (data_dir / USERS).open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+@contextlib.contextmanager
+def starting(data_dir: Path, timeout: float = 90.0) -> Iterator[None]:
+    """Held by the one dashboard that looks for the service and starts it if none runs: two
+    dashboards opened at once would otherwise both start one, and the second would fail."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / STARTING).open("a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise DataInUse(
+                        f"another dashboard has been starting the service of {data_dir} "
+                        f"for {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.05)
+        yield  # the lock goes with the file's closing

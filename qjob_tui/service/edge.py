@@ -19,6 +19,11 @@ from qjob_tui.service.db import StorageFull, storage_failure
 log = logging.getLogger("qjob_tui.service")
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
+# A body declared over the limit is read and dropped up to this many times the limit before the
+# 413 is sent: a client still uploading reads an answer only from a connection that is not
+# reset under it (an unread body makes the close a reset, which takes the 413 with it). Past
+# it the connection is closed at once.
+DRAIN_FACTOR = 8
 
 
 class BodyTooLarge(Exception):
@@ -54,6 +59,8 @@ class BodyLimit:
                 except ValueError:
                     declared = 0
                 if declared > self.limit:
+                    if declared <= self.limit * DRAIN_FACTOR:
+                        await _drain(receive)
                     await too_large(self.limit)(scope, receive, send)
                     return
         seen = 0
@@ -68,6 +75,14 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+async def _drain(receive: Receive) -> None:
+    """Read the request's body to its end, keeping none of it."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 class ErrorBoundary:

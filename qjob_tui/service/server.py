@@ -6,12 +6,16 @@ import ipaddress
 import logging
 import socket
 import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
 
 import uvicorn
 
 from qjob_tui.service.app import ServiceConfig, create_app
 from qjob_tui.service.connections import uvicorn_limits
-from qjob_tui.service.datalock import DataInUse, DataLock
+from qjob_tui.service.datalock import DataInUse, DataLock, unused
 from qjob_tui.wire.child_env import drop_secrets
 
 
@@ -49,8 +53,16 @@ def refusal(host: str, token: str | None) -> str | None:
     return None
 
 
-def serve(config: ServiceConfig, host: str, port: int, log_level: str = "warning") -> int:
-    """Serve until interrupted; returns the process exit code."""
+def serve(
+    config: ServiceConfig,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    *,
+    while_used: bool = False,
+) -> int:
+    """Serve until interrupted (or, ``while_used``, until no dashboard holds a lease on the
+    data directory, see ``datalock``); returns the process exit code."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     # The secrets are in ``config`` now; worker processes spawned later must not inherit them.
     drop_secrets(values=(config.token, config.iam_apikey))
@@ -68,7 +80,7 @@ def serve(config: ServiceConfig, host: str, port: int, log_level: str = "warning
             print(f"qjob-tui serve: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
             return 1
         with sock:
-            return _run(config, sock, log_level, lock)
+            return _run(config, sock, log_level, lock, while_used)
     finally:
         lock.release()
 
@@ -91,19 +103,50 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run(config: ServiceConfig, sock: socket.socket, log_level: str, lock: DataLock) -> int:
+def _run(
+    config: ServiceConfig, sock: socket.socket, log_level: str, lock: DataLock, while_used: bool
+) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/api/v1"
     lock.announce(url)
     app = create_app(config)
     # Open change streams (GET /stream) never end by themselves: give them 2 s on shutdown.
+    # No logging configuration of uvicorn's own: its records go to the root logger, which
+    # the command line set up (one line on stderr, tracebacks in the crash log).
     uvicorn_config = uvicorn.Config(
-        app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=2, **uvicorn_limits()
+        app,
+        log_level=log_level,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        **uvicorn_limits(),
     )
     server = uvicorn.Server(uvicorn_config)
     print(f"qjob-tui service: {url}  (data: {config.data_dir})", file=sys.stderr, flush=True)
     if config.iam_apikey:
         print(f"IAM token endpoint: http://{shown}:{port}/identity/token", file=sys.stderr)
+    if while_used:
+        threading.Thread(
+            target=_stop_when_unused, args=(server, config.data_dir), daemon=True
+        ).start()
     server.run(sockets=[sock])
     return 0 if server.started else 1
+
+
+# Kept open, exclusively locked, until the process ends: see ``datalock``.
+_LAST_USER_GONE: list[IO[str]] = []
+
+
+def _stop_when_unused(server: uvicorn.Server, data_dir: Path) -> None:
+    """Ask the server to stop once no dashboard holds a lease (checked twice a second)."""
+    while not server.should_exit:
+        handle = unused(data_dir)
+        if handle is not None:
+            _LAST_USER_GONE.append(handle)
+            logging.getLogger("qjob_tui.service").warning(
+                "no dashboard uses the service any more (--while-used): stopping"
+            )
+            server.should_exit = True
+            return
+        time.sleep(0.5)

@@ -1,0 +1,69 @@
+"""Whether a source can be asked at all: its URL, port and credentials, checked before any request.
+
+A URL that does not parse, a port out of range, or a token no HTTP header can carry (non-ASCII,
+a newline) is a mistake of the user's settings: retrying cannot help, so it is refused at once
+with a line that names it. Plain ``urllib`` only: the dashboard checks its sources before httpx
+is imported.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from qjob_tui.text import one_line
+
+SCHEMES = ("http", "https")
+# What a host name may hold besides letters and digits of any script (IDNA names are fine);
+# IPv6 literals come bracketed and are checked by urllib.
+_HOST_PUNCTUATION = frozenset("._~%-")
+# RFC 9110 header values are visible ASCII; bearer tokens and API keys never hold blanks.
+_CREDENTIAL = re.compile(r"[\x21-\x7e]+")
+
+
+def url_problem(url: str, what: str = "source") -> str | None:
+    """Why ``url`` cannot be a server's address, or None if it can."""
+    shown = repr(one_line(_without_userinfo(url), 80))
+    if not url or any(ch.isspace() or not ch.isprintable() for ch in url):
+        return f"{what} {shown} is not a URL: it is empty or holds blanks or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        if "port" in str(exc).lower():
+            return f"{what} {shown}: the port must be a number from 1 to 65535"
+        return f"{what} {shown} is not a URL: {exc}"
+    if parts.username is not None or parts.password is not None:
+        return (
+            f"{what} {shown}: a URL cannot carry a user or password (put the service's token "
+            "in $QJOB_TUI_SERVICE_TOKEN)"
+        )
+    if parts.scheme not in SCHEMES:
+        return f"{what} {shown} is not a URL: it must start with http:// or https://"
+    host = parts.hostname or ""
+    if not host:
+        return f"{what} {shown} is not a URL: it names no host"
+    if ":" not in host and not all(ch.isalnum() or ch in _HOST_PUNCTUATION for ch in host):
+        return f"{what} {shown} is not a URL: the host {host!r} holds characters a host cannot"
+    if port is not None and port == 0:
+        return f"{what} {shown}: port 0 is no server's port (ports are 1-65535)"
+    return None
+
+
+def _without_userinfo(url: str) -> str:
+    """The URL with anything before an ``@`` of its authority masked: it may be a password."""
+    head, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if sep and "@" in authority:
+        return f"{head}://***@{authority.rpartition('@')[2]}{slash}{path}"
+    return url
+
+
+def credential_problem(secret: str, what: str) -> str | None:
+    """Why ``secret`` cannot go in an Authorization header, or None; never quotes it."""
+    if _CREDENTIAL.fullmatch(secret):
+        return None
+    return (
+        f"{what} cannot be sent: it holds blanks, line breaks or characters outside ASCII "
+        "(check the variable or file it comes from)"
+    )
