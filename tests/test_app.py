@@ -199,7 +199,10 @@ async def test_filter_sort_and_status_filters(service: ServiceProcess, tmp_path:
         assert job_list.rows.status_filter is None
 
 
-async def test_rename_export_and_help(service: ServiceProcess, tmp_path: Path) -> None:
+async def test_rename_export_and_help(
+    service: ServiceProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(tmp_path))  # files are saved only under it
     job_id = await submit(service, shots=10)
     app = make_app(service, tmp_path)
     target = tmp_path / "jobs.csv"
