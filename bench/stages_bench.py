@@ -40,7 +40,8 @@ BELL = (
     "h q[0];\ncx q[0],q[1];\nmeasure q -> c;\n"
 )
 SHOTS = 100
-JOBS = 300
+JOBS = 320
+GROUP = 16  # the jobs of one backend a worker takes at once (``pool.BATCH_SIZE``)
 
 
 def per_job(step: Callable[[], object], jobs: int = JOBS) -> float:
@@ -76,7 +77,7 @@ def stages(params_text: str, db_dir: Path) -> dict[str, float]:
     from qjob_tui.service.programs.sampler import parse_sampler_params
     from qjob_tui.service.simulators import build_backend
     from qjob_tui.service.stream import FeedDatabase
-    from qjob_tui.service.worker import Task, run_task
+    from qjob_tui.service.worker import Task, _params, _sampler_job, run_group, run_task
     from qjob_tui.wire.circuits import decode_circuit
     from qjob_tui.wire.sampler_results import encode_sampler_result
 
@@ -105,7 +106,7 @@ def stages(params_text: str, db_dir: Path) -> dict[str, float]:
 
     db = FeedDatabase(db_dir / "jobs.sqlite3")
     rows = []
-    for n in range(JOBS * 4 + 20):
+    for n in range(JOBS * 8 + 100):
         row = JobRow.new("sampler", "basic_simulator", params_text, shots=SHOTS)
         row.id = f"job{n:017d}"
         row.created = row.queued = now_iso()
@@ -131,8 +132,25 @@ def stages(params_text: str, db_dir: Path) -> dict[str, float]:
         job_id = next(published)
         return db.feed._events([job_id]) + db.feed._events([job_id])
 
+    job = Task("d" * 20, "sampler", params_text, spec)
+    group = [Task(f"g{n:019d}", "sampler", params_text, spec) for n in range(GROUP)]
+
+    def write_group() -> object:
+        jobs = [next(ids) for _ in range(GROUP)]
+        at = now_iso()
+        db.apply([lambda conn, j=j: write_mark_running(conn, j, at) for j in jobs])
+        return db.apply(
+            [
+                lambda conn, j=j: write_finish(
+                    conn, j, "Completed", at, quantum_seconds=0.001, result=text
+                )
+                for j in jobs
+            ]
+        )
+
     seconds = {
-        "decode params": per_job(
+        "decode params": per_job(lambda: _sampler_job(job, _params(job))),
+        "decode params (cache miss)": per_job(
             lambda: parse_sampler_params(
                 json.loads(params_text), max_shots=spec.max_shots, max_qubits=spec.num_qubits
             )
@@ -147,9 +165,15 @@ def stages(params_text: str, db_dir: Path) -> dict[str, float]:
         "hand it to the service": per_job(hand_over),
         "write to SQLite": per_job(write),
         "publish the change": per_job(publish),
-        "the worker's whole job (`run_task`)": per_job(
-            lambda: run_task(Task("d" * 20, "sampler", params_text, spec))
-        ),
+        "the worker's whole job (`run_task`)": per_job(lambda: run_task(job)),
+        f"the worker's whole job in a group of {GROUP} (`run_group`)": per_job(
+            lambda: run_group(group), JOBS // GROUP
+        )
+        / GROUP,
+        f"write to SQLite, a group of {GROUP}: two transactions": per_job(
+            write_group, JOBS // GROUP
+        )
+        / GROUP,
     }
     worker_end.close()
     service_end.close()
@@ -190,6 +214,8 @@ def table(name: str, seconds: dict[str, float], floor: float) -> list[str]:
         share = f"{value / paid:.0%}" if stage in PAID else "(not paid: cache hit)"
         if stage.startswith("the worker"):
             share = "(its stages, measured together)"
+        if "group" in stage:
+            share = "(per job, in place of the rows above)"
         lines.append(f"| {stage} | {value * 1000:.3f} | {share} |")
     return [*lines, ""]
 
