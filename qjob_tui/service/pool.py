@@ -220,7 +220,7 @@ class WorkerPool:
                         yield group
                 elif isinstance(message, tuple) and all(isinstance(m, Outcome) for m in message):
                     for outcome in message:
-                        if not await self._ended(worker, outcome):
+                        if not self._ended(worker, outcome):
                             continue
                         yield outcome
                         if outcome.code == CODE_OUT_OF_MEMORY:
@@ -228,7 +228,7 @@ class WorkerPool:
                     if not trusted:
                         return
                 elif isinstance(message, Outcome):
-                    if not await self._ended(worker, message):
+                    if not self._ended(worker, message):
                         continue  # the outcome of a job killed or skipped meanwhile
                     if message.code == CODE_OUT_OF_MEMORY:
                         trusted = False  # not trusted with the next job; the rest re-queue
@@ -254,7 +254,7 @@ class WorkerPool:
             else:
                 worker.dispose()
 
-    async def _ended(self, worker: Worker, outcome: Outcome) -> bool:
+    def _ended(self, worker: Worker, outcome: Outcome) -> bool:
         """Note that a running job ended; False for the outcome of a job it no longer runs."""
         if outcome.job_id not in worker.running:
             return False
