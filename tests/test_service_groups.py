@@ -19,7 +19,7 @@ import pytest
 from qiskit.providers.basic_provider import BasicSimulator
 
 from qjob_tui.service.backends import default_backends
-from qjob_tui.service.pool import WorkerPool
+from qjob_tui.service.pool import WorkerGone, WorkerPool
 from qjob_tui.service.worker import Outcome, Started, Task, run_group, run_task
 from qjob_tui.wire.sampler_results import decode_sampler_result
 from tests.http_helpers import BELL, wait_status
@@ -146,6 +146,26 @@ def test_cancelling_a_job_running_in_a_group_spares_the_others() -> None:
     assert processes == 1  # nobody killed the worker
 
 
+def test_stopping_every_job_of_a_running_group_kills_its_worker() -> None:
+    async def run() -> list[str]:
+        pool = WorkerPool(1)
+        stopped: list[str] = []
+        try:
+            tasks = [_task(job_id, circuit=SLOW, shots=20_000) for job_id in "abc"]
+            with pytest.raises(WorkerGone):
+                async for message in pool.run_batch(tasks):
+                    if isinstance(message, tuple):
+                        for started in message:
+                            assert pool.kill(started.job_id)
+                            stopped.append(started.job_id)
+            assert pool.processes == 0
+            return stopped
+        finally:
+            pool.close()
+
+    assert asyncio.run(run()) == ["a", "b", "c"]
+
+
 def test_jobs_run_in_groups_keep_their_results_states_and_places(tmp_path: Path) -> None:
     """Through the service: many seeded jobs at once, from several clients. Each one reads
     Completed with the result its seed gives alone, started after the jobs that arrived
@@ -195,3 +215,47 @@ def _counts(text: str) -> list[object]:
         [(r.name, dict(r.counts), r.bitstrings) for r in pub.registers]
         for pub in decode_sampler_result(text).pubs
     ]
+
+
+def test_a_job_cancelled_while_its_group_runs_reads_cancelled_and_the_others_complete(
+    tmp_path: Path,
+) -> None:
+    """One worker, busy with a device's job (fake_lima spends 0.5 ms a shot), while four slow
+    simulator jobs queue: they are handed over together and start as one group. One of them,
+    cancelled while the group runs, reads Cancelled at once and keeps no result; the others
+    complete with theirs."""
+    proc = ServiceProcess(tmp_path, "--latency-scale", "1", "--workers", "1").start()
+    try:
+        with httpx.Client(base_url=proc.url, timeout=60) as http:
+            blocker = http.post(
+                "/jobs",
+                json={
+                    "program_id": "sampler",
+                    "backend": "fake_lima",
+                    "params": _params(shots=4000),
+                },
+            ).json()["id"]
+            wait_status(http, blocker, ("Running", "Completed", "Failed", "Cancelled"))
+            slow = {
+                "program_id": "sampler",
+                "backend": "basic_simulator",
+                "params": _params(circuit=SLOW, shots=30_000),
+            }
+            group = [http.post("/jobs", json=slow).json()["id"] for _ in range(4)]
+            assert wait_status(http, blocker, timeout=120)["status"] == "Completed"
+            wait_status(http, group[1], ("Running", "Completed"), timeout=120)
+            assert http.post(f"/jobs/{group[1]}/cancel").status_code == 204
+            assert http.get(f"/jobs/{group[1]}").json()["status"] == "Cancelled"
+            ended = [wait_status(http, job_id, timeout=120) for job_id in group]
+            times = [http.get(f"/jobs/{job_id}/metrics").json()["timestamps"] for job_id in group]
+            results = [http.get(f"/jobs/{job_id}/results") for job_id in group]
+    finally:
+        proc.stop()
+    assert [job["status"] for job in ended] == ["Completed", "Cancelled", "Completed", "Completed"]
+    # The first was Running from its hand-over on (as a batch's first job always is); the
+    # others from the moment the worker started the group.
+    assert len({stamp["running"] for stamp in times[1:]}) == 1
+    assert results[1].status_code == 204  # no result kept for the cancelled job
+    for response in (results[0], results[2], results[3]):
+        (pub,) = decode_sampler_result(response.text).pubs
+        assert sum(pub.registers[0].counts.values()) == 30_000

@@ -50,6 +50,7 @@ class Worker:
         self._inbox: asyncio.Queue[object] | None = None
         self._gone: WorkerGone | None = None
         self.running: list[str] = []  # the jobs it runs now: one, or a group started together
+        self.stopped: set[str] = set()  # jobs of the running group stopped (cancelled, limits)
         self.waiting: list[str] = []  # the jobs of its batch not started yet
 
     @property
@@ -216,6 +217,7 @@ class WorkerPool:
                     for started in group:
                         worker.waiting.remove(started.job_id)
                     worker.running = [started.job_id for started in group]
+                    worker.stopped = set()
                     if group:
                         yield group
                 elif isinstance(message, tuple) and all(isinstance(m, Outcome) for m in message):
@@ -274,12 +276,12 @@ class WorkerPool:
             return False
         if job_id in worker.waiting:
             worker.skip(job_id)
-        elif len(worker.running) > 1:
+        elif len(worker.running) > 1 and not set(worker.running) <= {*worker.stopped, job_id}:
             # It runs in a group whose simulator calls it shares with the group's other jobs:
-            # killing the worker would end jobs nobody cancelled. The job is final already (its
+            # killing the worker would end jobs nobody stopped. The job is final already (its
             # outcome's write changes nothing), and the group, a batch's few small jobs of a
-            # simulator, ends soon.
-            pass
+            # simulator, ends soon; once every job of the group is stopped, the worker is killed.
+            worker.stopped.add(job_id)
         else:
             worker.kill()
         return True
