@@ -22,7 +22,7 @@
    been up has. Each client submits its jobs one after the other (timing each ``POST /jobs``:
    the submit latency), then asks ``GET /jobs?pending=true&created_after=...&limit=1`` every
    10 ms until none of the jobs created since its first is pending; every job is checked to
-   have Completed.
+   have Completed. The service runs at its default log level, as a user starts it.
 3. Listing latency: p50 and p95 of ``GET /jobs?limit=200`` with 100,000 jobs stored.
 
 The machine's load average (``os.getloadavg``) is printed with the numbers: they are noisy on a
@@ -145,7 +145,10 @@ def throughput(
     user starts ``qjob-tui serve`` and submits at once.
     """
     with tempfile.TemporaryDirectory() as data:
-        proc = ServiceProcess(Path(data), "--latency-scale", "0", "--workers", "2").start()
+        # As a user starts it: the default log level (the test helper's "info" would log
+        # every request, 400 a second of them the clients' polls).
+        flags = ("--latency-scale", "0", "--workers", "2", "--log-level", "warning")
+        proc = ServiceProcess(Path(data), *flags).start()
         try:
             with httpx.Client(base_url=proc.url, timeout=60) as http:
                 listed = {d["name"] for d in http.get("/backends").json()["devices"]}
