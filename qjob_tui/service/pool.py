@@ -2,10 +2,12 @@
 
 Processes are started with ``spawn`` (the service has threads, so ``fork`` is unsafe) and kept
 for the next batch, since importing Qiskit costs a second. A worker gets the next few jobs of a
-backend at once and runs them one after the other, so it never waits for the service between
-jobs; a thread per worker reads its pipe and hands each message to the event loop. Cancelling a
-job that waits in a batch tells the worker to skip it; cancelling the running one kills its
-process, which stops any simulation at once; a fresh process replaces it when needed.
+backend at once and runs them one after the other (or, on a simulator, as a group that shares
+its simulator calls), so it never waits for the service between jobs; a thread per worker reads
+its pipe and hands each message to the event loop. Cancelling a job that waits in a batch tells
+the worker to skip it; cancelling the running one kills its process, which stops any simulation
+at once (a job running in a group is left to end with it, unless every job of the group is
+stopped); a fresh process replaces it when needed.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The service's job queue: each backend runs one job at a time, in order of arrival.
 
 Like a QPU, a backend takes the oldest queued job when it is free. Jobs run in worker processes
-(``pool``), handed over a few at a time (a batch of the backend's next jobs, still run one at a
-time, in order); the scheduler only moves jobs between states, records timestamps and estimates
+(``pool``), handed over a few at a time (a batch of the backend's next jobs, run in order: one
+at a time on a device, as a group that starts together on a simulator); the scheduler only moves
+jobs between states, records timestamps and estimates
 queue positions from each backend's recent history. Its writes go through a ``GroupWriter``, so
 the ones that arrive together share one transaction. After a crash, jobs that were running are
 put back in the queue at start-up, ahead of newer ones, with a line in their log that says so.

@@ -2,11 +2,13 @@
 
 Qiskit work is blocking and can take seconds, so it never runs in the service process. A worker
 receives tasks over a pipe, a batch at a time (the next few jobs of one backend, so that it never
-waits for the service between them), and runs them in order, one at a time: it says ``Started``
-as it begins each and answers with its ``Outcome`` as it ends. Before each task it reads what
-the service sent meanwhile, so a job cancelled while it waits in the batch (``Skip``) never runs.
-The service cancels a running job by killing its worker, which is why nothing here needs to be
-interruptible.
+waits for the service between them), and runs them in order: one at a time on a device, which
+spends time per shot (it says ``Started`` as it begins each and answers with its ``Outcome`` as
+it ends), or, on a simulator that runs a list of circuits in one call, as a group that starts
+together and shares its simulator calls (one message with every ``Started``, one with every
+``Outcome``). Before each task or group it reads what the service sent meanwhile, so a job
+cancelled while it waits in the batch (``Skip``) never runs. The service cancels a running job by
+killing its worker, which is why nothing here needs to be interruptible.
 """
 
 from __future__ import annotations
