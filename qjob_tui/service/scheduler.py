@@ -1,4 +1,4 @@
-"""The service's job queue: each backend runs one job at a time, in order of arrival.
+"""The service's job queue: each backend runs its jobs in order of arrival.
 
 Like a QPU, a backend takes the oldest queued job when it is free. Jobs run in worker processes
 (``pool``), handed over a few at a time (a batch of the backend's next jobs, run in order: one
