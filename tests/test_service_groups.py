@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +260,40 @@ def test_a_job_cancelled_while_its_group_runs_reads_cancelled_and_the_others_com
     for response in (results[0], results[2], results[3]):
         (pub,) = decode_sampler_result(response.text).pubs
         assert sum(pub.registers[0].counts.values()) == 30_000
+
+
+def _worker_pids(pid: int) -> set[int]:
+    """The service's worker processes now: its children started by multiprocessing's spawn."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.add(int(child))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_warm_worker_starts_with_the_service_and_runs_its_first_job(tmp_path: Path) -> None:
+    """``--warm-workers 1`` (the default of ``qjob-tui serve``): a worker process exists
+    before any job is sent, and the first job runs on it, not on a new one."""
+    proc = ServiceProcess(tmp_path, "--latency-scale", "0", "--warm-workers", "1").start()
+    assert proc.proc is not None
+    try:
+        deadline = time.monotonic() + 120
+        while not (warm := _worker_pids(proc.proc.pid)):
+            assert time.monotonic() < deadline, "no worker started with the service"
+            time.sleep(0.05)
+        with httpx.Client(base_url=proc.url, timeout=60) as http:
+            body = {"program_id": "sampler", "backend": "basic_simulator", "params": _params()}
+            job_id = http.post("/jobs", json=body).json()["id"]
+            assert wait_status(http, job_id, timeout=120)["status"] == "Completed"
+            assert _worker_pids(proc.proc.pid) == warm
+    finally:
+        proc.stop()

@@ -93,8 +93,10 @@ class Scheduler:
         workers: int = 2,
         limits: JobLimits | None = None,
         pool: JobPool | None = None,
+        warm_workers: int = 0,
     ) -> None:
         self.db = db
+        self.warm_workers = warm_workers
         self.backends = backends
         self.limits = limits or JobLimits()
         self.pool: JobPool = (
@@ -153,8 +155,9 @@ class Scheduler:
             self._enqueue(row)
         for name in self.backends:
             self._durations[name] = await self._blocking(self._mean_overhead, name)
-        if any(self._queues.values()):
-            self.pool.prestart(1)
+        warm = max(self.warm_workers, 1 if any(self._queues.values()) else 0)
+        if warm:
+            self.pool.prestart(warm)
         self._loop_task = asyncio.create_task(self._dispatch_loop(), name="scheduler")
 
     async def stop(self) -> None:

@@ -320,8 +320,7 @@ def serve(conn: Connection, memory_limit: int | None = None) -> None:
     """The worker process's main loop: tasks in, outcomes out, until the pipe closes."""
     warnings.simplefilter("ignore")
     limit_memory(memory_limit)
-    import qiskit  # noqa: F401  (import once, before the first task, so jobs start fast)
-
+    warm_up()
     conn.send("ready")
     waiting: deque[Task] = deque()
     while True:
@@ -361,6 +360,20 @@ def next_group(waiting: deque[Task]) -> list[Task]:
     ):
         group.append(waiting.popleft())
     return group
+
+
+def warm_up() -> None:
+    """Import, before the first task, what every sampler job needs: Qiskit, the sampler's
+    modules, and the transpiler's stage plugins, which the first transpile would load (they
+    import all of qiskit-ibm-runtime: the largest part of a worker's start)."""
+    import qiskit  # noqa: F401
+    from qiskit.transpiler.preset_passmanagers.plugin import PassManagerStagePluginManager
+
+    import qjob_tui.service.programs.sampler
+    import qjob_tui.service.programs.sampler_run
+    import qjob_tui.wire.sampler_results  # noqa: F401
+
+    PassManagerStagePluginManager()
 
 
 def take(waiting: deque[Task], message: object) -> None:
