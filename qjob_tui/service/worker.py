@@ -234,7 +234,7 @@ def run_group(tasks: list[Task]) -> list[Outcome]:
     """Run sampler jobs of one backend together (``run_samplers``); each job's own outcome.
 
     Every job of the group started when the group did. Each is charged its own decoding and
-    encoding and an equal share of the simulator calls it shared.
+    encoding and an equal share of the group's simulation (its shared and its seeded calls).
     """
     from qjob_tui.service.programs.sampler_run import run_samplers, sampler_steps
     from qjob_tui.wire.sampler_results import encode_sampler_result
