@@ -53,7 +53,11 @@ class ServiceProcess:
     def start(self, timeout: float = 30.0) -> ServiceProcess:
         self.data.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "qjob_tui", "serve", "--port", str(self.port)]
-        command += ["--data", str(self.data), "--log-level", "info", *self.args]
+        # No worker started ahead of the first job (``--warm-workers``): most tests' services
+        # run few jobs or none, and the suite would pay a Qiskit import for each; a test may
+        # ask for warm workers in ``args``, which come later and win.
+        command += ["--data", str(self.data), "--log-level", "info", "--warm-workers", "0"]
+        command += list(self.args)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)

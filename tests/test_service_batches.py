@@ -42,10 +42,15 @@ def _task(job_id: str, shots: int = 100, spec=BASIC) -> Task:  # type: ignore[no
 
 
 def test_a_batch_runs_its_jobs_in_order_one_at_a_time() -> None:
+    # A device spends time per shot: its jobs run one after the other, never as a group
+    # (zero-latency simulators' groups: tests/test_service_groups.py).
+    device = BASIC.__class__(**{**BASIC.__dict__, "shot_latency": 0.0001})
+
     async def run() -> list[object]:
         pool = WorkerPool(1)
         try:
-            return [m async for m in pool.run_batch([_task("a"), _task("b"), _task("c")])]
+            tasks = [_task(job_id, spec=device) for job_id in "abc"]
+            return [m async for m in pool.run_batch(tasks)]
         finally:
             pool.close()
 
@@ -140,6 +145,29 @@ def test_a_repeated_circuit_is_decoded_and_transpiled_once() -> None:
     other = BELL.replace("h q[0];", "x q[0];")
     parse_sampler_params({"pubs": [[other, None, 50]], "version": 2})
     assert circuit_cache.decoded.misses == 2  # different text, different entry
+
+
+@pytest.mark.parametrize("device", ["basic_simulator", "fake_lima"])
+def test_the_transpiler_built_once_compiles_as_transpile_does(device: str) -> None:
+    """One pass manager per backend and seed serves every job; what it makes of a circuit is
+    what ``transpile`` makes of it, job after job."""
+    from qiskit import qasm2, transpile
+
+    from qjob_tui.service.programs.sampler_run import _transpile
+
+    backend = build_backend(default_backends(0)[device])
+    ghz = BELL.replace("qreg q[2];\ncreg c[2];", "qreg q[3];\ncreg c[3];").replace(
+        "cx q[0],q[1];", "cx q[0],q[1];\ncx q[1],q[2];\nrz(0.3) q[2];"
+    )
+    for text in (BELL, ghz, BELL):
+        circuit = qasm2.loads(text)
+        expected = transpile(
+            circuit, target=backend.target, optimization_level=1, seed_transpiler=7
+        )
+        compiled = _transpile(circuit, backend, 7, "pub 0")
+        assert compiled == expected
+        assert compiled.layout == expected.layout
+        assert compiled.name == circuit.name
 
 
 def test_the_cache_is_bounded() -> None:

@@ -157,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=2, help="worker processes that run jobs (default 2)"
     )
     serve.add_argument(
+        "--warm-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes started with the service, Qiskit imported before the first job"
+        " (default 1; 0 starts them with the first job)",
+    )
+    serve.add_argument(
         "--dask",
         metavar="ADDRESS",
         default=None,
@@ -453,6 +461,7 @@ def _serve(args: argparse.Namespace) -> int:
         iam_apikey=apikey,
         latency_scale=args.latency_scale,
         workers=args.workers,
+        warm_workers=max(args.warm_workers, 0),
         demo=args.demo,
         max_body=args.max_body,
         limits=limits,

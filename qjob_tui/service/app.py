@@ -106,6 +106,9 @@ class ServiceConfig:
     iam_ttl: float = 3600.0
     latency_scale: float = 1.0
     workers: int = 2
+    # Worker processes started with the service, so that its first jobs need not wait for
+    # Qiskit's import (``--warm-workers``); 0: each starts with the first job it runs.
+    warm_workers: int = 0
     demo: bool = False
     dask: str | None = None  # --dask: tcp://HOST:PORT of a Dask scheduler, or local:N
     backends: dict[str, BackendSpec] = field(default_factory=dict)
@@ -196,6 +199,7 @@ class JobRoutes:
             workers=config.workers,
             limits=config.limits,
             pool=self.cluster,
+            warm_workers=config.warm_workers,
         )
         self.db.feed.estimate = self.scheduler.estimate  # the /stream events' metrics
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None

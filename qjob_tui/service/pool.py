@@ -2,10 +2,12 @@
 
 Processes are started with ``spawn`` (the service has threads, so ``fork`` is unsafe) and kept
 for the next batch, since importing Qiskit costs a second. A worker gets the next few jobs of a
-backend at once and runs them one after the other, so it never waits for the service between
-jobs; a thread per worker reads its pipe and hands each message to the event loop. Cancelling a
-job that waits in a batch tells the worker to skip it; cancelling the running one kills its
-process, which stops any simulation at once; a fresh process replaces it when needed.
+backend at once and runs them one after the other (or, on a simulator, as a group that shares
+its simulator calls), so it never waits for the service between jobs; a thread per worker reads
+its pipe and hands each message to the event loop. Cancelling a job that waits in a batch tells
+the worker to skip it; cancelling the running one kills its process, which stops any simulation
+at once (a job running in a group is left to end with it, unless every job of the group is
+stopped); a fresh process replaces it when needed.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class Worker:
         child.close()
         self._inbox: asyncio.Queue[object] | None = None
         self._gone: WorkerGone | None = None
-        self.job_id: str | None = None  # the job it runs now
+        self.running: list[str] = []  # the jobs it runs now: one, or a group started together
+        self.stopped: set[str] = set()  # jobs of the running group stopped (cancelled, limits)
         self.waiting: list[str] = []  # the jobs of its batch not started yet
 
     @property
@@ -175,16 +178,20 @@ class WorkerPool:
 
     async def run(self, task: Task) -> Outcome:
         """Run one task and return its outcome."""
-        async for message in self.run_batch([task]):
+        async for message in self.run_batch([task]):  # one task: never a group
             if isinstance(message, Outcome):
                 return message
         raise WorkerGone("the worker ended without an outcome")
 
-    async def run_batch(self, tasks: Sequence[Task]) -> AsyncIterator[Started | Outcome]:
+    async def run_batch(
+        self, tasks: Sequence[Task]
+    ) -> AsyncIterator[Started | tuple[Started, ...] | Outcome]:
         """Hand a batch to one worker; yield each job's ``Started`` and ``Outcome`` in turn.
 
-        Raises WorkerGone when the process dies; the jobs it had not started are the caller's
-        to queue again. Closing the iterator early kills the worker if it still holds jobs.
+        Jobs the worker runs as a group (see ``worker.next_group``) start together: their
+        ``Started`` come as one tuple, then each one's ``Outcome``. Raises WorkerGone when the
+        process dies; the jobs it had not started are the caller's to queue again. Closing the
+        iterator early kills the worker if it still holds jobs.
         """
         worker = self._take()
         self._in_use.append(worker)
@@ -194,7 +201,7 @@ class WorkerPool:
         trusted = True
         try:
             worker.send(list(tasks))
-            while worker.waiting or worker.job_id is not None:
+            while worker.waiting or worker.running:
                 message = await worker.next()
                 if message is _SKIPPED or message == "ready":
                     continue
@@ -204,13 +211,29 @@ class WorkerPool:
                         worker.kill()
                         continue
                     worker.waiting.remove(message.job_id)
-                    worker.job_id = message.job_id
+                    worker.running = [message.job_id]
                     yield message
+                elif isinstance(message, tuple) and all(isinstance(m, Started) for m in message):
+                    # A group: a job skipped too late is already final; its outcome is dropped.
+                    group = tuple(m for m in message if m.job_id in worker.waiting)
+                    for started in group:
+                        worker.waiting.remove(started.job_id)
+                    worker.running = [started.job_id for started in group]
+                    worker.stopped = set()
+                    if group:
+                        yield group
+                elif isinstance(message, tuple) and all(isinstance(m, Outcome) for m in message):
+                    for outcome in message:
+                        if not self._ended(worker, outcome):
+                            continue
+                        yield outcome
+                        if outcome.code == CODE_OUT_OF_MEMORY:
+                            trusted = False  # not trusted with the next job; the rest re-queue
+                    if not trusted:
+                        return
                 elif isinstance(message, Outcome):
-                    if message.job_id != worker.job_id:
+                    if not self._ended(worker, message):
                         continue  # the outcome of a job killed or skipped meanwhile
-                    worker.job_id = None
-                    self._busy.pop(message.job_id, None)
                     if message.code == CODE_OUT_OF_MEMORY:
                         trusted = False  # not trusted with the next job; the rest re-queue
                     yield message
@@ -222,11 +245,11 @@ class WorkerPool:
             trusted = False
             raise
         finally:
-            for job_id in [*worker.waiting, worker.job_id]:
-                if job_id is not None and self._busy.get(job_id) is worker:
+            for job_id in [*worker.waiting, *worker.running]:
+                if self._busy.get(job_id) is worker:
                     del self._busy[job_id]
-            busy = worker.job_id is not None or bool(worker.waiting)
-            worker.job_id = None
+            busy = bool(worker.running) or bool(worker.waiting)
+            worker.running = []
             worker.waiting = []
             with contextlib.suppress(ValueError):
                 self._in_use.remove(worker)
@@ -235,10 +258,18 @@ class WorkerPool:
             else:
                 worker.dispose()
 
+    def _ended(self, worker: Worker, outcome: Outcome) -> bool:
+        """Note that a running job ended; False for the outcome of a job it no longer runs."""
+        if outcome.job_id not in worker.running:
+            return False
+        worker.running.remove(outcome.job_id)
+        self._busy.pop(outcome.job_id, None)
+        return True
+
     def pid(self, job_id: str) -> int | None:
         """The process id of the worker running this job, if one does."""
         worker = self._busy.get(job_id)
-        return worker.pid if worker is not None and worker.job_id == job_id else None
+        return worker.pid if worker is not None and job_id in worker.running else None
 
     def kill(self, job_id: str) -> bool:
         """Stop this job: skip it if it waits in a batch, kill its worker if it runs."""
@@ -247,6 +278,12 @@ class WorkerPool:
             return False
         if job_id in worker.waiting:
             worker.skip(job_id)
+        elif len(worker.running) > 1 and not set(worker.running) <= {*worker.stopped, job_id}:
+            # It runs in a group whose simulator calls it shares with the group's other jobs:
+            # killing the worker would end jobs nobody stopped. The job is final already (its
+            # outcome's write changes nothing), and the group, a batch's few small jobs of a
+            # simulator, ends soon; once every job of the group is stopped, the worker is killed.
+            worker.stopped.add(job_id)
         else:
             worker.kill()
         return True

@@ -1,8 +1,9 @@
-"""The service's job queue: each backend runs one job at a time, in order of arrival.
+"""The service's job queue: each backend runs its jobs in order of arrival.
 
 Like a QPU, a backend takes the oldest queued job when it is free. Jobs run in worker processes
-(``pool``), handed over a few at a time (a batch of the backend's next jobs, still run one at a
-time, in order); the scheduler only moves jobs between states, records timestamps and estimates
+(``pool``), handed over a few at a time (a batch of the backend's next jobs, run in order: one
+at a time on a device, as a group that starts together on a simulator); the scheduler only moves
+jobs between states, records timestamps and estimates
 queue positions from each backend's recent history. Its writes go through a ``GroupWriter``, so
 the ones that arrive together share one transaction. After a crash, jobs that were running are
 put back in the queue at start-up, ahead of newer ones, with a line in their log that says so.
@@ -92,8 +93,10 @@ class Scheduler:
         workers: int = 2,
         limits: JobLimits | None = None,
         pool: JobPool | None = None,
+        warm_workers: int = 0,
     ) -> None:
         self.db = db
+        self.warm_workers = warm_workers
         self.backends = backends
         self.limits = limits or JobLimits()
         self.pool: JobPool = (
@@ -152,8 +155,9 @@ class Scheduler:
             self._enqueue(row)
         for name in self.backends:
             self._durations[name] = await self._blocking(self._mean_overhead, name)
-        if any(self._queues.values()):
-            self.pool.prestart(1)
+        warm = max(self.warm_workers, 1 if any(self._queues.values()) else 0)
+        if warm:
+            self.pool.prestart(warm)
         self._loop_task = asyncio.create_task(self._dispatch_loop(), name="scheduler")
 
     async def stop(self) -> None:
@@ -450,80 +454,93 @@ class Scheduler:
 
         The batch's first job starts as soon as its worker has it, so it is Running from the
         hand-over on (as a job handed over alone always was); the others from their worker's
-        ``Started``.
+        ``Started``. Jobs the worker runs as a group start together, in one write.
         """
         handed = self._handed[backend]
         records: list[asyncio.Future[Any]] = []
-        current: JobRow | None = None
-        supervisor: asyncio.Task[None] | None = None
+        running: dict[str, JobRow] = {}  # the jobs running now, in the order they started
+        supervisors: dict[str, asyncio.Task[None]] = {}
+
+        def supervise(row: JobRow) -> None:
+            running[row.id] = row
+            supervisors[row.id] = asyncio.create_task(self._supervise(row.id, self._seconds(row)))
+
+        def over(job_id: str, charged: float = 0.0) -> None:
+            running.pop(job_id, None)
+            supervisor = supervisors.pop(job_id, None)
+            if supervisor is not None:
+                supervisor.cancel()
+            self._job_over(backend, job_id, charged)
+
         try:
             head = handed.pop(0)
-            if not await self._started(backend, head):
+            if not await self._started(backend, [head]):
                 self._job_over(backend, head)  # cancelled or deleted since it was queued
                 return
             tasks, rows = await self._tasks_of(backend, head)
-            current = rows.get(head)
-            if current is None:
+            if head not in rows:
                 self._job_over(backend, head)  # cancelled as it was handed over
             else:
-                supervisor = asyncio.create_task(self._supervise(head, self._seconds(current)))
+                supervise(rows[head])
             if not tasks:
                 return
             batch = run_batch(self.pool, tasks)
             try:
                 async for message in batch:
-                    if isinstance(message, Started):
-                        if current is not None and message.job_id == current.id:
-                            continue  # the head: Running already
-                        if current is not None:  # it was skipped (cancelled) before it began
+                    if isinstance(message, Started | tuple):
+                        group = [
+                            s.job_id for s in (message if isinstance(message, tuple) else [message])
+                        ]
+                        for job_id in [j for j in running if j not in group]:
+                            over(job_id)  # it was skipped (cancelled) before it began
+                        new = [job_id for job_id in group if job_id not in running]
+                        for job_id in new:
+                            if job_id in handed:
+                                handed.remove(job_id)
+                        began = await self._started(backend, new) if new else []
+                        stopped = False
+                        for job_id in new:
+                            if job_id in began:
+                                supervise(rows[job_id])
+                            else:
+                                self.pool.kill(job_id)  # cancelled or deleted as it began
+                                self._job_over(backend, job_id)
+                                stopped = len(group) == 1  # its worker was killed
+                        if stopped:
+                            break
+                    elif isinstance(message, Outcome) and message.job_id in running:
+                        row = running[message.job_id]
+                        records.append(self._record(row, message))
+                        over(row.id, message.charged)
+            except WorkerLost as exc:
+                if running:
+                    self._return_handed(backend)
+                    for row in reversed(list(running.values())):
+                        if await self._requeue_lost(row, str(exc)):
+                            # Queued again, not over: it keeps its place and its session.
+                            running.pop(row.id)
+                            supervisor = supervisors.pop(row.id, None)
                             if supervisor is not None:
                                 supervisor.cancel()
-                                supervisor = None
-                            self._job_over(backend, current.id)
-                        current = rows[message.job_id]
-                        if current.id in handed:
-                            handed.remove(current.id)
-                        if not await self._started(backend, current.id):
-                            self.pool.kill(current.id)  # cancelled or deleted as it began
-                            self._job_over(backend, current.id)
-                            current = None
-                            break
-                        supervisor = asyncio.create_task(
-                            self._supervise(current.id, self._seconds(current))
-                        )
-                    elif isinstance(message, Outcome) and current is not None:
-                        if supervisor is not None:
-                            supervisor.cancel()
-                            supervisor = None
-                        records.append(self._record(current, message))
-                        charged = max(message.ended - message.started, 0.0) if message.ok else 0.0
-                        self._job_over(backend, current.id, charged)
-                        current = None
-            except WorkerLost as exc:
-                if current is not None:
-                    self._return_handed(backend)
-                    if await self._requeue_lost(current, str(exc)):
-                        self._running.pop(backend, None)
-                        current = None
-                        return
-                    records.append(self._record(current, _lost_twice(exc)))
+                            self._running.pop(backend, None)
+                        else:
+                            records.append(self._record(row, _lost_twice(exc)))
             except WorkerGone as exc:
-                if current is not None:
-                    records.append(self._record(current, _died(exc)))
+                for row in running.values():
+                    records.append(self._record(row, _died(exc)))
             finally:
                 await batch.aclose()
-            if current is not None:
-                self._job_over(backend, current.id)
-                current = None
+            for job_id in list(running):
+                over(job_id)
         except asyncio.CancelledError:
             raise
         except Exception:  # never let one job stop the queue
             log.exception("a batch on %s could not be recorded", backend)
         finally:
-            if supervisor is not None:
+            for supervisor in supervisors.values():
                 supervisor.cancel()
-            if current is not None:
-                self._job_over(backend, current.id)
+            for job_id in list(running):
+                self._job_over(backend, job_id)
             self._return_handed(backend)
             self._handed.pop(backend, None)
             if records and not self._stopping:
@@ -532,18 +549,23 @@ class Scheduler:
             self._lanes.pop(backend, None)
             self._wake.set()
 
-    async def _started(self, backend: str, job_id: str) -> bool:
-        """The job begins: it is Running, on disk as well; False if it was final."""
+    async def _started(self, backend: str, job_ids: list[str]) -> list[str]:
+        """The jobs begin: they are Running, on disk as well, in one write; the ones that were
+        final already (cancelled or deleted meanwhile) are left out of the answer."""
         now = datetime.now(UTC)
-        self._running[backend] = (job_id, now)
+        self._running[backend] = (job_ids[-1], now)
         at = iso(now)
-        if not await self.writer.write(lambda conn: write_mark_running(conn, job_id, at)):
-            return False
-        session_id = self._session_of.get(job_id)
-        if session_id is not None:
-            self.sessions.job_started(session_id, job_id, now)
-            self._wake.set()  # the session's max TTL runs from now: the loop's next deadline
-        return True
+
+        def mark(conn: Any) -> list[str]:
+            return [job_id for job_id in job_ids if write_mark_running(conn, job_id, at)]
+
+        began = await self.writer.write(mark)
+        for job_id in began:
+            session_id = self._session_of.get(job_id)
+            if session_id is not None:
+                self.sessions.job_started(session_id, job_id, now)
+                self._wake.set()  # the session's max TTL runs from now: the loop's next deadline
+        return began
 
     def _return_handed(self, backend: str) -> None:
         """Jobs of a batch that never started go back to the head of their queue, in order."""
@@ -678,7 +700,7 @@ class Scheduler:
                     quantum_seconds=0.0,
                 )
             )
-        charged = max(outcome.ended - outcome.started, 0.0)
+        charged = outcome.charged
         done = self.writer.write(
             lambda conn: write_finish(
                 conn,

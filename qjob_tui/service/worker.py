@@ -2,11 +2,13 @@
 
 Qiskit work is blocking and can take seconds, so it never runs in the service process. A worker
 receives tasks over a pipe, a batch at a time (the next few jobs of one backend, so that it never
-waits for the service between them), and runs them in order, one at a time: it says ``Started``
-as it begins each and answers with its ``Outcome`` as it ends. Before each task it reads what
-the service sent meanwhile, so a job cancelled while it waits in the batch (``Skip``) never runs.
-The service cancels a running job by killing its worker, which is why nothing here needs to be
-interruptible.
+waits for the service between them), and runs them in order: one at a time on a device, which
+spends time per shot (it says ``Started`` as it begins each and answers with its ``Outcome`` as
+it ends), or, on a simulator that runs a list of circuits in one call, as a group that starts
+together and shares its simulator calls (one message with every ``Started``, one with every
+``Outcome``). Before each task or group it reads what the service sent meanwhile, so a job
+cancelled while it waits in the batch (``Skip``) never runs. The service cancels a running job by
+killing its worker, which is why nothing here needs to be interruptible.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ class Outcome:
     started: float = 0.0
     ended: float = 0.0
     job_id: str = ""  # the task's, set by the worker's loop
+    # The worker's seconds spent on this job when it ran in a group (its own decoding and
+    # encoding, and its share of the simulator calls it shared); None: ``ended - started``.
+    busy: float | None = None
+
+    @property
+    def charged(self) -> float:
+        """The seconds this job is charged for (``quantum_seconds``) if it succeeded."""
+        if not self.ok:
+            return 0.0
+        return self.busy if self.busy is not None else max(self.ended - self.started, 0.0)
 
 
 @dataclass(frozen=True)
@@ -75,34 +87,56 @@ class Skip:
     job_ids: tuple[str, ...]
 
 
+# Simulators whose ``run`` takes a list of circuits in one call (``BackendSpec.kind``).
+GROUP_KINDS = frozenset({"basic", "aer"})
+# Jobs of a batch run as one group, at most.
+MAX_GROUP = 16
+
 # This worker's memory limit per job, in bytes (None: unlimited); set by ``serve``.
 _memory_limit: int | None = None
 
 
-def _run_sampler(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _sampler_job(task: Task, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The job's decoded params and the details they give, decoded once per worker for each
+    params text (``circuit_cache.sampler_params``): a script sends the same job again and again,
+    and the decoded form is never mutated."""
     from qjob_tui.service.circuit_size import check_expansion
+    from qjob_tui.service.programs import circuit_cache
     from qjob_tui.service.programs.sampler import parse_sampler_params
+
+    def decode() -> tuple[Any, dict[str, Any]]:
+        sampler_task = parse_sampler_params(
+            params, max_shots=task.backend.max_shots, max_qubits=task.backend.num_qubits
+        )
+        for index, pub in enumerate(sampler_task.pubs):
+            check_expansion(pub.circuit, f"pub {index}")
+        details = {
+            "num_circuits": len(sampler_task.pubs),
+            "num_qubits": [pub.circuit.num_qubits for pub in sampler_task.pubs],
+            "circuit_depths": [pub.circuit.depth() for pub in sampler_task.pubs],
+            "shots": sum(pub.shots * max(pub.num_bindings, 1) for pub in sampler_task.pubs),
+        }
+        return sampler_task, details
+
+    if len(task.params) > circuit_cache.MAX_KEY_CHARS:
+        return decode()
+    key = (task.params, task.backend.max_shots, task.backend.num_qubits)
+    found = circuit_cache.sampler_params.get_or_make(key, decode)
+    assert isinstance(found, tuple)
+    return found
+
+
+def _run_sampler(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     from qjob_tui.service.programs.sampler_run import run_sampler
     from qjob_tui.wire.sampler_results import encode_sampler_result
 
     backend = build_backend(task.backend)
-    sampler_task = parse_sampler_params(
-        params, max_shots=task.backend.max_shots, max_qubits=task.backend.num_qubits
-    )
-    for index, pub in enumerate(sampler_task.pubs):
-        check_expansion(pub.circuit, f"pub {index}")
-    shots = sum(pub.shots * max(pub.num_bindings, 1) for pub in sampler_task.pubs)
+    sampler_task, details = _sampler_job(task, params)
     if task.backend.shot_latency > 0:
         # A device spends time per shot; the simulation itself is near instant.
-        time.sleep(task.backend.shot_latency * shots)
+        time.sleep(task.backend.shot_latency * details["shots"])
     pub_results = run_sampler(sampler_task, backend, seed=task.seed)
-    details = {
-        "num_circuits": len(sampler_task.pubs),
-        "num_qubits": [pub.circuit.num_qubits for pub in sampler_task.pubs],
-        "circuit_depths": [pub.circuit.depth() for pub in sampler_task.pubs],
-        "shots": shots,
-    }
-    return encode_sampler_result(pub_results), details
+    return encode_sampler_result(pub_results), dict(details)
 
 
 def _run_extractor(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -131,27 +165,28 @@ PROGRAMS = {
 }
 
 
-def run_task(task: Task) -> Outcome:
-    """Run one task to an Outcome; never raises."""
-    started = time.time()
+def _params(task: Task) -> dict[str, Any]:
+    """The job's params as a JSON object, or the ProgramError that says what is wrong."""
     try:
-        try:
-            params = json.loads(task.params)
-        except ValueError as exc:
-            raise ProgramError(
-                CODE_BAD_PARAMS,
-                f"the job's params are not valid JSON: {exc}",
-                "Submit params as a JSON object.",
-            ) from None
-        if not isinstance(params, dict):
-            raise ProgramError(
-                CODE_BAD_PARAMS,
-                "the job's params must be a JSON object",
-                "Submit params as an object.",
-            )
-        result, details = PROGRAMS[task.program](task, params)
-        return Outcome(ok=True, result=result, details=details, started=started, ended=time.time())
-    except ProgramError as exc:
+        params = json.loads(task.params)
+    except ValueError as exc:
+        raise ProgramError(
+            CODE_BAD_PARAMS,
+            f"the job's params are not valid JSON: {exc}",
+            "Submit params as a JSON object.",
+        ) from None
+    if not isinstance(params, dict):
+        raise ProgramError(
+            CODE_BAD_PARAMS,
+            "the job's params must be a JSON object",
+            "Submit params as an object.",
+        )
+    return params
+
+
+def _failed(exc: BaseException, started: float) -> Outcome:
+    """The outcome of a job whose run raised ``exc``."""
+    if isinstance(exc, ProgramError):
         return Outcome(
             ok=False,
             code=exc.code,
@@ -160,18 +195,90 @@ def run_task(task: Task) -> Outcome:
             started=started,
             ended=time.time(),
         )
-    except MemoryError:
+    if isinstance(exc, MemoryError):
         return out_of_memory(_memory_limit, started)
-    except Exception as exc:  # a simulator bug must fail the job, not the worker
-        last = traceback.format_exception_only(exc)[-1].strip()
-        return Outcome(
-            ok=False,
-            code=CODE_EXECUTION_FAILED,
-            message=f"execution failed: {last}"[:500],
-            solution="Check the circuit against the backend's limits, or try another backend.",
+    # A simulator bug must fail the job, not the worker.
+    last = traceback.format_exception_only(exc)[-1].strip()
+    return Outcome(
+        ok=False,
+        code=CODE_EXECUTION_FAILED,
+        message=f"execution failed: {last}"[:500],
+        solution="Check the circuit against the backend's limits, or try another backend.",
+        started=started,
+        ended=time.time(),
+    )
+
+
+def run_task(task: Task) -> Outcome:
+    """Run one task to an Outcome; never raises."""
+    started = time.time()
+    try:
+        result, details = PROGRAMS[task.program](task, _params(task))
+        return Outcome(ok=True, result=result, details=details, started=started, ended=time.time())
+    except Exception as exc:
+        return _failed(exc, started)
+
+
+def groupable(task: Task) -> bool:
+    """Whether the task may run in a group that shares simulator calls: a sampler job on a
+    simulator that runs a list of circuits in one call and spends no time per shot."""
+    return (
+        task.program == ProgramId.SAMPLER
+        and task.backend.kind in GROUP_KINDS
+        and task.backend.shot_latency == 0
+        and task.raw_job is None
+    )
+
+
+def run_group(tasks: list[Task]) -> list[Outcome]:
+    """Run sampler jobs of one backend together (``run_samplers``); each job's own outcome.
+
+    Every job of the group started when the group did. Each is charged its own decoding and
+    encoding and an equal share of the group's simulation (its shared and its seeded calls).
+    """
+    from qjob_tui.service.programs.sampler_run import run_samplers, sampler_steps
+    from qjob_tui.wire.sampler_results import encode_sampler_result
+
+    started = time.time()
+    backend = build_backend(tasks[0].backend)
+    outcomes: dict[int, Outcome] = {}
+    steps = {}
+    details: dict[int, dict[str, Any]] = {}
+    own: dict[int, float] = {}
+    for index, task in enumerate(tasks):
+        began = time.perf_counter()
+        try:
+            sampler_task, details[index] = _sampler_job(task, _params(task))
+            steps[index] = sampler_steps(sampler_task, backend, seed=task.seed)
+        except Exception as exc:
+            outcomes[index] = _failed(exc, started)
+        own[index] = time.perf_counter() - began
+    began = time.perf_counter()
+    try:
+        results = run_samplers(list(steps.values()), backend)
+    except Exception as exc:  # a bug of the driver fails the jobs, not the worker
+        results = [exc] * len(steps)
+    share = (time.perf_counter() - began) / max(len(steps), 1)
+    for index, result in zip(steps, results, strict=True):
+        if isinstance(result, Exception):
+            outcomes[index] = _failed(result, started)
+            continue
+        began = time.perf_counter()
+        try:
+            text = encode_sampler_result(result)
+        except Exception as exc:
+            outcomes[index] = _failed(exc, started)
+            continue
+        busy = own[index] + share + time.perf_counter() - began
+        outcomes[index] = Outcome(
+            ok=True,
+            result=text,
+            details=dict(details[index]),
             started=started,
             ended=time.time(),
+            busy=round(busy, 6),
         )
+    return [replace(outcomes[i], job_id=task.job_id) for i, task in enumerate(tasks)]
 
 
 def out_of_memory(limit: int | None, started: float = 0.0) -> Outcome:
@@ -213,8 +320,7 @@ def serve(conn: Connection, memory_limit: int | None = None) -> None:
     """The worker process's main loop: tasks in, outcomes out, until the pipe closes."""
     warnings.simplefilter("ignore")
     limit_memory(memory_limit)
-    import qiskit  # noqa: F401  (import once, before the first task, so jobs start fast)
-
+    warm_up()
     conn.send("ready")
     waiting: deque[Task] = deque()
     while True:
@@ -227,9 +333,47 @@ def serve(conn: Connection, memory_limit: int | None = None) -> None:
                 take(waiting, message)
         except (EOFError, OSError, KeyboardInterrupt):
             return
-        task = waiting.popleft()
-        conn.send(Started(task.job_id, time.time()))
-        conn.send(replace(run_task(task), job_id=task.job_id))
+        group = next_group(waiting)
+        if len(group) == 1:
+            task = group[0]
+            conn.send(Started(task.job_id, time.time()))
+            conn.send(replace(run_task(task), job_id=task.job_id))
+        else:
+            # One message for the group's start and one for its outcomes: one hand-over each.
+            at = time.time()
+            conn.send(tuple(Started(task.job_id, at) for task in group))
+            conn.send(tuple(run_group(group)))
+
+
+def next_group(waiting: deque[Task]) -> list[Task]:
+    """The next task, with the groupable tasks of its backend right behind it (see
+    ``groupable``): they start together and share their simulator calls."""
+    task = waiting.popleft()
+    group = [task]
+    if not groupable(task):
+        return group
+    while (
+        waiting
+        and len(group) < MAX_GROUP
+        and groupable(waiting[0])
+        and waiting[0].backend == task.backend
+    ):
+        group.append(waiting.popleft())
+    return group
+
+
+def warm_up() -> None:
+    """Import, before the first task, what every sampler job needs: Qiskit, the sampler's
+    modules, and the transpiler's stage plugins, which the first transpile would load (they
+    import all of qiskit-ibm-runtime: the largest part of a worker's start)."""
+    import qiskit  # noqa: F401
+    from qiskit.transpiler.preset_passmanagers.plugin import PassManagerStagePluginManager
+
+    import qjob_tui.service.programs.sampler
+    import qjob_tui.service.programs.sampler_run
+    import qjob_tui.wire.sampler_results  # noqa: F401
+
+    PassManagerStagePluginManager()
 
 
 def take(waiting: deque[Task], message: object) -> None:

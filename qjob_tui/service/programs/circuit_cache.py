@@ -70,6 +70,9 @@ def wire_key(obj: object) -> str | None:
 
 
 # This worker's caches: decoded circuits by wire key; transpiled ones by
-# (wire key, backend, transpiler seed).
+# (wire key, backend, transpiler seed); transpilers by (backend, transpiler seed); a sampler
+# job's decoded params by (params text, max shots, max qubits).
 decoded: LRU[str, object] = LRU()
 transpiled: LRU[tuple[str, int, int | None], object] = LRU()
+pass_managers: LRU[tuple[int, int | None], object] = LRU(size=32)
+sampler_params: LRU[tuple[str, int, int | None], object] = LRU()

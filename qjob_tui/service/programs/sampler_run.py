@@ -7,16 +7,17 @@ result JSON; every refusal of the transpiler or simulator becomes a ``ProgramErr
 from __future__ import annotations
 
 import base64
+import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from qiskit import transpile
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import BackendV2
+from qiskit.transpiler import PassManager
 
 from qjob_tui.service.errors import (
     CODE_EXECUTION_FAILED,
@@ -42,6 +43,40 @@ def _looks_like_qubit_limit(text: str) -> bool:
     )
 
 
+def _pass_manager(backend: BackendV2, seed: int | None) -> PassManager:
+    """The pass manager ``transpile`` would build for this backend and seed, built once per
+    worker: building it (its target's plugins, its stages) costs far more than running it on a
+    small circuit, and a pass manager runs any number of circuits."""
+
+    def build() -> PassManager:
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return generate_preset_pass_manager(
+                optimization_level=1,
+                target=backend.target,
+                seed_transpiler=_transpiler_seed(seed),
+            )
+
+    found = circuit_cache.pass_managers.get_or_make((id(backend), seed), build)
+    assert isinstance(found, PassManager)
+    return found
+
+
+def _transpiler_seed(seed: int | None) -> int | None:
+    """The seed ``transpile`` would use: the job's, else the environment's or the user config's."""
+    if seed is not None:
+        return seed
+    from_env = os.getenv("QISKIT_TRANSPILER_SEED")
+    if from_env is not None:
+        return int(from_env)
+    from qiskit import user_config
+
+    configured = user_config.get_config().get("transpiler_seed")
+    return configured if isinstance(configured, int) else None
+
+
 def _transpile(
     circuit: QuantumCircuit, backend: BackendV2, seed: int | None, where: str
 ) -> QuantumCircuit:
@@ -49,9 +84,9 @@ def _transpile(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return transpile(
-                circuit, target=backend.target, optimization_level=1, seed_transpiler=seed
-            )
+            compiled = _pass_manager(backend, seed).run(circuit)
+        compiled.name = circuit.name  # as ``transpile`` names its output
+        return compiled
     except Exception as exc:
         text = one_line(exc, 300)
         if _looks_like_qubit_limit(text):
@@ -124,30 +159,26 @@ def _execution_error(text: str, backend: BackendV2, where: str) -> ProgramError:
     )
 
 
-def _outcomes(
-    circuit: QuantumCircuit,
-    backend: BackendV2,
-    shots: int,
-    seed: int | None,
-    where: str,
-) -> list[str]:
-    """Run one bound circuit; the per-shot outcomes as hex strings, clbit 0 the lowest bit."""
+def _run_options(
+    backend: BackendV2, shots: int, seed: int | None, num_qubits: int
+) -> dict[str, Any]:
     options: dict[str, Any] = {"shots": shots}
     if _has_option(backend, "memory"):
         options["memory"] = True
     if seed is not None and _has_option(backend, "seed_simulator"):
         options["seed_simulator"] = seed
-    if circuit.num_qubits < SERIAL_BELOW_QUBITS and _has_option(backend, "max_parallel_threads"):
+    if num_qubits < SERIAL_BELOW_QUBITS and _has_option(backend, "max_parallel_threads"):
         # Aer starts a pool of threads per run: ~4 ms for a Bell pair, ten times its
         # simulation. A worker is one process per job anyway; small circuits run serially.
         options["max_parallel_threads"] = 1
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = backend.run(circuit, **options).result()
-    except Exception as exc:
-        raise _execution_error(one_line(exc, 300), backend, where) from None
-    experiment = result.results[0] if result.results else None
+    return options
+
+
+def _memory(
+    result: Any, index: int, backend: BackendV2, shots: int, seed: int | None, where: str
+) -> list[str]:
+    """The per-shot outcomes of experiment ``index`` of a simulator result, as hex strings."""
+    experiment = result.results[index] if len(result.results) > index else None
     if not result.success or experiment is None or not getattr(experiment, "success", True):
         status = getattr(experiment, "status", None) or getattr(result, "status", "no result")
         raise _execution_error(one_line(status, 300), backend, where)
@@ -164,6 +195,40 @@ def _outcomes(
             "Try another backend.",
         )
     return list(memory)
+
+
+def _outcomes(
+    circuit: QuantumCircuit,
+    backend: BackendV2,
+    shots: int,
+    seed: int | None,
+    where: str,
+) -> list[str]:
+    """Run one bound circuit; the per-shot outcomes as hex strings, clbit 0 the lowest bit."""
+    options = _run_options(backend, shots, seed, circuit.num_qubits)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = backend.run(circuit, **options).result()
+    except Exception as exc:
+        raise _execution_error(one_line(exc, 300), backend, where) from None
+    return _memory(result, 0, backend, shots, seed, where)
+
+
+def _outcomes_together(executions: Sequence[Execution], backend: BackendV2) -> list[list[str]]:
+    """Run several unseeded circuits of the same shots in ONE simulator call; each circuit's
+    outcomes, in order. Raises on any refusal: the caller then runs them one by one, so that
+    each job gets its own error, as it would alone."""
+    shots = executions[0].shots
+    widest = max(execution.circuit.num_qubits for execution in executions)
+    options = _run_options(backend, shots, None, widest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = backend.run([execution.circuit for execution in executions], **options).result()
+    return [
+        _memory(result, index, backend, shots, None, execution.where)
+        for index, execution in enumerate(executions)
+    ]
 
 
 def _outcome_bits(memory: Sequence[str], num_clbits: int, where: str) -> np.ndarray:
@@ -205,8 +270,9 @@ def _pub_bits(
     backend: BackendV2,
     run: _Run,
     where: str,
-) -> np.ndarray:
-    """Every execution of one pub: bools ``bindings_shape + (shots, num_clbits)``."""
+) -> Generator[Execution, list[str], np.ndarray]:
+    """Every execution of one pub: bools ``bindings_shape + (shots, num_clbits)``; each
+    simulator run is yielded as an ``Execution``, its outcomes sent back."""
     parameters = list(pub.circuit.parameters)
     value_sets = pub.parameter_values.reshape(pub.num_bindings, len(parameters))
     runs: list[np.ndarray] = []
@@ -218,7 +284,7 @@ def _pub_bits(
             binding = dict(zip(parameters, (float(v) for v in values), strict=True))
             bound = compiled.assign_parameters(binding, strict=False)
         run_seed = None if run.seed is None else (run.seed + run.execution) % 2**31
-        memory = _outcomes(bound, backend, pub.shots, run_seed, where)
+        memory = yield Execution(bound, pub.shots, run_seed, where)
         runs.append(_outcome_bits(memory, compiled.num_clbits, where))
         run.execution += 1
     return np.stack(runs).reshape(*pub.bindings_shape, pub.shots, compiled.num_clbits)
@@ -249,14 +315,29 @@ class _Run:
     execution: int = 0
 
 
-def run_sampler(
+@dataclass(frozen=True)
+class Execution:
+    """One simulator run a sampler job needs: a bound, compiled circuit, its shots and seed."""
+
+    circuit: QuantumCircuit
+    shots: int
+    seed: int | None
+    where: str
+
+
+# A sampler job as steps: it yields each simulator run it needs and is sent that run's
+# outcomes; it returns the plain-JSON result for the wire.
+SamplerSteps = Generator[Execution, list[str], dict[str, Any]]
+
+
+def sampler_steps(
     task: SamplerTask,
     backend: BackendV2,
     *,
     seed: int | None = None,
     should_stop: Callable[[], bool] | None = None,
-) -> dict[str, Any]:
-    """Run every pub on a Qiskit backend and return the plain-JSON result for the wire.
+) -> SamplerSteps:
+    """Run every pub on a Qiskit backend, yielding each simulator run to whoever drives it.
 
     Each parameter-value set is its own simulator run with per-shot memory kept, so the result
     keeps the bindings' shape; ``should_stop`` is asked before each run so a cancel lands soon.
@@ -269,7 +350,7 @@ def run_sampler(
         _check_fits(pub, backend, where)
         start = _now()
         compiled = _compiled(pub, backend, run.seed, where)
-        bits = _pub_bits(pub, compiled, backend, run, where)
+        bits = yield from _pub_bits(pub, compiled, backend, run, where)
         metadata = pub.circuit.metadata if isinstance(pub.circuit.metadata, dict) else {}
         pubs.append(
             {
@@ -285,3 +366,83 @@ def run_sampler(
         "pubs": pubs,
         "metadata": {"version": 2, "backend": backend.name, "seed_simulator": run.seed},
     }
+
+
+def run_sampler(
+    task: SamplerTask,
+    backend: BackendV2,
+    *,
+    seed: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """Run one sampler job, one simulator call per execution (see ``sampler_steps``)."""
+    steps = sampler_steps(task, backend, seed=seed, should_stop=should_stop)
+    try:
+        execution = next(steps)
+        while True:
+            memory = _outcomes(
+                execution.circuit, backend, execution.shots, execution.seed, execution.where
+            )
+            execution = steps.send(memory)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def run_samplers(
+    jobs: Sequence[SamplerSteps], backend: BackendV2
+) -> list[dict[str, Any] | Exception]:
+    """Run several sampler jobs of one backend side by side; each job's result or its error.
+
+    The jobs advance together: their next executions without a seed and with the same shots
+    go to the simulator in one ``backend.run(list)`` call, which costs far less than a call
+    each for small circuits. A seeded execution runs alone, as it would in its job alone,
+    since a simulator draws one stream of random numbers per call; so does any execution whose
+    shared call failed, so that each job meets its own error.
+    """
+    results: list[dict[str, Any] | Exception | None] = [None] * len(jobs)
+    waiting: dict[int, Execution] = {}
+
+    def advance(index: int, memory: list[str] | None) -> None:
+        try:
+            execution = next(jobs[index]) if memory is None else jobs[index].send(memory)
+        except StopIteration as done:
+            results[index] = done.value
+        except Exception as exc:  # the job's own error: its result
+            results[index] = exc
+        else:
+            waiting[index] = execution
+
+    for index in range(len(jobs)):
+        advance(index, None)
+    while waiting:
+        ready, waiting = waiting, {}
+        together: dict[int, list[int]] = {}
+        alone: list[int] = []
+        for index, execution in ready.items():
+            if execution.seed is None:
+                together.setdefault(execution.shots, []).append(index)
+            else:
+                alone.append(index)
+        for indices in together.values():
+            if len(indices) == 1:
+                alone.extend(indices)
+                continue
+            try:
+                memories = _outcomes_together([ready[i] for i in indices], backend)
+            except Exception:
+                alone.extend(indices)
+                continue
+            for index, memory in zip(indices, memories, strict=True):
+                advance(index, memory)
+        for index in alone:
+            execution = ready[index]
+            try:
+                memory = _outcomes(
+                    execution.circuit, backend, execution.shots, execution.seed, execution.where
+                )
+            except Exception as exc:
+                jobs[index].close()
+                results[index] = exc
+                continue
+            advance(index, memory)
+    return [result if result is not None else RuntimeError("no result") for result in results]
