@@ -267,12 +267,20 @@ class JobRoutes:
         )
         return views.render(
             {
-                "jobs": [views.job(row, with_params=not exclude) for row in rows],
+                "jobs": [self._listed(row, exclude) for row in rows],
                 "count": count,
                 "offset": query.offset,
                 "limit": query.limit,
             }
         )
+
+    def _listed(self, row: JobRow, exclude: bool) -> dict[str, Any]:
+        """One entry of a listing; a queued job's with its place (so a poller needs no
+        request per queued job to keep places fresh)."""
+        body = views.job(row, with_params=not exclude)
+        if row.status == "Queued":
+            body.update(views.queue_place(self.scheduler.estimate(row)))
+        return body
 
     async def submit(self, request: Request) -> Response:
         body = await self._json_body(request)

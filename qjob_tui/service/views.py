@@ -121,6 +121,18 @@ def metrics(row: JobRow, estimate: QueueEstimate) -> dict[str, Any]:
             round(row.quantum_seconds * 1e9) if row.quantum_seconds is not None else None
         ),
         "caller": row.caller or "",
+        **queue_place(estimate),
+    }
+    for key in ("num_circuits", "num_qubits", "circuit_depths"):
+        if key in row.details:
+            body[key] = row.details[key]
+    return body
+
+
+def queue_place(estimate: QueueEstimate) -> dict[str, Any]:
+    """A queued job's place and times (the old API's metrics fields; also, as an extension,
+    on the entries of ``GET /jobs``, so that one listing refreshes every place)."""
+    return {
         "position_in_queue": estimate.position,
         "position_in_provider": estimate.position,
         "estimated_start_time": iso(estimate.estimated_start) if estimate.estimated_start else None,
@@ -128,10 +140,6 @@ def metrics(row: JobRow, estimate: QueueEstimate) -> dict[str, Any]:
             iso(estimate.estimated_completion) if estimate.estimated_completion else None
         ),
     }
-    for key in ("num_circuits", "num_qubits", "circuit_depths"):
-        if key in row.details:
-            body[key] = row.details[key]
-    return body
 
 
 def device(spec: BackendSpec, queue_length: int) -> dict[str, Any]:
