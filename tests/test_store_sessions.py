@@ -94,7 +94,7 @@ async def test_a_refused_session_action_is_rolled_back(
     await store.start(poll=False)
     # A session the store saw that the server no longer knows (deleted, or another server's).
     gone = Session("gone-session", "local", SessionMode.BATCH, SessionState.OPEN)
-    store.session_watch.sessions[gone.key] = gone
+    store.pollers["local"].state.sessions[gone.id] = gone
     shown: list[tuple[bool, str | None]] = []
     store.subscribe(
         lambda changes: shown.extend(

@@ -32,3 +32,5 @@ class StoreConfig:
     # this often.
     use_stream: bool = True
     streaming_interval: float = 60.0
+    # No action changes a job or a session (``--readonly``; a remote viewer's dashboard).
+    readonly: bool = False

@@ -1,0 +1,146 @@
+"""The user's actions on jobs: cancel, tags, rename, extract; and reading a job by id.
+
+Each is shown at once (an intent such as "cancelling…", or the edit itself) and confirmed or
+rolled back by the server. Read-only is enforced here, where the actions happen, not only where
+their keys are drawn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from qjob_tui.api.errors import ApiError
+from qjob_tui.model import Job, JobStatus, ProgramId, tag_problem
+from qjob_tui.store.bus import ChangeBus
+from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey
+from qjob_tui.store.poller import SourcePoller
+
+READ_ONLY = "read-only: this dashboard changes no job"
+
+
+class Actions:
+    """Actions on the jobs of the sources' states, published on the bus."""
+
+    def __init__(
+        self, pollers: Mapping[str, SourcePoller], bus: ChangeBus, *, readonly: bool = False
+    ) -> None:
+        self.pollers = pollers
+        self.bus = bus
+        self.readonly = readonly
+        self.submitted: set[JobKey] = set()  # jobs submitted through this store (its session)
+
+    def _job(self, key: JobKey) -> Job | None:
+        poller = self.pollers.get(key[0])
+        return poller.state.jobs.get(key[1]) if poller is not None else None
+
+    async def details(self, key: JobKey) -> Job:
+        """The job read by id with its metrics, into its source's state (ApiError passes)."""
+        poller = self.pollers[key[0]]
+        state = poller.state
+        job = await poller.client.job_details(key[1])
+        if state is not poller.state:
+            return job  # another server answers now: not this one's job
+        old = state.put_details(job)
+        if old != job:
+            poller.publish(ChangeSet(changed=(job,)) if old else ChangeSet(added=(job,)), state)
+        if job.status.is_final and state.cache is not None and old != job:
+            await asyncio.to_thread(state.cache.put, [job])
+        return job
+
+    def _set_intent(self, key: JobKey, intent: str | None) -> None:
+        poller = self.pollers[key[0]]
+        poller.state.set_intent(key[1], intent)
+        poller.publish(ChangeSet(intents=(key,)), poller.state)
+
+    async def cancel(self, keys: Iterable[JobKey]) -> list[ActionResult]:
+        """Cancel jobs: shown as "cancelling…" at once, confirmed or rolled back by the server."""
+        return list(await asyncio.gather(*(self._cancel_one(key) for key in keys)))
+
+    async def _cancel_one(self, key: JobKey) -> ActionResult:
+        job = self._job(key)
+        if job is None:
+            return ActionResult(key, False, f"{key[1]}: unknown job")
+        if self.readonly:
+            return ActionResult(key, False, READ_ONLY)
+        if job.status.is_final:
+            return ActionResult(key, False, f"{key[1]} is already {job.status.value.lower()}")
+        poller = self.pollers[key[0]]
+        if poller.state.intents.get(key[1]) == "cancelling…":
+            return ActionResult(key, True, f"{key[1]}: already cancelling")
+        self._set_intent(key, "cancelling…")
+        try:
+            await poller.client.cancel(key[1])
+            fresh = await self.details(key)
+        except ApiError as exc:
+            self._set_intent(key, None)
+            with contextlib.suppress(ApiError):
+                await self.details(key)
+            return ActionResult(key, False, f"cancel {key[1]} refused: {exc.detail}")
+        self._set_intent(key, None)
+        return ActionResult(key, True, f"{key[1]} {fresh.status.value.lower()}")
+
+    async def extract(self, key: JobKey) -> ActionResult:
+        """Submit a random-extractor job over a finished sampler job's measured bits."""
+        job = self._job(key)
+        if job is None:
+            return ActionResult(key, False, f"{key[1]}: unknown job")
+        if self.readonly:
+            return ActionResult(key, False, READ_ONLY)
+        if job.program != ProgramId.SAMPLER or job.status is not JobStatus.DONE:
+            return ActionResult(key, False, "random bits come from a finished sampler job")
+        poller = self.pollers[key[0]]
+        try:
+            new_id = await poller.client.submit_extractor(
+                {"method": "both", "raw_job": job.id},
+                tags=("qrng",),
+                name=f"bits of {job.id}",
+            )
+        except ApiError as exc:
+            return ActionResult(key, False, f"extraction from {job.id} refused: {exc.detail}")
+        self.submitted.add((key[0], new_id))
+        poller.wake()
+        return ActionResult(key, True, f"extracting random bits from {job.id}: job {new_id}")
+
+    async def set_tags(self, key: JobKey, tags: list[str]) -> ActionResult:
+        """Replace a job's tags: shown at once, rolled back if the server refuses."""
+        unique = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+        problem = tag_problem(unique)
+        if problem is not None:
+            return ActionResult(key, False, problem)
+        return await self._optimistic(key, "tagging…", {"tags": tuple(unique)}, "tags")
+
+    async def rename(self, key: JobKey, name: str) -> ActionResult:
+        clean = name.strip() or None
+        return await self._optimistic(key, "renaming…", {"name": clean}, "name")
+
+    async def _optimistic(
+        self, key: JobKey, intent: str, fields: dict[str, Any], what: str
+    ) -> ActionResult:
+        poller = self.pollers.get(key[0])
+        if poller is None or self._job(key) is None:
+            return ActionResult(key, False, f"{key[1]}: unknown job")
+        if self.readonly:
+            return ActionResult(key, False, READ_ONLY)
+        state = poller.state
+        old = state.optimistic(key[1], intent, fields)
+        assert old is not None  # known, just checked
+        poller.publish(ChangeSet(changed=(state.jobs[key[1]],), intents=(key,)), state)
+        try:
+            if what == "tags":
+                await poller.client.set_tags(key[1], list(fields["tags"]))
+            else:
+                await poller.client.rename(key[1], fields["name"])
+        except ApiError as exc:
+            back = state.roll_back(key[1], old, fields)
+            changed = (back,) if back is not None else ()
+            poller.publish(ChangeSet(changed=changed, intents=(key,)), state)
+            return ActionResult(key, False, f"{what} of {key[1]} refused: {exc.detail}")
+        state.set_intent(key[1], None)
+        confirmed = state.jobs.get(key[1])
+        if confirmed is not None and confirmed.status.is_final and state.cache is not None:
+            await asyncio.to_thread(state.cache.put, [confirmed])
+        poller.publish(ChangeSet(intents=(key,)), state)
+        return ActionResult(key, True, f"{what} of {key[1]} saved")
