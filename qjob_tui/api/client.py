@@ -161,10 +161,13 @@ class JobClient:
             quick = await asyncio.to_thread(self.quick_identity)
             if quick is not None:
                 return quick
+        # Not IBM Quantum's own host: whatever route reached it (an IBM account's URL, a
+        # proxy), a qjob-tui service is known by its instance id.
+        otherwise = self._ibm_identity() if source.kind == IBM else f"url {source.url}"
         try:
             body = await self._http.json("GET", "/version")
         except (NotFound, Unsupported):
-            return f"url {source.url}"
+            return otherwise
         except BadResponse:
             body = None  # the header below still says who answered
         instance = body.get("instance_id") if isinstance(body, dict) else None
@@ -173,16 +176,21 @@ class JobClient:
                 raise self._bad("GET /version: a qjob-tui service without an instance_id")
         else:
             instance = self.served_by
-        return f"qjob-tui {instance}" if instance else f"url {source.url}"
+        return f"qjob-tui {instance}" if instance else otherwise
+
+    def _ibm_identity(self) -> str:
+        source = self.source
+        instance = source.account.instance if source.account is not None else None
+        return f"ibm {source.url} {instance or ''}".strip()
 
     def quick_identity(self) -> str | None:
-        """``identity`` where it comes without httpx: IBM Quantum's from the account, a
-        qjob-tui service's from one plain ``GET /version`` (``api/version_probe.py``); None
+        """``identity`` where it comes without httpx: IBM Quantum's from the account (at IBM
+        Quantum's own hosts), a qjob-tui service's from one plain ``GET /version``
+        (``api/version_probe.py``); None
         where the full client must ask. Blocks: call it in a thread, before the first paint."""
         source = self.source
-        if source.kind == IBM:
-            instance = source.account.instance if source.account is not None else None
-            return f"ibm {source.url} {instance or ''}".strip()
+        if source.kind == IBM and source.at_ibm_cloud:
+            return self._ibm_identity()
         from qjob_tui.api import version_probe
 
         if (
