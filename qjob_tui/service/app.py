@@ -194,6 +194,7 @@ class JobRoutes:
             pool=self.cluster,
         )
         self.db.feed.estimate = self.scheduler.estimate  # the /stream events' metrics
+        self.db.feed.waiting = self.scheduler.waiting  # places that move with a job's start
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
         self.pages = PageCache()
         self._building: dict[object, asyncio.Future[bytes]] = {}

@@ -239,6 +239,10 @@ class Scheduler:
         """The backend's jobs not started yet, in the order they run: its batch, then its queue."""
         return [*self._handed.get(backend, ()), *self._queues.get(backend, ())]
 
+    def waiting(self, backend: str) -> list[str]:
+        """``_waiting`` for the change feed, which pushes the places that moved."""
+        return self._waiting(backend)
+
     def _enqueue(self, row: JobRow) -> None:
         self._queues[row.backend].append(row.id)
         self._programs[row.id] = row.program

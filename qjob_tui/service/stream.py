@@ -77,6 +77,9 @@ class ChangeFeed:
     def __init__(self, db: FeedDatabase) -> None:
         self.db = db
         self.estimate: Callable[[Any], QueueEstimate] = lambda row: QueueEstimate(None, None, None)
+        # The jobs waiting on a backend, in the order they run: whose places move when a job
+        # ahead of them leaves the queue.
+        self.waiting: Callable[[str], list[str]] = lambda backend: []
         self._lock = threading.Lock()
         self._touched: set[str] = set()
         self._subscribers: set[asyncio.Queue[bytes | None]] = set()
@@ -171,8 +174,21 @@ class ChangeFeed:
         """The committed state of the touched jobs, as events (in a thread: SQLite reads)."""
         self.db.wait_for_writer()
         events = []
-        for job_id in ids:
-            row = self.db.get(job_id, with_params=False)
+        rows = {job_id: self.db.get(job_id, with_params=False) for job_id in ids}
+        # A job that left its queue (started, cancelled) moves the places of those behind it:
+        # they are pushed in the same batch.
+        left_queue = [
+            row
+            for row in rows.values()
+            if row is not None
+            and row.status != "Queued"
+            and self._sent.get(row.id, {}).get("status") in (None, "Queued")
+        ]
+        for left in left_queue:
+            for job_id in self.waiting(left.backend)[:_MOVED_PER_BACKEND]:
+                if job_id not in rows:
+                    rows[job_id] = self.db.get(job_id, with_params=False)
+        for job_id, row in rows.items():
             if row is None:
                 self._sent.pop(job_id, None)
                 events.append(sse("job", {"id": job_id, "deleted": True}))
@@ -192,6 +208,9 @@ class ChangeFeed:
             }
             events.append(sse("job", body))
         return events
+
+
+_MOVED_PER_BACKEND = 200  # places pushed when a job leaves a queue: bounded, the rest poll
 
 
 def _field(view: dict[str, Any], name: str) -> object:
