@@ -10,7 +10,7 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from qjob_tui.api import parse
@@ -151,6 +151,13 @@ class JobClient:
     def served_by(self) -> str | None:
         """The instance id of the qjob-tui service that sent the last answer, if it said."""
         return self._http.served_by
+
+    @property
+    def clock_offset(self) -> timedelta:
+        """How far the server's clock is ahead of this machine's (from its ``Date`` headers)."""
+        if "_http" not in self.__dict__:
+            return timedelta(0)
+        return self._http.clock.offset
 
     async def identity(self) -> str:
         """Who this server is, to key caches and state by: for IBM Quantum the API URL and

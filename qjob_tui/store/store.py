@@ -18,7 +18,7 @@ import gc
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from qjob_tui.api.client import JobClient
@@ -246,6 +246,12 @@ class JobStore:
         """Who answers at a source now (its server's identity); None until known."""
         poller = self.pollers.get(source)
         return poller.identity if poller else None
+
+    def clock_offset(self, source: str) -> timedelta:
+        """How far a source's server clock is ahead of this machine's: durations and ages of
+        its running jobs are measured on the server's clock, from the server's timestamps."""
+        poller = self.pollers.get(source)
+        return poller.client.clock_offset if poller else timedelta(0)
 
     def watch(self, key: JobKey | None) -> None:
         """The job on screen: kept fully fresh (details and metrics) on every poll."""
