@@ -309,6 +309,7 @@ class QJobApp(CroppedUpdates, App[int]):
                 id="jobs",
                 show_source=several,
                 intent_of=self.store.intent,
+                offset_of=self.store.clock_offset,
                 clock=self.clock,
                 empty_hint=EMPTY_HINT if self._has_local_source() else "",
             )
