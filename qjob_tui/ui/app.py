@@ -501,6 +501,7 @@ class QJobApp(CroppedUpdates, App[int]):
             self.store.paused,
             self.store.config.interval,
             usage=self._shown_usage(),
+            paused_since=self.store.paused_since,
         )
 
     def _shown_usage(self) -> dict[str, InstanceUsage]:
