@@ -28,9 +28,9 @@ from qjob_tui.model import (
     Step,
     Usage,
     Workload,
-    status_from_api,
 )
 from qjob_tui.text import clean, one_line
+from qjob_tui.wire.rest import status_from_api
 
 # The order in which a job's steps happen; metrics timestamps are shown in this order.
 STEP_ORDER = ("created", "queued", "validating", "running", "finished")

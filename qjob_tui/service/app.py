@@ -51,6 +51,7 @@ from qjob_tui.service.validation import (
     integer_param,
     parse_body,
 )
+from qjob_tui.wire import rest
 
 log = logging.getLogger("qjob_tui.service")
 
@@ -279,7 +280,7 @@ class JobRoutes:
         """One entry of a listing; a queued job's with its place (so a poller needs no
         request per queued job to keep places fresh)."""
         body = views.job(row, with_params=not exclude)
-        if row.status == "Queued":
+        if row.status == rest.QUEUED:
             body.update(views.queue_place(self.scheduler.estimate(row)))
         return body
 
@@ -399,8 +400,8 @@ class JobRoutes:
     async def results(self, request: Request) -> Response:
         row = await self._job_or_404(request)
         read = self.db.take_result if row.private else self.db.result
-        body = await asyncio.to_thread(read, row.id) if row.status == "Completed" else None
-        if body is None and row.private and row.status == "Completed":
+        body = await asyncio.to_thread(read, row.id) if row.status == rest.COMPLETED else None
+        if body is None and row.private and row.status == rest.COMPLETED:
             raise NoSuchResource(
                 f"The results of private job {row.id} were read once and are gone."
             )
@@ -439,7 +440,7 @@ class JobRoutes:
     async def delete_job(self, request: Request) -> Response:
         row = await self._job_or_404(request)
         # As IBM: a queued job is cancelled and deleted; a running one must finish first.
-        if row.status == "Queued":
+        if row.status == rest.QUEUED:
             await self.scheduler.cancel(row)
         elif row.status not in FINAL:
             return views.error(

@@ -30,6 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from qjob_tui.service import views
 from qjob_tui.service.db import Database
 from qjob_tui.service.scheduler import QueueEstimate
+from qjob_tui.wire import rest
 from qjob_tui.wire.events import drain, sse
 
 log = logging.getLogger("qjob_tui.service.stream")
@@ -181,8 +182,8 @@ class ChangeFeed:
             row
             for row in rows.values()
             if row is not None
-            and row.status != "Queued"
-            and self._sent.get(row.id, {}).get("status") in (None, "Queued")
+            and row.status != rest.QUEUED
+            and self._sent.get(row.id, {}).get("status") in (None, rest.QUEUED)
         ]
         for left in left_queue:
             for job_id in self.waiting(left.backend)[:_MOVED_PER_BACKEND]:
