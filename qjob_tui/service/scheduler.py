@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from dateutil.parser import isoparse
 
-from qjob_tui.model import REASON_RAN_TOO_LONG, ProgramId
+from qjob_tui.model import ProgramId
 from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import (
     Database,
@@ -48,6 +48,8 @@ from qjob_tui.service.session_table import SessionTable
 from qjob_tui.service.sessions import Session, SessionBook
 from qjob_tui.service.worker import Outcome, Started, Task, out_of_memory
 from qjob_tui.service.writes import GroupWriter
+from qjob_tui.wire import rest
+from qjob_tui.wire.rest import REASON_RAN_TOO_LONG
 
 log = logging.getLogger("qjob_tui.service")
 T = TypeVar("T")
@@ -135,14 +137,14 @@ class Scheduler:
                 await self._blocking(
                     self.db.finish,
                     row.id,
-                    "Failed",
+                    rest.FAILED,
                     at,
                     reason=f"backend {row.backend!r} is no longer offered by this service",
                     reason_code=CODE_EXECUTION_FAILED,
                     reason_solution="Submit the job again to one of the listed backends.",
                 )
                 continue
-            if row.status == "Running":
+            if row.status == rest.RUNNING:
                 await self._blocking(
                     self.db.requeue,
                     row.id,
@@ -187,7 +189,7 @@ class Scheduler:
     async def submit(self, row: JobRow) -> JobRow:
         """Store a new job and queue it on its backend."""
         row.id = new_job_id()
-        row.status = "Queued"
+        row.status = rest.QUEUED
         row.details.setdefault("cost", self.limits.default_seconds)  # as shown and enforced
         row.created = row.queued = now_iso()
         row.log = f"{row.created} queued on {row.backend}\n"
@@ -202,7 +204,9 @@ class Scheduler:
         """Cancel a queued or running job; False if it was already final."""
         at = now_iso()
         done = await self.writer.write(
-            lambda conn: write_finish(conn, row.id, "Cancelled", at, reason="cancelled by the user")
+            lambda conn: write_finish(
+                conn, row.id, rest.CANCELLED, at, reason="cancelled by the user"
+            )
         )
         if not done:
             return False
@@ -282,7 +286,7 @@ class Scheduler:
     async def _cancel_queued(self, backend: str, job_id: str, reason: str) -> None:
         at = now_iso()
         await self.writer.write(
-            lambda conn: write_finish(conn, job_id, "Cancelled", at, reason=reason)
+            lambda conn: write_finish(conn, job_id, rest.CANCELLED, at, reason=reason)
         )
         self._unqueue(backend, job_id)
 
@@ -318,7 +322,7 @@ class Scheduler:
 
     def estimate(self, row: JobRow) -> QueueEstimate:
         """Position and times for a queued job, as IBM's old queue_info() gave them."""
-        if row.status != "Queued":
+        if row.status != rest.QUEUED:
             return QueueEstimate(None, None, None)
         queue = self._waiting(row.backend)
         if row.id not in queue:
@@ -430,7 +434,7 @@ class Scheduler:
         rows: dict[str, JobRow] = {}
         for job_id in ids:
             found = loaded.get(job_id)
-            wanted = "Running" if job_id == head else "Queued"
+            wanted = rest.RUNNING if job_id == head else rest.QUEUED
             if found is None or found[0].status != wanted:
                 if job_id in handed:
                     handed.remove(job_id)
@@ -596,7 +600,7 @@ class Scheduler:
             if loop.time() >= deadline:
                 await self._end(
                     job_id,
-                    "Cancelled",
+                    rest.CANCELLED,
                     reason=f"ran longer than its maximum execution time of {seconds:g} s",
                     code=REASON_RAN_TOO_LONG,
                     charged=seconds,
@@ -610,7 +614,7 @@ class Scheduler:
                 outcome = out_of_memory(memory)
                 await self._end(
                     job_id,
-                    "Failed",
+                    rest.FAILED,
                     reason=f"{outcome.message} (its worker used {mebibytes(used)})",
                     code=CODE_OUT_OF_MEMORY,
                     solution=outcome.solution,
@@ -659,7 +663,7 @@ class Scheduler:
         row = self.db.get(job_id, with_params=False)
         if row is None:
             return RawJob(job_id=job_id, status=None)
-        result = self.db.result(job_id) if row.status == "Completed" else None
+        result = self.db.result(job_id) if row.status == rest.COMPLETED else None
         return RawJob(job_id=job_id, status=row.status, program=row.program, result=result)
 
     def _record(self, row: JobRow, outcome: Outcome) -> asyncio.Future[bool]:
@@ -673,7 +677,7 @@ class Scheduler:
                 lambda conn: write_finish(
                     conn,
                     row.id,
-                    "Failed",
+                    rest.FAILED,
                     at,
                     reason=outcome.message,
                     reason_code=outcome.code,
@@ -686,7 +690,7 @@ class Scheduler:
             lambda conn: write_finish(
                 conn,
                 row.id,
-                "Completed",
+                rest.COMPLETED,
                 at,
                 quantum_seconds=round(charged, 6),
                 result=outcome.result,
