@@ -30,6 +30,7 @@ from qjob_tui.model import (
     Workload,
     tag_problem,
 )
+from qjob_tui.wire import rest
 from qjob_tui.wire.errors import WireError
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ class JobClient:
         # proxy), a qjob-tui service is known by its instance id.
         otherwise = self._ibm_identity() if source.kind == IBM else f"url {source.url}"
         try:
-            body = await self._http.json("GET", "/version")
+            body = await self._http.json("GET", rest.VERSION)
         except (NotFound, Unsupported):
             return otherwise
         except BadResponse:
@@ -259,7 +260,7 @@ class JobClient:
             params.append(("created_before", _utc(created_before)))
         if not descending:
             params.append(("sort", "ASC"))
-        body = await self._http.json("GET", "/jobs", params=params)
+        body = await self._http.json("GET", rest.JOBS, params=params)
         try:
             page = parse.as_object(body, "job list")
             raw = page.get("jobs")
@@ -285,7 +286,7 @@ class JobClient:
 
     async def _job_body(self, job_id: str, *, with_params: bool) -> Any:
         params = None if with_params else {"exclude_params": "true"}
-        return await self._http.json("GET", f"/jobs/{job_id}", params=params)
+        return await self._http.json("GET", rest.path(rest.JOB, job_id=job_id), params=params)
 
     async def job(self, job_id: str) -> Job:
         body = await self._job_body(job_id, with_params=False)
@@ -295,7 +296,7 @@ class JobClient:
             raise self._bad(f"job {job_id}: {exc}") from None
 
     async def metrics(self, job_id: str) -> parse.JobMetrics:
-        body = await self._http.json("GET", f"/jobs/{job_id}/metrics")
+        body = await self._http.json("GET", rest.path(rest.JOB_METRICS, job_id=job_id))
         try:
             return parse.metrics_from_api(body)
         except parse.ShapeError as exc:
@@ -314,7 +315,7 @@ class JobClient:
 
     async def results_text(self, job_id: str) -> str | None:
         """The raw result JSON text, or None while there is no final result."""
-        response = await self._http.request("GET", f"/jobs/{job_id}/results")
+        response = await self._http.request("GET", rest.path(rest.JOB_RESULTS, job_id=job_id))
         if response.status_code == 204 or not response.content:
             return None
         return response.text
@@ -380,20 +381,20 @@ class JobClient:
         """
         job = await self._job_body(job_id, with_params=False)
         try:
-            metrics: Any = await self._http.json("GET", f"/jobs/{job_id}/metrics")
+            metrics: Any = await self._http.json("GET", rest.path(rest.JOB_METRICS, job_id=job_id))
         except NotFound:
             metrics = None
         return redact({"job": job, "metrics": metrics}, self._http.auth.secrets)
 
     async def logs(self, job_id: str) -> str:
         try:
-            response = await self._http.request("GET", f"/jobs/{job_id}/logs")
+            response = await self._http.request("GET", rest.path(rest.JOB_LOGS, job_id=job_id))
         except NotFound:
             return ""  # as qiskit-ibm-runtime: no logs is an empty log
         return response.text
 
     async def cancel(self, job_id: str) -> None:
-        await self._http.request("POST", f"/jobs/{job_id}/cancel")
+        await self._http.request("POST", rest.path(rest.JOB_CANCEL, job_id=job_id))
 
     async def set_tags(self, job_id: str, tags: Sequence[str]) -> tuple[str, ...]:
         """Replace the job's tags (the API has no add or remove) and return them."""
@@ -401,17 +402,21 @@ class JobClient:
         problem = tag_problem(unique)
         if problem is not None:
             raise BadRequest(problem, source=self.source.name)
-        await self._http.request("PUT", f"/jobs/{job_id}/tags", json_body={"tags": unique})
+        await self._http.request(
+            "PUT", rest.path(rest.JOB_TAGS, job_id=job_id), json_body={"tags": unique}
+        )
         return tuple(unique)
 
     async def rename(self, job_id: str, name: str | None) -> None:
         """Set the job's name: a local service extension, refused for IBM sources."""
         if not self.source.can_rename:
             raise Unsupported("IBM Quantum does not support renaming jobs", source=self.source.name)
-        await self._http.request("PATCH", f"/jobs/{job_id}", json_body={"name": name})
+        await self._http.request(
+            "PATCH", rest.path(rest.JOB, job_id=job_id), json_body={"name": name}
+        )
 
     async def delete(self, job_id: str) -> None:
-        await self._http.request("DELETE", f"/jobs/{job_id}")
+        await self._http.request("DELETE", rest.path(rest.JOB, job_id=job_id))
 
     async def submit(
         self,
@@ -474,7 +479,7 @@ class JobClient:
             if not self.source.can_rename:
                 raise Unsupported("IBM Quantum jobs have no name", source=self.source.name)
             body["name"] = name
-        answer = await self._http.json("POST", "/jobs", json_body=body)
+        answer = await self._http.json("POST", rest.JOBS, json_body=body)
         job_id = answer.get("id") if isinstance(answer, dict) else None
         if not isinstance(job_id, str):
             raise self._bad("POST /jobs answered without a job id")
@@ -489,7 +494,7 @@ class JobClient:
     # --- backends and usage --------------------------------------------------------------
 
     async def backends(self) -> list[Backend]:
-        body = await self._http.json("GET", "/backends")
+        body = await self._http.json("GET", rest.BACKENDS)
         try:
             devices = parse.as_object(body, "backend list").get("devices")
             if not isinstance(devices, list):
@@ -499,7 +504,7 @@ class JobClient:
             raise self._bad(f"GET /backends: {exc}") from None
 
     async def backend_status(self, name: str) -> Backend:
-        body = await self._http.json("GET", f"/backends/{name}/status")
+        body = await self._http.json("GET", rest.path(rest.BACKEND_STATUS, name=name))
         try:
             return parse.backend_status_from_api(body, name, self.source.name)
         except parse.ShapeError as exc:
@@ -510,7 +515,9 @@ class JobClient:
     ) -> dict[str, Any] | None:
         """A backend's calibration data, as it was at ``updated_before`` if given."""
         params = {"updated_before": _utc(updated_before)} if updated_before else None
-        body = await self._http.json("GET", f"/backends/{name}/properties", params=params)
+        body = await self._http.json(
+            "GET", rest.path(rest.BACKEND_PROPERTIES, name=name), params=params
+        )
         if body is not None and not isinstance(body, dict):
             raise self._bad(f"properties of {name}: not an object")
         return body
@@ -518,7 +525,7 @@ class JobClient:
     async def usage(self) -> InstanceUsage:
         """The instance's quantum time this period and its limit (IBM's or ``serve
         --usage-limit``'s)."""
-        body = await self._http.json("GET", "/instances/usage")
+        body = await self._http.json("GET", rest.USAGE)
         try:
             return parse.usage_from_api(body)
         except parse.ShapeError as exc:
@@ -533,14 +540,14 @@ class JobClient:
         body: dict[str, Any] = {"mode": SessionMode(mode).value, "backend": backend}
         if max_ttl is not None:
             body["max_ttl"] = max_ttl
-        answer = await self._http.json("POST", "/sessions", json_body=body)
+        answer = await self._http.json("POST", rest.SESSIONS, json_body=body)
         session_id = answer.get("id") if isinstance(answer, dict) else None
         if not isinstance(session_id, str):
             raise self._bad("POST /sessions answered without a session id")
         return session_id
 
     async def session(self, session_id: str) -> Session:
-        body = await self._http.json("GET", f"/sessions/{session_id}")
+        body = await self._http.json("GET", rest.path(rest.SESSION, session_id=session_id))
         try:
             return parse.session_from_api(body, self.source.name)
         except parse.ShapeError as exc:
@@ -549,12 +556,14 @@ class JobClient:
     async def close_session(self, session_id: str) -> None:
         """Stop the session accepting jobs; the jobs it has still run (``Session.close()``)."""
         await self._http.request(
-            "PATCH", f"/sessions/{session_id}", json_body={"accepting_jobs": False}
+            "PATCH",
+            rest.path(rest.SESSION, session_id=session_id),
+            json_body={"accepting_jobs": False},
         )
 
     async def cancel_session(self, session_id: str) -> None:
         """Close the session now: its queued jobs will not run (``Session.cancel()``)."""
-        await self._http.request("DELETE", f"/sessions/{session_id}/close")
+        await self._http.request("DELETE", rest.path(rest.SESSION_CLOSE, session_id=session_id))
 
     async def session_jobs(self, session_id: str) -> list[Job]:
         """Every job of a session or batch, newest first (``GET /jobs?session_id=``)."""
@@ -580,7 +589,7 @@ class JobClient:
         if cursor:
             params.append(("next", cursor))
         try:
-            body = await self._http.json("GET", "/workloads", params=params)
+            body = await self._http.json("GET", rest.WORKLOADS, params=params)
         except NotFound:
             message = "this server has no workloads list"
             raise Unsupported(message, source=self.source.name) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from qjob_tui.model import JobStatus
 
@@ -88,13 +89,26 @@ def iso(moment: datetime | None) -> str | None:
 JOBS = "/jobs"
 JOB = "/jobs/{job_id}"
 JOB_METRICS = "/jobs/{job_id}/metrics"
+JOB_RESULTS = "/jobs/{job_id}/results"
+JOB_LOGS = "/jobs/{job_id}/logs"
+JOB_CANCEL = "/jobs/{job_id}/cancel"
+JOB_TAGS = "/jobs/{job_id}/tags"
 BACKENDS = "/backends"
+BACKEND_STATUS = "/backends/{name}/status"
+BACKEND_CONFIGURATION = "/backends/{name}/configuration"
+BACKEND_PROPERTIES = "/backends/{name}/properties"
+USAGE = "/instances/usage"
+VERSION = "/version"
 SESSIONS = "/sessions"
 SESSION = "/sessions/{session_id}"
-USAGE = "/instances/usage"
+SESSION_CLOSE = "/sessions/{session_id}/close"
 WORKLOADS = "/workloads"
-VERSION = "/version"
 STREAM = "/stream"
+
+
+def path(route: str, **names: str) -> str:
+    """A route with its names filled in, each quoted whole (an id is one path segment)."""
+    return route.format(**{key: quote(value, safe="") for key, value in names.items()})
 
 
 # --- bodies ------------------------------------------------------------------------------
