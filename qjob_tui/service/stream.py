@@ -88,6 +88,9 @@ class ChangeFeed:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._sent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Queued jobs sent without a place (not in their queue yet): sent once more.
+        self._unplaced: set[str] = set()
+        self._sent_unplaced: set[str] = set()
 
     # --- from the writing thread ---------------------------------------------------------
 
@@ -159,6 +162,10 @@ class ChangeFeed:
             except Exception:
                 log.exception("the change feed could not read %d jobs", len(ids))
                 continue
+            again, self._unplaced = self._unplaced - self._sent_unplaced, set()
+            self._sent_unplaced = again  # once each: a job that never gets a place is polled
+            for job_id in again:
+                self.touched(job_id)
             for queue in list(self._subscribers):
                 for event in events:
                     try:
@@ -200,12 +207,17 @@ class ChangeFeed:
             self._sent[job_id] = {f: _field(view, f) for f in _FIELDS}
             if len(self._sent) > _REMEMBERED:
                 self._sent.popitem(last=False)
+            estimate = self.estimate(row)
+            if row.status == rest.QUEUED and estimate.position is None:
+                # Written, not yet in its queue (the scheduler queues it just after the write):
+                # its place follows in one more event.
+                self._unplaced.add(job_id)
             body = {
                 "id": job_id,
                 "status": row.status,
                 "changed": changed,
                 "job": view,
-                "metrics": views.metrics(row, self.estimate(row)),
+                "metrics": views.metrics(row, estimate),
             }
             events.append(sse("job", body))
         return events
