@@ -436,12 +436,16 @@ class QJobApp(CroppedUpdates, App[int]):
         self._notify_finished(changes)
         for notice in changes.notices:
             self.notify(notice, severity="warning", timeout=10)
-        if changes.backends or changes.changed or changes.added:
-            self._show_queue()
+        if changes.backends or changes.changed or changes.added or changes.switched:
+            self._show_queue()  # (a switch: the old server's backends are gone)
         if changes.health or changes.added or changes.changed or changes.removed or changes.usage:
             self._show_status()
         if self.grouped and (
-            changes.sessions or changes.added or changes.changed or changes.removed
+            changes.sessions
+            or changes.added
+            or changes.changed
+            or changes.removed
+            or changes.switched
         ):
             self._show_groups()
             self._show_session()
