@@ -76,10 +76,13 @@ def change_json(job: Job, verb: str, at: datetime | None) -> str:
 class Watch:
     """What was shown, and what of a change set is worth a line."""
 
-    def __init__(self, jobs: list[Job], as_json: bool) -> None:
+    def __init__(self, jobs: list[Job], as_json: bool, started: datetime) -> None:
         self.shown: dict[str, Shown] = {job.id: _shown(job) for job in jobs}
-        # Jobs created after this are news; older ones a poll brings in are history.
+        # A job a poll brings in later is news if it was created after the newest one known
+        # at the start, or after the watch began (by the server's clock); an older one
+        # (a reconciliation, a job beyond ``--limit``) is history.
         self.newest = max((job.created for job in jobs), default=None)
+        self.started = started
         self.as_json = as_json
 
     def lines(self, changes: ChangeSet) -> list[str]:
@@ -91,8 +94,9 @@ class Watch:
                 continue  # steps, usage or a queue place: not a change of the list
             self.shown[job.id] = now
             if before is None:
-                if self.newest is not None and job.created <= self.newest:
-                    continue  # older than the list: history, not news
+                old = self.newest is not None and job.created <= self.newest
+                if old and job.created < self.started:
+                    continue  # older than the list and the watch: history, not news
                 out.append(self._line(job, "new", changed_at(job, new=True)))
             else:
                 out.append(self._line(job, "changed", changed_at(job, new=False)))
@@ -155,6 +159,7 @@ async def watch(
             closed.set()
 
     store.subscribe(follow)
+    started = datetime.now(UTC)
     try:
         await store.start(poll=False)
         await store.poll_once()
@@ -164,7 +169,7 @@ async def watch(
             return EXIT_ERROR
         jobs = sorted(store.all_jobs(), key=lambda j: j.created, reverse=True)
         listed = jobs[: args.limit]
-        watching = Watch(jobs, args.json)
+        watching = Watch(jobs, args.json, started + store.clock_offset(client.source.name))
         for line in watching.listing(listed, format_jobs(listed)):
             print(line, flush=True)
         held.clear()  # all of it is in the list
