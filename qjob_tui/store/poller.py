@@ -700,6 +700,8 @@ class SourcePoller:
         if any(j.id in listed and j.queue.position is not None for j in queued):
             return []  # the listing carries each queued job's place: nothing to ask
         fresh = [j.id for j in queued if j.id in work.delta.added]
+        if not state.cursors.places_by_metrics:
+            return []  # the server gives no places (IBM Quantum): asking costs, shows nothing
         if self.stream.live or self._now() < self._next_places:
             return fresh
         self._next_places = self._now() + self.config.interval / 2

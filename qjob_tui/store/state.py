@@ -76,6 +76,9 @@ class Cursors:
     # The cached jobs older than the first screenful, still to read.
     rest_due: bool = False
     rest_after: CachePosition | None = None
+    # False once a queued job's metrics came without a place (IBM Quantum today): its places
+    # are not asked by id again.
+    places_by_metrics: bool = True
     # Loop times of the next slow steps.
     next_backends: float = 0.0
     next_reconcile: float = 0.0
@@ -137,6 +140,8 @@ class SourceState:
         current = self.jobs.get(job_id)
         if current is None or self.streamed.get(job_id, -1) > started:
             return
+        if current.status is JobStatus.QUEUED and metrics.queue.position is None:
+            self.cursors.places_by_metrics = False
         fresh = with_metrics(current, metrics)
         if fresh != current:
             self.jobs[job_id] = fresh
