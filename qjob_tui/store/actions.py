@@ -1,4 +1,5 @@
-"""The user's actions on jobs: cancel, tags, rename, extract; and reading a job by id.
+"""The user's actions: cancel, tags, rename, extract; close and cancel sessions; and reading a
+job by id.
 
 Each is shown at once (an intent such as "cancelling…", or the edit itself) and confirmed or
 rolled back by the server. Read-only is enforced here, where the actions happen, not only where
@@ -10,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from qjob_tui.api.errors import ApiError
-from qjob_tui.model import Job, JobStatus, ProgramId, tag_problem
+from qjob_tui.model import Job, JobStatus, ProgramId, SessionState, tag_problem
 from qjob_tui.store.bus import ChangeBus
-from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey
+from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey, SessionKey
 from qjob_tui.store.poller import SourcePoller
 
 READ_ONLY = "read-only: this dashboard changes no job"
+CLOSING, CANCELLING = "closing…", "cancelling…"
 
 
 class Actions:
@@ -144,3 +147,52 @@ class Actions:
             await asyncio.to_thread(state.cache.put, [confirmed])
         poller.publish(ChangeSet(intents=(key,)), state)
         return ActionResult(key, True, f"{what} of {key[1]} saved")
+
+    # --- sessions ------------------------------------------------------------------------
+
+    async def close_session(self, key: SessionKey) -> ActionResult:
+        """Stop a session accepting jobs: shown at once, confirmed or rolled back."""
+        return await self._act(key, CLOSING)
+
+    async def cancel_session(self, key: SessionKey) -> ActionResult:
+        """Close a session now so that its queued jobs never run."""
+        return await self._act(key, CANCELLING)
+
+    async def _act(self, key: SessionKey, intent: str) -> ActionResult:
+        if self.readonly:
+            return ActionResult(key, False, READ_ONLY)
+        source, session_id = key
+        poller = self.pollers.get(source)
+        state = poller.state if poller is not None else None
+        old = state.sessions.get(session_id) if state is not None else None
+        if poller is None or state is None or old is None:
+            return ActionResult(key, False, f"{session_id}: unknown session")
+        if old.closed:
+            return ActionResult(key, False, f"session {session_id} is already closed")
+        if intent == CLOSING and not old.accepting_jobs:
+            return ActionResult(key, False, f"session {session_id} already accepts no jobs")
+        if state.session_intents.get(session_id) == intent:
+            return ActionResult(key, True, f"session {session_id}: already {intent}")
+        state.session_intents[session_id] = intent
+        state.sessions[session_id] = replace(old, accepting_jobs=False)
+        poller.publish(ChangeSet(sessions=(state.sessions[session_id],)), state)
+        verb = "close" if intent == CLOSING else "cancel"
+        try:
+            if intent == CLOSING:
+                await poller.client.close_session(session_id)
+            else:
+                await poller.client.cancel_session(session_id)
+        except ApiError as exc:
+            state.session_intents.pop(session_id, None)
+            state.sessions[session_id] = old
+            with contextlib.suppress(ApiError):
+                state.sessions[session_id] = await poller.client.session(session_id)
+            poller.publish(ChangeSet(sessions=(state.sessions[session_id],)), state)
+            return ActionResult(key, False, f"{verb} of session {session_id} refused: {exc.detail}")
+        state.session_intents.pop(session_id, None)
+        with contextlib.suppress(ApiError):
+            state.sessions[session_id] = await poller.client.session(session_id)
+        poller.publish(ChangeSet(sessions=(state.sessions[session_id],)), state)
+        poller.wake()  # its jobs change: cancelled, or no new ones
+        done = "closed" if state.sessions[session_id].state is SessionState.CLOSED else None
+        return ActionResult(key, True, f"session {session_id} {done or 'accepts no new jobs'}")

@@ -13,12 +13,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 
 from qjob_tui.api.errors import ApiError, NotFound, Unsupported
-from qjob_tui.model import InstanceUsage, Job, Session, SessionState
+from qjob_tui.model import InstanceUsage, Job, Session
 from qjob_tui.store.bus import ChangeBus
-from qjob_tui.store.changes import ActionResult, ChangeSet, SessionKey
+from qjob_tui.store.changes import ChangeSet, SessionKey
 from qjob_tui.store.poller import SourcePoller
 from qjob_tui.store.state import SourceState
 from qjob_tui.store.store_config import StoreConfig
@@ -26,12 +25,10 @@ from qjob_tui.store.store_config import StoreConfig
 log = logging.getLogger("qjob_tui.store")
 
 MAX_PER_ROUND = 20  # session reads per source per round: bounded however many are open
-CLOSING, CANCELLING = "closing…", "cancelling…"
 
 
 class SessionWatch:
-    """Reads sessions, usage and the user each source says we are into the sources' states;
-    closes and cancels sessions."""
+    """Reads sessions, usage and the user each source says we are into the sources' states."""
 
     def __init__(
         self, pollers: Mapping[str, SourcePoller], config: StoreConfig, bus: ChangeBus
@@ -194,50 +191,3 @@ class SessionWatch:
         if state is not poller.state or not state.apply_usage(usage):
             return None
         return (source, usage)
-
-    # --- actions -------------------------------------------------------------------------
-
-    async def close(self, key: SessionKey) -> ActionResult:
-        """Stop a session accepting jobs: shown at once, confirmed or rolled back."""
-        return await self._act(key, CLOSING)
-
-    async def cancel(self, key: SessionKey) -> ActionResult:
-        """Close a session now so that its queued jobs never run."""
-        return await self._act(key, CANCELLING)
-
-    async def _act(self, key: SessionKey, intent: str) -> ActionResult:
-        source, session_id = key
-        poller = self.pollers.get(source)
-        state = poller.state if poller is not None else None
-        old = state.sessions.get(session_id) if state is not None else None
-        if poller is None or state is None or old is None:
-            return ActionResult(key, False, f"{session_id}: unknown session")
-        if old.closed:
-            return ActionResult(key, False, f"session {session_id} is already closed")
-        if intent == CLOSING and not old.accepting_jobs:
-            return ActionResult(key, False, f"session {session_id} already accepts no jobs")
-        if state.session_intents.get(session_id) == intent:
-            return ActionResult(key, True, f"session {session_id}: already {intent}")
-        state.session_intents[session_id] = intent
-        state.sessions[session_id] = replace(old, accepting_jobs=False)
-        poller.publish(ChangeSet(sessions=(state.sessions[session_id],)), state)
-        verb = "close" if intent == CLOSING else "cancel"
-        try:
-            if intent == CLOSING:
-                await poller.client.close_session(session_id)
-            else:
-                await poller.client.cancel_session(session_id)
-        except ApiError as exc:
-            state.session_intents.pop(session_id, None)
-            state.sessions[session_id] = old
-            with contextlib.suppress(ApiError):
-                state.sessions[session_id] = await poller.client.session(session_id)
-            poller.publish(ChangeSet(sessions=(state.sessions[session_id],)), state)
-            return ActionResult(key, False, f"{verb} of session {session_id} refused: {exc.detail}")
-        state.session_intents.pop(session_id, None)
-        with contextlib.suppress(ApiError):
-            state.sessions[session_id] = await poller.client.session(session_id)
-        poller.publish(ChangeSet(sessions=(state.sessions[session_id],)), state)
-        poller.wake()  # its jobs change: cancelled, or no new ones
-        done = "closed" if state.sessions[session_id].state is SessionState.CLOSED else None
-        return ActionResult(key, True, f"session {session_id} {done or 'accepts no new jobs'}")

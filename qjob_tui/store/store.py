@@ -34,7 +34,7 @@ from qjob_tui.model import (
     JobResult,
     Session,
 )
-from qjob_tui.store.actions import READ_ONLY, Actions
+from qjob_tui.store.actions import Actions
 from qjob_tui.store.bus import ChangeBus, Subscriber
 from qjob_tui.store.changes import (
     ActionResult,
@@ -321,14 +321,12 @@ class JobStore:
         return poller.state.own_user if poller else None
 
     async def close_session(self, key: SessionKey) -> ActionResult:
-        if self.config.readonly:
-            return ActionResult(key, False, READ_ONLY)
-        return await self.session_watch.close(key)
+        """Stop a session accepting jobs: shown at once, confirmed or rolled back."""
+        return await self.actions.close_session(key)
 
     async def cancel_session(self, key: SessionKey) -> ActionResult:
-        if self.config.readonly:
-            return ActionResult(key, False, READ_ONLY)
-        return await self.session_watch.cancel(key)
+        """Close a session now so that its queued jobs never run."""
+        return await self.actions.cancel_session(key)
 
     # --- details and results -------------------------------------------------------------
 
