@@ -152,6 +152,8 @@ def run_dashboard(
                 calm_interval=max(settings.refresh * 5, 10),
                 # The demo's service lives in a temporary folder: its history dies with it.
                 use_cache=not demo,
+                # Refused where actions happen, not only hidden from the keys.
+                readonly=readonly or settings.readonly,
             ),
         )
         store.prefetch()  # who the servers are and the newest cached jobs, while this imports
