@@ -53,49 +53,6 @@ class JobStatus(StrEnum):
 
 FINAL_STATUSES = frozenset({JobStatus.DONE, JobStatus.CANCELLED, JobStatus.ERROR})
 
-# The wire statuses of the IBM Quantum REST API, title case as the server sends them.
-API_QUEUED = "Queued"
-API_RUNNING = "Running"
-API_COMPLETED = "Completed"
-API_CANCELLED = "Cancelled"
-API_FAILED = "Failed"
-API_STATUSES = (API_QUEUED, API_RUNNING, API_COMPLETED, API_CANCELLED, API_FAILED)
-
-# qiskit-ibm-runtime's RuntimeJobV2.API_TO_JOB_STATUS, keyed by the upper-cased API string.
-_API_TO_JOB_STATUS = {
-    "QUEUED": JobStatus.QUEUED,
-    "RUNNING": JobStatus.RUNNING,
-    "COMPLETED": JobStatus.DONE,
-    "FAILED": JobStatus.ERROR,
-    "CANCELLED": JobStatus.CANCELLED,
-    # Older and composite strings of the legacy APIs.
-    "CANCELLED - RAN TOO LONG": JobStatus.ERROR,
-    "INITIALIZING": JobStatus.INITIALIZING,
-    "VALIDATING": JobStatus.VALIDATING,
-    "DONE": JobStatus.DONE,
-    "ERROR": JobStatus.ERROR,
-}
-
-# Reason code with which IBM cancels a job that ran longer than its maximum execution time.
-REASON_RAN_TOO_LONG = 1305
-
-
-def status_from_api(status: str, reason_code: int | None = None) -> JobStatus:
-    """Map a wire status to a JobStatus exactly as qiskit-ibm-runtime does.
-
-    ``Cancelled`` with reason code 1305 is an ERROR (the job ran too long), not a cancel the
-    user asked for. An unknown string raises ValueError, so a caller can say what it saw.
-    """
-    key = status.strip().upper()
-    try:
-        mapped = _API_TO_JOB_STATUS[key]
-    except KeyError:
-        raise ValueError(f"unknown job status {status!r}") from None
-    if mapped is JobStatus.CANCELLED and reason_code == REASON_RAN_TOO_LONG:
-        return JobStatus.ERROR
-    return mapped
-
-
 # C0, DEL and C1: refused in tags and names, since they would reach every client's terminal.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 

@@ -278,7 +278,7 @@ def ibm_app() -> QJobApp:
     app = QJobApp(store, start_store=False, settings=Settings(theme="textual-dark"))
 
     async def first_poll() -> None:
-        store._publish(ChangeSet(added=(job,)))
+        store.bus.publish(ChangeSet(added=(job,)))
 
     app.call_after_refresh(lambda: app.run_worker(first_poll()))
     return app

@@ -10,7 +10,7 @@ from qjob_tui.api import JobClient, Source
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.store.changes import ChangeSet
 from tests.convergence import SHORT_RETRIES, faulty, until
-from tests.http_helpers import submit
+from tests.http_helpers import submit, wait_status
 from tests.service_process import ServiceProcess, free_port
 
 
@@ -112,6 +112,53 @@ async def test_nothing_shown_through_the_proxy_belongs_to_another_server(
         await until(lambda: view == first_ids)
         assert mixed == []
         assert {job.id for job in store.all_jobs()} == first_ids
+    finally:
+        await store.stop()
+        proxy.stop()
+        first.stop()
+        second.stop()
+
+
+async def test_a_switch_leaves_nothing_of_the_old_server_in_the_store(tmp_path: Path) -> None:
+    """Everything read from the first server (jobs, a session, usage, the own user, results,
+    backends and their queue history) is gone once the second answers at the same address."""
+    first, _ = _service(tmp_path, "first", 0)
+    second, second_ids = _service(tmp_path, "second", 2)
+    with httpx.Client(base_url=first.url) as http:
+        session = http.post("/sessions", json={"mode": "batch", "backend": "basic_simulator"})
+        session_id = session.json()["id"]
+        done = submit(http, session_id=session_id)
+        wait_status(http, done)
+    proxy = faulty(first.root, seed=5)
+    proxy.calm()  # no faults: only the switch
+    store = JobStore([JobClient(Source.local(proxy.root))], _config(tmp_path))
+    try:
+        await store.start(poll=False)
+        await store.poll_once()
+        await store.poll_sessions(usage=True)
+        key = ("local", done)
+        assert await store.result(key) is not None
+        assert store.sessions and "local" in store.usage
+        assert store.own_user("local") is not None
+        assert store.backends and store.queue_history("local", "basic_simulator")
+        old_identity = store.identity("local")
+
+        proxy.retarget(second.root)
+        await store.poll_once()  # the switch
+        await store.poll_once()  # the second server, read afresh
+        await store.poll_sessions(usage=True)
+        assert store.identity("local") not in (None, old_identity)
+        assert {job.id for job in store.all_jobs()} == second_ids
+        assert store.job(key) is None and await store.result(key) is None
+        assert ("local", session_id) not in store.sessions
+        # The second server's own readings, not the first one's kept.
+        async with JobClient(Source.local(second.root)) as direct:
+            usage = await direct.usage()
+            assert store.usage["local"].consumed_seconds == usage.consumed_seconds
+            own = await direct.workloads(mine=True, limit=1)
+        assert store.own_user("local") == next((w.user_id for w in own.workloads), None)
+        # One reading of the backends since the switch: the queue history starts again.
+        assert len(store.queue_history("local", "basic_simulator")) == 1
     finally:
         await store.stop()
         proxy.stop()

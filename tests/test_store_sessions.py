@@ -94,7 +94,7 @@ async def test_a_refused_session_action_is_rolled_back(
     await store.start(poll=False)
     # A session the store saw that the server no longer knows (deleted, or another server's).
     gone = Session("gone-session", "local", SessionMode.BATCH, SessionState.OPEN)
-    store.session_watch.sessions[gone.key] = gone
+    store.pollers["local"].state.sessions[gone.id] = gone
     shown: list[tuple[bool, str | None]] = []
     store.subscribe(
         lambda changes: shown.extend(
@@ -106,5 +106,35 @@ async def test_a_refused_session_action_is_rolled_back(
         assert not result.ok and "refused" in result.message
         assert shown == [(False, "cancelling…"), (True, None)]
         assert store.session(gone.key) == gone
+    finally:
+        await store.stop()
+
+
+async def test_a_read_only_store_refuses_every_action(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    """Read-only is enforced where actions happen, whatever keys a dashboard draws."""
+    from dataclasses import replace as with_fields
+
+    from qjob_tui.store import JobStore
+
+    plain = make_store(service, tmp_path)
+    store = JobStore([plain.client("local")], with_fields(plain.config, readonly=True))
+    await store.start(poll=False)
+    try:
+        await store.poll_once()
+        await store.poll_sessions()
+        job = next(j for j in store.all_jobs() if j.status.is_active or j.status.is_final)
+        results = [
+            *(await store.cancel([job.key])),
+            await store.set_tags(job.key, ["x"]),
+            await store.rename(job.key, "x"),
+            await store.extract(job.key),
+        ]
+        assert all(not r.ok and "read-only" in r.message for r in results)
+        assert store.job(job.key) == job  # nothing shown changed either
+        for key in list(store.sessions):
+            assert not (await store.close_session(key)).ok
+            assert not (await store.cancel_session(key)).ok
     finally:
         await store.stop()

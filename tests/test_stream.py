@@ -13,7 +13,7 @@ import pytest
 
 from qjob_tui.api import JobClient, Source
 from qjob_tui.api.http import RetryPolicy
-from qjob_tui.model import JobStatus
+from qjob_tui.model import Backend, JobStatus
 from qjob_tui.store import JobStore, StoreConfig
 from tests.http_helpers import sampler_body
 from tests.service_process import ServiceProcess
@@ -80,7 +80,9 @@ def store_for(url: str, tmp_path: Path, **overrides: object) -> JobStore:
     return JobStore([client], StoreConfig(**values))  # type: ignore[arg-type]
 
 
-async def test_store_gets_changes_without_polling(service: ServiceProcess, tmp_path: Path) -> None:
+async def test_store_gets_changes_without_polling(
+    service: ServiceProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = store_for(service.url, tmp_path)
     poller = store.pollers["local"]
     await store.start()
@@ -88,6 +90,16 @@ async def test_store_gets_changes_without_polling(service: ServiceProcess, tmp_p
         await until(lambda: poller.health.streaming)
         await until(lambda: poller.polls == 1)  # the catch-up poll when the stream opened
         requests = poller.client.stats.requests
+        # A pushed job that moves re-reads the backends' queue lengths (and nothing else).
+        backend_reads = 0
+        real_backends = poller.client.backends
+
+        async def counted_backends() -> list[Backend]:
+            nonlocal backend_reads
+            backend_reads += 1
+            return await real_backends()
+
+        monkeypatch.setattr(poller.client, "backends", counted_backends)
         async with httpx.AsyncClient(base_url=service.url) as http:
             answer = await http.post("/jobs", json=sampler_body("fake_cairo", shots=100_000))
             job_id = answer.json()["id"]
@@ -95,7 +107,9 @@ async def test_store_gets_changes_without_polling(service: ServiceProcess, tmp_p
             await http.post(f"/jobs/{job_id}/cancel")
         await until(lambda: store.job(("local", job_id)).status is JobStatus.CANCELLED)  # type: ignore[union-attr]
         assert poller.polls == 1
-        assert poller.client.stats.requests == requests  # pushed: not one request more
+        assert backend_reads >= 1
+        # Pushed: not one request more for the jobs.
+        assert poller.client.stats.requests == requests + backend_reads
     finally:
         await store.stop()
 

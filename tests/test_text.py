@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from qjob_tui.cli.commands import _change_line, format_job, format_jobs
+from qjob_tui.cli.commands import format_job, format_jobs
+from qjob_tui.cli.watch import change_line
 from qjob_tui.model import Job, JobError, JobStatus
 from qjob_tui.text import clean, lines, one_line
 
@@ -78,6 +79,6 @@ def test_show_never_prints_a_servers_newline_or_tab_or_bidi() -> None:
 
 def test_ls_and_watch_lines_are_clean() -> None:
     job = _hostile_job()
-    for text in (format_jobs([job], with_source=True), _change_line(job, "changed")):
+    for text in (format_jobs([job], with_source=True), change_line(job, "changed", job.created)):
         assert "\t" not in text and len(text.splitlines()) == (2 if "\n" in text else 1)
         assert not any(ch in text for ch in BIDI + ZERO_WIDTH)

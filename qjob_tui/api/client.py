@@ -11,9 +11,8 @@ import functools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from qjob_tui.api import parse
 from qjob_tui.api.errors import (
@@ -40,6 +39,7 @@ from qjob_tui.model import (
     tag_problem,
 )
 from qjob_tui.text import one_line
+from qjob_tui.wire import rest
 from qjob_tui.wire.errors import WireError
 
 if TYPE_CHECKING:
@@ -181,6 +181,13 @@ class JobClient:
         """The instance id of the qjob-tui service that sent the last answer, if it said."""
         return self._http.served_by
 
+    @property
+    def clock_offset(self) -> timedelta:
+        """How far the server's clock is ahead of this machine's (from its ``Date`` headers)."""
+        if "_http" not in self.__dict__:
+            return timedelta(0)
+        return self._http.clock.offset
+
     async def identity(self) -> str:
         """Who this server is, to key caches and state by: for IBM Quantum the API URL and
         the instance CRN; for a qjob-tui service its ``instance_id`` (``GET /version``); for
@@ -190,10 +197,13 @@ class JobClient:
             quick = await asyncio.to_thread(self.quick_identity)
             if quick is not None:
                 return quick
+        # Not IBM Quantum's own host: whatever route reached it (an IBM account's URL, a
+        # proxy), a qjob-tui service is known by its instance id.
+        otherwise = self._ibm_identity() if source.kind == IBM else f"url {source.url}"
         try:
-            body = await self._http.json("GET", "/version")
+            body = await self._http.json("GET", rest.VERSION)
         except (NotFound, Unsupported):
-            return f"url {source.url}"
+            return otherwise
         except BadResponse:
             body = None  # the header below still says who answered
         instance = body.get("instance_id") if isinstance(body, dict) else None
@@ -202,16 +212,21 @@ class JobClient:
                 raise self._bad("GET /version: a qjob-tui service without an instance_id")
         else:
             instance = self.served_by
-        return f"qjob-tui {instance}" if instance else f"url {source.url}"
+        return f"qjob-tui {instance}" if instance else otherwise
+
+    def _ibm_identity(self) -> str:
+        source = self.source
+        instance = source.account.instance if source.account is not None else None
+        return f"ibm {source.url} {instance or ''}".strip()
 
     def quick_identity(self) -> str | None:
-        """``identity`` where it comes without httpx: IBM Quantum's from the account, a
-        qjob-tui service's from one plain ``GET /version`` (``api/version_probe.py``); None
+        """``identity`` where it comes without httpx: IBM Quantum's from the account (at IBM
+        Quantum's own hosts), a qjob-tui service's from one plain ``GET /version``
+        (``api/version_probe.py``); None
         where the full client must ask. Blocks: call it in a thread, before the first paint."""
         source = self.source
-        if source.kind == IBM:
-            instance = source.account.instance if source.account is not None else None
-            return f"ibm {source.url} {instance or ''}".strip()
+        if source.kind == IBM and source.at_ibm_cloud:
+            return self._ibm_identity()
         from qjob_tui.api import version_probe
 
         if (
@@ -241,21 +256,13 @@ class JobClient:
     def _bad(self, message: str) -> BadResponse:
         return BadResponse(message, source=self.source.name)
 
-    def _segment(self, value: str, what: str = "job") -> str:
-        """An id checked and escaped for a URL path: it can never name another resource."""
+    def _id(self, value: str, what: str = "job") -> str:
+        """An id checked before it goes into a URL path (``rest.path`` escapes it): it can never
+        name another resource."""
         problem = id_problem(value, what)
         if problem is not None:
             raise InvalidId(problem, source=self.source.name)
-        return quote(value, safe="")
-
-    def _job_path(self, job_id: str, tail: str = "") -> str:
-        return f"/jobs/{self._segment(job_id)}{tail}"
-
-    def _session_path(self, session_id: str, tail: str = "") -> str:
-        return f"/sessions/{self._segment(session_id, 'session')}{tail}"
-
-    def _backend_path(self, name: str, tail: str = "") -> str:
-        return f"/backends/{self._segment(name, 'backend')}{tail}"
+        return value
 
     # --- jobs ----------------------------------------------------------------------------
 
@@ -289,7 +296,7 @@ class JobClient:
             params.append(("created_before", _utc(created_before)))
         if not descending:
             params.append(("sort", "ASC"))
-        body = await self._http.json("GET", "/jobs", params=params)
+        body = await self._http.json("GET", rest.JOBS, params=params)
         try:
             page = parse.as_object(body, "job list")
             raw = page.get("jobs")
@@ -315,7 +322,9 @@ class JobClient:
 
     async def _job_body(self, job_id: str, *, with_params: bool) -> Any:
         params = None if with_params else {"exclude_params": "true"}
-        return await self._http.json("GET", self._job_path(job_id), params=params)
+        return await self._http.json(
+            "GET", rest.path(rest.JOB, job_id=self._id(job_id)), params=params
+        )
 
     async def job(self, job_id: str) -> Job:
         body = await self._job_body(job_id, with_params=False)
@@ -325,7 +334,7 @@ class JobClient:
             raise self._bad(f"job {job_id}: {exc}") from None
 
     async def metrics(self, job_id: str) -> parse.JobMetrics:
-        body = await self._http.json("GET", self._job_path(job_id, "/metrics"))
+        body = await self._http.json("GET", rest.path(rest.JOB_METRICS, job_id=self._id(job_id)))
         try:
             return parse.metrics_from_api(body)
         except parse.ShapeError as exc:
@@ -344,7 +353,9 @@ class JobClient:
 
     async def results_text(self, job_id: str) -> str | None:
         """The raw result JSON text, or None while there is no final result."""
-        response = await self._http.request("GET", self._job_path(job_id, "/results"))
+        response = await self._http.request(
+            "GET", rest.path(rest.JOB_RESULTS, job_id=self._id(job_id))
+        )
         if response.status_code == 204 or not response.content:
             return None
         return response.text
@@ -410,20 +421,24 @@ class JobClient:
         """
         job = await self._job_body(job_id, with_params=False)
         try:
-            metrics: Any = await self._http.json("GET", self._job_path(job_id, "/metrics"))
+            metrics: Any = await self._http.json(
+                "GET", rest.path(rest.JOB_METRICS, job_id=self._id(job_id))
+            )
         except NotFound:
             metrics = None
         return redact({"job": job, "metrics": metrics}, self._http.auth.secrets)
 
     async def logs(self, job_id: str) -> str:
         try:
-            response = await self._http.request("GET", self._job_path(job_id, "/logs"))
+            response = await self._http.request(
+                "GET", rest.path(rest.JOB_LOGS, job_id=self._id(job_id))
+            )
         except NotFound:
             return ""  # as qiskit-ibm-runtime: no logs is an empty log
         return response.text
 
     async def cancel(self, job_id: str) -> None:
-        await self._http.request("POST", self._job_path(job_id, "/cancel"))
+        await self._http.request("POST", rest.path(rest.JOB_CANCEL, job_id=self._id(job_id)))
 
     async def set_tags(self, job_id: str, tags: Sequence[str]) -> tuple[str, ...]:
         """Replace the job's tags (the API has no add or remove) and return them."""
@@ -431,17 +446,21 @@ class JobClient:
         problem = tag_problem(unique)
         if problem is not None:
             raise BadRequest(problem, source=self.source.name)
-        await self._http.request("PUT", self._job_path(job_id, "/tags"), json_body={"tags": unique})
+        await self._http.request(
+            "PUT", rest.path(rest.JOB_TAGS, job_id=self._id(job_id)), json_body={"tags": unique}
+        )
         return tuple(unique)
 
     async def rename(self, job_id: str, name: str | None) -> None:
         """Set the job's name: a local service extension, refused for IBM sources."""
         if not self.source.can_rename:
             raise Unsupported("IBM Quantum does not support renaming jobs", source=self.source.name)
-        await self._http.request("PATCH", self._job_path(job_id), json_body={"name": name})
+        await self._http.request(
+            "PATCH", rest.path(rest.JOB, job_id=self._id(job_id)), json_body={"name": name}
+        )
 
     async def delete(self, job_id: str) -> None:
-        await self._http.request("DELETE", self._job_path(job_id))
+        await self._http.request("DELETE", rest.path(rest.JOB, job_id=self._id(job_id)))
 
     async def submit(
         self,
@@ -504,7 +523,7 @@ class JobClient:
             if not self.source.can_rename:
                 raise Unsupported("IBM Quantum jobs have no name", source=self.source.name)
             body["name"] = name
-        answer = await self._http.json("POST", "/jobs", json_body=body)
+        answer = await self._http.json("POST", rest.JOBS, json_body=body)
         job_id = answer.get("id") if isinstance(answer, dict) else None
         if not isinstance(job_id, str):
             raise self._bad("POST /jobs answered without a job id")
@@ -519,7 +538,7 @@ class JobClient:
     # --- backends and usage --------------------------------------------------------------
 
     async def backends(self) -> list[Backend]:
-        body = await self._http.json("GET", "/backends")
+        body = await self._http.json("GET", rest.BACKENDS)
         try:
             devices = parse.as_object(body, "backend list").get("devices")
             if not isinstance(devices, list):
@@ -529,7 +548,9 @@ class JobClient:
             raise self._bad(f"GET /backends: {exc}") from None
 
     async def backend_status(self, name: str) -> Backend:
-        body = await self._http.json("GET", self._backend_path(name, "/status"))
+        body = await self._http.json(
+            "GET", rest.path(rest.BACKEND_STATUS, name=self._id(name, "backend"))
+        )
         try:
             return parse.backend_status_from_api(body, name, self.source.name)
         except parse.ShapeError as exc:
@@ -540,7 +561,9 @@ class JobClient:
     ) -> dict[str, Any] | None:
         """A backend's calibration data, as it was at ``updated_before`` if given."""
         params = {"updated_before": _utc(updated_before)} if updated_before else None
-        body = await self._http.json("GET", self._backend_path(name, "/properties"), params=params)
+        body = await self._http.json(
+            "GET", rest.path(rest.BACKEND_PROPERTIES, name=self._id(name, "backend")), params=params
+        )
         if body is not None and not isinstance(body, dict):
             raise self._bad(f"properties of {name}: not an object")
         return body
@@ -548,7 +571,7 @@ class JobClient:
     async def usage(self) -> InstanceUsage:
         """The instance's quantum time this period and its limit (IBM's or ``serve
         --usage-limit``'s)."""
-        body = await self._http.json("GET", "/instances/usage")
+        body = await self._http.json("GET", rest.USAGE)
         try:
             return parse.usage_from_api(body)
         except parse.ShapeError as exc:
@@ -563,14 +586,16 @@ class JobClient:
         body: dict[str, Any] = {"mode": SessionMode(mode).value, "backend": backend}
         if max_ttl is not None:
             body["max_ttl"] = max_ttl
-        answer = await self._http.json("POST", "/sessions", json_body=body)
+        answer = await self._http.json("POST", rest.SESSIONS, json_body=body)
         session_id = answer.get("id") if isinstance(answer, dict) else None
         if not isinstance(session_id, str):
             raise self._bad("POST /sessions answered without a session id")
         return session_id
 
     async def session(self, session_id: str) -> Session:
-        body = await self._http.json("GET", self._session_path(session_id))
+        body = await self._http.json(
+            "GET", rest.path(rest.SESSION, session_id=self._id(session_id, "session"))
+        )
         try:
             return parse.session_from_api(body, self.source.name)
         except parse.ShapeError as exc:
@@ -579,12 +604,16 @@ class JobClient:
     async def close_session(self, session_id: str) -> None:
         """Stop the session accepting jobs; the jobs it has still run (``Session.close()``)."""
         await self._http.request(
-            "PATCH", self._session_path(session_id), json_body={"accepting_jobs": False}
+            "PATCH",
+            rest.path(rest.SESSION, session_id=self._id(session_id, "session")),
+            json_body={"accepting_jobs": False},
         )
 
     async def cancel_session(self, session_id: str) -> None:
         """Close the session now: its queued jobs will not run (``Session.cancel()``)."""
-        await self._http.request("DELETE", self._session_path(session_id, "/close"))
+        await self._http.request(
+            "DELETE", rest.path(rest.SESSION_CLOSE, session_id=self._id(session_id, "session"))
+        )
 
     async def session_jobs(self, session_id: str) -> list[Job]:
         """Every job of a session or batch, newest first (``GET /jobs?session_id=``)."""
@@ -610,7 +639,7 @@ class JobClient:
         if cursor:
             params.append(("next", cursor))
         try:
-            body = await self._http.json("GET", "/workloads", params=params)
+            body = await self._http.json("GET", rest.WORKLOADS, params=params)
         except NotFound:
             message = "this server has no workloads list"
             raise Unsupported(message, source=self.source.name) from None

@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -36,6 +37,7 @@ from qjob_tui.api.errors import (
     Unsupported,
     mask,
 )
+from qjob_tui.api.server_clock import ServerClock
 
 INSTANCE_HEADER = "x-qjob-tui-instance"
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
@@ -160,6 +162,7 @@ class Requester:
         self.stats = RequestStats()
         # The instance id the last answer carried (a qjob-tui service sends it on every one).
         self.served_by: str | None = None
+        self.clock = ServerClock()  # how far the server's clock is from ours
         self._sleep = sleep
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -247,9 +250,11 @@ class Requester:
                 headers["Content-Type"] = "application/json"
             self.stats.requests += 1
             self.stats.bytes_sent += len(content or b"")
+            sent = datetime.now(UTC)
             response = await self._client.request(
                 method, path, params=params, content=content, headers=headers
             )
+            self.clock.heard(response.headers.get("date"), sent, datetime.now(UTC))
             self.stats.bytes_received += len(response.content)
             self.served_by = response.headers.get(INSTANCE_HEADER)
             return response

@@ -28,9 +28,9 @@ from qjob_tui.model import (
     Step,
     Usage,
     Workload,
-    status_from_api,
 )
 from qjob_tui.text import clean, one_line
+from qjob_tui.wire.rest import status_from_api
 
 # The order in which a job's steps happen; metrics timestamps are shown in this order.
 STEP_ORDER = ("created", "queued", "validating", "running", "finished")
@@ -139,6 +139,9 @@ def job_from_api(data: object, source: str) -> Job:
     if created is None:
         raise ShapeError(f"job {one_line(job_id, 40)} has no creation time")
     steps = (Step("created", created),)
+    # A listing may carry a queued job's place (the local service's extension): one listing
+    # then refreshes every place, with no request per job.
+    queue = _queue(body) if status is JobStatus.QUEUED else QueueInfo()
     return Job(
         id=one_line(job_id, 80),
         source=source,
@@ -157,6 +160,7 @@ def job_from_api(data: object, source: str) -> Job:
             body.get("estimated_running_time_seconds"), "estimated_running_time_seconds"
         ),
         error=error,
+        queue=queue,
         private=bool(body.get("private", False)),
         user_id=_opt_str(body.get("user_id"), "user id", 100),
     )
@@ -175,6 +179,17 @@ class JobMetrics:
     caller: str | None = None
 
 
+def _queue(body: Mapping[str, Any]) -> QueueInfo:
+    """A queued job's place and times, where the answer has them."""
+    return QueueInfo(
+        position=_opt_int(body.get("position_in_queue"), "position_in_queue"),
+        estimated_start=parse_time(body.get("estimated_start_time"), "estimated_start_time"),
+        estimated_completion=parse_time(
+            body.get("estimated_completion_time"), "estimated_completion_time"
+        ),
+    )
+
+
 def metrics_from_api(data: object) -> JobMetrics:
     body = as_object(data, "metrics")
     stamps = body.get("timestamps") or {}
@@ -185,13 +200,7 @@ def metrics_from_api(data: object) -> JobMetrics:
         moment = parse_time(stamps.get(name), f"timestamps.{name}")
         if moment is not None:
             steps.append(Step(name, moment))
-    queue = QueueInfo(
-        position=_opt_int(body.get("position_in_queue"), "position_in_queue"),
-        estimated_start=parse_time(body.get("estimated_start_time"), "estimated_start_time"),
-        estimated_completion=parse_time(
-            body.get("estimated_completion_time"), "estimated_completion_time"
-        ),
-    )
+    queue = _queue(body)
     qubits = body.get("num_qubits")
     return JobMetrics(
         steps=tuple(steps),

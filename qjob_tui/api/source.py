@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 LOCAL = "local"
 IBM = "ibm"
+IBM_CLOUD_HOST = "quantum.cloud.ibm.com"
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,18 @@ class Source:
         """Only the local service has the ``PATCH /jobs/{id}`` name extension."""
         return self.kind == LOCAL
 
+    @property
+    def at_ibm_cloud(self) -> bool:
+        """Whether the URL is IBM Quantum Platform's own (not a server of the same API that
+        an IBM account's URL points at, such as ``qjob-tui serve``)."""
+        host = urlsplit(self.url).hostname or ""
+        return self.kind == IBM and (host == IBM_CLOUD_HOST or host.endswith("." + IBM_CLOUD_HOST))
+
     def job_page(self, job_id: str) -> str | None:
         """The job's page on IBM Quantum Platform's web site (its region's), for IBM jobs."""
-        if self.kind != IBM:
+        if not self.at_ibm_cloud:
             return None
         host = urlsplit(self.url).hostname or ""
-        if not host.endswith("quantum.cloud.ibm.com"):
-            return None
         return f"https://{host}/workloads/{quote(job_id, safe='')}"
 
     def make_auth(self, transport: httpx.AsyncBaseTransport | None = None) -> Auth:

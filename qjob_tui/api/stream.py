@@ -16,6 +16,7 @@ from qjob_tui.api import parse
 from qjob_tui.api.errors import ApiError, BadResponse, NetworkError, NotFound, Unsupported
 from qjob_tui.model import Job
 from qjob_tui.text import one_line
+from qjob_tui.wire import rest
 
 if TYPE_CHECKING:
     import httpx
@@ -115,7 +116,7 @@ async def job_changes(
     import httpx
 
     try:
-        async with http.stream("GET", "/stream", read_timeout=SILENCE_TIMEOUT) as response:
+        async with http.stream("GET", rest.STREAM, read_timeout=SILENCE_TIMEOUT) as response:
             if response.status_code in (404, 405):
                 raise Unsupported("this server offers no change stream", source=source)
             if response.status_code >= 400:

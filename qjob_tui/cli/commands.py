@@ -21,24 +21,15 @@ from dateutil import tz
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, InvalidId, InvalidSource, NetworkError
 from qjob_tui.api.source import Source
+from qjob_tui.cli.marks import STATUS_MARK
 from qjob_tui.cli.sources import SourceError, resolve_source
+from qjob_tui.cli.watch import watch
 from qjob_tui.export import job_to_dict
 from qjob_tui.model import Job, JobStatus, tag_problem
-from qjob_tui.store.changes import ChangeSet
 from qjob_tui.text import lines as text_lines
 from qjob_tui.text import one_line
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-STATUS_MARK = {
-    "INITIALIZING": "·",
-    "QUEUED": "…",
-    "VALIDATING": "…",
-    "RUNNING": "▶",
-    "DONE": "✔",
-    "CANCELLED": "⊘",
-    "ERROR": "✖",
-}
 
 
 def _local(moment: datetime) -> str:
@@ -172,64 +163,9 @@ def run(args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]])
         return EXIT_ERROR
 
 
-def _change_line(job: Job, verb: str) -> str:
-    now = datetime.now(tz.tzlocal()).strftime("%H:%M:%S")
-    mark = STATUS_MARK.get(job.status.value, "?")
-    name = f"  {one_line(job.name, 40)}" if job.name else ""
-    backend = one_line(job.backend or "-", 40)
-    return f"{now}  {verb:<7} {one_line(job.id, 80)}  {mark} {job.status.value:<10} {backend}{name}"
-
-
-async def _watch(client: JobClient, args: argparse.Namespace) -> int:
-    """Follow the jobs with the store, one line per change, until interrupted."""
-    from qjob_tui.store import JobStore, StoreConfig
-
-    refresh = args.refresh or StoreConfig.interval
-    config = StoreConfig(
-        interval=refresh,
-        calm_interval=max(refresh * 5, refresh),
-        history=args.limit,
-        backfill=False,  # a watch follows changes; the history is ``ls``'s
-    )
-    store = JobStore([client], config)
-    first = True
-    closed = asyncio.Event()  # the reader went away (``ls --watch | head``)
-
-    def show(changes: ChangeSet) -> None:
-        try:
-            print_changes(changes)
-        except BrokenPipeError:
-            closed.set()
-
-    def print_changes(changes: ChangeSet) -> None:
-        nonlocal first
-        for notice in changes.notices:
-            print(f"qjob-tui: {notice}", file=sys.stderr)
-        for health in changes.health:
-            if health.failures:
-                print(f"qjob-tui: {health.last_error} (retrying)", file=sys.stderr)
-        if first and (changes.added or changes.health):
-            jobs = sorted(store.all_jobs(), key=lambda j: j.created, reverse=True)[: args.limit]
-            print(format_jobs(jobs) if jobs else "no jobs", flush=True)
-            first = False
-            return
-        for job in changes.added:
-            print(_change_line(job, "new"), flush=True)
-        for job in changes.changed:
-            print(_change_line(job, "changed"), flush=True)
-
-    store.subscribe(show)
-    await store.start()
-    try:
-        await closed.wait()
-    finally:
-        await store.stop()
-    raise BrokenPipeError
-
-
 def ls(args: argparse.Namespace) -> int:
     if args.watch:
-        return run(args, lambda client: _watch(client, args))
+        return run(args, lambda client: watch(client, args, format_jobs))
 
     async def action(client: JobClient) -> int:
         page = await client.jobs(

@@ -186,6 +186,7 @@ def run_dashboard(
                 # The demo's service lives in a temporary folder: its history dies with it; a
                 # dashboard for a remote viewer writes nothing on its host.
                 use_cache=not demo and not remote_viewer(),
+                # Refused where actions happen, not only hidden from the keys.
                 readonly=readonly or settings.readonly,
             ),
         )

@@ -7,98 +7,67 @@ relay sees what the relay's store sees.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from qjob_tui.model import (
-    API_CANCELLED,
-    API_COMPLETED,
-    API_FAILED,
-    API_QUEUED,
-    API_RUNNING,
-    Backend,
-    InstanceUsage,
-    Job,
-    JobStatus,
-    Session,
-)
+from qjob_tui.model import Backend, InstanceUsage, Job, JobStatus, Session
 from qjob_tui.store.changes import SourceHealth
-
-_API_STATUS = {
-    JobStatus.INITIALIZING: "INITIALIZING",
-    JobStatus.QUEUED: API_QUEUED,
-    JobStatus.VALIDATING: "VALIDATING",
-    JobStatus.RUNNING: API_RUNNING,
-    JobStatus.DONE: API_COMPLETED,
-    JobStatus.CANCELLED: API_CANCELLED,
-    JobStatus.ERROR: API_FAILED,
-}
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+from qjob_tui.wire import rest
+from qjob_tui.wire.rest import iso
 
 
 def api_status(status: JobStatus) -> str:
-    return _API_STATUS[status]
+    return rest.STATUS_OF[status]
 
 
 def _usage(job: Job) -> dict[str, Any]:
-    seconds = job.usage.quantum_seconds
-    return {
-        "qpu_charge_time_seconds": seconds,
-        "quantum_seconds": seconds,
-        "seconds": seconds,
-        "status": "complete" if job.usage.final else "pending",
-    }
+    return rest.usage_body(job.usage.quantum_seconds, job.usage.final)
 
 
 def job_json(job: Job) -> dict[str, Any]:
     """One job as ``GET /jobs/{id}`` answers it (without params)."""
-    status = api_status(job.status)
-    state: dict[str, Any] = {"status": status}
-    if job.error is not None:
-        state["reason"] = job.error.message
-        if job.error.code is not None:
-            state["reason_code"] = job.error.code
-        if job.error.solution is not None:
-            state["reason_solution"] = job.error.solution
-    return {
-        "id": job.id,
-        "backend": job.backend,
-        "state": state,
-        "status": status,
-        "program": {"id": job.program} if job.program else None,
-        "created": iso(job.created),
-        "tags": list(job.tags),
-        "name": job.name,
-        "session_id": job.session_id,
-        "usage": _usage(job),
-        "estimated_running_time_seconds": job.estimated_running_seconds,
-        "private": job.private,
-    }
+    error = job.error
+    body = rest.job_body(
+        job_id=job.id,
+        backend=job.backend,
+        status=api_status(job.status),
+        program=job.program,
+        created=job.created,
+        tags=list(job.tags),
+        name=job.name,
+        session_id=job.session_id,
+        usage=_usage(job),
+        estimated_running_seconds=job.estimated_running_seconds,
+        reason=error.message if error is not None else None,
+        reason_code=error.code if error is not None else None,
+        reason_solution=error.solution if error is not None else None,
+        private=job.private,
+    )
+    if job.status is JobStatus.QUEUED and job.queue.position is not None:
+        body.update(queue_json(job))  # one listing refreshes every place, as the service's
+    return body
+
+
+def queue_json(job: Job) -> dict[str, Any]:
+    queue = job.queue
+    return rest.queue_body(queue.position, queue.estimated_start, queue.estimated_completion)
 
 
 def metrics_json(job: Job) -> dict[str, Any]:
     """The job's steps, queue place and usage as ``GET /jobs/{id}/metrics`` answers them."""
-    return {
-        "timestamps": {step.name: iso(step.at) for step in job.steps},
-        "usage": _usage(job),
-        "position_in_queue": job.queue.position,
-        "estimated_start_time": iso(job.queue.estimated_start),
-        "estimated_completion_time": iso(job.queue.estimated_completion),
-    }
+    timestamps = {step.name: iso(step.at) for step in job.steps}
+    return rest.metrics_body(timestamps, _usage(job), queue_json(job))
 
 
 def device_json(backend: Backend) -> dict[str, Any]:
     """One entry of ``GET /backends`` (``devices[]``)."""
-    return {
-        "name": backend.name,
-        "status": {"name": backend.state.value, "reason": backend.message},
-        "queue_length": backend.queue_length,
-        "qubits": backend.num_qubits,
-        "is_simulator": backend.simulator,
-    }
+    return rest.device_body(
+        name=backend.name,
+        state=backend.state.value,
+        reason=backend.message,
+        queue_length=backend.queue_length,
+        qubits=backend.num_qubits,
+        simulator=backend.simulator,
+    )
 
 
 def health_json(health: SourceHealth) -> dict[str, Any]:
@@ -140,13 +109,11 @@ def session_json(session: Session) -> dict[str, Any]:
 
 def usage_json(usage: InstanceUsage) -> dict[str, Any]:
     """An instance's usage as ``GET /instances/usage`` answers it."""
-    period = None
-    if usage.period_start is not None or usage.period_end is not None:
-        period = {"start_time": iso(usage.period_start), "end_time": iso(usage.period_end)}
-    return {
-        "usage_consumed_seconds": usage.consumed_seconds,
-        "usage_limit_seconds": usage.limit_seconds,
-        "usage_limit_reached": usage.limit_reached,
-        "usage_period": period,
-        "instance_id": usage.instance,
-    }
+    return rest.instance_usage_body(
+        consumed=usage.consumed_seconds,
+        limit=usage.limit_seconds,
+        reached=usage.limit_reached,
+        start=usage.period_start,
+        end=usage.period_end,
+        instance=usage.instance,
+    )

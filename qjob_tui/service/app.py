@@ -56,6 +56,7 @@ from qjob_tui.service.validation import (
     integer_param,
     parse_body,
 )
+from qjob_tui.wire import rest
 
 log = logging.getLogger("qjob_tui.service")
 
@@ -202,6 +203,7 @@ class JobRoutes:
             warm_workers=config.warm_workers,
         )
         self.db.feed.estimate = self.scheduler.estimate  # the /stream events' metrics
+        self.db.feed.waiting = self.scheduler.waiting  # places that move with a job's start
         self.issuer = TokenIssuer(config.iam_apikey, config.iam_ttl) if config.iam_apikey else None
         self.logins = FailedLogins()  # wrong tokens and API keys, per address
         self.pages = PageCache()
@@ -276,12 +278,20 @@ class JobRoutes:
         )
         return views.render(
             {
-                "jobs": [views.job(row, with_params=not exclude) for row in rows],
+                "jobs": [self._listed(row, exclude) for row in rows],
                 "count": count,
                 "offset": query.offset,
                 "limit": query.limit,
             }
         )
+
+    def _listed(self, row: JobRow, exclude: bool) -> dict[str, Any]:
+        """One entry of a listing; a queued job's with its place (so a poller needs no
+        request per queued job to keep places fresh)."""
+        body = views.job(row, with_params=not exclude)
+        if row.status == rest.QUEUED:
+            body.update(views.queue_place(self.scheduler.estimate(row)))
+        return body
 
     async def submit(self, request: Request) -> Response:
         body = await self._json_body(request)
@@ -399,8 +409,8 @@ class JobRoutes:
     async def results(self, request: Request) -> Response:
         row = await self._job_or_404(request)
         read = self.db.take_result if row.private else self.db.result
-        body = await asyncio.to_thread(read, row.id) if row.status == "Completed" else None
-        if body is None and row.private and row.status == "Completed":
+        body = await asyncio.to_thread(read, row.id) if row.status == rest.COMPLETED else None
+        if body is None and row.private and row.status == rest.COMPLETED:
             raise NoSuchResource(
                 f"The results of private job {row.id} were read once and are gone."
             )
@@ -439,7 +449,7 @@ class JobRoutes:
     async def delete_job(self, request: Request) -> Response:
         row = await self._job_or_404(request)
         # As IBM: a queued job is cancelled and deleted; a running one must finish first.
-        if row.status == "Queued":
+        if row.status == rest.QUEUED:
             await self.scheduler.cancel(row)
         elif row.status not in FINAL:
             return views.error(
@@ -706,29 +716,29 @@ def create_app(config: ServiceConfig) -> Starlette:
     sessions = SessionRoutes(service)
     workloads = WorkloadRoutes(service)
     api = [
-        Route("/jobs", service.list_jobs, methods=["GET"]),
-        Route("/jobs", service.submit, methods=["POST"]),
-        Route("/jobs/{job_id}", service.get_job, methods=["GET"]),
-        Route("/jobs/{job_id}", service.update_job, methods=["PATCH"]),
-        Route("/jobs/{job_id}", service.delete_job, methods=["DELETE"]),
-        Route("/jobs/{job_id}/metrics", service.metrics, methods=["GET"]),
-        Route("/jobs/{job_id}/results", service.results, methods=["GET"]),
-        Route("/jobs/{job_id}/logs", service.logs, methods=["GET"]),
-        Route("/jobs/{job_id}/cancel", service.cancel, methods=["POST"]),
-        Route("/jobs/{job_id}/tags", service.replace_tags, methods=["PUT"]),
-        Route("/backends", service.list_backends, methods=["GET"]),
-        Route("/backends/{name}/status", service.backend_status, methods=["GET"]),
-        Route("/backends/{name}/configuration", service.backend_configuration, methods=["GET"]),
-        Route("/backends/{name}/properties", service.backend_properties, methods=["GET"]),
-        Route("/instances/usage", service.usage, methods=["GET"]),
+        Route(rest.JOBS, service.list_jobs, methods=["GET"]),
+        Route(rest.JOBS, service.submit, methods=["POST"]),
+        Route(rest.JOB, service.get_job, methods=["GET"]),
+        Route(rest.JOB, service.update_job, methods=["PATCH"]),
+        Route(rest.JOB, service.delete_job, methods=["DELETE"]),
+        Route(rest.JOB_METRICS, service.metrics, methods=["GET"]),
+        Route(rest.JOB_RESULTS, service.results, methods=["GET"]),
+        Route(rest.JOB_LOGS, service.logs, methods=["GET"]),
+        Route(rest.JOB_CANCEL, service.cancel, methods=["POST"]),
+        Route(rest.JOB_TAGS, service.replace_tags, methods=["PUT"]),
+        Route(rest.BACKENDS, service.list_backends, methods=["GET"]),
+        Route(rest.BACKEND_STATUS, service.backend_status, methods=["GET"]),
+        Route(rest.BACKEND_CONFIGURATION, service.backend_configuration, methods=["GET"]),
+        Route(rest.BACKEND_PROPERTIES, service.backend_properties, methods=["GET"]),
+        Route(rest.USAGE, service.usage, methods=["GET"]),
         Route("/health", service.health, methods=["GET"]),
-        Route("/version", service.version, methods=["GET"]),
-        Route("/sessions", sessions.create, methods=["POST"]),
-        Route("/sessions/{session_id}", sessions.details, methods=["GET"]),
-        Route("/sessions/{session_id}", sessions.update, methods=["PATCH"]),
-        Route("/sessions/{session_id}/close", sessions.cancel, methods=["DELETE"]),
-        Route("/workloads", workloads.list, methods=["GET"]),
-        Route("/stream", stream_route(service.db.feed), methods=["GET"]),
+        Route(rest.VERSION, service.version, methods=["GET"]),
+        Route(rest.SESSIONS, sessions.create, methods=["POST"]),
+        Route(rest.SESSION, sessions.details, methods=["GET"]),
+        Route(rest.SESSION, sessions.update, methods=["PATCH"]),
+        Route(rest.SESSION_CLOSE, sessions.cancel, methods=["DELETE"]),
+        Route(rest.WORKLOADS, workloads.list, methods=["GET"]),
+        Route(rest.STREAM, stream_route(service.db.feed), methods=["GET"]),
     ]
     routes = [
         Mount("/api/v1", routes=api),

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from qjob_tui.wire import rest
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -63,13 +65,12 @@ CREATE TABLE IF NOT EXISTS results (
 );
 """
 
-PENDING = ("Queued", "Running")
-FINAL = ("Completed", "Cancelled", "Failed")
+PENDING, FINAL = rest.PENDING, rest.FINAL
 
 
 def iso(moment: datetime) -> str:
     """A UTC timestamp as fixed-width ISO 8601, so that text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return rest.iso(moment)  # type: ignore[return-value]  # (a time in, a string out)
 
 
 def now_iso() -> str:
@@ -124,7 +125,7 @@ class JobRow:
             id="",
             program=program,
             backend=backend,
-            status="Queued",
+            status=rest.QUEUED,
             reason=None,
             reason_code=None,
             reason_solution=None,

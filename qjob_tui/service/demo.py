@@ -22,6 +22,7 @@ from typing import Any
 from qjob_tui.model import ProgramId
 from qjob_tui.service.db import JobRow
 from qjob_tui.service.scheduler import Scheduler
+from qjob_tui.wire import rest
 
 log = logging.getLogger("qjob_tui.service.demo")
 
@@ -118,7 +119,7 @@ async def submit_demo_job(
 async def _wait_final(scheduler: Scheduler, row: JobRow, poll: float = 0.5) -> None:
     while True:
         current = await asyncio.to_thread(scheduler.db.get, row.id, with_params=False)
-        if current is None or current.status in ("Completed", "Cancelled", "Failed"):
+        if current is None or current.status in rest.FINAL:
             return
         await asyncio.sleep(poll)
 
@@ -156,9 +157,9 @@ async def extract_when_done(
     while True:
         await asyncio.sleep(poll)
         current = await asyncio.to_thread(scheduler.db.get, row.id, with_params=False)
-        if current is None or current.status in ("Cancelled", "Failed"):
+        if current is None or current.status in (rest.CANCELLED, rest.FAILED):
             return None
-        if current.status == "Completed":
+        if current.status == rest.COMPLETED:
             break
         if asyncio.get_running_loop().time() > deadline:
             return None

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from dateutil.parser import isoparse
 
-from qjob_tui.model import REASON_RAN_TOO_LONG, ProgramId
+from qjob_tui.model import ProgramId
 from qjob_tui.service.backends import BackendSpec
 from qjob_tui.service.db import (
     Database,
@@ -49,6 +49,8 @@ from qjob_tui.service.session_table import SessionTable
 from qjob_tui.service.sessions import Session, SessionBook
 from qjob_tui.service.worker import Outcome, Started, Task, out_of_memory
 from qjob_tui.service.writes import GroupWriter
+from qjob_tui.wire import rest
+from qjob_tui.wire.rest import REASON_RAN_TOO_LONG
 
 log = logging.getLogger("qjob_tui.service")
 T = TypeVar("T")
@@ -138,14 +140,14 @@ class Scheduler:
                 await self._blocking(
                     self.db.finish,
                     row.id,
-                    "Failed",
+                    rest.FAILED,
                     at,
                     reason=f"backend {row.backend!r} is no longer offered by this service",
                     reason_code=CODE_EXECUTION_FAILED,
                     reason_solution="Submit the job again to one of the listed backends.",
                 )
                 continue
-            if row.status == "Running":
+            if row.status == rest.RUNNING:
                 await self._blocking(
                     self.db.requeue,
                     row.id,
@@ -191,7 +193,7 @@ class Scheduler:
     async def submit(self, row: JobRow) -> JobRow:
         """Store a new job and queue it on its backend."""
         row.id = new_job_id()
-        row.status = "Queued"
+        row.status = rest.QUEUED
         row.details.setdefault("cost", self.limits.default_seconds)  # as shown and enforced
         row.created = row.queued = now_iso()
         row.log = f"{row.created} queued on {row.backend}\n"
@@ -207,7 +209,8 @@ class Scheduler:
         at = now_iso()
         reason = "cancelled by the user"
         done = await self.writer.write(
-            lambda conn: write_finish(conn, row.id, "Cancelled", at, reason=reason), retry=False
+            lambda conn: write_finish(conn, row.id, rest.CANCELLED, at, reason=reason),
+            retry=False,
         )
         if not done:
             return False
@@ -243,6 +246,10 @@ class Scheduler:
     def _waiting(self, backend: str) -> list[str]:
         """The backend's jobs not started yet, in the order they run: its batch, then its queue."""
         return [*self._handed.get(backend, ()), *self._queues.get(backend, ())]
+
+    def waiting(self, backend: str) -> list[str]:
+        """``_waiting`` for the change feed, which pushes the places that moved."""
+        return self._waiting(backend)
 
     def _enqueue(self, row: JobRow) -> None:
         self._queues[row.backend].append(row.id)
@@ -283,7 +290,7 @@ class Scheduler:
     async def _cancel_queued(self, backend: str, job_id: str, reason: str) -> None:
         at = now_iso()
         await self.writer.write(
-            lambda conn: write_finish(conn, job_id, "Cancelled", at, reason=reason)
+            lambda conn: write_finish(conn, job_id, rest.CANCELLED, at, reason=reason)
         )
         self._unqueue(backend, job_id)
 
@@ -319,7 +326,7 @@ class Scheduler:
 
     def estimate(self, row: JobRow) -> QueueEstimate:
         """Position and times for a queued job, as IBM's old queue_info() gave them."""
-        if row.status != "Queued":
+        if row.status != rest.QUEUED:
             return QueueEstimate(None, None, None)
         queue = self._waiting(row.backend)
         if row.id not in queue:
@@ -431,7 +438,7 @@ class Scheduler:
         rows: dict[str, JobRow] = {}
         for job_id in ids:
             found = loaded.get(job_id)
-            wanted = "Running" if job_id == head else "Queued"
+            wanted = rest.RUNNING if job_id == head else rest.QUEUED
             if found is None or found[0].status != wanted:
                 if job_id in handed:
                     handed.remove(job_id)
@@ -615,7 +622,7 @@ class Scheduler:
             if loop.time() >= deadline:
                 await self._end(
                     job_id,
-                    "Cancelled",
+                    rest.CANCELLED,
                     reason=f"ran longer than its maximum execution time of {seconds:g} s",
                     code=REASON_RAN_TOO_LONG,
                     charged=seconds,
@@ -629,7 +636,7 @@ class Scheduler:
                 outcome = out_of_memory(memory)
                 await self._end(
                     job_id,
-                    "Failed",
+                    rest.FAILED,
                     reason=f"{outcome.message} (its worker used {mebibytes(used)})",
                     code=CODE_OUT_OF_MEMORY,
                     solution=outcome.solution,
@@ -678,7 +685,7 @@ class Scheduler:
         row = self.db.get(job_id, with_params=False)
         if row is None:
             return RawJob(job_id=job_id, status=None)
-        result = self.db.result(job_id) if row.status == "Completed" else None
+        result = self.db.result(job_id) if row.status == rest.COMPLETED else None
         return RawJob(job_id=job_id, status=row.status, program=row.program, result=result)
 
     def _record(self, row: JobRow, outcome: Outcome) -> asyncio.Future[bool]:
@@ -692,7 +699,7 @@ class Scheduler:
                 lambda conn: write_finish(
                     conn,
                     row.id,
-                    "Failed",
+                    rest.FAILED,
                     at,
                     reason=outcome.message,
                     reason_code=outcome.code,
@@ -705,7 +712,7 @@ class Scheduler:
             lambda conn: write_finish(
                 conn,
                 row.id,
-                "Completed",
+                rest.COMPLETED,
                 at,
                 quantum_seconds=round(charged, 6),
                 result=outcome.result,

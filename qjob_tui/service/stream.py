@@ -30,6 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from qjob_tui.service import views
 from qjob_tui.service.db import Database
 from qjob_tui.service.scheduler import QueueEstimate
+from qjob_tui.wire import rest
 from qjob_tui.wire.events import drain, sse
 
 log = logging.getLogger("qjob_tui.service.stream")
@@ -77,6 +78,9 @@ class ChangeFeed:
     def __init__(self, db: FeedDatabase) -> None:
         self.db = db
         self.estimate: Callable[[Any], QueueEstimate] = lambda row: QueueEstimate(None, None, None)
+        # The jobs waiting on a backend, in the order they run: whose places move when a job
+        # ahead of them leaves the queue.
+        self.waiting: Callable[[str], list[str]] = lambda backend: []
         self._lock = threading.Lock()
         self._touched: set[str] = set()
         self._subscribers: set[asyncio.Queue[bytes | None]] = set()
@@ -84,6 +88,9 @@ class ChangeFeed:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._sent: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Queued jobs sent without a place (not in their queue yet): sent once more.
+        self._unplaced: set[str] = set()
+        self._sent_unplaced: set[str] = set()
 
     # --- from the writing thread ---------------------------------------------------------
 
@@ -155,6 +162,10 @@ class ChangeFeed:
             except Exception:
                 log.exception("the change feed could not read %d jobs", len(ids))
                 continue
+            again, self._unplaced = self._unplaced - self._sent_unplaced, set()
+            self._sent_unplaced = again  # once each: a job that never gets a place is polled
+            for job_id in again:
+                self.touched(job_id)
             for queue in list(self._subscribers):
                 for event in events:
                     try:
@@ -171,8 +182,21 @@ class ChangeFeed:
         """The committed state of the touched jobs, as events (in a thread: SQLite reads)."""
         self.db.wait_for_writer()
         events = []
-        for job_id in ids:
-            row = self.db.get(job_id, with_params=False)
+        rows = {job_id: self.db.get(job_id, with_params=False) for job_id in ids}
+        # A job that left its queue (started, cancelled) moves the places of those behind it:
+        # they are pushed in the same batch.
+        left_queue = [
+            row
+            for row in rows.values()
+            if row is not None
+            and row.status != rest.QUEUED
+            and self._sent.get(row.id, {}).get("status") in (None, rest.QUEUED)
+        ]
+        for left in left_queue:
+            for job_id in self.waiting(left.backend)[:_MOVED_PER_BACKEND]:
+                if job_id not in rows:
+                    rows[job_id] = self.db.get(job_id, with_params=False)
+        for job_id, row in rows.items():
             if row is None:
                 self._sent.pop(job_id, None)
                 events.append(sse("job", {"id": job_id, "deleted": True}))
@@ -183,15 +207,23 @@ class ChangeFeed:
             self._sent[job_id] = {f: _field(view, f) for f in _FIELDS}
             if len(self._sent) > _REMEMBERED:
                 self._sent.popitem(last=False)
+            estimate = self.estimate(row)
+            if row.status == rest.QUEUED and estimate.position is None:
+                # Written, not yet in its queue (the scheduler queues it just after the write):
+                # its place follows in one more event.
+                self._unplaced.add(job_id)
             body = {
                 "id": job_id,
                 "status": row.status,
                 "changed": changed,
                 "job": view,
-                "metrics": views.metrics(row, self.estimate(row)),
+                "metrics": views.metrics(row, estimate),
             }
             events.append(sse("job", body))
         return events
+
+
+_MOVED_PER_BACKEND = 200  # places pushed when a job leaves a queue: bounded, the rest poll
 
 
 def _field(view: dict[str, Any], name: str) -> object:

@@ -14,9 +14,10 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from qjob_tui.service.backends import BackendSpec
-from qjob_tui.service.db import FINAL, JobRow, iso
+from qjob_tui.service.db import JobRow
 from qjob_tui.service.scheduler import QueueEstimate
 from qjob_tui.service.validation import sanitized, stored_json
+from qjob_tui.wire import rest
 
 try:
     QISKIT_VERSION = version("qiskit")
@@ -56,13 +57,7 @@ def error(status: int, code: str, message: str, more_info: str = "") -> JSONResp
 
 
 def _usage(row: JobRow) -> dict[str, Any]:
-    seconds = row.quantum_seconds or 0.0
-    return {
-        "qpu_charge_time_seconds": seconds,
-        "quantum_seconds": seconds,
-        "seconds": seconds,
-        "status": "complete" if row.status in FINAL else "pending",
-    }
+    return rest.usage_body(row.quantum_seconds or 0.0, row.status in rest.FINAL)
 
 
 def _cost(row: JobRow) -> int:
@@ -73,31 +68,25 @@ def _cost(row: JobRow) -> int:
 
 def job(row: JobRow, *, with_params: bool) -> dict[str, Any]:
     """One job, as in ``GET /jobs/{id}`` and the list's entries (``JobResponseV3``)."""
-    state: dict[str, Any] = {"status": row.status}
-    if row.reason is not None:
-        state["reason"] = row.reason
-    if row.reason_code is not None:
-        state["reason_code"] = row.reason_code
-    if row.reason_solution is not None:
-        state["reason_solution"] = row.reason_solution
-    body: dict[str, Any] = {
-        "id": row.id,
-        "backend": row.backend,
-        "state": state,
-        "status": row.status,
-        "program": {"id": row.program},
-        "created": row.created,
-        "runtime": "",
-        "cost": _cost(row),
-        "tags": row.tags,
-        "session_id": row.session_id,
-        "user_id": row.details.get("user_id", "local-user"),
-        "usage": _usage(row),
-        "estimated_running_time_seconds": row.estimated_seconds,
-        "name": row.name,
-    }
-    if row.private:
-        body["private"] = True
+    body = rest.job_body(
+        job_id=row.id,
+        backend=row.backend,
+        status=row.status,
+        program=row.program,
+        created=row.created,
+        tags=row.tags,
+        name=row.name,
+        session_id=row.session_id,
+        usage=_usage(row),
+        estimated_running_seconds=row.estimated_seconds,
+        reason=row.reason,
+        reason_code=row.reason_code,
+        reason_solution=row.reason_solution,
+        private=row.private,
+    )
+    body["runtime"] = ""
+    body["cost"] = _cost(row)
+    body["user_id"] = row.details.get("user_id", "local-user")
     if "calibration_id" in row.details:
         body["calibration_id"] = row.details["calibration_id"]
     if with_params and not row.private:
@@ -111,22 +100,15 @@ def metrics(row: JobRow, estimate: QueueEstimate) -> dict[str, Any]:
     timestamps["running"] = row.running
     timestamps["finished"] = row.finished
     usage = _usage(row)
-    body: dict[str, Any] = {
-        "timestamps": timestamps,
+    body = rest.metrics_body(timestamps, usage, queue_place(estimate))
+    body |= {
         "bss": {"seconds": usage["seconds"]},
-        "usage": usage,
         "executions": row.shots,
         "qiskit_version": QISKIT_VERSION,
         "circuits_execution_time_ns": (
             round(row.quantum_seconds * 1e9) if row.quantum_seconds is not None else None
         ),
         "caller": row.caller or "",
-        "position_in_queue": estimate.position,
-        "position_in_provider": estimate.position,
-        "estimated_start_time": iso(estimate.estimated_start) if estimate.estimated_start else None,
-        "estimated_completion_time": (
-            iso(estimate.estimated_completion) if estimate.estimated_completion else None
-        ),
     }
     for key in ("num_circuits", "num_qubits", "circuit_depths"):
         if key in row.details:
@@ -134,14 +116,25 @@ def metrics(row: JobRow, estimate: QueueEstimate) -> dict[str, Any]:
     return body
 
 
+def queue_place(estimate: QueueEstimate) -> dict[str, Any]:
+    """A queued job's place and times (also, as an extension, on the entries of ``GET
+    /jobs``, so that one listing refreshes every place)."""
+    return rest.queue_body(
+        estimate.position, estimate.estimated_start, estimate.estimated_completion
+    )
+
+
 def device(spec: BackendSpec, queue_length: int) -> dict[str, Any]:
     """One entry of ``GET /backends`` (``devices[]``)."""
-    return {
-        "name": spec.name,
-        "status": {"name": "online", "reason": ""},
-        "is_simulator": spec.simulator,
-        "qubits": spec.num_qubits,
-        "queue_length": queue_length,
+    body = rest.device_body(
+        name=spec.name,
+        state="online",
+        reason="",
+        queue_length=queue_length,
+        qubits=spec.num_qubits,
+        simulator=spec.simulator,
+    )
+    return body | {
         "processor_type": {"family": spec.processor_family or "simulator", "revision": "1"},
         "clops": {"type": "virtual", "value": 0},
         "description": spec.description,

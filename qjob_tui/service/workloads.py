@@ -19,6 +19,7 @@ from typing import Any
 
 from qjob_tui.service.db import Database, JobRow, iso
 from qjob_tui.service.sessions import REASON_CANCELLED, Session
+from qjob_tui.wire import rest
 
 MODES = ("job", "session", "batch")
 STATUSES = ("pending", "in_progress", "failed", "completed", "canceled")
@@ -27,11 +28,11 @@ DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 
 _JOB_STATUS = {
-    "Queued": "pending",
-    "Running": "in_progress",
-    "Completed": "completed",
-    "Failed": "failed",
-    "Cancelled": "canceled",
+    rest.QUEUED: "pending",
+    rest.RUNNING: "in_progress",
+    rest.COMPLETED: "completed",
+    rest.FAILED: "failed",
+    rest.CANCELLED: "canceled",
 }
 _JOB_STATUS_BACK: dict[str, str] = {v: k for k, v in _JOB_STATUS.items()}
 
@@ -102,7 +103,7 @@ def _usage(seconds: float, final: bool) -> dict[str, Any]:
 
 
 def job_workload(row: JobRow, instance: str) -> dict[str, Any]:
-    final = row.status in ("Completed", "Failed", "Cancelled")
+    final = row.status in rest.FINAL
     return {
         "id": row.id,
         "created": row.created,

@@ -6,6 +6,7 @@ keep them, compare them and render them without touching the store's state.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,6 +45,9 @@ class SourceHealth:
     cache_problem: str | None = None
     streaming: bool = False  # changes are pushed by the server; polls only reconcile
     upstream: str | None = None  # through a relay: its upstream's health ("ok", "stale: …")
+    # Why the older history cannot be read further (a server that pages by neither
+    # ``created_before`` nor ``offset``), once known.
+    history: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -71,6 +75,9 @@ class ChangeSet:
     # the usage of each source that reported it, as (source, usage).
     sessions: tuple[Session, ...] = ()
     usage: tuple[tuple[str, InstanceUsage], ...] = ()
+    # Sources at whose address another server answers now: everything kept of them (jobs,
+    # sessions, usage, results read) belongs to the old server and is dropped.
+    switched: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -84,7 +91,57 @@ class ChangeSet:
             or self.notices
             or self.sessions
             or self.usage
+            or self.switched
         )
+
+
+def merge_changes(sets: Iterable[ChangeSet]) -> ChangeSet:
+    """Several change sets, in order, as one: each job, backend, source and session as it
+    was last, a job added and then changed still "added", one removed at the end "removed"."""
+    added: dict[JobKey, Job] = {}
+    changed: dict[JobKey, Job] = {}
+    removed: dict[JobKey, None] = {}
+    backends: dict[tuple[str, str], Backend] = {}
+    health: dict[str, SourceHealth] = {}
+    intents: dict[JobKey, None] = {}
+    notices: list[str] = []
+    sessions: dict[tuple[str, str], Session] = {}
+    usage: dict[str, InstanceUsage] = {}
+    switched: dict[str, None] = {}
+    for changes in sets:
+        for source in changes.switched:
+            switched[source] = None
+            for kept in (added, changed, sessions):
+                for key in [k for k in kept if k[0] == source]:
+                    del kept[key]  # type: ignore[attr-defined]
+            usage.pop(source, None)
+        for job in changes.added:
+            removed.pop(job.key, None)
+            added[job.key] = job
+        for job in changes.changed:
+            (added if job.key in added else changed)[job.key] = job
+        for key in changes.removed:
+            added.pop(key, None)
+            changed.pop(key, None)
+            removed[key] = None
+        backends.update({(b.source, b.name): b for b in changes.backends})
+        health.update({h.source: h for h in changes.health})
+        intents.update(dict.fromkeys(changes.intents))
+        notices += changes.notices
+        sessions.update({(s.source, s.id): s for s in changes.sessions})
+        usage.update(dict(changes.usage))
+    return ChangeSet(
+        added=tuple(added.values()),
+        changed=tuple(changed.values()),
+        removed=tuple(removed),
+        backends=tuple(backends.values()),
+        health=tuple(health.values()),
+        intents=tuple(intents),
+        notices=tuple(notices),
+        sessions=tuple(sessions.values()),
+        usage=tuple(usage.items()),
+        switched=tuple(switched),
+    )
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,8 @@ import contextlib
 import gc
 import json
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from qjob_tui.api.client import JobClient
@@ -34,11 +32,10 @@ from qjob_tui.model import (
     InstanceUsage,
     Job,
     JobResult,
-    JobStatus,
-    ProgramId,
     Session,
-    tag_problem,
 )
+from qjob_tui.store.actions import Actions
+from qjob_tui.store.bus import ChangeBus, Subscriber
 from qjob_tui.store.changes import (
     ActionResult,
     ChangeSet,
@@ -46,9 +43,11 @@ from qjob_tui.store.changes import (
     SessionKey,
     SourceHealth,
     SourceInfo,
+    merge_changes,
 )
 from qjob_tui.store.errors import StoreError
 from qjob_tui.store.poller import SourcePoller
+from qjob_tui.store.readings import read_result
 from qjob_tui.store.sessions import SessionWatch
 from qjob_tui.store.store_config import StoreConfig
 from qjob_tui.text import one_line
@@ -59,7 +58,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("qjob_tui.store")
 
-Subscriber = Callable[[ChangeSet], None]
+__all__ = ["JobStore", "Subscriber"]
 
 
 def _draw_text(circuit: QuantumCircuit, width: int) -> str:
@@ -111,23 +110,18 @@ def _read_only(key: JobKey) -> ActionResult:
 
 
 class JobStore:
-    """Every job of every source, the actions on them, and the subscribers that watch."""
+    """Builds the parts of each source (its poller and state, its stream listener) and the
+    shared ones (the bus, the session watch, the actions); read-only views and actions for
+    the ui and the relay."""
 
     def __init__(self, clients: Iterable[JobClient], config: StoreConfig | None = None) -> None:
         self.config = config or StoreConfig()
+        self.bus = ChangeBus()
         self.pollers: dict[str, SourcePoller] = {}
         for client in clients:
-            self.pollers[client.source.name] = SourcePoller(self, client)
-        self._subscribers: list[Subscriber] = []
-        self._queue_history: dict[tuple[str, str], deque[tuple[datetime, int]]] = {}
-        self._intents: dict[JobKey, str] = {}
-        self._results: dict[JobKey, JobResult] = {}
-        self._extracted: dict[JobKey, ExtractorResult] = {}
-        self._estimates: dict[JobKey, EstimatorResult] = {}
-        self._executor_results: dict[JobKey, JobResult | EstimatorResult | ExecutorResult] = {}
-        self.submitted: set[JobKey] = set()  # jobs submitted through this store (its session)
-        self.paused = False
-        self.session_watch = SessionWatch(self)
+            self.pollers[client.source.name] = SourcePoller(client, self.config, self.bus)
+        self.session_watch = SessionWatch(self.pollers, self.config, self.bus)
+        self.actions = Actions(self.pollers, self.bus, readonly=self.config.readonly)
         self._opened = False
         self._stopping = False
 
@@ -135,24 +129,7 @@ class JobStore:
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Receive every ChangeSet from now on; returns the function that unsubscribes."""
-        self._subscribers.append(subscriber)
-
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._subscribers.remove(subscriber)
-
-        return unsubscribe
-
-    def _publish(self, changes: ChangeSet) -> None:
-        if changes.empty:
-            return
-        if changes.added and self.session_watch.has_unknown(changes.added):
-            self.session_watch.wake()  # a new session: read it now, not on the next round
-        for subscriber in list(self._subscribers):
-            try:
-                subscriber(changes)
-            except Exception:
-                log.exception("a subscriber failed")
+        return self.bus.subscribe(subscriber)
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -175,7 +152,7 @@ class JobStore:
         # run first, and the first frame would come before the cached jobs.)
         opened = await asyncio.gather(*(poller.open_cache() for poller in waiting))
         for changes in [c for c in early.values() if c is not None] + opened:
-            self._publish(changes)
+            self.bus.publish(changes)
 
     async def start(self, *, poll: bool = True) -> None:
         """Show cached history (``open``, then the older jobs), then start one polling loop per
@@ -184,7 +161,7 @@ class JobStore:
         await self.open()
         rest = await asyncio.gather(*(poller.load_rest() for poller in self.pollers.values()))
         for changes in rest:
-            self._publish(changes)
+            self.bus.publish(changes)
         # The cached history lives as long as the app: keep the collector from scanning it.
         gc.freeze()
         if self._stopping:
@@ -213,24 +190,28 @@ class JobStore:
         for poller in self.pollers.values():
             poller.load_more()
 
+    @property
+    def paused(self) -> bool:
+        return self.bus.holding
+
+    @property
+    def paused_since(self) -> datetime | None:
+        """When the user paused; None while not paused."""
+        return self.bus.held_since
+
     def pause(self) -> None:
-        self.paused = True
-        for poller in self.pollers.values():
-            poller._set_paused(True)
+        """Freeze what is shown: no polls, pushed changes held, nothing published until
+        ``resume``, which applies it all at once."""
+        self.session_watch.paused = True
+        self.bus.hold(lambda: merge_changes(p.set_paused(True) for p in self.pollers.values()))
 
     def resume(self) -> None:
-        self.paused = False
+        self.session_watch.paused = False
         for poller in self.pollers.values():
-            poller._set_paused(False)
-            poller.wake()
-
-    def _forget_source(self, source: str) -> None:
-        """Drop what is kept per job of a source whose server changed."""
-        for kept in (self._results, self._extracted, self._intents):
-            for key in [k for k in kept if k[0] == source]:
-                del kept[key]
-        for key in [k for k in self._queue_history if k[0] == source]:
-            del self._queue_history[key]
+            poller.paused = False
+            poller.stream.release()  # what was pushed meanwhile, into the state (held)
+        self.bus.release(lambda: merge_changes(p.set_paused(False) for p in self.pollers.values()))
+        self.refresh_now()
 
     # --- state ---------------------------------------------------------------------------
 
@@ -256,16 +237,35 @@ class JobStore:
         return [p.health for p in self.pollers.values()]
 
     def queue_history(self, source: str, backend: str) -> list[int]:
-        return [n for _, n in self._queue_history.get((source, backend), ())]
+        poller = self.pollers.get(source)
+        history = poller.state.queue_history.get(backend, ()) if poller else ()
+        return [n for _, n in history]
 
     def intent(self, key: JobKey) -> str | None:
         """The action in flight on a job ("cancelling…"), shown until the server confirms."""
-        return self._intents.get(key)
+        poller = self.pollers.get(key[0])
+        return poller.state.intents.get(key[1]) if poller else None
+
+    def identity(self, source: str) -> str | None:
+        """Who answers at a source now (its server's identity); None until known."""
+        poller = self.pollers.get(source)
+        return poller.identity if poller else None
+
+    def clock_offset(self, source: str) -> timedelta:
+        """How far a source's server clock is ahead of this machine's: durations and ages of
+        its running jobs are measured on the server's clock, from the server's timestamps."""
+        poller = self.pollers.get(source)
+        return poller.client.clock_offset if poller else timedelta(0)
 
     def watch(self, key: JobKey | None) -> None:
         """The job on screen: kept fully fresh (details and metrics) on every poll."""
         for name, poller in self.pollers.items():
             poller.watched = key[1] if key and key[0] == name else None
+
+    @property
+    def submitted(self) -> set[JobKey]:
+        """Jobs submitted through this store (its session)."""
+        return self.actions.submitted
 
     @property
     def sources(self) -> list[SourceInfo]:
@@ -321,112 +321,47 @@ class JobStore:
 
     def own_user(self, source: str) -> str | None:
         """The user id the source says the account has; None where it does not say."""
-        return self.session_watch.own_users.get(source)
+        poller = self.pollers.get(source)
+        return poller.state.own_user if poller else None
 
     async def close_session(self, key: SessionKey) -> ActionResult:
-        if self.config.readonly:
-            return _read_only(key)
-        return await self.session_watch.close(key)
+        """Stop a session accepting jobs: shown at once, confirmed or rolled back."""
+        return await self.actions.close_session(key)
 
     async def cancel_session(self, key: SessionKey) -> ActionResult:
-        if self.config.readonly:
-            return _read_only(key)
-        return await self.session_watch.cancel(key)
+        """Close a session now so that its queued jobs never run."""
+        return await self.actions.cancel_session(key)
 
-    # --- details -------------------------------------------------------------------------
+    # --- details and results -------------------------------------------------------------
 
     async def details(self, key: JobKey) -> Job:
         """The job with fresh metrics (steps, queue place, usage); StoreError if unreadable."""
         with _at_edge():
-            return await self._details(key)
+            return await self.actions.details(key)
 
-    async def _details(self, key: JobKey) -> Job:
+    async def _reading(self, kind: str, key: JobKey) -> object:
         poller = self.pollers[key[0]]
-        job = await poller.client.job_details(key[1])
-        old = poller.jobs.get(key[1])
-        poller.jobs[key[1]] = job
-        if old != job:
-            self._publish(ChangeSet(changed=(job,)) if old else ChangeSet(added=(job,)))
-        if job.status.is_final and poller.cache is not None and (old is None or old != job):
-            await asyncio.to_thread(poller.cache.put, [job])
-        return job
-
-    async def extracted_bits(self, key: JobKey) -> ExtractorResult | None:
-        """A finished random-extractor job's bits and checks (kept in memory once read)."""
         with _at_edge():
-            return await self._extracted_bits(key)
-
-    async def _extracted_bits(self, key: JobKey) -> ExtractorResult | None:
-        if key in self._extracted:
-            return self._extracted[key]
-        job = self.job(key)
-        if (
-            job is None
-            or job.status is not JobStatus.DONE
-            or job.program != ProgramId.RANDOM_EXTRACTOR
-        ):
-            return None
-        result = await self.pollers[key[0]].client.extractor_result(key[1])
-        if result is not None:
-            self._extracted[key] = result
-        return result
+            return await read_result(kind, poller.state, poller.client, key[1])
 
     async def result(self, key: JobKey) -> JobResult | None:
         """A final sampler job's counts: from memory, the cache, or the service once."""
-        with _at_edge():
-            return await self._result(key)
-
-    async def _result(self, key: JobKey) -> JobResult | None:
-        if self.job(key) is not None and self.job(key).program == ProgramId.RANDOM_EXTRACTOR:  # type: ignore[union-attr]
-            return None
-        if key in self._results:
-            return self._results[key]
-        poller = self.pollers[key[0]]
-        job = poller.jobs.get(key[1])
-        if job is None or job.status is not JobStatus.DONE:
-            return None
-        result = None
-        if poller.cache is not None:
-            result = await asyncio.to_thread(poller.cache.result, key[1])
-        if result is None:
-            result = await poller.client.results(key[1])
-            if result is not None and poller.cache is not None:
-                await asyncio.to_thread(poller.cache.put_result, key[1], result)
-        if result is not None:
-            self._results[key] = result
-        return result
+        return await self._reading("sampler", key)  # type: ignore[return-value]
 
     async def estimator_result(self, key: JobKey) -> EstimatorResult | None:
         """A finished estimator job's expectation values (kept in memory once read)."""
-        with _at_edge():
-            return await self._estimator_result(key)
-
-    async def _estimator_result(self, key: JobKey) -> EstimatorResult | None:
-        if key in self._estimates:
-            return self._estimates[key]
-        job = self.job(key)
-        if job is None or job.status is not JobStatus.DONE:
-            return None
-        result = await self.pollers[key[0]].client.estimator_result(key[1])
-        if result is not None:
-            self._estimates[key] = result
-        return result
+        return await self._reading("estimator", key)  # type: ignore[return-value]
 
     async def executor_result(
         self, key: JobKey
     ) -> JobResult | EstimatorResult | ExecutorResult | None:
         """A finished executor job's result, as its client-side primitive reads it where it
         has one (kept in memory once read)."""
-        with _at_edge():
-            if key in self._executor_results:
-                return self._executor_results[key]
-            job = self.job(key)
-            if job is None or job.status is not JobStatus.DONE:
-                return None
-            result = await self.pollers[key[0]].client.executor_result(key[1])
-            if result is not None:
-                self._executor_results[key] = result
-            return result
+        return await self._reading("executor", key)  # type: ignore[return-value]
+
+    async def extracted_bits(self, key: JobKey) -> ExtractorResult | None:
+        """A finished random-extractor job's bits and checks (kept in memory once read)."""
+        return await self._reading("extractor", key)  # type: ignore[return-value]
 
     async def job_log(self, key: JobKey) -> str:
         """The job's log (the last ``LOG_LIMIT`` characters: a log can grow without end)."""
@@ -455,101 +390,17 @@ class JobStore:
 
     # --- actions -------------------------------------------------------------------------
 
-    def _set_intent(self, key: JobKey, intent: str | None) -> None:
-        if intent is None:
-            self._intents.pop(key, None)
-        else:
-            self._intents[key] = intent
-        self._publish(ChangeSet(intents=(key,)))
-
     async def cancel(self, keys: Iterable[JobKey]) -> list[ActionResult]:
         """Cancel jobs: shown as "cancelling…" at once, confirmed or rolled back by the server."""
-        return list(await asyncio.gather(*(self._cancel_one(key) for key in keys)))
-
-    async def _cancel_one(self, key: JobKey) -> ActionResult:
-        if self.config.readonly:
-            return _read_only(key)
-        job = self.job(key)
-        if job is None:
-            return ActionResult(key, False, f"{key[1]}: unknown job")
-        if job.status.is_final:
-            return ActionResult(key, False, f"{key[1]} is already {job.status.value.lower()}")
-        if self._intents.get(key) == "cancelling…":
-            return ActionResult(key, True, f"{key[1]}: already cancelling")
-        self._set_intent(key, "cancelling…")
-        poller = self.pollers[key[0]]
-        try:
-            await poller.client.cancel(key[1])
-            fresh = await self._details(key)
-        except ApiError as exc:
-            self._set_intent(key, None)
-            with contextlib.suppress(ApiError):
-                await self._details(key)
-            return ActionResult(key, False, f"cancel {key[1]} refused: {exc.detail}")
-        self._set_intent(key, None)
-        return ActionResult(key, True, f"{key[1]} {fresh.status.value.lower()}")
+        return await self.actions.cancel(keys)
 
     async def extract(self, key: JobKey) -> ActionResult:
         """Submit a random-extractor job over a finished sampler job's measured bits."""
-        if self.config.readonly:
-            return _read_only(key)
-        job = self.job(key)
-        if job is None:
-            return ActionResult(key, False, f"{key[1]}: unknown job")
-        if job.program != ProgramId.SAMPLER or job.status is not JobStatus.DONE:
-            return ActionResult(key, False, "random bits come from a finished sampler job")
-        poller = self.pollers[key[0]]
-        try:
-            new_id = await poller.client.submit_extractor(
-                {"method": "both", "raw_job": job.id},
-                tags=("qrng",),
-                name=f"bits of {job.id}",
-            )
-        except ApiError as exc:
-            return ActionResult(key, False, f"extraction from {job.id} refused: {exc.detail}")
-        self.submitted.add((key[0], new_id))
-        poller.wake()
-        return ActionResult(key, True, f"extracting random bits from {job.id}: job {new_id}")
+        return await self.actions.extract(key)
 
     async def set_tags(self, key: JobKey, tags: list[str]) -> ActionResult:
         """Replace a job's tags: shown at once, rolled back if the server refuses."""
-        unique = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
-        problem = tag_problem(unique)
-        if problem is not None:
-            return ActionResult(key, False, problem)
-        return await self._optimistic(key, "tagging…", {"tags": tuple(unique)}, "tags")
+        return await self.actions.set_tags(key, tags)
 
     async def rename(self, key: JobKey, name: str) -> ActionResult:
-        clean = name.strip() or None
-        return await self._optimistic(key, "renaming…", {"name": clean}, "name")
-
-    async def _optimistic(
-        self, key: JobKey, intent: str, fields: dict[str, object], what: str
-    ) -> ActionResult:
-        if self.config.readonly:
-            return _read_only(key)
-        poller = self.pollers.get(key[0])
-        old = self.job(key)
-        if poller is None or old is None:
-            return ActionResult(key, False, f"{key[1]}: unknown job")
-        poller.jobs[key[1]] = replace(old, **fields)  # type: ignore[arg-type]
-        self._intents[key] = intent
-        self._publish(ChangeSet(changed=(poller.jobs[key[1]],), intents=(key,)))
-        try:
-            if what == "tags":
-                await poller.client.set_tags(key[1], list(fields["tags"]))  # type: ignore[arg-type]
-            else:
-                await poller.client.rename(key[1], fields["name"])  # type: ignore[arg-type]
-        except ApiError as exc:
-            current = poller.jobs.get(key[1])
-            if current is not None:
-                poller.jobs[key[1]] = replace(current, **{k: getattr(old, k) for k in fields})  # type: ignore[arg-type]
-            self._intents.pop(key, None)
-            self._publish(ChangeSet(changed=(poller.jobs[key[1]],), intents=(key,)))
-            return ActionResult(key, False, f"{what} of {key[1]} refused: {exc.detail}")
-        self._intents.pop(key, None)
-        confirmed = poller.jobs[key[1]]
-        if confirmed.status.is_final and poller.cache is not None:
-            await asyncio.to_thread(poller.cache.put, [confirmed])
-        self._publish(ChangeSet(intents=(key,)))
-        return ActionResult(key, True, f"{what} of {key[1]} saved")
+        return await self.actions.rename(key, name)

@@ -35,3 +35,5 @@ class StoreConfig:
     # the actions happen, whatever the ui draws.
     readonly: bool = False
     streaming_interval: float = 60.0
+    # No action changes a job or a session (``--readonly``; a remote viewer's dashboard).
+    readonly: bool = False

@@ -14,15 +14,32 @@ import contextlib
 import logging
 import random
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, Unsupported
 from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth
 from qjob_tui.model import Job
-from qjob_tui.store.changes import ChangeSet
+from qjob_tui.store.changes import ChangeSet, SourceHealth
+from qjob_tui.store.state import Delta, SourceState
 
-if TYPE_CHECKING:
-    from qjob_tui.store.poller import SourcePoller
+
+class Followed(Protocol):
+    """What the listener needs of its source: the client, the state it feeds, the health it
+    reports in, a way to publish and to wake the poller."""
+
+    name: str
+    client: JobClient
+    state: SourceState
+    health: SourceHealth
+    paused: bool
+
+    def publish(self, changes: ChangeSet, state: SourceState) -> None: ...
+
+    def wake(self) -> None: ...
+
+    def backends_due(self) -> None: ...
+
 
 log = logging.getLogger("qjob_tui.store")
 
@@ -34,11 +51,18 @@ BATCH_SECONDS = 0.05  # changes that arrive this close together are published as
 class StreamListener:
     """Follows one source's change stream while the poller runs."""
 
-    def __init__(self, poller: SourcePoller) -> None:
+    def __init__(self, poller: Followed) -> None:
         self.poller = poller
         self.live = False  # the stream is open: the poller only reconciles
         self.supported = True  # False once the server said it has no stream
         self._task: asyncio.Task[None] | None = None
+        self._held: list[JobChange] = []  # pushed while paused: applied on resume
+
+    def release(self) -> None:
+        """Resumed: apply what was pushed while paused, at once."""
+        held, self._held = self._held, []
+        if held:
+            self._apply(held)
 
     def start(self) -> None:
         if self._task is None:
@@ -82,7 +106,10 @@ class StreamListener:
             flush = None
             batch = pending[:]
             pending.clear()
-            self._apply(batch)
+            if self.poller.paused:
+                self._held += batch  # paused: shown as it was until resumed
+            else:
+                self._apply(batch)
 
         try:
             async for item in self.poller.client.changes():
@@ -106,7 +133,7 @@ class StreamListener:
         self.live = live
         poller = self.poller
         poller.health = replace(poller.health, streaming=live)
-        poller.store._publish(ChangeSet(health=(poller.health,)))
+        poller.publish(ChangeSet(health=(poller.health,)), poller.state)
         # Opened: catch up on what happened before it (and re-arm the slow reconcile).
         # Broken: poll now, and at the usual pace from then on.
         poller.wake()
@@ -122,39 +149,33 @@ class StreamListener:
         poller = self.poller
         if poller.health.upstream != summary:
             poller.health = replace(poller.health, upstream=summary)
-            poller.store._publish(ChangeSet(health=(poller.health,)))
+            poller.publish(ChangeSet(health=(poller.health,)), poller.state)
 
     def _apply(self, batch: list[JobChange]) -> None:
-        """The changes, into the poller's jobs and cache, as one change set."""
-        poller = self.poller
-        added: list[Job] = []
-        changed: list[Job] = []
-        removed = []
+        """The changes, into the source's state and cache, as one change set."""
+        state = self.poller.state
+        delta = Delta()
         finished: list[Job] = []
+        moved = False
         for change in batch:
-            old = poller.jobs.get(change.job_id)
-            poller.streamed(change.job_id)
-            if change.job is None:
-                if old is not None:
-                    del poller.jobs[change.job_id]
-                    removed.append((poller.name, change.job_id))
-                continue
-            job = change.job
-            if old == job:
-                continue
-            poller.jobs[job.id] = job
-            (added if old is None else changed).append(job)
-            if job.status.is_final and (old is None or old.status.is_active):
-                finished.append(job)
-            if poller.newest is None or job.created > poller.newest:
-                poller.newest = job.created
-        if finished and poller.cache is not None:
-            cache = poller.cache
+            before = state.jobs.get(change.job_id)
+            if state.apply_streamed(change.job_id, change.job, delta) and change.job:
+                finished.append(change.job)
+            after = change.job
+            moved |= before is None or after is None or before.status != after.status
+        if moved:
+            self.poller.backends_due()  # the queue lengths beside the places moved too
+        if finished and state.cache is not None:
+            cache = state.cache
             task = asyncio.get_running_loop().run_in_executor(None, cache.put, finished)
             task.add_done_callback(_log_failure)
-        poller.store._publish(
-            ChangeSet(added=tuple(added), changed=tuple(changed), removed=tuple(removed))
+        jobs, name = state.jobs, state.name
+        changes = ChangeSet(
+            added=tuple(jobs[k] for k in delta.added if k in jobs),
+            changed=tuple(jobs[k] for k in delta.changed if k not in delta.added and k in jobs),
+            removed=tuple((name, k) for k in delta.removed),
         )
+        self.poller.publish(changes, state)
 
 
 def _log_failure(future: asyncio.Future[object]) -> None:

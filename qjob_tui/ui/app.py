@@ -304,6 +304,7 @@ class QJobApp(CroppedUpdates, App[int]):
                 id="jobs",
                 show_source=several,
                 intent_of=self.store.intent,
+                offset_of=self.store.clock_offset,
                 clock=self.clock,
                 empty_hint=EMPTY_HINT if self._has_local_source() else "",
             )
@@ -431,12 +432,16 @@ class QJobApp(CroppedUpdates, App[int]):
         self._notify_finished(changes)
         for notice in changes.notices:
             self.notify(notice, severity="warning", timeout=10)
-        if changes.backends or changes.changed or changes.added:
-            self._show_queue()
+        if changes.backends or changes.changed or changes.added or changes.switched:
+            self._show_queue()  # (a switch: the old server's backends are gone)
         if changes.health or changes.added or changes.changed or changes.removed or changes.usage:
             self._show_status()
         if self.grouped and (
-            changes.sessions or changes.added or changes.changed or changes.removed
+            changes.sessions
+            or changes.added
+            or changes.changed
+            or changes.removed
+            or changes.switched
         ):
             self._show_groups()
             self._show_session()
@@ -496,6 +501,7 @@ class QJobApp(CroppedUpdates, App[int]):
             self.store.paused,
             self.store.config.interval,
             usage=self._shown_usage(),
+            paused_since=self.store.paused_since,
         )
 
     def _shown_usage(self) -> dict[str, InstanceUsage]:

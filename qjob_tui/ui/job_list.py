@@ -18,7 +18,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -357,6 +357,7 @@ class JobList(ScrollView, can_focus=True):
         show_source: bool | None = None,
         clock: Callable[[], datetime] | None = None,
         intent_of: Callable[[JobKey], str | None] | None = None,
+        offset_of: Callable[[str], timedelta] | None = None,
         empty_hint: str = "",
         name: str | None = None,
         id: str | None = None,
@@ -367,6 +368,8 @@ class JobList(ScrollView, can_focus=True):
 
         ``clock`` gives "now" for relative times (fixed in tests and snapshots); ``intent_of``
         says which action is in flight on a job (the store's ``intent``), shown as its status;
+        ``offset_of`` how far a source's server clock is ahead (ages and durations are measured
+        on it, from the server's timestamps);
         ``empty_hint`` is shown under "No jobs yet." (how to get some), one line per line.
         """
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
@@ -374,6 +377,7 @@ class JobList(ScrollView, can_focus=True):
         self._show_source = show_source
         self._clock = clock or _utc_now
         self._intent_of = intent_of
+        self._offset_of = offset_of
         # One line each, so that a narrow list cuts none of them in the middle.
         self._empty_hint = tuple(line for line in empty_hint.split("\n") if line)
         self._now = self._clock()
@@ -868,6 +872,8 @@ class JobList(ScrollView, can_focus=True):
     def _time_cells(self, job: Job, now: datetime) -> tuple[str, str]:
         """The cells that change with the clock, so the cache can tell when they go stale."""
         columns = self._shown
+        if self._offset_of is not None:
+            now += self._offset_of(job.source)
         created = relative_time(job.created, now) if Column.CREATED in columns else ""
         duration = compact_duration(job_duration(job, now)) if Column.DURATION in columns else ""
         return created, duration

@@ -39,8 +39,10 @@ def status_text(
     now: datetime | None = None,
     compact: bool = False,
     usage: Mapping[str, InstanceUsage] | None = None,
+    paused_since: datetime | None = None,
 ) -> Text:
-    """``compact`` (a narrow terminal) shows the counts by status glyph: "…3 ▶2 ✔12"."""
+    """``compact`` (a narrow terminal) shows the counts by status glyph: "…3 ▶2 ✔12";
+    ``paused_since``, when the screen was frozen (what it shows is as of then)."""
     now = now or datetime.now(UTC)
     text = Text(no_wrap=True, overflow="ellipsis")
     # Short, fixed parts first: a long error at the end is what the ellipsis cuts, not the counts.
@@ -49,7 +51,11 @@ def status_text(
     else:
         text.append(" ".join(f"{s.value.lower()} {counts.get(s, 0)}" for s in _ORDER))
     text.append(" │ ", style="dim")
-    text.append("paused" if paused else f"every {interval:g} s", style="yellow" if paused else "")
+    if paused:
+        since = f" since {paused_since.astimezone().strftime('%H:%M:%S')}" if paused_since else ""
+        text.append(f"paused{since}", style="yellow")
+    else:
+        text.append(f"every {interval:g} s")
     if usage:
         text.append(" │ ", style="dim")
         text.append_text(usage_text(usage))
@@ -90,6 +96,7 @@ class StatusLine(CellRefreshStatic):
             bool,
             float,
             Mapping[str, InstanceUsage] | None,
+            datetime | None,
         ]
         | None
     ) = None
@@ -102,10 +109,19 @@ class StatusLine(CellRefreshStatic):
         paused: bool,
         interval: float,
         usage: Mapping[str, InstanceUsage] | None = None,
+        paused_since: datetime | None = None,
     ) -> None:
-        self._last = (health, counts, paused, interval, usage)
+        self._last = (health, counts, paused, interval, usage, paused_since)
         compact = 0 < self.size.width < COMPACT_BELOW
-        text = status_text(health, counts, paused, interval, compact=compact, usage=usage)
+        text = status_text(
+            health,
+            counts,
+            paused,
+            interval,
+            compact=compact,
+            usage=usage,
+            paused_since=paused_since,
+        )
         if self._note is not None:
             text = self._note
         if text.plain == self._shown and text.spans == self._spans:

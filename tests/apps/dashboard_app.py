@@ -585,12 +585,12 @@ def make_store(variant: str = "") -> OfflineStore:
         return store
     for job in sample_jobs():
         poller.jobs[job.id] = job
-    poller.newest = max(job.created for job in poller.jobs.values())
+    poller.state.cursors.newest = max(job.created for job in poller.jobs.values())
     for backend in sample_backends():
         poller.backends[backend.name] = backend
         samples = _HISTORY[backend.name]
         start = CLOCK - timedelta(seconds=30 * len(samples))
-        store._queue_history[(SOURCE, backend.name)] = deque(
+        poller.state.queue_history[backend.name] = deque(
             ((start + timedelta(seconds=30 * i), n) for i, n in enumerate(samples)),
             maxlen=store.config.queue_samples,
         )
@@ -602,9 +602,9 @@ def make_store(variant: str = "") -> OfflineStore:
         failures=0,
     )
     for session in sample_sessions():
-        store.session_watch.sessions[session.key] = session
-    store._results[(SOURCE, DONE_JOB)] = sample_result()
-    store._extracted[(SOURCE, EXTRACTOR_JOB)] = sample_bits()
+        poller.state.sessions[session.id] = session
+    poller.state.keep_reading("sampler", DONE_JOB, sample_result())
+    poller.state.keep_reading("extractor", EXTRACTOR_JOB, sample_bits())
     return store
 
 
@@ -635,7 +635,7 @@ class DashboardApp(QJobApp):
         # Runs before QJobApp.on_mount; the message this posts is handled after both, exactly
         # as the news of a real poll would be.
         store = self.store
-        self.store._publish(
+        self.store.bus.publish(
             ChangeSet(
                 added=tuple(store.all_jobs()),
                 backends=tuple(store.backends),
@@ -723,8 +723,8 @@ async def _low_usage(pilot: Pilot[int]) -> None:
     await pilot.pause()
     store = pilot.app.store  # type: ignore[attr-defined]
     usage = InstanceUsage(consumed_seconds=3420, limit_seconds=3600)
-    store.session_watch.usage[SOURCE] = usage
-    store._publish(ChangeSet(usage=((SOURCE, usage),)))
+    store.pollers[SOURCE].state.usage = usage
+    store.bus.publish(ChangeSet(usage=((SOURCE, usage),)))
 
 
 async def _cancel_with_hidden_marks(pilot: Pilot[int]) -> None:

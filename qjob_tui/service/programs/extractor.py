@@ -102,6 +102,7 @@ from qjob_tui.service.errors import (
     ProgramError,
 )
 from qjob_tui.service.programs.raw_job import RawJob
+from qjob_tui.wire import rest
 from qjob_tui.wire.extractor import METHODS, encode_extractor_result
 from qjob_tui.wire.sampler_results import measured_bits
 
@@ -453,10 +454,10 @@ def _raw_job_bits(reader: _Reader, raw_job: RawJob | None) -> tuple[NDArray[np.u
             f"raw_job {shown} is a {raw_job.program} job; only sampler jobs have measured bits",
             "Send the id of a completed sampler job (for example Hadamards measured).",
         )
-    if raw_job.status != "Completed":
+    if raw_job.status != rest.COMPLETED:
         solution = (
             f"Wait until job {shown} has completed, then submit the extractor job again."
-            if raw_job.status in ("Queued", "Running")
+            if raw_job.status in rest.PENDING
             else "Send the id of a sampler job that completed."
         )
         raise ProgramError(

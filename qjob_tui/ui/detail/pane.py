@@ -8,7 +8,7 @@ never blocks the list.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from textual import work
@@ -127,14 +127,27 @@ class JobDetail(Vertical):
         job = self.job
         intent = self.store.intent(self.key) if self.key else None
         self.query_one(OverviewView).show(job, intent)
-        self.query_one(TimelineView).show(job, now=self.clock() if self.clock else None)
+        self._show_timeline(job)
         self._fill_active_tab()
+
+    def _show_timeline(self, job: Job | None) -> None:
+        now = self.clock() if self.clock else datetime.now(UTC)
+        if job is not None:  # measured on the server's clock, as its timestamps are
+            now += self.store.clock_offset(job.source)
+        self.query_one(TimelineView).show(job, now=now)
+
+    def _tick(self) -> None:
+        """An active job's timeline: its running step's duration moves every second."""
+        job = self.job
+        if self._tabs_ready and self.active == "timeline" and job and job.status.is_active:
+            self._show_timeline(job)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._fill_active_tab()
 
     def on_mount(self) -> None:
         self.set_interval(LOG_FOLLOW_SECONDS, self._follow_log)
+        self.set_interval(1.0, self._tick)
         self.call_after_refresh(self._mount_tabs)
 
     def _follow_log(self) -> None:
