@@ -71,6 +71,26 @@ def parse_estimator_params(text: str) -> EstimatorTask:
     return EstimatorTask(pubs=tuple(pubs), options=dict(options))
 
 
-def encode_estimator_result(result: object) -> str:
+def shaped_result(result: Any, pubs: tuple[Any, ...]) -> Any:
+    """The result with every data field a numpy array of its pub's shape, as IBM sends it.
+
+    Qiskit's ``BackendEstimatorV2`` leaves a scalar pub's ``stds`` (and, on noisy backends, its
+    ``evs``) a numpy float, which ``RuntimeEncoder`` writes as a plain number: the client would
+    then read a Python float where IBM's service gives a 0-d array.
+    """
+    import numpy as np
+    from qiskit.primitives.containers import DataBin, PrimitiveResult, PubResult
+
+    shaped = []
+    for pub, pub_result in zip(pubs, result, strict=True):
+        fields = {
+            name: np.asarray(value).reshape(pub.shape) for name, value in pub_result.data.items()
+        }
+        data = DataBin(**fields, shape=pub.shape)
+        shaped.append(PubResult(data, metadata=pub_result.metadata))
+    return PrimitiveResult(shaped, metadata=result.metadata)
+
+
+def encode_estimator_result(result: object, pubs: tuple[Any, ...]) -> str:
     """A ``PrimitiveResult`` of estimator pub results, as the client's decoder reads it."""
-    return encode(result)
+    return encode(shaped_result(result, pubs))

@@ -95,4 +95,4 @@ def run_estimator(task: Any) -> tuple[str, dict[str, Any]]:
         "circuit_depths": [c.depth() for c in circuits],
         "shots": shots,
     }
-    return encode_estimator_result(result), details
+    return encode_estimator_result(result, estimator.pubs), details
