@@ -21,7 +21,7 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.probe import answers
 from qjob_tui.api.source import LOCAL, Source
 from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService
-from qjob_tui.cli.sources import SourceError, resolve_source
+from qjob_tui.cli.sources import SourceError, resolve_source, service_source
 from qjob_tui.config import Settings, load_settings
 from qjob_tui.store import JobStore, StoreConfig
 
@@ -134,9 +134,9 @@ def run_dashboard(
             if not sources:
                 local_url = settings.local_url or os.environ.get("QJOB_TUI_URL")
                 if local_url and answers(Source.local(local_url).url):
-                    sources = [Source.local(local_url, os.environ.get("QJOB_TUI_SERVICE_TOKEN"))]
+                    sources = [service_source(local_url, os.environ)]
                 elif (running := _running_service()) is not None:
-                    sources = [Source.local(running, name=LOCAL)]
+                    sources = [service_source(running, os.environ)]
                 else:
                     print("qjob-tui: starting the local service…", file=sys.stderr)
                     embedded = _embedded(EmbeddedService(locations.data_dir()), watchdog)

@@ -15,16 +15,29 @@ from qjob_tui.api.accounts import AccountError, find_account, load_saved_account
 from qjob_tui.api.source import LOCAL, Source
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:8765"
+# The service's secrets, read from the environment so that ``ps`` never shows them: the fixed
+# token of ``serve --token``, and the API key of ``serve --iam-apikey`` (exchanged through IAM).
+TOKEN_VARIABLE = "QJOB_TUI_SERVICE_TOKEN"
+APIKEY_VARIABLE = "QJOB_TUI_IAM_APIKEY"
 
 
 class SourceError(ValueError):
     """A ``--source`` that names nothing usable; the message says what exists."""
 
 
+def service_source(url: str, env: Mapping[str, str], name: str = LOCAL) -> Source:
+    """A qjob-tui service (or any server of the API) at ``url``, with the secrets ``env`` holds."""
+    return Source.local(
+        url,
+        env.get(TOKEN_VARIABLE) or None,
+        name=name,
+        apikey=env.get(APIKEY_VARIABLE) or None,
+    )
+
+
 def local_source(env: Mapping[str, str]) -> Source:
     """The local service, at ``$QJOB_TUI_URL`` or the default port."""
-    url = env.get("QJOB_TUI_URL") or DEFAULT_LOCAL_URL
-    return Source.local(url, env.get("QJOB_TUI_SERVICE_TOKEN") or None, name=LOCAL)
+    return service_source(env.get("QJOB_TUI_URL") or DEFAULT_LOCAL_URL, env)
 
 
 def resolve_source(
@@ -37,7 +50,7 @@ def resolve_source(
     if spec == LOCAL:
         return local_source(env)
     if spec is not None and spec.startswith(("http://", "https://")):
-        return Source.local(spec, env.get("QJOB_TUI_SERVICE_TOKEN") or None, name=spec)
+        return service_source(spec, env, name=spec)
     try:
         if spec in (None, "ibm"):
             account = find_account(env=env, path=accounts_path)

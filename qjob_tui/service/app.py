@@ -122,6 +122,17 @@ class AuthMiddleware:
         self.token = token
         self.issuer = issuer
 
+    def hint(self) -> str:
+        """How a client gets in: the ways this service was started with."""
+        ways = []
+        if self.issuer is not None:
+            ways.append(
+                "an IAM API key exchanged at /identity/token (qjob-tui reads $QJOB_TUI_IAM_APIKEY)"
+            )
+        if self.token is not None:
+            ways.append("the service's token (qjob-tui reads $QJOB_TUI_SERVICE_TOKEN)")
+        return "this service takes " + ", or ".join(ways)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (self.token is None and self.issuer is None):
             await self.app(scope, receive, send)
@@ -144,7 +155,7 @@ class AuthMiddleware:
             message = (
                 "missing bearer token" if not credential else "invalid or expired bearer token"
             )
-            response = views.error(401, "unauthorized", message)
+            response = views.error(401, "unauthorized", f"{message}; {self.hint()}")
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
