@@ -22,10 +22,9 @@ import tempfile
 import termios
 import time
 
-import asyncssh
-
 from qjob_tui.relay.app import OPERATOR
 from qjob_tui.ssh.options import SshOptions
+from qjob_tui.ssh.quiet_asyncssh import asyncssh
 
 log = logging.getLogger("qjob_tui.ssh")
 
