@@ -403,9 +403,9 @@ class JobRoutes:
         read = self.db.take_result if row.private else self.db.result
         body = await asyncio.to_thread(read, row.id) if row.status == "Completed" else None
         if body is None and row.private and row.status == "Completed":
-            raise NoSuchResource(
-                f"The results of private job {row.id} were read once and are gone."
-            )
+            # IBM answers a private job's later reads with no result: the client's ``result()``
+            # then gives an empty answer rather than an error.
+            return Response(b"", status_code=200, media_type="application/json")
         if body is None:
             return Response(status_code=204)
         return Response(body, media_type="application/json")
