@@ -102,3 +102,19 @@ def test_evs_and_stds_are_arrays_of_the_pub_shape(
                 assert isinstance(value, np.ndarray), (backend_name, what, field, type(value))
                 assert value.shape == expected, (backend_name, what, field, value.shape)
             assert pub_result.data.shape == expected
+
+
+def test_twirling_randomizations_set_the_shots(
+    runtime: QiskitRuntimeService,  # noqa: F811
+) -> None:
+    """As the client documents: num_randomizations x shots_per_randomization beats default_shots."""
+    backend = runtime.backend("basic_simulator")
+    circuit = bell_state()
+    estimator = EstimatorV2(mode=backend)
+    estimator.options.default_shots = 400
+    plain = estimator.run([(circuit, SparsePauliOp("ZZ"))]).result()
+    estimator.options.twirling.num_randomizations = 16
+    estimator.options.twirling.shots_per_randomization = 100
+    twirled = estimator.run([(circuit, SparsePauliOp("ZZ"))]).result()
+    assert plain[0].metadata["shots"] == 400
+    assert twirled[0].metadata["shots"] == 1600

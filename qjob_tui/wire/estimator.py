@@ -25,11 +25,28 @@ class EstimatorTask:
     pubs: tuple[Any, ...]
     options: dict[str, Any]
 
+    def runner_options(self) -> dict[str, Any]:
+        """The options for the local runner, with the client's documented shot rule applied.
+
+        ``TwirlingOptions``: "the product of ``num_randomizations`` and
+        ``shots_per_randomization`` takes precedence over ``default_shots``" (a pub's own
+        precision is still obeyed). The local runner knows nothing of twirling, so the product
+        is handed to it as ``default_shots``.
+        """
+        twirling = self.options.get("twirling")
+        if not isinstance(twirling, dict):
+            return dict(self.options)
+        count, each = twirling.get("num_randomizations"), twirling.get("shots_per_randomization")
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (count, each)):
+            return dict(self.options)
+        return {**self.options, "default_shots": count * each}
+
     def shots(self) -> int:
         """Shots the estimate will take, from each pub's precision (1 / precision**2)."""
-        default = self.options.get("default_precision")
-        if isinstance(self.options.get("default_shots"), int) and self.options["default_shots"]:
-            default = 1 / math.sqrt(self.options["default_shots"])
+        options = self.runner_options()
+        default = options.get("default_precision")
+        if isinstance(options.get("default_shots"), int) and options["default_shots"]:
+            default = 1 / math.sqrt(options["default_shots"])
         total = 0
         for pub in self.pubs:
             precision = pub.precision or default or DEFAULT_PRECISION
