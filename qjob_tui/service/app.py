@@ -55,6 +55,11 @@ from qjob_tui.service.validation import (
 log = logging.getLogger("qjob_tui.service")
 
 PROGRAMS = tuple(program.value for program in ProgramId)
+# IBM programs this service knows of but cannot run, and why (NoiseLearner, NoiseLearnerV3).
+NOT_OFFERED = {
+    "noise-learner": "qiskit-ibm-runtime has no local runner for the noise learner "
+    "(its NoiseLearnerV3 refuses local mode too), so it runs only on IBM's devices"
+}
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
 CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
 MAX_NAME_LENGTH = 120
@@ -294,6 +299,11 @@ class JobRoutes:
                 + ", ".join(sorted(SUBMIT_FIELDS))
             )
         program = body.get("program_id")
+        if isinstance(program, str) and program in NOT_OFFERED:
+            raise InvalidRequest(
+                f"program_id {shown(program)} is not offered by this service: "
+                f"{NOT_OFFERED[program]}"
+            )
         if program not in PROGRAMS:
             raise InvalidRequest(
                 f"unknown program_id {shown(program)}; this service runs {list(PROGRAMS)}"
