@@ -8,6 +8,7 @@ qiskit-ibm-runtime does; without it the answer says how to get in.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -106,3 +107,22 @@ def test_the_relay_reaches_the_service(iam_only: ServiceProcess, tmp_path: Path)
         assert answer.json()["id"] == job_id
     finally:
         relay.stop()
+
+
+def test_a_saved_qiskit_account_reaches_the_service(
+    iam_only: ServiceProcess, tmp_path: Path
+) -> None:
+    """The account qiskit-ibm-runtime saves for the local service works as it does for IBM."""
+    job_id = submit(iam_only, tmp_path)
+    saved = tmp_path / ".qiskit" / "qiskit-ibm.json"
+    saved.parent.mkdir()
+    account = {
+        "channel": "ibm_quantum_platform",
+        "token": APIKEY,
+        "url": f"{iam_only.root}/experimental/api/v1",
+        "instance": "crn:v1:bluemix:public:quantum-computing:us-east:a/abc:inst::",
+    }
+    saved.write_text(json.dumps({"lab": account}))
+    listed = qjob("ls", "--source", "lab", home=tmp_path, IAM_URL=iam_only.root)
+    assert listed.returncode == 0, listed.stderr
+    assert job_id in listed.stdout and APIKEY not in listed.stdout + listed.stderr
