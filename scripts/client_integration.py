@@ -128,7 +128,7 @@ def start_service(work: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit(f"the service did not start: {log.read_text()[-2000:]}")
 
 
-def seed_history(root: str) -> None:
+def seed_history(root: str, qpu: str) -> None:
     """Finished jobs on the test device, as an IBM test account has from earlier runs.
 
     ``test_retrieve_jobs_status`` pages past the newest five finished jobs of the device, and
@@ -138,25 +138,25 @@ def seed_history(root: str) -> None:
 
     bell = (ROOT / "examples" / "bell.qasm").read_text()
     with JobService(root, apikey=APIKEY) as jobs:
-        submitted = [jobs.run(bell, backend=QPU, shots=100) for _ in range(HISTORY)]
+        submitted = [jobs.run(bell, backend=qpu, shots=100) for _ in range(HISTORY)]
         for job in submitted:
             job.wait_for_final_state(timeout=300)
 
 
-def run(tree: Path, work: Path, selection: str | None) -> Path:
+def run(tree: Path, work: Path, selection: str | None, qpu: str) -> Path:
     """Run the tests in ``work`` (a copy of ``test/`` only, so the installed client is used)."""
     shutil.copytree(tree / "test", work / "test")
     service, root = start_service(work)
     report = work / "report.xml"
     try:
-        seed_history(root)
+        seed_history(root, qpu)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("QISKIT_", "QJOB_TUI_"))},
             "HOME": str(work / "home"),
             "QISKIT_IBM_TOKEN": APIKEY,
             "QISKIT_IBM_URL": f"{root}/experimental/api/v1",
             "QISKIT_IBM_INSTANCE": CRN,
-            "QISKIT_IBM_QPU": QPU,
+            "QISKIT_IBM_QPU": qpu,
             "IAM_URL": root,
             "QISKIT_FUNCTIONS_EXPERIMENTAL": "1",
         }
@@ -194,11 +194,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-k", dest="selection", help="pytest -k expression: run only these")
     parser.add_argument("--source-tree", type=Path, help="a qiskit-ibm-runtime source tree")
+    parser.add_argument("--qpu", default=QPU, help=f"QISKIT_IBM_QPU (default {QPU})")
     args = parser.parse_args()
     version = client_version()
     tree = source_tree(version, args.source_tree)
     with tempfile.TemporaryDirectory(prefix="client-tests-") as folder:
-        counts = outcomes(run(tree, Path(folder), args.selection))
+        counts = outcomes(run(tree, Path(folder), args.selection, args.qpu))
     applicable = counts["passed"] + counts["failed"]
     share = 100 * counts["passed"] / applicable if applicable else 0.0
     print(
