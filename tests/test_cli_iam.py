@@ -126,3 +126,14 @@ def test_a_saved_qiskit_account_reaches_the_service(
     listed = qjob("ls", "--source", "lab", home=tmp_path, IAM_URL=iam_only.root)
     assert listed.returncode == 0, listed.stderr
     assert job_id in listed.stdout and APIKEY not in listed.stdout + listed.stderr
+
+
+def test_the_job_library_takes_the_api_key(iam_only: ServiceProcess) -> None:
+    from qjob_tui.jobs import JobService
+
+    with JobService(iam_only.root, apikey=APIKEY) as service:
+        assert APIKEY not in repr(service)
+        job = service.run(BELL, backend="basic_simulator", shots=16)
+        job.wait_for_final_state(timeout=120)
+        assert job.done()
+        assert sum(job.result().pubs[0].register("c").counts.values()) == 16
