@@ -103,8 +103,13 @@ class _Loop:
 class JobService:
     """A synchronous entry point to one source: submit jobs, fetch them, list them."""
 
-    def __init__(self, source: Source | str, token: str | None = None) -> None:
-        self.source = Source.local(source, token) if isinstance(source, str) else source
+    def __init__(
+        self, source: Source | str, token: str | None = None, *, apikey: str | None = None
+    ) -> None:
+        """A service URL with its token or IAM API key (``serve --iam-apikey``), or a Source."""
+        if isinstance(source, str):
+            source = Source.local(source, token, apikey=apikey)
+        self.source = source
         self._loop = _Loop.get()
         self._client = self._loop.run(self._make_client())
 

@@ -79,3 +79,14 @@ def test_results_name_the_device(runtime: QiskitRuntimeService) -> None:  # noqa
     backend = runtime.backend("fake_perth")
     result = SamplerV2(mode=backend).run([isa(bell(), backend)], shots=50).result()
     assert result.metadata["backend"] == "fake_perth"
+
+
+def test_every_backend_listed_has_physical_qubits(
+    runtime: QiskitRuntimeService,  # noqa: F811
+) -> None:
+    """As on IBM, ``physical_qubits`` of ``service.backends()`` is a number, simulators too."""
+    backends = runtime.backends()
+    assert {b.name for b in backends} >= {"basic_simulator", "fake_lima"}
+    for backend in backends:
+        assert isinstance(backend.physical_qubits, int), backend.name
+        assert backend.physical_qubits >= backend.num_qubits

@@ -67,3 +67,54 @@ def test_estimator_inside_a_batch(runtime: QiskitRuntimeService) -> None:  # noq
     for result in results:
         assert result[0].data.evs[0] > 0.7
         assert result[0].metadata["shots"] == 400
+
+
+SHAPED_OBSERVABLES = {
+    "one observable": "ZZ",
+    "a list": ["ZZ", "XX", "ZI"],
+    "an array": np.array([["ZZ", "XX"], ["ZI", "IZ"]]),
+}
+
+
+def test_evs_and_stds_are_arrays_of_the_pub_shape(
+    runtime: QiskitRuntimeService,  # noqa: F811
+) -> None:
+    """As IBM sends them: ``evs`` and ``stds`` are numpy arrays of the pub's shape, 0-d too."""
+    from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+    for backend_name in ("basic_simulator", "fake_lima"):
+        backend = runtime.backend(backend_name)
+        circuit = isa(bell_state(), backend)
+        pubs = []
+        for paulis in SHAPED_OBSERVABLES.values():
+            observables = np.vectorize(
+                lambda p, layout=circuit.layout: SparsePauliOp(p).apply_layout(layout),
+                otypes=[object],
+            )(np.asarray(paulis))
+            pubs.append((circuit, observables if observables.ndim else observables.item()))
+        result = EstimatorV2(mode=backend).run(pubs, precision=0.05).result()
+        for (what, _), pub, pub_result in zip(
+            SHAPED_OBSERVABLES.items(), pubs, result, strict=True
+        ):
+            expected = EstimatorPub.coerce(pub).shape
+            for field in ("evs", "stds"):
+                value = getattr(pub_result.data, field)
+                assert isinstance(value, np.ndarray), (backend_name, what, field, type(value))
+                assert value.shape == expected, (backend_name, what, field, value.shape)
+            assert pub_result.data.shape == expected
+
+
+def test_twirling_randomizations_set_the_shots(
+    runtime: QiskitRuntimeService,  # noqa: F811
+) -> None:
+    """As the client documents: num_randomizations x shots_per_randomization beats default_shots."""
+    backend = runtime.backend("basic_simulator")
+    circuit = bell_state()
+    estimator = EstimatorV2(mode=backend)
+    estimator.options.default_shots = 400
+    plain = estimator.run([(circuit, SparsePauliOp("ZZ"))]).result()
+    estimator.options.twirling.num_randomizations = 16
+    estimator.options.twirling.shots_per_randomization = 100
+    twirled = estimator.run([(circuit, SparsePauliOp("ZZ"))]).result()
+    assert plain[0].metadata["shots"] == 400
+    assert twirled[0].metadata["shots"] == 1600

@@ -26,7 +26,9 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
 def test_requests_without_a_token_are_401(secured: ServiceProcess) -> None:
     response = httpx.get(f"{secured.url}/jobs")
     assert response.status_code == 401
-    assert response.json()["errors"][0]["message"] == "missing bearer token"
+    message = response.json()["errors"][0]["message"]
+    assert message.startswith("missing bearer token; this service takes an IAM API key")
+    assert "QJOB_TUI_IAM_APIKEY" in message and "QJOB_TUI_SERVICE_TOKEN" in message
 
 
 def test_a_wrong_token_is_401(secured: ServiceProcess) -> None:

@@ -297,3 +297,13 @@ class TestListing:
         response = client.get("/jobs", params=params)
         assert response.status_code == 400
         assert words in response.json()["errors"][0]["message"]
+
+
+def test_the_noise_learner_is_refused_with_the_reason(client: httpx.Client) -> None:
+    """No local runner exists for it: IBM's error body says so, instead of "unknown program"."""
+    body = {"program_id": "noise-learner", "backend": "fake_perth", "params": {}}
+    response = client.post("/jobs", json=body)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["code"] == "bad_request"
+    assert "not offered" in error["message"] and "no local runner" in error["message"]

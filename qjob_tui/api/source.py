@@ -34,6 +34,7 @@ class Source:
     account: Account | None = field(default=None, repr=False)
     verify: bool = True
     iam: str | None = None
+    apikey: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"Source(name={self.name!r}, url={self.url!r}, kind={self.kind!r})"
@@ -66,16 +67,32 @@ class Source:
                 verify=self.verify,
                 transport=transport,
             )
+        if self.apikey is not None and self.iam is not None:
+            return IAMAuth(self.apikey, self.iam, None, verify=self.verify, transport=transport)
         if self.token:
             return BearerAuth(self.token)
         return NoAuth()
 
     @classmethod
-    def local(cls, url: str, token: str | None = None, name: str = LOCAL) -> Source:
-        """The local service (or any server of the same API) at ``url`` (…/api/v1)."""
+    def local(
+        cls,
+        url: str,
+        token: str | None = None,
+        name: str = LOCAL,
+        *,
+        apikey: str | None = None,
+    ) -> Source:
+        """The local service (or any server of the same API) at ``url`` (…/api/v1).
+
+        With an IAM API key (``qjob-tui serve --iam-apikey``), it is exchanged for bearer tokens
+        at the service's own ``/identity/token``, as qiskit-ibm-runtime does at IBM Cloud IAM.
+        """
         url = url.rstrip("/")
         if not url.endswith("/api/v1"):
             url += "/api/v1"
+        if apikey:
+            root = url.removesuffix("/api/v1").removesuffix("/experimental")
+            return cls(name=name, url=url, kind=LOCAL, token=token, iam=root, apikey=apikey)
         return cls(name=name, url=url, kind=LOCAL, token=token)
 
     @classmethod

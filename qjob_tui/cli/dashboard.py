@@ -25,7 +25,13 @@ from qjob_tui.api.probe import answers
 from qjob_tui.api.source import LOCAL, Source
 from qjob_tui.cli.crash import DashboardCrash
 from qjob_tui.cli.embedded import EmbeddedError, EmbeddedService, shared_service
-from qjob_tui.cli.sources import SourceError, account_source, checked, resolve_source
+from qjob_tui.cli.sources import (
+    SourceError,
+    account_source,
+    checked,
+    resolve_source,
+    service_source,
+)
 from qjob_tui.config import Settings, load_settings
 from qjob_tui.saving import remote_viewer
 from qjob_tui.service.datalock import DataInUse, starting
@@ -165,16 +171,15 @@ def run_dashboard(
             sources = configured_sources(settings, notices)
             if not sources:
                 local_url = settings.local_url or os.environ.get("QJOB_TUI_URL")
-                token = os.environ.get("QJOB_TUI_SERVICE_TOKEN") or None
                 if local_url:
                     problem = url_problem(local_url, "local_url (or $QJOB_TUI_URL)")
                     if problem is not None:
                         raise SourceError(problem)
                 if local_url and answers(Source.local(local_url).url):
-                    sources = [checked(Source.local(local_url, token))]
+                    sources = [checked(service_source(local_url, os.environ))]
                 else:
                     embedded = _shared(watchdog)
-                    sources = [Source.local(embedded.url, token, name=LOCAL)]
+                    sources = [service_source(embedded.url, os.environ)]
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise SourceError(f"two sources have the same name: {', '.join(names)}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from qjob_tui import __version__, locations
+from qjob_tui.cli.sources import APIKEY_VARIABLE, TOKEN_VARIABLE
 
 if TYPE_CHECKING:
     from qjob_tui.service.limits import JobLimits
@@ -23,8 +24,6 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 # Where ``serve`` finds its secrets when they are not on its command line (which ps shows).
-TOKEN_VARIABLE = "QJOB_TUI_SERVICE_TOKEN"
-APIKEY_VARIABLE = "QJOB_TUI_IAM_APIKEY"
 # A worker holds about 200 MB once Qiskit is imported and has run a job.
 MIN_JOB_MEMORY = 256 * 1024**2
 

@@ -20,7 +20,10 @@ from qjob_tui.api.address import credential_problem, url_problem
 from qjob_tui.api.source import LOCAL, Source
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:8765"
+# The service's secrets, read from the environment so that ``ps`` never shows them: the fixed
+# token of ``serve --token``, and the API key of ``serve --iam-apikey`` (exchanged through IAM).
 TOKEN_VARIABLE = "QJOB_TUI_SERVICE_TOKEN"
+APIKEY_VARIABLE = "QJOB_TUI_IAM_APIKEY"
 
 
 class SourceError(ValueError):
@@ -35,6 +38,8 @@ def checked(source: Source, origin: str | None = None) -> Source:
         problem = url_problem(source.iam, f"{where}: IAM_URL")
     if problem is None and source.token is not None:
         problem = credential_problem(source.token, f"the token of {where} (${TOKEN_VARIABLE})")
+    if problem is None and source.apikey is not None:
+        problem = credential_problem(source.apikey, f"the API key of {where} (${APIKEY_VARIABLE})")
     account = source.account
     if problem is None and account is not None and account.token:
         problem = credential_problem(account.token, f"the API key of {where}")
@@ -67,6 +72,16 @@ def _running_local_url() -> str | None:
     return str(note["url"]) if note else None
 
 
+def service_source(url: str, env: Mapping[str, str], name: str = LOCAL) -> Source:
+    """A qjob-tui service (or any server of the API) at ``url``, with the secrets ``env`` holds."""
+    return Source.local(
+        url,
+        env.get(TOKEN_VARIABLE) or None,
+        name=name,
+        apikey=env.get(APIKEY_VARIABLE) or None,
+    )
+
+
 def local_source(env: Mapping[str, str]) -> Source:
     """The local service: at ``$QJOB_TUI_URL``, else the one serving the data folder (the
     dashboard's background service included), else the default port."""
@@ -76,7 +91,7 @@ def local_source(env: Mapping[str, str]) -> Source:
         if problem is not None:
             raise SourceError(problem)
     url = variable or _running_local_url() or DEFAULT_LOCAL_URL
-    source = Source.local(url, env.get(TOKEN_VARIABLE) or None, name=LOCAL)
+    source = service_source(url, env)
     return checked(source, "$QJOB_TUI_URL" if variable else "the local service")
 
 
@@ -93,7 +108,7 @@ def resolve_source(
         problem = url_problem(spec, "--source")
         if problem is not None:
             raise SourceError(problem)
-        source = Source.local(spec, env.get(TOKEN_VARIABLE) or None, name=spec)
+        source = service_source(spec, env, name=spec)
         return checked(source, f"--source {spec!r}")
     try:
         if spec in (None, "ibm"):

@@ -61,6 +61,11 @@ from qjob_tui.wire import rest
 log = logging.getLogger("qjob_tui.service")
 
 PROGRAMS = tuple(program.value for program in ProgramId)
+# IBM programs this service knows of but cannot run, and why (NoiseLearner, NoiseLearnerV3).
+NOT_OFFERED = {
+    "noise-learner": "qiskit-ibm-runtime has no local runner for the noise learner "
+    "(its NoiseLearnerV3 refuses local mode too), so it runs only on IBM's devices"
+}
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
 CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
 MAX_NAME_LENGTH = 120
@@ -135,6 +140,17 @@ class AuthMiddleware:
         self.issuer = issuer
         self.logins = logins
 
+    def hint(self) -> str:
+        """How a client gets in: the ways this service was started with."""
+        ways = []
+        if self.issuer is not None:
+            ways.append(
+                "an IAM API key exchanged at /identity/token (qjob-tui reads $QJOB_TUI_IAM_APIKEY)"
+            )
+        if self.token is not None:
+            ways.append("the service's token (qjob-tui reads $QJOB_TUI_SERVICE_TOKEN)")
+        return "this service takes " + ", or ".join(ways)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (self.token is None and self.issuer is None):
             await self.app(scope, receive, send)
@@ -157,7 +173,7 @@ class AuthMiddleware:
             message = (
                 "missing bearer token" if not credential else "invalid or expired bearer token"
             )
-            response = views.error(401, "unauthorized", message)
+            response = views.error(401, "unauthorized", f"{message}; {self.hint()}")
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -302,6 +318,11 @@ class JobRoutes:
                 + ", ".join(sorted(SUBMIT_FIELDS))
             )
         program = body.get("program_id")
+        if isinstance(program, str) and program in NOT_OFFERED:
+            raise InvalidRequest(
+                f"program_id {shown(program)} is not offered by this service: "
+                f"{NOT_OFFERED[program]}"
+            )
         if program not in PROGRAMS:
             raise InvalidRequest(
                 f"unknown program_id {shown(program)}; this service runs {list(PROGRAMS)}"
@@ -411,9 +432,9 @@ class JobRoutes:
         read = self.db.take_result if row.private else self.db.result
         body = await asyncio.to_thread(read, row.id) if row.status == rest.COMPLETED else None
         if body is None and row.private and row.status == rest.COMPLETED:
-            raise NoSuchResource(
-                f"The results of private job {row.id} were read once and are gone."
-            )
+            # IBM answers a private job's later reads with no result: the client's ``result()``
+            # then gives an empty answer rather than an error.
+            return Response(b"", status_code=200, media_type="application/json")
         if body is None:
             return Response(status_code=204)
         return Response(body, media_type="application/json")

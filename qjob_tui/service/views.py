@@ -138,7 +138,7 @@ def device(spec: BackendSpec, queue_length: int) -> dict[str, Any]:
         "processor_type": {"family": spec.processor_family or "simulator", "revision": "1"},
         "clops": {"type": "virtual", "value": 0},
         "description": spec.description,
-        "physical_qubits": spec.physical_qubits if not spec.simulator else None,
+        "physical_qubits": spec.physical_qubits or spec.num_qubits,
         "calibration_id": spec.calibration_id,
     }
 

@@ -35,7 +35,7 @@ class SshOptions:
 def ssh_options(args: argparse.Namespace, tokens: RelayTokens) -> SshOptions:
     """Check the SSH flags; the dashboards' tokens are made here where none are configured."""
     try:
-        import asyncssh  # noqa: F401
+        from qjob_tui.ssh.quiet_asyncssh import asyncssh  # noqa: F401
     except ImportError:
         raise SshError("--ssh needs asyncssh: pip install 'qjob-tui[ssh]'") from None
     if args.authorized_keys is None and args.operator_keys is None:

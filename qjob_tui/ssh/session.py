@@ -21,8 +21,6 @@ import tempfile
 import termios
 import time
 
-import asyncssh
-
 from qjob_tui.relay.viewer_dashboard import (
     SessionCount,
     dashboard_command,
@@ -30,6 +28,7 @@ from qjob_tui.relay.viewer_dashboard import (
     role_token,
 )
 from qjob_tui.ssh.options import SshOptions
+from qjob_tui.ssh.quiet_asyncssh import asyncssh
 
 log = logging.getLogger("qjob_tui.ssh")
 

@@ -25,11 +25,28 @@ class EstimatorTask:
     pubs: tuple[Any, ...]
     options: dict[str, Any]
 
+    def runner_options(self) -> dict[str, Any]:
+        """The options for the local runner, with the client's documented shot rule applied.
+
+        ``TwirlingOptions``: "the product of ``num_randomizations`` and
+        ``shots_per_randomization`` takes precedence over ``default_shots``" (a pub's own
+        precision is still obeyed). The local runner knows nothing of twirling, so the product
+        is handed to it as ``default_shots``.
+        """
+        twirling = self.options.get("twirling")
+        if not isinstance(twirling, dict):
+            return dict(self.options)
+        count, each = twirling.get("num_randomizations"), twirling.get("shots_per_randomization")
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (count, each)):
+            return dict(self.options)
+        return {**self.options, "default_shots": count * each}
+
     def shots(self) -> int:
         """Shots the estimate will take, from each pub's precision (1 / precision**2)."""
-        default = self.options.get("default_precision")
-        if isinstance(self.options.get("default_shots"), int) and self.options["default_shots"]:
-            default = 1 / math.sqrt(self.options["default_shots"])
+        options = self.runner_options()
+        default = options.get("default_precision")
+        if isinstance(options.get("default_shots"), int) and options["default_shots"]:
+            default = 1 / math.sqrt(options["default_shots"])
         total = 0
         for pub in self.pubs:
             precision = pub.precision or default or DEFAULT_PRECISION
@@ -71,6 +88,26 @@ def parse_estimator_params(text: str) -> EstimatorTask:
     return EstimatorTask(pubs=tuple(pubs), options=dict(options))
 
 
-def encode_estimator_result(result: object) -> str:
+def shaped_result(result: Any, pubs: tuple[Any, ...]) -> Any:
+    """The result with every data field a numpy array of its pub's shape, as IBM sends it.
+
+    Qiskit's ``BackendEstimatorV2`` leaves a scalar pub's ``stds`` (and, on noisy backends, its
+    ``evs``) a numpy float, which ``RuntimeEncoder`` writes as a plain number: the client would
+    then read a Python float where IBM's service gives a 0-d array.
+    """
+    import numpy as np
+    from qiskit.primitives.containers import DataBin, PrimitiveResult, PubResult
+
+    shaped = []
+    for pub, pub_result in zip(pubs, result, strict=True):
+        fields = {
+            name: np.asarray(value).reshape(pub.shape) for name, value in pub_result.data.items()
+        }
+        data = DataBin(**fields, shape=pub.shape)
+        shaped.append(PubResult(data, metadata=pub_result.metadata))
+    return PrimitiveResult(shaped, metadata=result.metadata)
+
+
+def encode_estimator_result(result: object, pubs: tuple[Any, ...]) -> str:
     """A ``PrimitiveResult`` of estimator pub results, as the client's decoder reads it."""
-    return encode(result)
+    return encode(shaped_result(result, pubs))

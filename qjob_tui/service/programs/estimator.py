@@ -85,7 +85,7 @@ def run_estimator(task: Any) -> tuple[str, dict[str, Any]]:
         job = QiskitRuntimeLocalService()._run_backend_primitive_v2(
             backend=backend,
             primitive="estimator",
-            options=estimator.options,
+            options=estimator.runner_options(),
             inputs={"pubs": list(estimator.pubs)},
         )
         result = job.result()
@@ -95,4 +95,4 @@ def run_estimator(task: Any) -> tuple[str, dict[str, Any]]:
         "circuit_depths": [c.depth() for c in circuits],
         "shots": shots,
     }
-    return encode_estimator_result(result), details
+    return encode_estimator_result(result, estimator.pubs), details
