@@ -8,6 +8,7 @@ The clone is ``git clone`` of this checkout's committed HEAD into a temporary fo
 XDG folders, and is timed from spawn to:
 
 - its first byte on the terminal (the installer says what it does at once),
+- the end of the set-up (make's line "starting a local job service": everything installed),
 - the demo's first job row on the dashboard ("GHZ 3", the demo's first job, read off the screen
   as a terminal draws it);
 
@@ -35,8 +36,8 @@ from pty_dashboard import PtyDashboard, dashboard_env  # noqa: E402
 from startup_bench import load, on_screen  # noqa: E402
 
 FIRST_ROW = "GHZ 3"  # the name of the demo's first job, shown only in its row
+SET_UP_DONE = "starting a local job service"  # make's line once .venv is ready
 INSTALL_TIMEOUT = 600.0
-AIM_FIRST, AIM_SECOND = 30.0, 3.0
 
 
 def first_output(program: PtyDashboard, timeout: float = 60.0) -> float:
@@ -49,11 +50,12 @@ def first_output(program: PtyDashboard, timeout: float = 60.0) -> float:
     return program.chunks[0][0] - program.started
 
 
-def make_run(clone: Path, env: dict[str, str]) -> tuple[float, float]:
-    """``make run`` in the clone: seconds to its first output and to the first job row."""
+def make_run(clone: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """``make run`` in the clone: seconds to its first output, set-up done, first job row."""
     with PtyDashboard(["make", "-C", str(clone), "run"], env) as program:
-        row = on_screen(program, FIRST_ROW, timeout=INSTALL_TIMEOUT) - program.started
-        return first_output(program), row
+        installed = on_screen(program, SET_UP_DONE, timeout=INSTALL_TIMEOUT) - program.started
+        row = on_screen(program, FIRST_ROW, timeout=120) - program.started
+        return first_output(program), installed, row
 
 
 def fresh_clone(into: Path) -> Path:
@@ -62,21 +64,22 @@ def fresh_clone(into: Path) -> Path:
     return clone
 
 
-def measure(cold: bool) -> list[tuple[str, float, float, str]]:
-    rows = []
+Row = tuple[str, tuple[float, float, float], str]
+
+
+def measure(cold: bool) -> list[Row]:
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         env = dashboard_env(home)
         clone = fresh_clone(home / "warm")
-        first, row = make_run(clone, env)
-        rows.append(("`make run`, fresh clone, warm caches", first, row, f"≤ {AIM_FIRST:.0f} s"))
-        first, row = make_run(clone, env)
-        rows.append(("`make run` again", first, row, f"≤ {AIM_SECOND:.0f} s"))
+        rows.append(("`make run`, fresh clone, warm caches", make_run(clone, env), "≤ 30 s"))
+        rows.append(("`make run` again", make_run(clone, env), "≤ 3 s (set-up)"))
         if cold:
             empty = home / "empty-caches"
             cold_env = dict(env, UV_CACHE_DIR=str(empty / "uv"), PIP_CACHE_DIR=str(empty / "pip"))
-            first, row = make_run(fresh_clone(home / "cold"), cold_env)
-            rows.append(("`make run`, fresh clone, empty caches", first, row, ""))
+            times = make_run(fresh_clone(home / "cold"), cold_env)
+            rows.append(("`make run`, fresh clone, empty caches", times, ""))
     return rows
 
 
@@ -86,10 +89,10 @@ def main() -> None:
     rows = measure(cold)
     after = load()
     print("### Set-up from a fresh clone\n")
-    print("| Command | First output | First job row | Aim |")
-    print("|---|---|---|---|")
-    for command, first, row, aim in rows:
-        print(f"| {command} | {first:.1f} s | {row:.1f} s | {aim} |")
+    print("| Command | First output | Set-up done | First job row | Aim |")
+    print("|---|---|---|---|---|")
+    for command, (first, installed, row), aim in rows:
+        print(f"| {command} | {first:.1f} s | {installed:.1f} s | {row:.1f} s | {aim} |")
     print(
         f"\n_One run each in a 120x40 pty, from spawn; the clone is this checkout's HEAD. Warm "
         f"caches: this machine's uv and pip caches already hold every package. Load average "
