@@ -1,7 +1,6 @@
 """Set-up: ``make run`` from a fresh clone to the demo's first job row, and a second ``make run``.
 
-Run as ``python bench/setup_bench.py`` (a minute or two; ``--cold`` adds a run with empty package
-caches, a few minutes more). Prints a markdown table.
+Run as ``python bench/setup_bench.py`` (one to three minutes). Prints a markdown table.
 
 The clone is ``git clone`` of this checkout's committed HEAD into a temporary folder: no .venv, no
 .tools. ``make run`` runs in the same 120x40 pseudo-terminal the other benches use, with its own
@@ -15,7 +14,7 @@ XDG folders, and is timed from spawn to:
 then ``q`` quits, and a second ``make run`` in the same clone (everything installed) is timed the
 same way. uv's and pip's caches (``~/.cache/uv``, ``~/.cache/pip``) are what this machine has: warm
 once anything was installed here, so the first run links packages it already has rather than
-downloading them. ``--cold`` repeats the first run in another clone with empty caches
+downloading them. A third run repeats the first in another clone with empty caches
 (``UV_CACHE_DIR`` and ``PIP_CACHE_DIR`` in an empty folder): every package is downloaded.
 """
 
@@ -67,7 +66,7 @@ def fresh_clone(into: Path) -> Path:
 Row = tuple[str, tuple[float, float, float], str]
 
 
-def measure(cold: bool) -> list[Row]:
+def measure() -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -75,18 +74,16 @@ def measure(cold: bool) -> list[Row]:
         clone = fresh_clone(home / "warm")
         rows.append(("`make run`, fresh clone, warm caches", make_run(clone, env), "≤ 30 s"))
         rows.append(("`make run` again", make_run(clone, env), "≤ 3 s (set-up)"))
-        if cold:
-            empty = home / "empty-caches"
-            cold_env = dict(env, UV_CACHE_DIR=str(empty / "uv"), PIP_CACHE_DIR=str(empty / "pip"))
-            times = make_run(fresh_clone(home / "cold"), cold_env)
-            rows.append(("`make run`, fresh clone, empty caches", times, ""))
+        empty = home / "empty-caches"
+        cold_env = dict(env, UV_CACHE_DIR=str(empty / "uv"), PIP_CACHE_DIR=str(empty / "pip"))
+        times = make_run(fresh_clone(home / "cold"), cold_env)
+        rows.append(("`make run`, fresh clone, empty caches", times, ""))
     return rows
 
 
 def main() -> None:
-    cold = "--cold" in sys.argv[1:]
     before = load()
-    rows = measure(cold)
+    rows = measure()
     after = load()
     print("### Set-up from a fresh clone\n")
     print("| Command | First output | Set-up done | First job row | Aim |")
@@ -95,7 +92,8 @@ def main() -> None:
         print(f"| {command} | {first:.1f} s | {installed:.1f} s | {row:.1f} s | {aim} |")
     print(
         f"\n_One run each in a 120x40 pty, from spawn; the clone is this checkout's HEAD. Warm "
-        f"caches: this machine's uv and pip caches already hold every package. Load average "
+        f"caches: this machine's uv and pip caches already hold every package; empty caches: "
+        f"every package downloaded from the package index. Load average "
         f"{before} before, {after} after ({os.cpu_count()} cores)._"
     )
 
