@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 from qiskit import QuantumCircuit, transpile
@@ -57,3 +59,21 @@ def test_a_device_circuit_runs_on_aer_with_its_qubits_noise():
 def test_a_simulator_runs_as_it_is():
     simulator = BasicSimulator()
     assert runner_for(simulator, QuantumCircuit(1)) is simulator
+
+
+def test_a_simulator_run_does_not_import_the_fake_devices():
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from qiskit import QuantumCircuit;"
+            "from qiskit.providers.basic_provider import BasicSimulator;"
+            "from qjob_tui.service.programs.device_noise import runner_for;"
+            "runner_for(BasicSimulator(), QuantumCircuit(1));"
+            "print('qiskit_ibm_runtime' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip() == "False", done.stderr

@@ -9,6 +9,7 @@ error objects, taken from runtime's own model of the device. A GHZ-5 on Fez then
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from qiskit import QuantumCircuit
@@ -47,9 +48,9 @@ def restricted(model: Any, qubits: frozenset[int]) -> Any:
 
 def runner_for(backend: Any, circuit: QuantumCircuit) -> Any:
     """What runs the circuit: for a fake device, Aer with the noise of the circuit's qubits."""
-    from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
-
-    if not isinstance(backend, FakeBackendV2):
+    # A fake device exists only once runtime's module is loaded: a simulator never imports it.
+    fakes = sys.modules.get("qiskit_ibm_runtime.fake_provider.fake_backend")
+    if fakes is None or not isinstance(backend, fakes.FakeBackendV2):
         return backend
     try:
         from qiskit_aer import AerSimulator
