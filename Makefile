@@ -15,13 +15,14 @@ RUN_STAMP := $(VENV)/.run-stamp
 TEST_STAMP := $(VENV)/.test-stamp
 STAMP := $(TEST_STAMP)
 
-.PHONY: install run serve test lint format bench soak screenshots lock clean
+.PHONY: install run serve test lint format bench soak screenshots lock bounds dist clean
 
 # Every install is from uv.lock (--frozen): each machine runs the versions the suite passed with.
 # uv shows its own progress; each step says first what it does.
 $(UV):
 	@echo "==> make: installing the installer, uv $(UV_VERSION), into $(UV_HOME) (a few seconds)"
-	$(PY) -m pip install --disable-pip-version-check --progress-bar on --target $(UV_HOME) \
+	$(PY) -m pip install --disable-pip-version-check --root-user-action=ignore --progress-bar on \
+		--target $(UV_HOME) \
 		"uv==$(UV_VERSION)"
 
 $(RUN_STAMP): uv.lock pyproject.toml | $(UV)
@@ -41,6 +42,22 @@ lock: | $(UV)
 	$(UV_ENV) $(UV) lock --upgrade
 
 install: $(TEST_STAMP)
+
+## bounds: the suite on the lowest versions pyproject.toml's ranges allow, in .venv-lowest (the
+## lock holds the highest): the lower ends of the ranges stay tested bounds, not wishes
+BOUNDS_VENV := .venv-lowest
+bounds: | $(UV)
+	@echo "==> make: installing the lowest versions pyproject.toml allows into $(BOUNDS_VENV)"
+	UV_PYTHON=$(PY) UV_PYTHON_DOWNLOADS=never $(UV) venv --allow-existing $(BOUNDS_VENV)
+	$(UV) pip install --python $(BOUNDS_VENV) --resolution lowest-direct -e ".[aer,service,ssh,dask]" \
+		--group dev
+	$(BOUNDS_VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+## dist: the wheel and the source archive users install, built from pyproject.toml into dist/
+dist: | $(UV)
+	@echo "==> make: building the qjob-tui wheel and source archive into dist/"
+	rm -rf dist
+	$(UV_ENV) $(UV) build --out-dir dist
 
 ## run: the dashboard on a fresh local service with the demo workload
 run: $(RUN_STAMP)
@@ -81,4 +98,4 @@ screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BOUNDS_VENV) .tools .pytest_cache .ruff_cache dist

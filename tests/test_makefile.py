@@ -49,3 +49,16 @@ def test_the_lock_file_is_in_the_repository() -> None:
     lock = ROOT / "uv.lock"
     assert lock.is_file()
     assert 'name = "qjob-tui"' in lock.read_text()
+
+
+def test_make_dist_builds_the_wheel_with_the_projects_own_uv() -> None:
+    builds = [line for line in planned("dist") if " build " in line]
+    assert len(builds) == 1
+    assert ".tools/uv/bin/uv build" in builds[0] and "--out-dir dist" in builds[0]
+
+
+def test_make_bounds_runs_the_suite_on_the_lowest_versions_the_ranges_allow() -> None:
+    lines = planned("bounds")
+    installs = [line for line in lines if " pip install " in line and "lowest-direct" in line]
+    assert len(installs) == 1 and "--group dev" in installs[0]
+    assert any(".venv-lowest/bin/python -m pytest" in line for line in lines)

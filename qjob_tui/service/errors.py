@@ -31,6 +31,8 @@ CODE_EXECUTION_FAILED = 2000
 # The job's worker used more memory than a job may (``--job-memory``).
 CODE_OUT_OF_MEMORY = 2001
 CODE_SERVICE_RESTARTED = 3001
+# The service's own transpiler failed on a circuit it should compile (not the circuit's fault).
+CODE_TRANSPILER_FAILED = 3002
 
 
 class ProgramError(Exception):

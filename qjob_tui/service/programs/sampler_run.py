@@ -23,11 +23,14 @@ from qjob_tui.service.errors import (
     CODE_EXECUTION_FAILED,
     CODE_OUT_OF_MEMORY,
     CODE_TOO_MANY_QUBITS,
+    CODE_TRANSPILER_FAILED,
     CODE_UNSUPPORTED_INSTRUCTION,
     ProgramError,
 )
 from qjob_tui.service.programs import circuit_cache
+from qjob_tui.service.programs.device_noise import runner_for
 from qjob_tui.service.programs.sampler_task import SamplerPubTask, SamplerStopped, SamplerTask
+from qjob_tui.service.programs.translation import translation_method
 from qjob_tui.text import one_line
 from qjob_tui.wire.bit_array import pack_register
 
@@ -57,6 +60,7 @@ def _pass_manager(backend: BackendV2, seed: int | None) -> PassManager:
                 optimization_level=1,
                 target=backend.target,
                 seed_transpiler=_transpiler_seed(seed),
+                translation_method=translation_method(backend.target),
             )
 
     found = circuit_cache.pass_managers.get_or_make((id(backend), seed), build)
@@ -88,20 +92,33 @@ def _transpile(
         compiled.name = circuit.name  # as ``transpile`` names its output
         return compiled
     except Exception as exc:
-        text = one_line(exc, 300)
-        if _looks_like_qubit_limit(text):
-            raise ProgramError(
-                CODE_TOO_MANY_QUBITS,
-                f"{where}: the circuit does not fit backend {backend.name}: {text}",
-                "Use fewer qubits, or choose a larger backend.",
-            ) from None
+        raise _transpile_error(one_line(exc, 300), backend, where) from None
+
+
+def _transpile_error(text: str, backend: BackendV2, where: str) -> ProgramError:
+    """The circuit's fault where the transpiler names what the device lacks, else the service's."""
+    lower = text.lower()
+    if _looks_like_qubit_limit(text) or "connected component" in lower:
+        return ProgramError(
+            CODE_TOO_MANY_QUBITS,
+            f"{where}: the circuit does not fit backend {backend.name}: {text}",
+            "Use fewer qubits, or choose a larger backend.",
+        )
+    if "unable to synthesize" in lower or "unable to translate" in lower:
         supported = sorted(backend.target.operation_names)
         shown = ", ".join(supported[:15]) + (", ..." if len(supported) > 15 else "")
-        raise ProgramError(
+        return ProgramError(
             CODE_UNSUPPORTED_INSTRUCTION,
             f"{where}: the circuit cannot be compiled for backend {backend.name}: {text}",
             f"Use instructions the backend supports ({shown}), or give custom gates a definition.",
-        ) from None
+        )
+    return ProgramError(
+        CODE_TRANSPILER_FAILED,
+        f"{where}: the service's transpiler failed on backend {backend.name}, a fault of the "
+        f"service, not of the circuit: {text}",
+        "Run the circuit on another backend, or submit it already transpiled for this one; "
+        "and please report this fault of the service.",
+    )
 
 
 def _compiled(
@@ -160,14 +177,15 @@ def _execution_error(text: str, backend: BackendV2, where: str) -> ProgramError:
 
 
 def _run_options(
-    backend: BackendV2, shots: int, seed: int | None, num_qubits: int
+    runner: BackendV2, shots: int, seed: int | None, num_qubits: int
 ) -> dict[str, Any]:
+    """The options of one simulator call: per-shot memory, the seed, and one thread if small."""
     options: dict[str, Any] = {"shots": shots}
-    if _has_option(backend, "memory"):
+    if _has_option(runner, "memory"):
         options["memory"] = True
-    if seed is not None and _has_option(backend, "seed_simulator"):
+    if seed is not None and _has_option(runner, "seed_simulator"):
         options["seed_simulator"] = seed
-    if num_qubits < SERIAL_BELOW_QUBITS and _has_option(backend, "max_parallel_threads"):
+    if num_qubits < SERIAL_BELOW_QUBITS and _has_option(runner, "max_parallel_threads"):
         # Aer starts a pool of threads per run: ~4 ms for a Bell pair, ten times its
         # simulation. A worker is one process per job anyway; small circuits run serially.
         options["max_parallel_threads"] = 1
@@ -205,11 +223,12 @@ def _outcomes(
     where: str,
 ) -> list[str]:
     """Run one bound circuit; the per-shot outcomes as hex strings, clbit 0 the lowest bit."""
-    options = _run_options(backend, shots, seed, circuit.num_qubits)
+    runner = runner_for(backend, circuit)  # a device: Aer with the noise of its qubits only
+    options = _run_options(runner, shots, seed, circuit.num_qubits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = backend.run(circuit, **options).result()
+            result = runner.run(circuit, **options).result()
     except Exception as exc:
         raise _execution_error(one_line(exc, 300), backend, where) from None
     return _memory(result, 0, backend, shots, seed, where)
