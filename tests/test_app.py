@@ -23,9 +23,9 @@ from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
-from qjob_tui.ui.final_hook import run_final_hook
-from qjob_tui.ui.job_list import MARK_WIDTH, JobList
-from qjob_tui.ui.job_rows import Column
+from qjob_tui.ui.jobs.job_list import MARK_WIDTH, JobList
+from qjob_tui.ui.jobs.job_rows import Column
+from qjob_tui.ui.terminal.final_hook import run_final_hook
 from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess
 

@@ -9,7 +9,7 @@ from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.session_view import SessionDetail
 from qjob_tui.ui.dialogs.confirm_session import ConfirmSession
-from qjob_tui.ui.session_tree import SessionTree
+from qjob_tui.ui.sessions.session_tree import SessionTree
 from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess
 from tests.test_app import LONG, until

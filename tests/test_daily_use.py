@@ -28,10 +28,10 @@ from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
-from qjob_tui.ui.job_list import JobList
-from qjob_tui.ui.job_rows import Column
+from qjob_tui.ui.jobs.job_list import JobList
+from qjob_tui.ui.jobs.job_rows import Column
 from qjob_tui.ui.palette import TITLES
-from qjob_tui.ui.status_line import StatusLine
+from qjob_tui.ui.status.status_line import StatusLine
 from tests.apps.dashboard_app import (
     DONE_JOB,
     EIGHT_TAGS_JOB,

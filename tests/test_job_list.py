@@ -22,8 +22,8 @@ from qjob_tui.ui.formatting import (
     relative_time,
     status_label,
 )
-from qjob_tui.ui.job_list import JobList, fit, layout_columns
-from qjob_tui.ui.job_rows import Column, JobRows
+from qjob_tui.ui.jobs.job_list import JobList, fit, layout_columns
+from qjob_tui.ui.jobs.job_rows import Column, JobRows
 from tests.apps.job_list_app import NOW, JobListApp, sample_jobs
 
 # --- texts ----------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from qjob_tui.model import InstanceUsage, Job, JobStatus, Session, SessionMode, SessionState
 from qjob_tui.ui.formatting import MISSING
-from qjob_tui.ui.job_rows import JobRows
-from qjob_tui.ui.session_rows import group_jobs, group_text, job_text, ttl_label
-from qjob_tui.ui.usage_text import usage_text, usage_words
+from qjob_tui.ui.jobs.job_rows import JobRows
+from qjob_tui.ui.sessions.session_rows import group_jobs, group_text, job_text, ttl_label
+from qjob_tui.ui.status.usage_text import usage_text, usage_words
 
 NOW = datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
 

@@ -19,11 +19,11 @@ from qjob_tui.model import (
     Step,
 )
 from qjob_tui.store.changes import SourceHealth
+from qjob_tui.ui.backends.queue_pane import queue_text, sparkline
 from qjob_tui.ui.detail.overview import overview_text
 from qjob_tui.ui.detail.result_view import MAX_OUTCOMES, result_text
 from qjob_tui.ui.detail.timeline import RUNNING_NOTE, duration, timeline_text
-from qjob_tui.ui.queue_pane import queue_text, sparkline
-from qjob_tui.ui.status_line import status_text
+from qjob_tui.ui.status.status_line import status_text
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 

@@ -26,7 +26,7 @@ from qjob_tui.config import Settings, load_settings
 from qjob_tui.store import JobStore, StoreConfig
 
 if TYPE_CHECKING:
-    from qjob_tui.ui.hangup import TerminalWatchdog
+    from qjob_tui.ui.terminal.hangup import TerminalWatchdog
 
 
 def configured_sources(settings: Settings, notices: list[str]) -> list[Source]:
@@ -69,7 +69,7 @@ def _start_watchdog() -> TerminalWatchdog | None:
     """From the very start: a hang-up during start-up ends the dashboard too."""
     if os.name != "posix":
         return None
-    from qjob_tui.ui.hangup import TerminalWatchdog
+    from qjob_tui.ui.terminal.hangup import TerminalWatchdog
 
     return TerminalWatchdog().start()
 
@@ -159,7 +159,7 @@ def run_dashboard(
 
         app = QJobApp(store, settings=settings, readonly=readonly, notices=notices)
         if watchdog is not None:
-            from qjob_tui.ui.hangup import HangupSafeDriver
+            from qjob_tui.ui.terminal.hangup import HangupSafeDriver
 
             app.driver_class = HangupSafeDriver
         # What start-up built lives as long as the app: out of the collector's way from now on

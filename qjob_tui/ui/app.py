@@ -34,21 +34,21 @@ from qjob_tui.model import ExtractorResult, InstanceUsage, Job, JobStatus
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey, SessionKey
 from qjob_tui.text import one_line
+from qjob_tui.ui.backends.queue_pane import QueuePane
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.detail.session_view import SessionDetail
-from qjob_tui.ui.final_hook import HookOutcome, run_final_hook
-from qjob_tui.ui.footer import SteadyFooter
-from qjob_tui.ui.hangup import current_watchdog
-from qjob_tui.ui.job_list import COLUMN_SPECS, JobList
-from qjob_tui.ui.job_rows import Column
+from qjob_tui.ui.jobs.job_list import COLUMN_SPECS, JobList
+from qjob_tui.ui.jobs.job_rows import Column
 from qjob_tui.ui.keys import check_keymap, ids_of
 from qjob_tui.ui.messages import ActionsDone, StoreChanged
 from qjob_tui.ui.palette import binding_commands
-from qjob_tui.ui.partial_update import CroppedUpdates
-from qjob_tui.ui.queue_pane import QueuePane
-from qjob_tui.ui.session_rows import group_jobs
-from qjob_tui.ui.session_tree import SessionTree
-from qjob_tui.ui.status_line import StatusLine
+from qjob_tui.ui.sessions.session_rows import group_jobs
+from qjob_tui.ui.sessions.session_tree import SessionTree
+from qjob_tui.ui.status.footer import SteadyFooter
+from qjob_tui.ui.status.status_line import StatusLine
+from qjob_tui.ui.terminal.final_hook import HookOutcome, run_final_hook
+from qjob_tui.ui.terminal.hangup import current_watchdog
+from qjob_tui.ui.terminal.partial_update import CroppedUpdates
 
 if TYPE_CHECKING:
     from qjob_tui.ui.dialogs.confirm_session import SessionVerb
@@ -387,7 +387,7 @@ class QJobApp(CroppedUpdates, App[int]):
 
     def _watch_terminal(self) -> None:
         """Exit cleanly when the terminal goes away (an SSH connection drops); the program's
-        watchdog (ui/hangup.py) notices it even when the event loop is stuck."""
+        watchdog (ui/terminal/hangup.py) notices it even when the event loop is stuck."""
         watchdog = current_watchdog()
         if watchdog is not None:
             loop = asyncio.get_running_loop()

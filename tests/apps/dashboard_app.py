@@ -54,7 +54,7 @@ from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey, SourceHealth
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.pane import JobDetail
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.jobs.job_list import JobList
 
 # Absolute times (detail pane, queue estimates) are shown in local time: make it UTC everywhere.
 os.environ["TZ"] = "UTC"

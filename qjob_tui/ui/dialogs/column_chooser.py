@@ -10,8 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, SelectionList, Static
 
-from qjob_tui.ui.job_list import COLUMN_SPECS
-from qjob_tui.ui.job_rows import Column
+from qjob_tui.ui.jobs.job_list import COLUMN_SPECS
+from qjob_tui.ui.jobs.job_rows import Column
 
 _ABOUT: dict[Column, str] = {
     Column.STATUS: "status",

@@ -14,7 +14,7 @@ from textual.widgets import Button, Label, Static
 
 from qjob_tui.model import Job, JobStatus, Session, SessionMode
 from qjob_tui.text import one_line
-from qjob_tui.ui.session_rows import session_mode_word
+from qjob_tui.ui.sessions.session_rows import session_mode_word
 
 SessionVerb = Literal["close", "cancel"]
 

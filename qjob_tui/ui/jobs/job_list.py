@@ -36,7 +36,6 @@ from textual.strip import Strip
 from qjob_tui.model import Job
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
-from qjob_tui.ui.cell_diff import changed_spans, line_regions
 from qjob_tui.ui.formatting import (
     MISSING,
     STATUS_WIDTH,
@@ -47,8 +46,9 @@ from qjob_tui.ui.formatting import (
     relative_time,
     status_look,
 )
-from qjob_tui.ui.job_rows import Column, FilterError, JobRows, RowsUpdate, StatusFilter
-from qjob_tui.ui.scroll_bar import CellScrollBar
+from qjob_tui.ui.jobs.job_rows import Column, FilterError, JobRows, RowsUpdate, StatusFilter
+from qjob_tui.ui.terminal.cell_diff import changed_spans, line_regions
+from qjob_tui.ui.terminal.scroll_bar import CellScrollBar
 
 MARK_GLYPH = "●"
 MARK_WIDTH = 2  # the mark glyph and a space before the first column

@@ -13,9 +13,9 @@ from textual.timer import Timer
 from qjob_tui.model import InstanceUsage, JobStatus
 from qjob_tui.store.changes import SourceHealth
 from qjob_tui.text import one_line
-from qjob_tui.ui.cell_diff import CellRefreshStatic
 from qjob_tui.ui.formatting import STATUS_LOOKS
-from qjob_tui.ui.usage_text import usage_text
+from qjob_tui.ui.status.usage_text import usage_text
+from qjob_tui.ui.terminal.cell_diff import CellRefreshStatic
 
 NOTE_SECONDS = 60.0  # how long a note (a URL to open) stays in the status line
 COMPACT_BELOW = 100  # columns: narrower, the counts are shown by glyph

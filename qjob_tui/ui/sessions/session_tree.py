@@ -18,7 +18,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from qjob_tui.store.changes import JobKey, SessionKey
-from qjob_tui.ui.session_rows import Grouping, group_text, job_text, loose_text
+from qjob_tui.ui.sessions.session_rows import Grouping, group_text, job_text, loose_text
 
 NodeKind = Literal["session", "job", "loose"]
 NodeData = tuple[NodeKind, tuple[str, str] | None]
