@@ -105,9 +105,14 @@ class StatusLine(CellRefreshStatic):
     ) -> None:
         self._last = (health, counts, paused, interval, usage)
         compact = 0 < self.size.width < COMPACT_BELOW
-        text = status_text(health, counts, paused, interval, compact=compact, usage=usage)
         if self._note is not None:
-            text = self._note
+            # The counts stay (by glyph, short) and the note follows them, whole where it fits.
+            text = Text(no_wrap=True, overflow="ellipsis")
+            shown = [f"{STATUS_LOOKS[s].glyph}{counts[s]}" for s in _ORDER if counts.get(s)]
+            text.append(" ".join(shown) + " │ " if shown else "")
+            text.append_text(self._note)
+        else:
+            text = status_text(health, counts, paused, interval, compact=compact, usage=usage)
         if text.plain == self._shown and text.spans == self._spans:
             return  # idle: write nothing to the terminal
         self._shown, self._spans = text.plain, list(text.spans)
@@ -118,8 +123,8 @@ class StatusLine(CellRefreshStatic):
     _note_timer: Timer | None = None
 
     def show_note(self, note: str, seconds: float = NOTE_SECONDS) -> None:
-        """Say something in place of the status for a while (a URL to open, say): unlike a
-        notification, it covers nothing and can be selected with the mouse to copy."""
+        """Say something after the counts for a while (a URL to open, say), in place of the
+        health: unlike a notification, it covers nothing and can be selected to copy."""
         self._note = Text(one_line(note, 400), style="bold", no_wrap=True, overflow="ellipsis")
         if self._note_timer is not None:
             self._note_timer.stop()
