@@ -143,8 +143,8 @@ async def test_readonly_hides_the_session_actions(service: ServiceProcess) -> No
         await pilot.press("c", "C")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmSession)
-        assert not app.check_action("close_session", ())
-        assert not app.check_action("cancel", ())
+        assert not app.screen.check_action("close_session", ())
+        assert not app.screen.check_action("cancel", ())
     assert (await server_session(service, session_id)).accepting_jobs
     async with JobClient(Source.local(service.root)) as client:
         await client.cancel_session(session_id)
