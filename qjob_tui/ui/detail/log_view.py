@@ -15,6 +15,9 @@ MAX_LINES = 5_000
 class LogView(TextView):
     """The log of the shown job; ``show_log`` is called with the whole log each time."""
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(follow=True, **kwargs)  # type: ignore[arg-type]
+
     def show_log(self, text: str) -> None:
         """Show the log (its last ``MAX_LINES``): only the new lines if it grew."""
         text = clean(text)

@@ -100,8 +100,14 @@ class TextLines(ScrollView, can_focus=True):
 
     wrap: reactive[bool] = reactive(True)
 
-    def __init__(self, highlight: Callable[[Text], None] | None = None, **kwargs: object) -> None:
+    def __init__(
+        self,
+        highlight: Callable[[Text], None] | None = None,
+        follow: bool = False,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.follow = follow  # a log: show its end, and keep to it as it grows
         self.lines: list[str] = []
         self.dim = False  # a message rather than the text itself
         self._highlight = highlight
@@ -110,19 +116,23 @@ class TextLines(ScrollView, can_focus=True):
         self.matches: list[Match] = []
         self.current: int | None = None  # index into ``matches``
 
-    def set_lines(self, lines: list[str], dim: bool = False) -> None:
-        """Show these lines; the view stays at the bottom if it was there (a followed log)."""
+    def set_lines(self, lines: list[str], dim: bool = False, appended: bool = False) -> None:
+        """Show these lines. A followed text (a log) shows its end, and stays there as lines
+        are appended unless the reader scrolled up; any other text starts at its top."""
         at_end = self.scroll_offset.y >= self.max_scroll_y
+        fresh = self.dim or not appended  # a new text, not more of the same
         self.lines = lines
         self.dim = dim
         self.matches, self.current = [], None
         self._lay_out(force=True)
-        if at_end and len(lines) > 1:
+        if self.follow and not dim and (fresh or at_end):
             self.scroll_end(animate=False, immediate=True)
+        elif fresh:
+            self.scroll_home(animate=False, immediate=True)
         self.refresh()
 
     def append_lines(self, lines: list[str]) -> None:
-        self.set_lines(self.lines + lines)
+        self.set_lines(self.lines + lines, appended=True)
 
     def watch_wrap(self) -> None:
         self._lay_out(force=True)
@@ -216,16 +226,22 @@ class TextView(Vertical):
     }
     """
 
-    def __init__(self, highlight: Callable[[Text], None] | None = None, **kwargs: object) -> None:
+    def __init__(
+        self,
+        highlight: Callable[[Text], None] | None = None,
+        follow: bool = False,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._highlight = highlight
+        self._follow = follow
         self.text = ""
         self.query_text = ""
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search: text or regex (enter finds, esc closes)")
         yield Static(classes="search-state")
-        yield TextLines(self._highlight)
+        yield TextLines(self._highlight, follow=self._follow)
 
     @property
     def text_lines(self) -> TextLines:
@@ -268,7 +284,7 @@ class TextView(Vertical):
         box.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("next_match", "previous_match", "toggle_wrap"):
+        if action != "search":
             return not self.search_box.has_focus
         return True
 
@@ -330,6 +346,18 @@ class TextView(Vertical):
 
     def action_previous_match(self) -> None:
         self._step(-1)
+
+    def action_scroll_text(self, where: str) -> None:
+        lines = self.text_lines
+        moves = {
+            "down": lambda: lines.scroll_down(animate=False),
+            "up": lambda: lines.scroll_up(animate=False),
+            "page_down": lambda: lines.scroll_page_down(animate=False),
+            "page_up": lambda: lines.scroll_page_up(animate=False),
+            "home": lambda: lines.scroll_home(animate=False),
+            "end": lambda: lines.scroll_end(animate=False),
+        }
+        moves[where]()
 
     def action_toggle_wrap(self) -> None:
         view = self.text_lines
