@@ -259,3 +259,20 @@ async def test_the_words_of_a_cancel_that_leaves_jobs_alone() -> None:
         await settle(pilot)
         assert isinstance(app.screen, ConfirmCancel)
         assert "1 marked finished job is left as it is." in dialog_text(app)
+
+
+async def test_escape_closes_the_search_box_first_then_the_full_view() -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        select(app, DONE_JOB)
+        await pilot.press("6", "enter", "slash", "x")
+        await settle(pilot)
+        log = app.query_one(LogView)
+        assert log.search_box.has_focus
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.has_class("zoomed") and log.text_lines.has_focus
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not app.screen.has_class("zoomed") and app.query_one(JobList).has_focus
