@@ -34,7 +34,7 @@ from tests.service_process import ServiceProcess
 
 async def soak(minutes: float, seed: int) -> int:
     from qjob_tui.ui.app import QJobApp
-    from qjob_tui.ui.job_list import JobList
+    from qjob_tui.ui.jobs.job_list import JobList
 
     with tempfile.TemporaryDirectory(prefix="qjob-soak-") as tmp:
         service = ServiceProcess(Path(tmp) / "svc", "--demo").start()

@@ -216,7 +216,7 @@ def regions_child(root: str, cache_dir: str) -> None:
     from qjob_tui.api import JobClient, Source
     from qjob_tui.store import JobStore, StoreConfig
     from qjob_tui.ui.app import QJobApp
-    from qjob_tui.ui.job_list import JobList
+    from qjob_tui.ui.jobs.job_list import JobList
 
     async def main() -> dict[str, list[int]]:
         store = JobStore(

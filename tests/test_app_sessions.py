@@ -9,7 +9,7 @@ from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.session_view import SessionDetail
 from qjob_tui.ui.dialogs.confirm_session import ConfirmSession
-from qjob_tui.ui.session_tree import SessionTree
+from qjob_tui.ui.sessions.session_tree import SessionTree
 from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess
 from tests.test_app import LONG, until
@@ -143,8 +143,8 @@ async def test_readonly_hides_the_session_actions(service: ServiceProcess) -> No
         await pilot.press("c", "C")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmSession)
-        assert not app.check_action("close_session", ())
-        assert not app.check_action("cancel", ())
+        assert not app.screen.check_action("close_session", ())
+        assert not app.screen.check_action("cancel", ())
     assert (await server_session(service, session_id)).accepting_jobs
     async with JobClient(Source.local(service.root)) as client:
         await client.cancel_session(session_id)

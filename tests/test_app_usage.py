@@ -10,8 +10,8 @@ import pytest
 from qjob_tui.api import JobClient, Source
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
-from qjob_tui.ui.job_list import JobList
-from qjob_tui.ui.status_line import StatusLine
+from qjob_tui.ui.jobs.job_list import JobList
+from qjob_tui.ui.status.status_line import StatusLine
 from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess
 from tests.test_app import until

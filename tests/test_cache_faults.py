@@ -11,7 +11,7 @@ import pytest
 from qjob_tui.api import JobClient, Source
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.store.changes import ChangeSet
-from qjob_tui.ui.status_line import status_text
+from qjob_tui.ui.status.status_line import status_text
 from tests.service_process import ServiceProcess, fill_finished
 
 JOBS = 1000

@@ -23,12 +23,12 @@ from textual.widget import Widget
 from qjob_tui.model import Backend, BackendState, JobStatus
 from qjob_tui.store.changes import ChangeSet
 from qjob_tui.ui.app import QJobApp
-from qjob_tui.ui.cell_diff import changed_spans
-from qjob_tui.ui.job_list import JobList
-from qjob_tui.ui.partial_update import CroppedChopsUpdate, CroppedUpdates
-from qjob_tui.ui.queue_pane import QueuePane
-from qjob_tui.ui.scroll_bar import CellScrollBar
-from qjob_tui.ui.status_line import StatusLine
+from qjob_tui.ui.backends.queue_pane import QueuePane
+from qjob_tui.ui.jobs.job_list import JobList
+from qjob_tui.ui.status.status_line import StatusLine
+from qjob_tui.ui.terminal.cell_diff import changed_spans
+from qjob_tui.ui.terminal.partial_update import CroppedChopsUpdate, CroppedUpdates
+from qjob_tui.ui.terminal.scroll_bar import CellScrollBar
 from tests.apps.job_list_app import sample_jobs
 from tests.test_job_list import ListApp, Painted
 

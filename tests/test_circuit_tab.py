@@ -10,7 +10,7 @@ from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.circuit_view import CircuitView
 from qjob_tui.ui.detail.pane import JobDetail
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.jobs.job_list import JobList
 from tests.service_process import ServiceProcess
 from tests.test_app import select, until
 

@@ -115,7 +115,7 @@ async def test_ls_watch_converges_after_faults_stop(tmp_path: Path) -> None:
 
 async def test_the_dashboard_converges_after_faults_stop(tmp_path: Path) -> None:
     from qjob_tui.ui.app import QJobApp
-    from qjob_tui.ui.job_list import JobList
+    from qjob_tui.ui.jobs.job_list import JobList
 
     service = ServiceProcess(tmp_path / "svc", "--latency-scale", "0.2").start()
     proxy = faulty(service.root, seed=13)

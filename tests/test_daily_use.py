@@ -21,17 +21,18 @@ from qjob_tui.api.source import IBM, Source
 from qjob_tui.config import SettingNotSaved, Settings, load_settings, save_setting
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet
-from qjob_tui.ui.app import QJobApp, can_open_browser
+from qjob_tui.ui.actions import ACTIONS, DASHBOARD_AREAS
+from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.dialogs.column_chooser import ColumnChooser
 from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.dialogs.tag_editor import TagEditor
 from qjob_tui.ui.dialogs.text_prompt import TextPrompt
-from qjob_tui.ui.job_list import JobList
-from qjob_tui.ui.job_rows import Column
-from qjob_tui.ui.palette import TITLES
-from qjob_tui.ui.status_line import StatusLine
+from qjob_tui.ui.job_actions import can_open_browser
+from qjob_tui.ui.jobs.job_list import JobList
+from qjob_tui.ui.jobs.job_rows import Column
+from qjob_tui.ui.status.status_line import StatusLine
 from tests.apps.dashboard_app import (
     DONE_JOB,
     EIGHT_TAGS_JOB,
@@ -112,17 +113,18 @@ async def test_help_wraps_under_its_own_column(size: tuple[int, int]) -> None:
         first = next(i for i, line in enumerate(lines) if "filter the list:" in line)
         column = lines[first].index("filter the list:")
         assert "! inverts" not in lines[first]  # the dialog is 72 wide: it wraps
-        assert lines[first + 1].index("tags, backend") == column
+        assert "! inverts" in lines[first + 1]
+        assert lines[first + 1][column - 1] == " " and lines[first + 1][column] != " "
 
 
 async def test_overview_tags_wrap_under_their_value() -> None:
     app = make_app()
-    async with app.run_test(size=(180, 40)) as pilot:  # the side pane: 56 columns
+    async with app.run_test(size=(120, 40)) as pilot:  # the details pane: 70 columns
         await settle(pilot)
         select(app, EIGHT_TAGS_JOB)
         await settle(pilot)
         lines = screen_text(app).splitlines()
-        first = next(i for i, line in enumerate(lines) if "││ Tags " in line)
+        first = next(i for i, line in enumerate(lines) if line.startswith("│ Tags "))
         column = lines[first].index("nightly")
         assert "t2" in lines[first + 1]
         assert lines[first + 1][column - 1] == " " and lines[first + 1][column] != " "
@@ -212,10 +214,13 @@ async def test_marks_count_mark_all_and_clear() -> None:
         active = len(job_list.rows)
         assert job_list.rows.mark_count == active == 7
         assert job_list.border_subtitle == "7 marked · only active"
-        await pilot.press("escape")  # first the filter goes ...
+        await pilot.press("escape")  # no text filter: escape unmarks, the view stays
+        await settle(pilot)
+        assert job_list.rows.status_filter == "active" and job_list.rows.mark_count == 0
+        await pilot.press("ctrl+a", "a")  # a again: all jobs, the marks still there
         await settle(pilot)
         assert job_list.rows.status_filter is None and job_list.rows.mark_count == 7
-        await pilot.press("escape")  # ... then the marks
+        await pilot.press("escape")
         await settle(pilot)
         assert job_list.rows.mark_count == 0
 
@@ -240,7 +245,7 @@ async def test_a_bulk_action_acts_only_on_marked_jobs_in_view() -> None:
         assert [job.id for job in app.screen.jobs] == [running.id]  # the one under the cursor
         assert "2 marked jobs hidden by the filter are left alone" in dialog_text(app)
         await pilot.press("escape")
-        await pilot.press("escape")  # the filter off: the two marks are in view again
+        await pilot.press("a")  # only active off: the two marks are in view again
         await settle(pilot)
         job_list.move_cursor(0)
         await pilot.press("space")  # and a queued one
@@ -307,6 +312,9 @@ async def test_O_on_a_local_job_says_it_has_no_page() -> None:
         await settle(pilot)
         await pilot.press("O")
         assert "has no web page: only IBM Quantum jobs do" in app.query_one(StatusLine).note
+        await pilot.pause()
+        line = screen_text(app).splitlines()[-2]
+        assert line.lstrip().startswith("…3 ▶2 ") and "has no web page" in line  # counts stay
 
 
 def test_a_browser_opens_only_on_a_desktop_and_never_over_ssh() -> None:
@@ -358,8 +366,9 @@ async def test_the_palette_offers_every_action_of_the_keys() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for binding_id in TITLES:
-            assert TITLES[binding_id] in titles, binding_id
+        for action in ACTIONS:
+            if action.palette and action.area in DASHBOARD_AREAS:
+                assert action.palette in titles, action.id
         for word in ("Sort by backend", "Mark all", "Only active", "Only failed", "Backends"):
             assert any(title.startswith(word) for title in titles), word
         assert "Copy the job id" in titles and "Copy random bits" in titles

@@ -2,7 +2,7 @@
 
 The app (``tests/apps/busy_app.py``) repaints all the time and keeps painting for a second after
 its terminal goes away, as a dashboard in the middle of its first paint does. With Textual's own
-driver that is enough to hang it for ever (see ``qjob_tui/ui/hangup.py`` for why); with
+driver that is enough to hang it for ever (see ``qjob_tui/ui/terminal/hangup.py`` for why); with
 ``HangupSafeDriver`` it exits by itself, and when a shutdown does hang the watchdog ends it.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from qjob_tui.ui import hangup
+from qjob_tui.ui.terminal import hangup
 
 ROOT = Path(__file__).resolve().parent.parent
 ENDS_WITHIN = 30.0  # a bound on the wait on a busy machine; the watchdog acts after ~3 s

@@ -12,7 +12,7 @@ from qjob_tui.api import JobClient, Source
 from qjob_tui.api.http import RetryPolicy
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.store.changes import SourceHealth
-from qjob_tui.ui.status_line import status_text
+from qjob_tui.ui.status.status_line import status_text
 from tests.convergence import until
 from tests.service_process import ServiceProcess, fill_finished
 
@@ -110,7 +110,7 @@ async def test_the_end_of_the_list_loads_the_next_page_at_once(
     big: ServiceProcess, tmp_path: Path
 ) -> None:
     from qjob_tui.ui.app import QJobApp
-    from qjob_tui.ui.job_list import JobList
+    from qjob_tui.ui.jobs.job_list import JobList
 
     # Polls an hour apart: only the user reaching the end can bring the next page now.
     config = StoreConfig(interval=3600.0, calm_interval=3600.0, use_cache=False)

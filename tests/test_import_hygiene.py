@@ -159,7 +159,7 @@ import asyncio, sys
 from qjob_tui.api import JobClient, Source
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.jobs.job_list import JobList
 
 async def main() -> None:
     store = JobStore([JobClient(Source.local("http://127.0.0.1:9"))], StoreConfig(use_cache=False))

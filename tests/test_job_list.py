@@ -22,8 +22,8 @@ from qjob_tui.ui.formatting import (
     relative_time,
     status_label,
 )
-from qjob_tui.ui.job_list import JobList, fit, layout_columns
-from qjob_tui.ui.job_rows import Column, JobRows
+from qjob_tui.ui.jobs.job_list import JobList, fit, layout_columns
+from qjob_tui.ui.jobs.job_rows import Column, JobRows
 from tests.apps.job_list_app import NOW, JobListApp, sample_jobs
 
 # --- texts ----------------------------------------------------------------------------------
@@ -50,7 +50,9 @@ def test_every_status_reads_without_colour() -> None:
 @pytest.mark.parametrize(
     ("ago", "expected"),
     [
-        (timedelta(seconds=5), "just now"),
+        (timedelta(seconds=5), "5 s ago"),
+        (timedelta(seconds=59), "59 s ago"),
+        (timedelta(milliseconds=300), "just now"),
         (timedelta(seconds=-20), "just now"),
         (timedelta(minutes=3, seconds=59), "3 min ago"),
         (timedelta(hours=2, minutes=59), "2 h ago"),

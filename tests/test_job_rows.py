@@ -10,8 +10,8 @@ import pytest
 
 from qjob_tui.model import Job, JobStatus, QueueInfo, Step
 from qjob_tui.store.changes import ChangeSet
-from qjob_tui.ui import job_rows
-from qjob_tui.ui.job_rows import Column, FilterError, JobRows, parse_filter
+from qjob_tui.ui.jobs import job_rows
+from qjob_tui.ui.jobs.job_rows import Column, FilterError, JobRows, parse_filter
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 STATUS_ORDER = [

@@ -159,7 +159,7 @@ async def test_dashboard_on_a_relay_shows_its_sources_and_upstream_health(
 ) -> None:
     from qjob_tui.api.relay import relay_sources
     from qjob_tui.ui.app import QJobApp
-    from qjob_tui.ui.status_line import StatusLine
+    from qjob_tui.ui.status.status_line import StatusLine
 
     sources = relay_sources(relay, VIEWER)
     assert [s.name for s in sources] == [f"127.0.0.1-{service.port}"]

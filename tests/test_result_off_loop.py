@@ -19,7 +19,7 @@ from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.detail.result_view import ResultView
-from qjob_tui.ui.status_line import StatusLine
+from qjob_tui.ui.status.status_line import StatusLine
 from qjob_tui.wire import sampler_results
 from tests.service_process import ServiceProcess
 from tests.test_app import select, until

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from qjob_tui.model import InstanceUsage, Job, JobStatus, Session, SessionMode, SessionState
 from qjob_tui.ui.formatting import MISSING
-from qjob_tui.ui.job_rows import JobRows
-from qjob_tui.ui.session_rows import group_jobs, group_text, job_text, ttl_label
-from qjob_tui.ui.usage_text import usage_text, usage_words
+from qjob_tui.ui.jobs.job_rows import JobRows
+from qjob_tui.ui.sessions.session_rows import group_jobs, group_text, job_text, ttl_label
+from qjob_tui.ui.status.usage_text import usage_text, usage_words
 
 NOW = datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
 
@@ -97,3 +97,21 @@ def test_only_my_jobs_filters_by_source_and_user() -> None:
     assert len(rows) == 0
     rows.set_filter("")
     assert rows.set_owner_filter(None) and len(rows) == 4
+
+
+def test_a_group_row_says_closed_once_and_its_columns_line_up() -> None:
+    from tests.apps.dashboard_app import CLOCK, sample_jobs, sample_sessions
+
+    sessions = {s.key: s for s in sample_sessions()}
+    grouping = group_jobs(sample_jobs(), sessions)
+    rows = [group_text(group, CLOCK).plain for group in grouping.groups]
+    closed = next(row for row in rows if "closed" in row)
+    assert closed.count("closed") == 1
+    # A long state ("inactive, closing") does not run into the backend: the backend starts in
+    # the same column on every row.
+    closing = replace(sessions[grouping.groups[0].key], state=SessionState.INACTIVE)
+    closing = replace(closing, accepting_jobs=False)
+    group = replace(grouping.groups[0], session=closing)
+    row = group_text(group, CLOCK).plain
+    assert "inactive, closing fake_cairo" in row
+    assert row.index("fake_cairo") == rows[0].index("fake_cairo")

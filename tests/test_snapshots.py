@@ -57,6 +57,17 @@ def test_screen(snap_compare, shot: Shot, size: tuple[int, int]) -> None:
     assert snap_compare(app, terminal_size=size, run_before=shot.prepare)
 
 
+WIDE = ("main", "full-view", "raw", "random-bits", "sessions", "help")
+
+
+@pytest.mark.parametrize("name", WIDE)
+def test_screen_at_200x50(snap_compare, name: str) -> None:
+    """A wide terminal: the details pane is wider than at 120 columns, every tab in view."""
+    (shot,) = [shot for shot in SHOTS if shot.name == name]
+    app = make_app(readonly=shot.readonly, size_hint=(200, 50), variant=shot.variant)
+    assert snap_compare(app, terminal_size=(200, 50), run_before=shot.prepare)
+
+
 def test_every_shot_has_a_unique_name() -> None:
     names = [shot.name for shot in SHOTS]
     assert len(set(names)) == len(names)

@@ -23,7 +23,7 @@ from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.store.cache import JobCache
 from qjob_tui.store.changes import ChangeSet
 from qjob_tui.ui.app import QJobApp
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.jobs.job_list import JobList
 from tests.service_process import ServiceProcess
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,7 +165,7 @@ from pathlib import Path
 from qjob_tui.api import JobClient, Source
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.jobs.job_list import JobList
 
 root, folder, newest = sys.argv[1:4]
 at_first_paint = []

@@ -38,7 +38,7 @@ from qjob_tui.service.datalock import DataInUse, starting
 from qjob_tui.store import JobStore, StoreConfig
 
 if TYPE_CHECKING:
-    from qjob_tui.ui.hangup import TerminalWatchdog
+    from qjob_tui.ui.terminal.hangup import TerminalWatchdog
 
 
 def configured_sources(
@@ -83,7 +83,7 @@ def _start_watchdog() -> TerminalWatchdog | None:
     """From the very start: a hang-up during start-up ends the dashboard too."""
     if os.name != "posix":
         return None
-    from qjob_tui.ui.hangup import TerminalWatchdog
+    from qjob_tui.ui.terminal.hangup import TerminalWatchdog
 
     return TerminalWatchdog().start()
 
@@ -204,7 +204,7 @@ def run_dashboard(
         if watchdog is not None and not os.environ.get("TEXTUAL_DRIVER"):
             # A driver named by the environment (Textual's web driver, under the relay's
             # browser view or textual-serve) writes its own packets on stdout: it stays.
-            from qjob_tui.ui.hangup import HangupSafeDriver
+            from qjob_tui.ui.terminal.hangup import HangupSafeDriver
 
             app.driver_class = HangupSafeDriver
         # What start-up built lives as long as the app: out of the collector's way from now on

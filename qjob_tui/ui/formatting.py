@@ -79,18 +79,20 @@ def status_label(status: JobStatus, intent: str | None = None) -> str:
 
 
 def relative_time(moment: datetime, now: datetime) -> str:
-    """How long ago, coarse enough to stay put for a while: "just now", "3 min ago", "5 d ago".
+    """How long ago: "12 s ago" under a minute, then "3 min ago", "5 h ago", "5 d ago".
 
     ``now`` is explicit so the list, its tests and its snapshots agree on one clock. A moment a
-    little in the future (clock skew between a server and this machine) still reads "just now".
+    few seconds in the future (clock skew between a server and this machine) reads "just now".
     """
     seconds = (now - moment).total_seconds()
     if seconds < 0:
         if seconds > -60:
             return "just now"
         return "in " + _ago(-seconds)
-    if seconds < 60:
+    if seconds < 1:
         return "just now"
+    if seconds < 60:
+        return f"{int(seconds)} s ago"
     return _ago(seconds) + " ago"
 
 
@@ -178,3 +180,15 @@ def queue_label(job: Job) -> str:
         return ""
     position = job.queue.position
     return MISSING if position is None else str(position)
+
+
+_STATUS_PHRASES = {
+    JobStatus.DONE: "has finished",
+    JobStatus.ERROR: "failed",
+    JobStatus.CANCELLED: "was cancelled",
+}
+
+
+def status_phrase(status: JobStatus) -> str:
+    """The status as the end of "the job ...": "is queued", "failed", "was cancelled"."""
+    return _STATUS_PHRASES.get(status, f"is {status.value.lower()}")

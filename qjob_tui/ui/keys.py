@@ -7,20 +7,8 @@ a word, so it is reported (with the nearest real id) and left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from difflib import get_close_matches
-
-from textual.binding import Binding, BindingType
-
-
-def ids_of(*binding_lists: Iterable[BindingType]) -> frozenset[str]:
-    """The ids of the bindings in the given ``BINDINGS`` lists."""
-    return frozenset(
-        binding.id
-        for bindings in binding_lists
-        for binding in bindings
-        if isinstance(binding, Binding) and binding.id
-    )
 
 
 def check_keymap(

@@ -24,7 +24,7 @@ class BusyApp(App[None]):
         yield Static("frame 0", id="frame")
 
     def on_mount(self) -> None:
-        from qjob_tui.ui.hangup import current_watchdog
+        from qjob_tui.ui.terminal.hangup import current_watchdog
 
         watchdog = current_watchdog()
         if watchdog is not None:
@@ -52,7 +52,7 @@ class BusyApp(App[None]):
 
 def main() -> None:
     driver, watchdog, ready = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-    from qjob_tui.ui.hangup import HangupSafeDriver, TerminalWatchdog
+    from qjob_tui.ui.terminal.hangup import HangupSafeDriver, TerminalWatchdog
 
     if watchdog == "on":
         rites = ready.with_name(ready.name + ".rites")

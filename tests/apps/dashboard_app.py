@@ -16,7 +16,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,7 +54,7 @@ from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey, SourceHealth
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.pane import JobDetail
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.jobs.job_list import JobList
 
 # Absolute times (detail pane, queue estimates) are shown in local time: make it UTC everywhere.
 os.environ["TZ"] = "UTC"
@@ -737,6 +737,35 @@ async def _cancel_with_hidden_marks(pilot: Pilot[int]) -> None:
     await settle(pilot)
 
 
+def arrive(app: QJobApp, count: int) -> list[Job]:
+    """New jobs, newer than every other, as a poll would bring them."""
+    store = app.store
+    template = sample_jobs()[0]
+    jobs = [
+        replace(template, id=f"new{n:017d}", created=CLOCK - timedelta(seconds=30 - n))
+        for n in range(count)
+    ]
+    for job in jobs:
+        store.pollers[SOURCE].jobs[job.id] = job
+    store._publish(ChangeSet(added=tuple(jobs)))
+    return jobs
+
+
+async def _new_above(pilot: Pilot[int]) -> None:
+    """Three jobs arrive while the cursor is on the oldest: the border counts them."""
+    await _press(pilot, "G")
+    arrive(pilot.app, 3)  # type: ignore[arg-type]
+    await settle(pilot)
+
+
+async def _searched_log(pilot: Pilot[int]) -> None:
+    """The Log tab full screen, searched for "Z" (every line's time ends in it)."""
+    await pilot.pause()
+    select(pilot.app, DONE_JOB)  # type: ignore[arg-type]
+    await _press(pilot, "6", "enter")
+    await _press(pilot, "slash", "Z", "enter", "n")
+
+
 @dataclass(frozen=True)
 class Shot:
     """One state of the dashboard worth a snapshot: reached by ``prepare`` from the start."""
@@ -800,6 +829,13 @@ SHOTS: tuple[Shot, ...] = (
     Shot("palette", _keys("colon", *"sort"), about=": (or ctrl+p): every action by name"),
     Shot("log", _keys("l", job_id=DONE_JOB), about="l: the job's log, followed while it runs"),
     Shot("raw", _keys("v", job_id=DONE_JOB), about="v: the job and its metrics as sent, JSON"),
+    Shot("full-view", _keys("enter", job_id=DONE_JOB), about="enter: the job full screen"),
+    Shot(
+        "full-view-log-search",
+        _searched_log,
+        about="6, enter, / Z, n: the Log tab full screen, its second match current",
+    ),
+    Shot("new-above", _new_above, about="three new jobs above the view: ↑ 3 new (g)"),
     Shot(
         "unreachable",
         _main,

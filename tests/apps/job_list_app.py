@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from textual.app import App, ComposeResult
 
 from qjob_tui.model import Job, JobError, JobStatus, QueueInfo, Step
-from qjob_tui.ui.job_list import JobList
-from qjob_tui.ui.job_rows import JobRows
+from qjob_tui.ui.jobs.job_list import JobList
+from qjob_tui.ui.jobs.job_rows import JobRows
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -1,47 +1,28 @@
 """The Log tab: the job's log as the service keeps it, followed while the job runs.
 
-A Textual ``Log`` (Line API, so a long log costs only the lines on screen) that keeps at most
-``MAX_LINES``; when the log grew by new lines only, just those are written, so following a
-running job does not redraw or jump.
+A ``TextView`` (Line API, searchable, wrapped) that keeps the last ``MAX_LINES``; when the log
+grew by new lines only, just those are added, so following a running job does not jump.
 """
 
 from __future__ import annotations
 
-from textual.widgets import Log
-
 from qjob_tui.text import clean
+from qjob_tui.ui.detail.text_view import TextView
 
 MAX_LINES = 5_000
 
 
-class LogView(Log):
+class LogView(TextView):
     """The log of the shown job; ``show_log`` is called with the whole log each time."""
 
-    DEFAULT_CSS = """
-    LogView {
-        height: 1fr;
-        padding: 0 1;
-        background: $surface;
-    }
-    """
-
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(max_lines=MAX_LINES, highlight=False, auto_scroll=True, **kwargs)  # type: ignore[arg-type]
-        self.text = ""
+        super().__init__(follow=True, **kwargs)  # type: ignore[arg-type]
 
     def show_log(self, text: str) -> None:
-        """Show the log: only the new lines if it grew, else all of it again."""
+        """Show the log (its last ``MAX_LINES``): only the new lines if it grew."""
         text = clean(text)
-        if text == self.text:
-            return
-        if self.text and text.startswith(self.text) and self.text.endswith("\n"):
-            self.write(text[len(self.text) :])
-        else:
-            self.clear()
-            self.write(text)
-        self.text = text
-
-    def show_message(self, message: str) -> None:
-        self.text = ""
-        self.clear()
-        self.write(message)
+        lines = text.splitlines(keepends=True)
+        if len(lines) > MAX_LINES:
+            text = "".join(lines[-MAX_LINES:])
+        if text != self.text:
+            self.show_text(text)

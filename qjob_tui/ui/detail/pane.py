@@ -19,13 +19,16 @@ from textual.widgets import TabbedContent, TabPane
 from qjob_tui.model import ExtractorResult, Job, JobStatus, ProgramId
 from qjob_tui.store.changes import JobKey
 from qjob_tui.store.errors import StoreError
+from qjob_tui.ui.actions import TABS
 from qjob_tui.ui.detail.circuit_view import CircuitView
 from qjob_tui.ui.detail.log_view import LogView
 from qjob_tui.ui.detail.overview import OverviewView
 from qjob_tui.ui.detail.random_bits import RandomBitsView
 from qjob_tui.ui.detail.raw_view import RawView
 from qjob_tui.ui.detail.result_view import ResultView
+from qjob_tui.ui.detail.text_view import TextView
 from qjob_tui.ui.detail.timeline import TimelineView
+from qjob_tui.ui.formatting import status_phrase
 
 R = TypeVar("R")  # what a result tab shows: sampler counts or estimator values
 LOG_FOLLOW_SECONDS = 1.0  # how often the Log tab reads a running job's log again
@@ -59,18 +62,30 @@ class JobDetail(Vertical):
         yield from ()
 
     def _tabbed(self) -> TabbedContent:
+        views = {
+            "overview": VerticalScroll(OverviewView(id="overview-view")),
+            "timeline": VerticalScroll(TimelineView(id="timeline-view")),
+            "result": VerticalScroll(ResultView(id="result-view")),
+            "circuit": VerticalScroll(CircuitView(id="circuit-view")),
+            "bits": VerticalScroll(RandomBitsView(id="bits-view")),
+            "log": LogView(id="log-view"),
+            "raw": RawView(id="raw-view"),
+        }
         tabs = TabbedContent(id="tabs")
-        for pane in (
-            TabPane("Overview", VerticalScroll(OverviewView(id="overview-view")), id="overview"),
-            TabPane("Timeline", VerticalScroll(TimelineView(id="timeline-view")), id="timeline"),
-            TabPane("Result", VerticalScroll(ResultView(id="result-view")), id="result"),
-            TabPane("Circuit", VerticalScroll(CircuitView(id="circuit-view")), id="circuit"),
-            TabPane("Random bits", VerticalScroll(RandomBitsView(id="bits-view")), id="bits"),
-            TabPane("Log", LogView(id="log-view"), id="log"),
-            TabPane("Raw", VerticalScroll(RawView(id="raw-view")), id="raw"),
-        ):
-            tabs.compose_add_child(pane)
+        for number, (tab, title) in enumerate(TABS, start=1):
+            # The key that selects the tab, in its title: "1 Overview" .. "7 Raw".
+            tabs.compose_add_child(TabPane(f"{number} {title}", views[tab], id=tab))
         return tabs
+
+    def focus_tab(self) -> None:
+        """Focus what the active tab shows (its scroll, or the Log and Raw text and search)."""
+        if not self._tabs_ready:
+            return
+        pane = self.query_one(TabbedContent).active_pane
+        if pane is not None and pane.children:
+            view = pane.children[0]
+            if isinstance(view, TextView) or view.focusable:
+                view.focus()
 
     async def _mount_tabs(self) -> None:
         """The tabs, after the first frame; then what was asked of them meanwhile."""
@@ -180,8 +195,13 @@ class JobDetail(Vertical):
                 else:
                     self.fetch_result(key)
             else:
-                view.show_message(f"No result: the job is {job.status.value.lower()}.")
-        if self.active == "circuit" and self._circuit_for != key:
+                view.show_message(f"No result: the job {status_phrase(job.status)}.")
+        if self.active == "circuit" and job.program == ProgramId.RANDOM_EXTRACTOR:
+            self.query_one(CircuitView).show_message(
+                "An extractor job runs no circuit: it extracts random bits from the raw bits of "
+                "another job. Its output is in the Random bits tab (5), its inputs in Raw (7)."
+            )
+        elif self.active == "circuit" and self._circuit_for != key:
             self._circuit_for = key
             self.query_one(CircuitView).show_message("Loading the circuits…")
             self.fetch_circuits(key)
@@ -192,7 +212,7 @@ class JobDetail(Vertical):
             hint = " Press x on a finished sampler job to extract bits from it."
             view.show_message("Not a random-extractor job." + hint)
         elif job.status is not JobStatus.DONE:
-            view.show_message(f"No bits: the job is {job.status.value.lower()}.")
+            view.show_message(f"No bits: the job {status_phrase(job.status)}.")
         else:
             self._bits_for = key
             view.show_message("Loading the bits…")

@@ -19,7 +19,7 @@ from qjob_tui.store.changes import SessionKey
 from qjob_tui.text import one_line
 from qjob_tui.ui.detail.overview import local_time
 from qjob_tui.ui.formatting import FALLBACK_STYLE, compact_duration, status_look
-from qjob_tui.ui.session_rows import counts_text, session_mode_word, state_label
+from qjob_tui.ui.sessions.session_rows import counts_text, session_mode_word, state_label
 
 MAX_JOBS = 200  # listed in the pane; the rest counted
 

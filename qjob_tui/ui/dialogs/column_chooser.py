@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, SelectionList, Static
 
-from qjob_tui.ui.job_list import COLUMN_SPECS
-from qjob_tui.ui.job_rows import Column
+from qjob_tui.ui.actions import bindings
+from qjob_tui.ui.jobs.job_list import COLUMN_SPECS
+from qjob_tui.ui.jobs.job_rows import Column
 
 _ABOUT: dict[Column, str] = {
     Column.STATUS: "status",
@@ -30,10 +31,7 @@ _ABOUT: dict[Column, str] = {
 class ColumnChooser(ModalScreen[frozenset[Column] | None]):
     """Dismisses with the columns to hide, or None when cancelled."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="column_chooser.cancel"),
-        Binding("enter,ctrl+s", "save", "Save", priority=True, id="column_chooser.save"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("column_chooser")
 
     def __init__(self, hidden: frozenset[Column]) -> None:
         super().__init__()

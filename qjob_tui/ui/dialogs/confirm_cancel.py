@@ -6,13 +6,14 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from qjob_tui.model import Job
 from qjob_tui.text import one_line
+from qjob_tui.ui.actions import bindings
 
 MAX_LISTED = 8
 
@@ -20,11 +21,7 @@ MAX_LISTED = 8
 class ConfirmCancel(ModalScreen[bool]):
     """Asks whether to cancel the given jobs; dismisses with True only on an explicit yes."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "answer(False)", "No", id="confirm_cancel.no"),
-        Binding("y", "answer(True)", "Yes", id="confirm_cancel.yes"),
-        Binding("left,right,h,l,tab", "app.focus_next", "Switch", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("confirm_cancel")
 
     def __init__(self, jobs: list[Job], note: str = "") -> None:
         """``note`` says which marked jobs are left out (finished, or hidden by a filter)."""

@@ -7,14 +7,15 @@ from typing import ClassVar, Literal
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from qjob_tui.model import Job, JobStatus, Session, SessionMode
 from qjob_tui.text import one_line
-from qjob_tui.ui.session_rows import session_mode_word
+from qjob_tui.ui.actions import bindings
+from qjob_tui.ui.sessions.session_rows import session_mode_word
 
 SessionVerb = Literal["close", "cancel"]
 
@@ -22,11 +23,7 @@ SessionVerb = Literal["close", "cancel"]
 class ConfirmSession(ModalScreen[bool]):
     """Asks whether to close or cancel a session; dismisses with True only on an explicit yes."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "answer(False)", "No", id="confirm_session.no"),
-        Binding("y", "answer(True)", "Yes", id="confirm_session.yes"),
-        Binding("left,right,h,l,tab", "app.focus_next", "Switch", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("confirm_session")
 
     def __init__(self, verb: SessionVerb, session: Session, jobs: list[Job]) -> None:
         super().__init__()

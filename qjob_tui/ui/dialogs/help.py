@@ -1,4 +1,4 @@
-"""Help: every key of the dashboard, from the live bindings (so remapped keys show as set)."""
+"""Help: every key of the dashboard, from the registry of actions, as the keymap set them."""
 
 from __future__ import annotations
 
@@ -13,34 +13,33 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from qjob_tui.ui.actions import AREA_TITLES, Action, Area, bindings
+from qjob_tui.ui.palette import shown_keys
+
+# Headings in this order: the keys that work everywhere first, the full view's last.
+_AREAS: tuple[Area, ...] = ("dashboard", "job_list", "session_tree", "text_view")
+_AREA_ORDER = list(dict.fromkeys(AREA_TITLES[area] for area in _AREAS))
+
 
 def help_rows(
-    bindings: Iterable[tuple[str, Binding]],
-    allowed: Callable[[str], bool],
+    actions: Iterable[Action],
+    keys_of: Callable[[Action], str],
     key_display: Callable[[Binding], str],
 ) -> list[tuple[str, str]]:
-    """One row per action: every key bound to it (as the user mapped them) and what it does.
-
-    ``bindings`` are (key, binding) pairs as in ``App.active_bindings``: a binding with two
-    keys comes twice. Actions without a description, system bindings and actions ``allowed``
-    refuses (``--readonly``) are left out. The tooltip, where a binding has one, says more
-    than the footer's short description. The dashboard's own actions (bindings with an id,
-    the ones users can remap) come first, Textual's generic keys (scrolling, focus) last.
-    """
-    keys: dict[tuple[str, str], list[str]] = {}
-    texts: dict[tuple[str, str], str] = {}
-    ours: dict[tuple[str, str], bool] = {}
-    for _, binding in bindings:
-        if not binding.description or binding.system or not allowed(binding.action):
-            continue
-        name = (binding.action, binding.description)
-        shown = key_display(binding)
-        if shown not in keys.setdefault(name, []):
-            keys[name].append(shown)
-        texts[name] = binding.tooltip or binding.description
-        ours[name] = ours.get(name, False) or binding.id is not None
-    order = sorted(keys, key=lambda name: not ours[name])  # stable: each group keeps its order
-    return [(" ".join(keys[name]), texts[name]) for name in order]
+    """One row per action of the registry, under a heading per area: its keys as the user
+    mapped them, and what it does. Two actions on the same keys in the same area (``escape``)
+    each get their row; an area's heading is a row with no keys."""
+    rows: list[tuple[str, str]] = []
+    heading = ""
+    for action in sorted(actions, key=lambda a: _AREA_ORDER.index(AREA_TITLES[a.area])):
+        title = AREA_TITLES[action.area]
+        if title != heading:
+            rows.append(("", title))
+            heading = title
+        rows.append(
+            (shown_keys(action, keys_of(action), key_display), action.help or action.description)
+        )
+    return rows
 
 
 def keys_table(rows: list[tuple[str, str]]) -> Table:
@@ -50,14 +49,15 @@ def keys_table(rows: list[tuple[str, str]]) -> Table:
     table.add_column(justify="right", no_wrap=True, style="bold")
     table.add_column(ratio=1)
     for keys, description in rows:
-        table.add_row(Text(keys), Text(description))
+        if keys:
+            table.add_row(Text(keys), Text(description))
+        else:
+            table.add_row("", Text(description, style="bold underline"))
     return table
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "dismiss_help", "Close", id="help.close")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("help")
 
     def __init__(self, rows: list[tuple[str, str]]) -> None:
         super().__init__()

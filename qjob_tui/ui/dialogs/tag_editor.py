@@ -7,7 +7,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
@@ -15,16 +15,13 @@ from textual.widgets.option_list import Option
 
 from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, tag_problem
 from qjob_tui.text import clean
+from qjob_tui.ui.actions import bindings
 
 
 class TagEditor(ModalScreen[list[str] | None]):
     """Dismisses with the new list of tags, or None when cancelled."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="tag_editor.cancel"),
-        Binding("ctrl+s", "save", "Save", id="tag_editor.save"),
-        Binding("delete,x", "remove", "Remove tag", id="tag_editor.remove"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("tag_editor")
 
     def __init__(self, job_id: str, tags: tuple[str, ...]) -> None:
         super().__init__()

@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+from qjob_tui.ui.actions import bindings
 
 
 class TextPrompt(ModalScreen[str | None]):
     """Dismisses with the entered text, or None on escape."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="prompt.cancel")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("text_prompt")
 
     def __init__(
         self, title: str, value: str = "", placeholder: str = "", max_length: int = 0

@@ -8,9 +8,9 @@ from datetime import datetime
 from rich.text import Text
 
 from qjob_tui.model import Backend, BackendState, Job, JobStatus
-from qjob_tui.ui.cell_diff import CellRefreshStatic
 from qjob_tui.ui.detail.overview import local_time
 from qjob_tui.ui.sized_text import SizedText
+from qjob_tui.ui.terminal.cell_diff import CellRefreshStatic
 
 SPARK = "▁▂▃▄▅▆▇█"
 MAX_NOTES = 3  # distinct backend messages shown under the table

@@ -92,11 +92,11 @@ def group_jobs(jobs: Iterable[Job], sessions: Mapping[SessionKey, Session]) -> G
 
 
 def ttl_label(session: Session | None, now: datetime) -> str:
-    """The TTL left as "TTL 7 h 40 min", or what stops the session next."""
+    """The TTL left as "TTL 7 h 40 min"; nothing once closed (the state says so)."""
     if session is None:
         return MISSING
     if session.closed:
-        return "closed"
+        return ""
     left = session.ttl_left(now)
     return MISSING if left is None else f"TTL {compact_duration(left)}"
 
@@ -111,6 +111,9 @@ def counts_text(counts: Counter[JobStatus]) -> Text:
                 text.append("  ")
             text.append(f"{look.glyph} {counts[status]}", style=FALLBACK_STYLE[look.tone])
     return text
+
+
+STATE_WIDTH = len("inactive, closing")  # the longest state: the columns after it line up
 
 
 def state_label(session: Session | None, intent: str | None = None) -> tuple[str, str]:
@@ -136,10 +139,11 @@ def group_text(
     mode = session.mode.value if session else "session"
     text.append(f"{mode:<9}", style="bold")
     state, style = state_label(session, intent)
-    text.append(f" {state:<8}", style=style)
+    text.append(f" {state:<{STATE_WIDTH}}", style=style)
     backend = one_line(session.backend, 40) if session and session.backend else MISSING
     text.append(f" {backend}")
-    text.append(f"  {ttl_label(session, now)}  ")
+    ttl = ttl_label(session, now)
+    text.append(f"  {ttl}  " if ttl else "  ")
     text.append_text(counts_text(group.counts))
     elapsed = session.elapsed_seconds if session else None
     if elapsed is not None:

@@ -13,9 +13,9 @@ from textual.timer import Timer
 from qjob_tui.model import InstanceUsage, JobStatus
 from qjob_tui.store.changes import SourceHealth
 from qjob_tui.text import one_line
-from qjob_tui.ui.cell_diff import CellRefreshStatic
 from qjob_tui.ui.formatting import STATUS_LOOKS
-from qjob_tui.ui.usage_text import usage_text
+from qjob_tui.ui.status.usage_text import usage_text
+from qjob_tui.ui.terminal.cell_diff import CellRefreshStatic
 
 NOTE_SECONDS = 60.0  # how long a note (a URL to open) stays in the status line
 COMPACT_BELOW = 100  # columns: narrower, the counts are shown by glyph
@@ -113,17 +113,22 @@ class StatusLine(CellRefreshStatic):
     ) -> None:
         self._last = (health, counts, paused, interval, usage, paused_since)
         compact = 0 < self.size.width < COMPACT_BELOW
-        text = status_text(
-            health,
-            counts,
-            paused,
-            interval,
-            compact=compact,
-            usage=usage,
-            paused_since=paused_since,
-        )
         if self._note is not None:
-            text = self._note
+            # The counts stay (by glyph, short) and the note follows them, whole where it fits.
+            text = Text(no_wrap=True, overflow="ellipsis")
+            shown = [f"{STATUS_LOOKS[s].glyph}{counts[s]}" for s in _ORDER if counts.get(s)]
+            text.append(" ".join(shown) + " │ " if shown else "")
+            text.append_text(self._note)
+        else:
+            text = status_text(
+                health,
+                counts,
+                paused,
+                interval,
+                compact=compact,
+                usage=usage,
+                paused_since=paused_since,
+            )
         if text.plain == self._shown and text.spans == self._spans:
             return  # idle: write nothing to the terminal
         self._shown, self._spans = text.plain, list(text.spans)
@@ -134,8 +139,8 @@ class StatusLine(CellRefreshStatic):
     _note_timer: Timer | None = None
 
     def show_note(self, note: str, seconds: float = NOTE_SECONDS) -> None:
-        """Say something in place of the status for a while (a URL to open, say): unlike a
-        notification, it covers nothing and can be selected with the mouse to copy."""
+        """Say something after the counts for a while (a URL to open, say), in place of the
+        health: unlike a notification, it covers nothing and can be selected to copy."""
         self._note = Text(one_line(note, 400), style="bold", no_wrap=True, overflow="ellipsis")
         if self._note_timer is not None:
             self._note_timer.stop()

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from qjob_tui.store.changes import JobKey, SessionKey
-from qjob_tui.ui.session_rows import Grouping, group_text, job_text, loose_text
+from qjob_tui.ui.actions import bindings
+from qjob_tui.ui.sessions.session_rows import Grouping, group_text, job_text, loose_text
 
 NodeKind = Literal["session", "job", "loose"]
 NodeData = tuple[NodeKind, tuple[str, str] | None]
@@ -31,12 +32,7 @@ def _utc_now() -> datetime:
 class SessionTree(Tree[NodeData]):
     """Sessions and batches with their jobs; ``space`` folds a group, ``enter`` opens."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False, id="session_tree.cursor_down"),
-        Binding("k", "cursor_up", "Up", show=False, id="session_tree.cursor_up"),
-        Binding("home", "scroll_home", "First", show=False, id="session_tree.first"),
-        Binding("end", "scroll_end", "Last", show=False, id="session_tree.last"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("session_tree")
 
     class Highlighted(Message):
         """The cursor is on a session (``kind`` "session"), a job, or nothing to act on."""
@@ -44,6 +40,13 @@ class SessionTree(Tree[NodeData]):
         def __init__(self, kind: NodeKind | None, key: tuple[str, str] | None) -> None:
             super().__init__()
             self.kind = kind
+            self.key = key
+
+    class JobSelected(Message):
+        """``enter`` on a job's row: open it full screen."""
+
+        def __init__(self, key: JobKey) -> None:
+            super().__init__()
             self.key = key
 
     def __init__(
@@ -161,4 +164,10 @@ class SessionTree(Tree[NodeData]):
         self.post_message(self.Highlighted(*(data if data else (None, None))))
 
     def on_tree_node_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
+        """``enter``: a job's row opens the job; a group row folds or unfolds."""
         event.stop()
+        data = event.node.data
+        if data is not None and data[0] == "job" and data[1] is not None:
+            self.post_message(self.JobSelected(data[1]))
+        elif data is not None and data[0] == "session":
+            event.node.toggle()

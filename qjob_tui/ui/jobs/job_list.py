@@ -25,7 +25,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -36,7 +36,7 @@ from textual.strip import Strip
 from qjob_tui.model import Job
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
-from qjob_tui.ui.cell_diff import changed_spans, line_regions
+from qjob_tui.ui.actions import bindings
 from qjob_tui.ui.formatting import (
     MISSING,
     STATUS_WIDTH,
@@ -47,8 +47,9 @@ from qjob_tui.ui.formatting import (
     relative_time,
     status_look,
 )
-from qjob_tui.ui.job_rows import Column, FilterError, JobRows, RowsUpdate, StatusFilter
-from qjob_tui.ui.scroll_bar import CellScrollBar
+from qjob_tui.ui.jobs.job_rows import Column, FilterError, JobRows, RowsUpdate, StatusFilter
+from qjob_tui.ui.terminal.cell_diff import changed_spans, line_regions
+from qjob_tui.ui.terminal.scroll_bar import CellScrollBar
 
 MARK_GLYPH = "●"
 MARK_WIDTH = 2  # the mark glyph and a space before the first column
@@ -267,56 +268,7 @@ class JobList(ScrollView, can_focus=True):
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "cursor_down", "Down", show=False, id="job_list.cursor_down"),
-        Binding("k,up", "cursor_up", "Up", show=False, id="job_list.cursor_up"),
-        Binding("g,home", "cursor_first", "First", show=False, id="job_list.cursor_first"),
-        Binding("G,end", "cursor_last", "Last", show=False, id="job_list.cursor_last"),
-        Binding("pageup", "cursor_page_up", "Page up", show=False, id="job_list.page_up"),
-        Binding("pagedown", "cursor_page_down", "Page down", show=False, id="job_list.page_down"),
-        Binding(
-            "space",
-            "toggle_mark",
-            "Mark",
-            tooltip="mark or unmark the job for bulk actions",
-            id="job_list.toggle_mark",
-        ),
-        Binding(
-            "ctrl+a",
-            "mark_all",
-            "Mark all",
-            show=False,
-            tooltip="mark every job the list shows",
-            id="job_list.mark_all",
-        ),
-        Binding(
-            "u",
-            "clear_marks",
-            "Unmark all",
-            show=False,
-            tooltip="unmark every job (escape too, when no filter is set)",
-            id="job_list.clear_marks",
-        ),
-        Binding(
-            "s", "cycle_sort", "Sort", tooltip="sort by the next column", id="job_list.cycle_sort"
-        ),
-        Binding(
-            "S",
-            "reverse_sort",
-            "Reverse",
-            show=False,
-            tooltip="reverse the sort order",
-            id="job_list.reverse_sort",
-        ),
-        Binding(
-            "enter",
-            "select",
-            "Open",
-            show=False,
-            tooltip="show the job's details",
-            id="job_list.select",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("job_list")
 
     class _Message(Message):
         """A message from a job list: ``control`` is the list, for ``@on(..., "#id")``."""
@@ -349,6 +301,13 @@ class JobList(ScrollView, can_focus=True):
         def __init__(self, count: int, job_list: JobList) -> None:
             super().__init__(job_list)
             self.count = count
+
+    class Described(_Message):
+        """What the list's border says changed: marks, filters, new jobs above the view."""
+
+        def __init__(self, text: str, job_list: JobList) -> None:
+            super().__init__(job_list)
+            self.text = text
 
     def __init__(
         self,
@@ -396,6 +355,8 @@ class JobList(ScrollView, can_focus=True):
         # The strip painted on each screen line (0 is the header), or to be painted with the
         # refreshes asked for: what the terminal shows once they are done.
         self._painted: dict[int, Strip] = {}
+        self._described = ""
+        self.new_above = 0  # jobs that arrived above the view since it left the top
 
     # --- public state --------------------------------------------------------------------
 
@@ -453,9 +414,17 @@ class JobList(ScrollView, can_focus=True):
         new job at the top re-sends only the cells that differ from the row that was there.
         """
         top = self.scroll_offset.y
+        following = self._cursor == 0 and top == 0  # on the first (newest) job: follow
+        arrived = self._arrivals_above(changes, top)
         update = self.rows.apply(changes)
+        if arrived and following and update.reordered:
+            self._cursor_key = None  # the first row, whichever job it is now
+        elif arrived:
+            self.new_above += arrived
+            self._show_description()
         if update.marks_dropped:
             self.post_message(self.MarksChanged(self.rows.mark_count, self))
+            self._show_description()
         if update.reordered:
             self._rows_moved(poll=True)
         elif update.changed:
@@ -471,6 +440,31 @@ class JobList(ScrollView, can_focus=True):
                 self._refresh_row(index)
         return update
 
+    def _arrivals_above(self, changes: ChangeSet, top: int) -> int:
+        """How many jobs of this change set are new and sort above the row at the view's top."""
+        if not changes.added:
+            return 0
+        rows = self.rows
+        anchor = rows.key_at(top) if 0 <= top < len(rows) else None
+        if anchor is None:
+            return 0
+        anchor_job = rows.job(anchor)
+        if anchor_job is None:
+            return 0
+        # The list is sorted: a new job lands above the view when it sorts before the job at
+        # its top. Known jobs (a change, not an arrival) are not counted.
+        count = 0
+        for job in changes.added:
+            if rows.job(job.key) is None and rows.sorts_before(job, anchor_job):
+                count += 1
+        return count
+
+    def _seen_top(self) -> None:
+        """The view reached the top: the new jobs above it are seen."""
+        if self.new_above and self.scroll_offset.y == 0:
+            self.new_above = 0
+            self._show_description()
+
     def set_filter(self, text: str) -> str | None:
         """Filter the rows (``foo``, ``re:regex``, ``!`` inverts); the problem, or None if fine.
 
@@ -483,6 +477,7 @@ class JobList(ScrollView, can_focus=True):
             return str(exc)
         if changed:
             self._rows_moved()
+        self._show_description()
         return None
 
     def set_status_filter(self, which: StatusFilter | None) -> bool:
@@ -490,6 +485,7 @@ class JobList(ScrollView, can_focus=True):
         changed = self.rows.set_status_filter(which)
         if changed:
             self._rows_moved()
+        self._show_description()
         return changed
 
     def set_owner_filter(self, owners: frozenset[tuple[str, str]] | None) -> bool:
@@ -497,6 +493,7 @@ class JobList(ScrollView, can_focus=True):
         changed = self.rows.set_owner_filter(owners)
         if changed:
             self._rows_moved()
+        self._show_description()
         return changed
 
     def set_sort(self, column: Column | str, reverse: bool | None = None) -> None:
@@ -524,6 +521,40 @@ class JobList(ScrollView, can_focus=True):
         """Repaint and announce the count after marks were changed on ``rows`` directly."""
         self._repaint_window()
         self.post_message(self.MarksChanged(self.rows.mark_count, self))
+        self._show_description()
+
+    def describe(self) -> str:
+        """The active filters and the marks, for the border: why rows are missing, and what
+        a bulk action will act on."""
+        rows = self.rows
+        parts = []
+        if self.new_above:
+            parts.append(f"↑ {self.new_above} new (g)")
+        if rows.mark_count:
+            shown = len(rows.visible_marked)
+            hidden = rows.mark_count - shown
+            parts.append(f"{shown} marked" + (f" (+{hidden} hidden)" if hidden else ""))
+        if rows.filter_text:
+            parts.append(f"filter: {one_line(rows.filter_text, 40)}")
+        if rows.status_filter:
+            parts.append(f"only {rows.status_filter}")
+        if rows.owner_filter is not None:
+            parts.append("only my jobs")
+        return " · ".join(parts)
+
+    def _show_description(self) -> None:
+        text = self.describe()
+        if text != self._described:
+            self._described = text
+            self.border_subtitle = text
+            self.post_message(self.Described(text, self))
+
+    def sort_by(self, column: Column) -> None:
+        """Sort by a column; by the same column again: the other way round."""
+        if self.rows.sort_column == column:
+            self.toggle_reverse()
+        else:
+            self.set_sort(column)
 
     # --- cursor --------------------------------------------------------------------------
 
@@ -636,6 +667,8 @@ class JobList(ScrollView, can_focus=True):
             self.vertical_scrollbar.position = new_value
         if round(old_value) != round(new_value):
             self._repaint_window()
+        if round(new_value) == 0:
+            self._seen_top()
 
     @property
     def vertical_scrollbar(self) -> ScrollBar:
@@ -698,6 +731,7 @@ class JobList(ScrollView, can_focus=True):
         self.rows.toggle_mark(key)
         self._refresh_row(self._cursor)
         self.post_message(self.MarksChanged(self.rows.mark_count, self))
+        self._show_description()
         self.move_cursor(self._cursor + 1)
 
     def action_mark_all(self) -> None:

@@ -368,6 +368,16 @@ class JobRows:
             raise IndexError(f"row {index} of {count}")
         return self._visible[count - 1 - index if self._reverse else index]
 
+    def sorts_before(self, job: Job, other: Job) -> bool:
+        """Whether ``job`` is shown above ``other`` in the current order."""
+        mine = self._entry_of(job, (job.source, job.id), "")
+        theirs = self._entry_of(other, (other.source, other.id), "")
+        return (
+            mine[: KEY + 1] > theirs[: KEY + 1]
+            if self._reverse
+            else mine[: KEY + 1] < theirs[: KEY + 1]
+        )
+
     def index_of(self, key: JobKey) -> int | None:
         """Where a job is shown, or None if it is unknown or filtered out."""
         entry = self._entries.get(key)

@@ -1,0 +1,1 @@
+"""The backends pane: queues, sparklines, the selected job's place in its queue."""

@@ -1,0 +1,76 @@
+"""The dashboard's actions that write files: export the visible rows (``e``) and save the random
+bits shown (``w``). Where and how a file may be written is ``qjob_tui.saving``'s rule, and the
+dialogue around it (a remote viewer gets the data offered instead) ``save_flow``'s.
+
+A mixin of ``DashboardScreen``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+
+from qjob_tui import locations
+from qjob_tui.export import job_to_dict, jobs_to_csv
+from qjob_tui.model import ExtractorResult
+from qjob_tui.ui.save_flow import save_or_offer
+
+if TYPE_CHECKING:
+    from qjob_tui.ui.detail.pane import JobDetail
+    from qjob_tui.ui.jobs.job_list import JobList
+
+
+class FileActions(Screen[None]):
+    """Export and save bits, for the dashboard screen."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def job_list(self) -> JobList: ...
+        @property
+        def detail(self) -> JobDetail: ...
+        def shown_bits(self) -> ExtractorResult | None: ...
+
+    def action_export(self) -> None:
+        name = f"qjob-jobs-{datetime.now():%Y%m%d-%H%M%S}.csv"
+        rows = self.job_list.rows
+        jobs = [rows.row(i) for i in range(len(rows))]
+
+        def render(suffix: str) -> bytes:
+            if suffix == ".json":
+                return json.dumps([job_to_dict(j) for j in jobs], indent=2).encode()
+            return jobs_to_csv(jobs).encode()
+
+        save_or_offer(
+            self.app,
+            prompt="Export the visible rows to (.csv or .json)",
+            default=str(locations.downloads_dir() / name),
+            render=render,
+            offer=lambda: (jobs_to_csv(jobs), name),
+            done=lambda target: f"Exported {len(jobs)} jobs to {target.path}",
+        )
+
+    def action_save_bits(self) -> None:
+        bits = self.shown_bits()
+        key = self.detail.key
+        if bits is None or key is None:
+            return
+
+        def render(suffix: str) -> bytes:
+            if suffix == ".txt":
+                return ("".join(str(int(b)) for b in bits.bits) + "\n").encode()
+            if suffix == ".hex":
+                return (bits.hex + "\n").encode()
+            return bits.to_bytes()
+
+        save_or_offer(
+            self.app,
+            prompt="Save the bits to (.bin packed LSB first, .txt as 0/1, .hex)",
+            default=str(locations.downloads_dir() / f"random-bits-{key[1]}.bin"),
+            render=render,
+            offer=lambda: (bits.hex, f"random-bits-{key[1]}.hex"),
+            done=lambda target: f"Saved {bits.num_bits:,} bits to {target.path}",
+        )

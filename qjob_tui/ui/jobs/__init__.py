@@ -1,0 +1,1 @@
+"""The job list: its rows (sort, filter, marks) and the widget that draws them."""

@@ -1,0 +1,1 @@
+"""The jobs grouped by session or batch (``z``)."""

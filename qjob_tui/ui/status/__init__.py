@@ -1,0 +1,1 @@
+"""The bottom lines: the status line (counts, health, usage) and the footer."""
