@@ -11,7 +11,7 @@ from qjob_tui.api import JobClient, Source
 from qjob_tui.model import JobStatus
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
-from qjob_tui.ui.job_list import JobList
+from qjob_tui.ui.jobs.job_list import JobList
 from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess
 
