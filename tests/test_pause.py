@@ -16,8 +16,10 @@ from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess
 
 
-def _store(service: ServiceProcess, tmp_path: Path, name: str) -> JobStore:
-    config = StoreConfig(interval=0.2, calm_interval=0.2, cache_dir=tmp_path / name)
+def _store(service: ServiceProcess, tmp_path: Path, name: str, cache: bool = True) -> JobStore:
+    config = StoreConfig(
+        interval=0.2, calm_interval=0.2, cache_dir=tmp_path / name, use_cache=cache
+    )
     return JobStore([JobClient(Source.local(service.root))], config)
 
 
@@ -33,7 +35,8 @@ async def test_pause_holds_polls_and_pushes_until_resumed(
     service: ServiceProcess, tmp_path: Path
 ) -> None:
     app = QJobApp(_store(service, tmp_path, "dashboard"))
-    witness = _store(service, tmp_path, "witness")  # not paused: says when the news is out
+    # Not paused: says when the news is out (no cache: it starts on the test's own loop).
+    witness = _store(service, tmp_path, "witness", cache=False)
     async with app.run_test(size=(120, 40)) as pilot:
         poller = app.store.pollers["local"]
         await _until(pilot, lambda: poller.health.streaming and poller.polls > 0)

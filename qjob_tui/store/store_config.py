@@ -31,9 +31,6 @@ class StoreConfig:
     # Where a server pushes its changes (GET /stream): listen, and poll only to reconcile,
     # this often.
     use_stream: bool = True
-    # No action changes a job (cancel, tags, rename, extract, sessions): refused here, where
-    # the actions happen, whatever the ui draws.
-    readonly: bool = False
     streaming_interval: float = 60.0
     # No action changes a job or a session (``--readonly``; a remote viewer's dashboard).
     readonly: bool = False

@@ -747,7 +747,7 @@ def arrive(app: QJobApp, count: int) -> list[Job]:
     ]
     for job in jobs:
         store.pollers[SOURCE].jobs[job.id] = job
-    store._publish(ChangeSet(added=tuple(jobs)))
+    store.bus.publish(ChangeSet(added=tuple(jobs)))
     return jobs
 
 

@@ -61,7 +61,8 @@ def test_a_stopped_jobs_worker_is_gone(limited: ServiceProcess, how: str) -> Non
         body = sampler_body("fake_cairo", shots=100_000, name=f"long-{how}", **cost)
         job_id = http.post("/jobs", json=body).json()["id"]
         wait_status(http, job_id, ("Running",))
-        while not _computing(limited):  # the simulation is under way
+        # The simulation is under way (or, timed out, already over: its worker was stopped).
+        while not _computing(limited) and http.get(f"/jobs/{job_id}").json()["status"] == "Running":
             pass
         if how == "cancelled":
             assert http.post(f"/jobs/{job_id}/cancel").status_code == 204

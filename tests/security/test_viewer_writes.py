@@ -70,7 +70,7 @@ async def test_a_remote_viewer_gets_the_export_on_its_clipboard(
         assert set(app.clipboard) <= set("0123456789abcdef") and len(app.clipboard) == 128
         app.action_screenshot()
         await until(pilot, lambda: any("No screenshot" in m for m in said))
-        app.save_columns(["id", "status"])
+        app.save_setting("columns", ["id", "status"], "Columns")
         await until(pilot, lambda: any("Columns changed" in m for m in said))
         await app.workers.wait_for_complete()
     assert _written(*places) == []
