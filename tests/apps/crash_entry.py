@@ -12,7 +12,6 @@ import os
 import sys
 from typing import Any
 
-
 # Read at start: the service takes its secrets out of the environment once it has them.
 TOKEN = os.environ.get("QJOB_TUI_SERVICE_TOKEN", "")
 
