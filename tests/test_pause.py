@@ -3,8 +3,10 @@ line says since when, and ``p`` again applies everything at once."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import httpx
 from textual.pilot import Pilot
 
 from qjob_tui.api import JobClient, Source
@@ -12,7 +14,7 @@ from qjob_tui.model import JobStatus
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.jobs.job_list import JobList
-from tests.http_helpers import BELL
+from tests.http_helpers import BELL, sampler_body
 from tests.service_process import ServiceProcess
 
 
@@ -21,6 +23,13 @@ def _store(service: ServiceProcess, tmp_path: Path, name: str, cache: bool = Tru
         interval=0.2, calm_interval=0.2, cache_dir=tmp_path / name, use_cache=cache
     )
     return JobStore([JobClient(Source.local(service.root))], config)
+
+
+def _submit(service: ServiceProcess) -> str:
+    body = sampler_body("basic_simulator", circuit=BELL, shots=10)
+    answer = httpx.post(f"{service.url}/jobs", json=body, timeout=60)
+    answer.raise_for_status()
+    return str(answer.json()["id"])
 
 
 async def _until(pilot: Pilot[int], predicate: object, timeout: float = 60) -> None:
@@ -46,8 +55,9 @@ async def test_pause_holds_polls_and_pushes_until_resumed(
         assert "paused since" in status
         await witness.start()
         try:
-            async with JobClient(Source.local(service.root)) as client:
-                job_id = await client.submit([BELL], "basic_simulator", shots=10)
+            # Sent from a thread: the client's first submit imports Qiskit, seconds of CPU
+            # that would hold the event loop the dashboard under test runs on.
+            job_id = await asyncio.to_thread(_submit, service)
             key = ("local", job_id)
             # The news is out (pushed to every listener, done on the server)...
             await _until(
