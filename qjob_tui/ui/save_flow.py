@@ -1,13 +1,13 @@
 """Export and save bits: ask for a name, write under the downloads folder, ask before replacing.
 
 The rules are ``qjob_tui.saving``'s; this is the dialogue around them. A dashboard for a remote
-viewer never reaches a prompt: the data is offered to the viewer instead (a download in a
-browser, the clipboard by OSC 52 in a terminal), with a note that says why no file was written.
+viewer never reaches a prompt: the data is offered to the viewer instead (the clipboard by OSC 52
+in a terminal; in the browser view, not yet: a note says so), with a note that says why no file
+was written.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 from textual.app import App
@@ -44,8 +44,14 @@ def save_or_offer(
     if remote_viewer():
         text, name = offer()
         if app.is_web:
-            app.deliver_text(io.StringIO(text), save_filename=name)
-            app.notify(f"{name} offered as a download: {REMOTE_REASON}", timeout=8)
+            # The relay's browser page has no download route yet, and a browser's terminal
+            # takes no OSC 52 copy: say so rather than offer what never arrives.
+            app.notify(
+                f"{name} is not offered in the browser view ({REMOTE_REASON}); "
+                "use qjob-tui ls --json, or an SSH or local dashboard",
+                severity="warning",
+                timeout=10,
+            )
         elif len(text) > MAX_CLIPBOARD_CHARACTERS:
             app.notify(
                 f"{name} is {len(text):,} characters, too many for a terminal's clipboard; "
