@@ -76,6 +76,32 @@ async def test_a_remote_viewer_gets_the_export_on_its_clipboard(
     assert _written(*places) == []
 
 
+async def test_a_browser_viewer_is_told_export_and_save_are_not_offered(
+    places: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay's page has no download route: a browser viewer is told so, and nothing is
+    written, copied or promised."""
+    monkeypatch.setenv(REMOTE_VIEWER_VARIABLE, "1")
+    app = make_app()
+    monkeypatch.setattr(type(app), "is_web", property(lambda self: True))
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await settle(pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: any("not offered in the browser view" in m for m in said))
+        assert not isinstance(app.screen, TextPrompt)
+        assert not any("download" in m and "offered as" in m for m in said)
+        show_tab(app, "bits")
+        select(app, EXTRACTOR_JOB)
+        await settle(pilot)
+        said.clear()
+        await pilot.press("w")
+        await until(pilot, lambda: any("not offered in the browser view" in m for m in said))
+        await app.workers.wait_for_complete()
+    assert _written(*places) == []
+
+
 async def test_a_remote_export_too_big_for_a_clipboard_says_so(
     places: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
