@@ -7,7 +7,6 @@ import asyncio
 import math
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -148,9 +147,6 @@ def run_relay_command(args: argparse.Namespace) -> int:
     count = SessionCount(args.max_sessions)  # SSH and browser sessions share the limit
     also = None
     if args.ssh is not None:
-        # asyncssh still loads DSA support, and cryptography warns of it at import, at length:
-        # a warning for asyncssh's maintainers, not for whoever starts the relay.
-        warnings.filterwarnings("ignore", message=r".*deprecated", module=r"asyncssh(\.|$)")
         from qjob_tui.ssh.options import SshError, ssh_options
 
         try:

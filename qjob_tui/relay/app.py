@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -47,8 +47,8 @@ class RelayTokens:
     """Who may do what: viewers read, operators also act. No tokens at all (loopback only):
     every caller is an operator, as with ``serve``."""
 
-    viewer: str | None = None
-    operator: str | None = None
+    viewer: str | None = field(default=None, repr=False)  # secrets: never in a repr or a log
+    operator: str | None = field(default=None, repr=False)
     open: bool = False  # callers without a token act too (loopback, tokens made for SSH)
 
     def role(self, authorization: str) -> str | None:

@@ -22,6 +22,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import BindingType, Keymap
 from textual.command import CommandPalette
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -153,6 +154,19 @@ class QJobApp(CroppedUpdates, App[int]):
             self.save_setting("theme", self.theme, "Theme")
         elif self.theme != self._theme_saved:  # still choosing
             self._theme_timer = self.set_timer(THEME_REST_SECONDS, self._keep_theme)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text, whoever asks for it: what one quotes (a server's
+        error, a job id, a source's name) is never read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @work(thread=True, group="config", exit_on_error=False)
     def save_setting(self, key: str, value: object, what: str) -> None:

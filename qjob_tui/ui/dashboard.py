@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import BindingType
@@ -173,7 +174,8 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
             for problem in problems:
                 self.notify(problem, severity="warning", timeout=10)
         sources = self.store.sources
-        job_list.border_title = "jobs · " + " · ".join(f"{s.name} {s.url}" for s in sources)
+        # Plain text: a relay names its sources, and a border title is read as markup.
+        job_list.border_title = Text("jobs · " + " · ".join(f"{s.name} {s.url}" for s in sources))
         self.queue_pane.border_title = "backends"
         self.session_tree.border_title = "sessions and batches"
         job_list.focus()
@@ -296,7 +298,7 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
     @on(JobList.Described)
     def list_described(self, event: JobList.Described) -> None:
         """The list's filters and marks, in the grouped view's border too."""
-        self.session_tree.border_subtitle = event.text
+        self.session_tree.border_subtitle = Text(event.text)
         if self.grouped:
             self._show_groups()
 
@@ -310,7 +312,7 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         self.add_class("zoomed")
         job = self.detail.job
         if job is not None:
-            self.detail.border_title = f"{one_line(job.id, 80)} · esc: back to the list"
+            self.detail.border_title = Text(f"{one_line(job.id, 80)} · esc: back to the list")
         self.detail.focus_tab()
         self.refresh_bindings()
 
@@ -421,7 +423,7 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         problem = self.job_list.set_filter(event.value)
         event.input.set_class(bool(problem), "error")
         event.input.tooltip = problem
-        event.input.border_title = problem
+        event.input.border_title = Text(problem) if problem else None
 
     @on(Input.Submitted, "#filter")
     def filter_done(self, event: Input.Submitted) -> None:

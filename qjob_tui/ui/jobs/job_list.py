@@ -24,6 +24,7 @@ from typing import ClassVar
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.binding import BindingType
 from textual.cache import LRUCache
@@ -546,7 +547,7 @@ class JobList(ScrollView, can_focus=True):
         text = self.describe()
         if text != self._described:
             self._described = text
-            self.border_subtitle = text
+            self.border_subtitle = Text(text)  # a filter typed with [ ] is not markup
             self.post_message(self.Described(text, self))
 
     def sort_by(self, column: Column) -> None:
