@@ -120,3 +120,29 @@ async def test_what_is_kept_belongs_to_the_server_that_answered() -> None:
     upstream.server = "c"
     sources.identities["lab"] = "qjob-tui instance-c"
     assert await forwarded.log(job) == "log of j1 from c"
+
+
+class Subscribable:
+    """What ``RelayStreams`` asks of the store: news (its unsubscribe is a no-op here)."""
+
+    def __init__(self) -> None:
+        self.subscriber: Callable[[ChangeSet], None] | None = None
+
+    def subscribe(self, subscriber: Callable[[ChangeSet], None]) -> Callable[[], None]:
+        self.subscriber = subscriber
+        return lambda: None
+
+
+def test_the_streams_forget_what_they_sent_of_a_server_that_left() -> None:
+    from qjob_tui.relay.app import RelayStreams
+
+    store = Subscribable()
+    streams = RelayStreams(store)  # type: ignore[arg-type]
+    assert store.subscriber is not None
+    old = Job(id="j1", source="lab", status=JobStatus.DONE, created=datetime.now(UTC))
+    other = Job(id="j2", source="home", status=JobStatus.DONE, created=datetime.now(UTC))
+    store.subscriber(ChangeSet(added=(old, other)))
+    assert set(streams._sent) == {("lab", "j1"), ("home", "j2")}
+    store.subscriber(ChangeSet(switched=("lab",)))
+    # A job j1 of the new server is news to the stream's listeners, not a repeat of the old one.
+    assert set(streams._sent) == {("home", "j2")}

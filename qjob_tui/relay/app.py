@@ -150,6 +150,8 @@ class RelayStreams:
 
     def _on_changes(self, changes: ChangeSet) -> None:
         events: dict[str, list[bytes]] = {}
+        for source in changes.switched:  # another server at that address: nothing of the old
+            self._sent = {key: job for key, job in self._sent.items() if key[0] != source}
         for health in changes.health:
             # Only news worth a viewer's bytes: not every poll's new "last success".
             summary = (health.ok, health.stale, health.streaming, health.last_error)
