@@ -6,7 +6,6 @@ browser's, and each route here checks access itself (``access.py``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from importlib import resources
 from pathlib import Path
@@ -30,13 +29,13 @@ from qjob_tui.relay.web.access import COOKIE, COOKIE_DAYS, WebAccess, cookie_val
 from qjob_tui.relay.web.browser_session import BrowserSession, WebSettings
 from qjob_tui.relay.web.client import client_script, textual_serve_static
 from qjob_tui.relay.web.page import SECURITY_HEADERS, dashboard_page, login_page, title
+from qjob_tui.service.connections import FailedLogins, client_address
 from qjob_tui.store import JobStore
 
 log = logging.getLogger("qjob_tui.relay.web")
 
 API_PREFIX = "/sources"
 LOGIN_BODY_LIMIT = 4096
-WRONG_TOKEN_PAUSE = 1.0  # seconds before a wrong token is answered
 CLOSE_POLICY = 1008  # websocket close code: refused by policy
 OWN_STATIC = Path(str(resources.files("qjob_tui.relay.web") / "static"))
 
@@ -48,6 +47,9 @@ class BrowserView:
         self.store = store
         self.settings = settings
         self.access = WebAccess(settings.tokens)
+        # Wrong tokens on the login form: that address waits twice as long each time, as at
+        # the relay's API and the service.
+        self.logins = FailedLogins()
 
     def _role(self, request: Request | WebSocket) -> str | None:
         return self.access.role(request.headers, request.cookies)
@@ -70,8 +72,8 @@ class BrowserView:
         except (UnicodeDecodeError, ValueError):
             fields = {}
         token = (fields.get("token") or [""])[0].strip()
-        if self.access.token_role(token) is None:
-            await asyncio.sleep(WRONG_TOKEN_PAUSE)
+        address = client_address(request.scope)
+        if not await self.logins.check(address, lambda: self.access.token_role(token) is not None):
             page = login_page("That is not a token of this relay.")
             return HTMLResponse(page, 401, headers=SECURITY_HEADERS)
         response = RedirectResponse("/", 303, headers=SECURITY_HEADERS)

@@ -1,0 +1,31 @@
+"""Wrong tokens on the relay's browser login form are slowed per address, as at the relay's API
+and the service (one ``FailedLogins``), and a right token clears that address's record."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from qjob_tui.relay.app import RelayTokens
+from qjob_tui.relay.viewer_dashboard import SessionCount
+from qjob_tui.relay.web.browser_session import WebSettings
+from qjob_tui.relay.web.routes import BrowserView, browser_app
+
+
+def test_wrong_tokens_on_the_login_form_are_counted_per_address() -> None:
+    settings = WebSettings(count=SessionCount(2), tokens=RelayTokens(viewer="right-token"))
+    app = browser_app(None, settings)  # type: ignore[arg-type]  # the form never asks the store
+    view: BrowserView = next(
+        r for r in app.routes if getattr(r, "path", "") == "/login"
+    ).endpoint.__self__  # type: ignore[attr-defined]
+    view.logins.first = 0.0  # the doubling wait itself is FailedLogins' own test
+    origin = {"origin": "http://testserver", "host": "testserver"}
+    with TestClient(app, base_url="http://testserver") as client:
+        for _ in range(2):
+            answer = client.post("/login", data={"token": "wrong"}, headers=origin)
+            assert answer.status_code == 401
+        assert view.logins._count == {"testclient": 2}
+        answer = client.post(
+            "/login", data={"token": "right-token"}, headers=origin, follow_redirects=False
+        )
+        assert answer.status_code == 303
+        assert view.logins._count == {}
