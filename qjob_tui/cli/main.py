@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from qjob_tui import __version__, locations
+from qjob_tui.cli.arg_types import non_negative_float, port, positive_int
 from qjob_tui.cli.sources import APIKEY_VARIABLE, TOKEN_VARIABLE
 
 if TYPE_CHECKING:
@@ -26,28 +26,6 @@ EXIT_USAGE = 2
 # Where ``serve`` finds its secrets when they are not on its command line (which ps shows).
 # A worker holds about 200 MB once Qiskit is imported and has run a job.
 MIN_JOB_MEMORY = 256 * 1024**2
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0..65535, not {value}")
-    return value
 
 
 _SIZE_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "ki": 1024, "mi": 1024**2}
@@ -107,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "jobs on Qiskit's simulators.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
+    serve.add_argument("--port", type=port, default=8765, help="port (default 8765)")
     serve.add_argument(
         "--data",
         type=Path,
@@ -148,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--latency-scale",
-        type=_positive_float,
+        type=non_negative_float,
         default=1.0,
         help="multiply the devices' per-shot latency (0 makes them instant)",
     )
@@ -180,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--job-time",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="SECONDS",
         help="maximum execution time of a job that gives none (IBM's cost; default 600); "
@@ -188,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--job-time-limit",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="SECONDS",
         help="the most a job may ask for as its cost (default 10800, IBM's ceiling)",
@@ -203,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--usage-limit",
-        type=_positive_float,
+        type=non_negative_float,
         default=None,
         metavar="SECONDS",
         help="quantum seconds the instance may use; then submits are refused (default: none)",
@@ -220,12 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from qjob_tui.cli.relay import add_relay_parser
 
-    add_relay_parser(commands, _port, _refresh)
+    add_relay_parser(commands, port, _refresh)
     return parser
 
 
 def _refresh(text: str) -> float:
-    value = _positive_float(text)
+    value = non_negative_float(text)
     if not 0.2 <= value <= 3600:
         raise argparse.ArgumentTypeError("the refresh interval is 0.2 to 3600 seconds")
     return value
@@ -340,16 +318,6 @@ class _Once(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
-    return value
-
-
 def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``ls``, ``show``, ``submit``, ``cancel``, ``tag``: for scripts and plain terminals."""
     source_help = "account name, 'ibm', 'local' or a URL (default: IBM account, else local)"
@@ -365,7 +333,7 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     ls.add_argument("--pending", action="store_true", help="only queued and running jobs")
     ls.add_argument("--backend", help="only jobs on this backend")
     ls.add_argument("--tag", action="append", help="only jobs with this tag (repeatable: all)")
-    ls.add_argument("--limit", type=_positive_int, default=20, help="at most N jobs (default 20)")
+    ls.add_argument("--limit", type=positive_int, default=20, help="at most N jobs (default 20)")
     ls.add_argument("--source", action=_Once, help=source_help)
 
     show = commands.add_parser("show", help="show one job with its steps, queue and error")
@@ -376,7 +344,7 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     submit = commands.add_parser("submit", help="submit an OpenQASM 2 or 3 file")
     submit.add_argument("file", type=Path, metavar="FILE.qasm")
     submit.add_argument("--backend", default="basic_simulator", help="default basic_simulator")
-    submit.add_argument("--shots", type=_positive_int, default=None, help="default 4096")
+    submit.add_argument("--shots", type=positive_int, default=None, help="default 4096")
     submit.add_argument("--tag", action="append", help="tag the job (repeatable)")
     submit.add_argument("--name", help="a name for the job (local service only)")
     submit.add_argument("--source", action=_Once, help=source_help)

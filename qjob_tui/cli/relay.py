@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from qjob_tui import locations
+from qjob_tui.cli.arg_types import positive_int, positive_seconds
 
 DEFAULT_PORT = 8766
 
@@ -58,13 +58,13 @@ def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
     relay.add_argument("--no-web", action="store_true", help="serve no dashboard to browsers at /")
     relay.add_argument(
         "--max-sessions",
-        type=_count,
+        type=positive_int,
         default=20,
         help="viewers' sessions at once, SSH and browser together (default 20)",
     )
     relay.add_argument(
         "--idle-timeout",
-        type=_seconds,
+        type=positive_seconds,
         default=3600.0,
         metavar="SECONDS",
         help="end an SSH or browser session without a key press for this long (default 3600)",
@@ -80,26 +80,6 @@ def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
     )
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"not a number of seconds above 0: {text!r}")
-    return value
 
 
 def run_relay_command(args: argparse.Namespace) -> int:
@@ -136,12 +116,6 @@ def run_relay_command(args: argparse.Namespace) -> int:
         return 2
     refresh = args.refresh or settings.refresh
     config = StoreConfig(interval=refresh, calm_interval=max(refresh * 5, 10))
-    if args.max_sessions < 1:
-        print("qjob-tui relay: --max-sessions must be 1 or more", file=sys.stderr)
-        return 2
-    if args.idle_timeout <= 0:
-        print("qjob-tui relay: --idle-timeout must be more than 0 seconds", file=sys.stderr)
-        return 2
     from qjob_tui.relay.viewer_dashboard import SessionCount
 
     count = SessionCount(args.max_sessions)  # SSH and browser sessions share the limit

@@ -105,10 +105,6 @@ def _at_edge() -> Iterator[None]:
         raise StoreError(str(exc), retryable=False) from None
 
 
-def _read_only(key: JobKey) -> ActionResult:
-    return ActionResult(key, False, "read-only: this dashboard changes no job or session")
-
-
 class JobStore:
     """Builds the parts of each source (its poller and state, its stream listener) and the
     shared ones (the bus, the session watch, the actions); read-only views and actions for
