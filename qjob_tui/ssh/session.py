@@ -219,8 +219,8 @@ class DashboardSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
                 os.killpg(proc.pid, signal.SIGKILL)
         self.count.open.discard(self)
         if self._home is not None:
-            shutil.rmtree(self._home, ignore_errors=True)
-            self._home = None
+            home, self._home = self._home, None  # removed off the relay's event loop
+            await asyncio.to_thread(shutil.rmtree, home, True)
         if self._chan is not None:
             with contextlib.suppress(Exception):
                 if code is None and why.startswith("idle"):

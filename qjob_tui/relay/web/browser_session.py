@@ -273,8 +273,8 @@ class BrowserSession:
         finally:
             self.settings.count.open.discard(self)
             if self._home is not None:
-                shutil.rmtree(self._home, ignore_errors=True)
-                self._home = None
+                home, self._home = self._home, None  # removed off the relay's event loop
+                await asyncio.to_thread(shutil.rmtree, home, True)
             if self.websocket.application_state == WebSocketState.CONNECTED:
                 with contextlib.suppress(Exception):
                     await self.websocket.close()
