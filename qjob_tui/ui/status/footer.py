@@ -3,6 +3,11 @@
 Textual's Footer unmounts and mounts all its keys at every bindings update (a focus change, a
 ``refresh_bindings``), each key styled twice as it mounts: three times over at start-up, before
 the job list's first rows reach the terminal, for the same keys each time.
+
+Textual's Footer also recomposes only while the app has focus, to keep showing the keys of the
+widget that had it. Its first keys must not wait for focus: Textual's web driver (the relay's
+browser view, textual-serve) starts the app blurred, before the screen mounts, until the browser
+reports focus, and the key bar would stay blank till then.
 """
 
 from __future__ import annotations
@@ -49,11 +54,13 @@ class SteadyFooter(Footer):
         yield from super().compose()
 
     def bindings_changed(self, screen: Screen) -> None:
-        if (
-            self._composed is not None
-            and self.is_attached
-            and screen is self.screen
-            and self._shown(screen) == self._composed
-        ):
+        ours = self.is_attached and screen is self.screen
+        if self._composed is None and not screen.app.app_focus:
+            # No keys shown yet and the app is blurred: Footer would wait for focus.
+            self._bindings_ready = True
+            if ours:
+                self.call_after_refresh(self.recompose)
+            return
+        if ours and self._composed is not None and self._shown(screen) == self._composed:
             return  # the same keys: nothing to recompose
         super().bindings_changed(screen)
