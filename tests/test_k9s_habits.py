@@ -100,6 +100,43 @@ async def test_new_jobs_above_the_view_are_counted_and_g_goes_to_them() -> None:
         assert "↑ 3 new" not in screen_text(app)
 
 
+async def test_a_full_view_keeps_its_job_while_new_jobs_arrive() -> None:
+    """On the newest job, enter: the jobs that arrive then are counted, never shown in its
+    place (the list followed them, and the full view showed another job under the first's id)."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        job_list = app.query_one(JobList)
+        detail = app.query_one(JobDetail)
+        assert job_list.cursor_row == 0
+        opened = job_list.cursor_key
+        await pilot.press("enter")
+        await settle(pilot)
+        arrive(app, 2)
+        await until(pilot, lambda: job_list.new_above == 2)
+        await settle(pilot)
+        assert detail.key == opened and job_list.cursor_key == opened
+        await pilot.press("escape")
+        await settle(pilot)
+        assert job_list.cursor_key == opened and "↑ 2 new" in screen_text(app)
+        await pilot.press("g")
+        await settle(pilot)
+        assert job_list.cursor_row == 0 and job_list.new_above == 0
+
+
+async def test_jobs_that_arrive_hidden_by_a_filter_are_not_counted_as_new() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        job_list = app.query_one(JobList)
+        job_list.set_filter(DONE_JOB)  # only that job: whatever arrives is filtered out
+        await settle(pilot)
+        job_list.move_cursor(0)
+        arrive(app, 3)
+        await settle(pilot)
+        assert job_list.new_above == 0 and "new (g)" not in screen_text(app)
+
+
 async def test_search_in_the_log_and_raw_tabs_with_n_N_and_wrap() -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -278,8 +278,8 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
 
     @on(JobList.Highlighted)
     def job_highlighted(self, event: JobList.Highlighted) -> None:
-        if self.grouped:
-            return  # the grouped view's cursor is the one on show
+        if self.grouped or self.zoomed:
+            return  # the grouped view's cursor is the one on show; a full view keeps its job
         self.store.watch(event.key)
         self.detail.show(event.key)
         self.show_queue()

@@ -415,12 +415,14 @@ class JobList(ScrollView, can_focus=True):
         new job at the top re-sends only the cells that differ from the row that was there.
         """
         top = self.scroll_offset.y
-        following = self._cursor == 0 and top == 0  # on the first (newest) job: follow
+        # On the first (newest) job of a list on screen: follow. Hidden (a job full screen), the
+        # cursor keeps its job, and what arrives is counted for when the list comes back.
+        following = self._cursor == 0 and top == 0 and self.display
         arrived = self._arrivals_above(changes, top)
         update = self.rows.apply(changes)
         if arrived and following and update.reordered:
             self._cursor_key = None  # the first row, whichever job it is now
-        elif arrived:
+        elif arrived and not following:
             self.new_above += arrived
             self._show_description()
         if update.marks_dropped:
@@ -574,6 +576,9 @@ class JobList(ScrollView, can_focus=True):
             self._refresh_row(index)
         self._scroll_to_cursor()
         self._set_cursor_key(self.rows.key_at(index))
+        if index == 0 and self.new_above:  # on the newest job: what arrived above is seen
+            self.new_above = 0
+            self._show_description()
 
     def _set_cursor_key(self, key: JobKey | None) -> None:
         if key != self._cursor_key:
