@@ -12,7 +12,8 @@ behind any proxy that reads the former). So:
 - ``RequestFraming``: a request with both headers is refused
   with 400 and its connection closed.
 - ``FailedLogins``: wrong credentials from one address wait twice as long each time, and the
-  credential of a waiting address is checked only after its wait.
+  credential of a waiting address is checked only after its wait; at most ``MOST_WAITING``
+  attempts of an address wait at once, the rest are refused unheard (no queue of hours).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ MAX_CONNECTIONS = 1000
 FIRST_DELAY = 0.05
 MOST_DELAY = 10.0
 REMEMBERED_ADDRESSES = 10_000
+# Attempts of a failing address that may wait their turn; more are refused unheard, so that a
+# flood of wrong tokens queues seconds, not hours, before that address is heard again.
+MOST_WAITING = 4
 
 
 def uvicorn_limits() -> dict[str, Any]:
@@ -57,6 +61,11 @@ class GuardedH11Protocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
+        if self.transport.get_protocol() is not self:
+            # Upgraded to a websocket (the relay's browser view): the connection is the
+            # websocket protocol's now, and lives as long as its tab; no deadline of ours.
+            self._disarm()
+            return
         state = self.conn.their_state
         if state is h11.SEND_BODY:
             self._arm(BODY_IDLE_SECONDS)  # each piece of body buys the next few seconds
@@ -81,6 +90,8 @@ class GuardedH11Protocol(H11Protocol):
 
     def _too_slow(self) -> None:
         self._deadline = None
+        if self.transport.get_protocol() is not self:
+            return  # upgraded meanwhile: not ours to close
         if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
             self.logger.info("closing a connection that did not send its request in time")
             self.transport.close()
@@ -127,6 +138,7 @@ class FailedLogins:
         self._count: dict[str, int] = {}
         self._until: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
 
     def _fail(self, addr: str) -> None:
         count = self._count.pop(addr, 0) + 1
@@ -147,12 +159,20 @@ class FailedLogins:
         """Whether the credential is valid, checked only once this address's wait is over."""
         if addr not in self._count:
             return await self._judge(addr, valid)
-        lock = self._locks.setdefault(addr, asyncio.Lock())
-        async with lock:  # the attempts of a failing address are judged one at a time
-            wait = self._until.get(addr, 0.0) - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            return await self._judge(addr, valid)
+        if self._waiting.get(addr, 0) >= MOST_WAITING:
+            return False  # refused unheard: the queue of this address is full
+        self._waiting[addr] = self._waiting.get(addr, 0) + 1
+        try:
+            lock = self._locks.setdefault(addr, asyncio.Lock())
+            async with lock:  # the attempts of a failing address are judged one at a time
+                wait = self._until.get(addr, 0.0) - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                return await self._judge(addr, valid)
+        finally:
+            left = self._waiting.pop(addr, 1) - 1
+            if left > 0:
+                self._waiting[addr] = left
 
     async def _judge(self, addr: str, valid: Callable[[], bool | Awaitable[bool]]) -> bool:
         verdict = valid()

@@ -15,7 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qjob_tui.service.connections import HEAD_SECONDS, MAX_CONNECTIONS, FailedLogins
+from qjob_tui.service.connections import (
+    HEAD_SECONDS,
+    MAX_CONNECTIONS,
+    MOST_WAITING,
+    FailedLogins,
+)
 from tests.relay_process import RelayProcess
 from tests.service_process import ServiceProcess
 
@@ -182,6 +187,25 @@ async def test_each_failed_login_doubles_the_wait_of_its_address() -> None:
     # A right credential resets the count once it is judged.
     assert await logins.check("10.0.0.1", lambda: True)
     assert await logins.check("10.0.0.1", wrong) is False
+
+
+async def test_a_flood_of_wrong_tokens_queues_only_a_few_and_the_address_recovers() -> None:
+    """A hundred wrong tokens at once from one address: a few wait their turn, the rest are
+    refused unheard at once (they queued 100 waits, locking out the address for good)."""
+    logins = FailedLogins(first=0.02, most=0.1)
+    judged = 0
+
+    def wrong() -> bool:
+        nonlocal judged
+        judged += 1
+        return False
+
+    await logins.check("10.0.0.9", wrong)  # the address is failing now
+    flood = await asyncio.gather(*(logins.check("10.0.0.9", wrong) for _ in range(100)))
+    assert flood == [False] * 100
+    assert judged <= 1 + MOST_WAITING  # the others were refused without being judged
+    # The queue is gone with its attempts: the right token is heard after one wait.
+    assert await logins.check("10.0.0.9", lambda: True)
 
 
 def test_wrong_api_keys_and_tokens_are_slowed_down_not_blocked(secured: ServiceProcess) -> None:
