@@ -3,10 +3,13 @@ and the service (one ``FailedLogins``), and a right token clears that address's 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from starlette.testclient import TestClient
 
 from qjob_tui.relay.app import RelayTokens
 from qjob_tui.relay.viewer_dashboard import SessionCount
+from qjob_tui.relay.web.access import COOKIE
 from qjob_tui.relay.web.browser_session import WebSettings
 from qjob_tui.relay.web.routes import BrowserView, browser_app
 
@@ -28,4 +31,21 @@ def test_wrong_tokens_on_the_login_form_are_counted_per_address() -> None:
             "/login", data={"token": "right-token"}, headers=origin, follow_redirects=False
         )
         assert answer.status_code == 303
+        assert view.logins._count == {}
+
+
+def test_wrong_cookies_are_slowed_and_the_cookie_has_one_spelling() -> None:
+    settings = WebSettings(count=SessionCount(2), tokens=RelayTokens(viewer="viewer-token"))
+    no_sources = SimpleNamespace(pollers={})  # the status names each source: there are none
+    app = browser_app(no_sources, settings)  # type: ignore[arg-type]
+    page = next(r for r in app.routes if getattr(r, "path", "") == "/")
+    view: BrowserView = page.endpoint.__self__  # type: ignore[attr-defined]
+    view.logins.first = 0.0
+    with TestClient(app, base_url="http://testserver") as client:
+        for guess in ("wrong-1", "wrong-2", "%76iewer-token"):  # the last: the token, re-spelt
+            client.cookies.set(COOKIE, guess)
+            assert client.get("/web/status").status_code == 401
+        assert view.logins._count == {"testclient": 3}
+        client.cookies.set(COOKIE, "viewer-token")
+        assert client.get("/web/status").status_code == 200
         assert view.logins._count == {}

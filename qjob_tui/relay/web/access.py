@@ -70,7 +70,10 @@ class WebAccess:
             return self._role(header)
         cookie = cookies.get(COOKIE)
         if cookie:
-            return self._role(f"Bearer {unquote(cookie)}")
+            token = unquote(cookie)
+            if cookie_value(token) != cookie:
+                return None  # one spelling: the cookie exactly as the login page set it
+            return self._role(f"Bearer {token}")
         role = self._role("")
         if role is not None and not is_loopback_host(headers.get("host", "")):
             return None  # no token asked: only under a loopback name

@@ -51,11 +51,17 @@ class BrowserView:
         # the relay's API and the service.
         self.logins = FailedLogins()
 
-    def _role(self, request: Request | WebSocket) -> str | None:
-        return self.access.role(request.headers, request.cookies)
+    async def _role(self, request: Request | WebSocket) -> str | None:
+        """The caller's role; a token it sent (header or cookie) is judged as the login form's
+        is, a wrong one slowing its address down."""
+        role = self.access.role(request.headers, request.cookies)
+        if not (request.headers.get("authorization") or request.cookies.get(COOKIE)):
+            return role  # no token sent: loopback's open door, or the login page
+        address = client_address(request.scope)
+        return role if await self.logins.check(address, lambda: role is not None) else None
 
     async def page(self, request: Request) -> Response:
-        if self._role(request) is None:
+        if await self._role(request) is None:
             return HTMLResponse(login_page(), 401, headers=SECURITY_HEADERS)
         return HTMLResponse(dashboard_page(self.store), headers=SECURITY_HEADERS)
 
@@ -89,7 +95,7 @@ class BrowserView:
         return response
 
     async def status(self, request: Request) -> Response:
-        if self._role(request) is None:
+        if await self._role(request) is None:
             return JSONResponse({"error": "a token is needed"}, 401)
         return JSONResponse({"title": title(self.store)}, headers={"Cache-Control": "no-store"})
 
@@ -101,7 +107,7 @@ class BrowserView:
         )
 
     async def socket(self, websocket: WebSocket) -> None:
-        role = self._role(websocket)
+        role = await self._role(websocket)
         if role is None or not same_origin(websocket.headers):
             await websocket.close(CLOSE_POLICY)
             return
