@@ -124,6 +124,8 @@ def test_an_id_no_server_gives_is_refused(
         ("http://exa mple.com", {}, "not a URL"),
         ("http://127.0.0.1:0", {}, "port"),
         ("http://user:hunter2pass@127.0.0.1:1", {}, "password"),
+        ("{root}/?token=hunter2tok", {}, "query"),
+        ("{root}#hunter2frag", {}, "fragment"),
         ("{root}", {"QJOB_TUI_SERVICE_TOKEN": "tökén"}, "ASCII"),
         ("{root}", {"QJOB_TUI_SERVICE_TOKEN": "a\nb"}, "line breaks"),
         ("local", {"QJOB_TUI_URL": "http://127.0.0.1:99999"}, "QJOB_TUI_URL"),

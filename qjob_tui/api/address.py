@@ -23,7 +23,7 @@ _CREDENTIAL = re.compile(r"[\x21-\x7e]+")
 
 def url_problem(url: str, what: str = "source") -> str | None:
     """Why ``url`` cannot be a server's address, or None if it can."""
-    shown = repr(one_line(_without_userinfo(url), 80))
+    shown = repr(one_line(_masked(url), 80))
     if not url or any(ch.isspace() or not ch.isprintable() for ch in url):
         return f"{what} {shown} is not a URL: it is empty or holds blanks or control characters"
     try:
@@ -38,6 +38,11 @@ def url_problem(url: str, what: str = "source") -> str | None:
             f"{what} {shown}: a URL cannot carry a user or password (put the service's token "
             "in $QJOB_TUI_SERVICE_TOKEN)"
         )
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        return (
+            f"{what} {shown}: a server's address has no query or fragment (?… or #…); put the "
+            "service's token in $QJOB_TUI_SERVICE_TOKEN"
+        )
     if parts.scheme not in SCHEMES:
         return f"{what} {shown} is not a URL: it must start with http:// or https://"
     host = parts.hostname or ""
@@ -50,13 +55,17 @@ def url_problem(url: str, what: str = "source") -> str | None:
     return None
 
 
-def _without_userinfo(url: str) -> str:
-    """The URL with anything before an ``@`` of its authority masked: it may be a password."""
+def _masked(url: str) -> str:
+    """The URL with what may be a secret masked: anything before an ``@`` of its authority (a
+    password) and its query and fragment (``?token=…``)."""
+    url, question, _ = url.partition("?")
+    url, hash_sign, _ = url.partition("#")
+    tail = "?***" if question else "#***" if hash_sign else ""
     head, sep, rest = url.partition("://")
     authority, slash, path = rest.partition("/")
     if sep and "@" in authority:
-        return f"{head}://***@{authority.rpartition('@')[2]}{slash}{path}"
-    return url
+        return f"{head}://***@{authority.rpartition('@')[2]}{slash}{path}{tail}"
+    return url + tail
 
 
 def credential_problem(secret: str, what: str) -> str | None:
