@@ -61,10 +61,12 @@ def test_ghz_compiles_for_cairo_to_gates_it_has_on_the_pairs_it_has(width: int):
 
 
 def test_a_fault_of_the_transpiler_is_the_services_not_the_circuits(monkeypatch):
-    def broken(*args, **kwargs):
-        raise qiskit.transpiler.TranspilerError("an internal transpiler fault")
+    class Broken:
+        def run(self, *args, **kwargs):
+            raise qiskit.transpiler.TranspilerError("an internal transpiler fault")
 
-    monkeypatch.setattr(sampler_run, "transpile", broken)
+    # The worker's pass manager (built once per backend and seed) fails as it runs.
+    monkeypatch.setattr(sampler_run, "_pass_manager", lambda backend, seed: Broken())
     with pytest.raises(ProgramError) as caught:
         sampler_run._transpile(ghz(2), BasicSimulator(), 1, "pub 0")
     assert caught.value.code == CODE_TRANSPILER_FAILED
