@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from qjob_tui import __version__, locations
 from qjob_tui.cli.arg_types import non_negative_float, port, positive_int
-from qjob_tui.cli.sources import APIKEY_VARIABLE, TOKEN_VARIABLE
+from qjob_tui.cli.variables import APIKEY_VARIABLE, TOKEN_VARIABLE
 
 if TYPE_CHECKING:
     from qjob_tui.service.limits import JobLimits

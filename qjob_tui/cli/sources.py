@@ -18,12 +18,9 @@ from qjob_tui import locations
 from qjob_tui.api.accounts import Account, AccountError, find_account, load_saved_accounts
 from qjob_tui.api.address import credential_problem, url_problem
 from qjob_tui.api.source import LOCAL, Source
+from qjob_tui.cli.variables import APIKEY_VARIABLE, TOKEN_VARIABLE
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:8765"
-# The service's secrets, read from the environment so that ``ps`` never shows them: the fixed
-# token of ``serve --token``, and the API key of ``serve --iam-apikey`` (exchanged through IAM).
-TOKEN_VARIABLE = "QJOB_TUI_SERVICE_TOKEN"
-APIKEY_VARIABLE = "QJOB_TUI_IAM_APIKEY"
 
 
 class SourceError(ValueError):
