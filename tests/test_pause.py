@@ -14,7 +14,7 @@ from qjob_tui.model import JobStatus
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.jobs.job_list import JobList
-from tests.http_helpers import BELL, sampler_body
+from tests.http_helpers import BELL, submit
 from tests.service_process import ServiceProcess
 
 
@@ -26,10 +26,8 @@ def _store(service: ServiceProcess, tmp_path: Path, name: str, cache: bool = Tru
 
 
 def _submit(service: ServiceProcess) -> str:
-    body = sampler_body("basic_simulator", circuit=BELL, shots=10)
-    answer = httpx.post(f"{service.url}/jobs", json=body, timeout=60)
-    answer.raise_for_status()
-    return str(answer.json()["id"])
+    with httpx.Client(base_url=service.url, timeout=60) as http:
+        return submit(http, circuit=BELL, shots=10)
 
 
 async def _until(pilot: Pilot[int], predicate: object, timeout: float = 60) -> None:
