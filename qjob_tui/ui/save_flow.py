@@ -41,18 +41,19 @@ def save_or_offer(
     ``render(suffix)`` makes the file's bytes for its suffix; ``offer()`` the text and file name
     a remote viewer gets; ``done(target)`` the note once written.
     """
+    if remote_viewer() and app.is_web:
+        # The relay's browser page has no download route yet, and a browser's terminal takes
+        # no OSC 52 copy: say so rather than offer (or even build) what never arrives.
+        app.notify(
+            f"Files are not offered in the browser view ({REMOTE_REASON}); "
+            "use qjob-tui ls --json, or an SSH or local dashboard",
+            severity="warning",
+            timeout=10,
+        )
+        return
     if remote_viewer():
         text, name = offer()
-        if app.is_web:
-            # The relay's browser page has no download route yet, and a browser's terminal
-            # takes no OSC 52 copy: say so rather than offer what never arrives.
-            app.notify(
-                f"{name} is not offered in the browser view ({REMOTE_REASON}); "
-                "use qjob-tui ls --json, or an SSH or local dashboard",
-                severity="warning",
-                timeout=10,
-            )
-        elif len(text) > MAX_CLIPBOARD_CHARACTERS:
+        if len(text) > MAX_CLIPBOARD_CHARACTERS:
             app.notify(
                 f"{name} is {len(text):,} characters, too many for a terminal's clipboard; "
                 f"filter the list first ({REMOTE_REASON})",
