@@ -51,3 +51,11 @@ def port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0..65535, not {value}")
     return value
+
+
+def refresh(text: str) -> float:
+    """A poll interval: 0.2 to 3600 seconds."""
+    value = non_negative_float(text)
+    if not 0.2 <= value <= 3600:
+        raise argparse.ArgumentTypeError("the refresh interval is 0.2 to 3600 seconds")
+    return value

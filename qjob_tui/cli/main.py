@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from qjob_tui import __version__, locations
-from qjob_tui.cli.arg_types import non_negative_float, port, positive_int
+from qjob_tui.cli.arg_types import non_negative_float, port, positive_int, refresh
 from qjob_tui.cli.variables import APIKEY_VARIABLE, TOKEN_VARIABLE
 
 if TYPE_CHECKING:
@@ -198,15 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from qjob_tui.cli.relay import add_relay_parser
 
-    add_relay_parser(commands, port, _refresh)
+    add_relay_parser(commands)
     return parser
-
-
-def _refresh(text: str) -> float:
-    value = non_negative_float(text)
-    if not 0.2 <= value <= 3600:
-        raise argparse.ArgumentTypeError("the refresh interval is 0.2 to 3600 seconds")
-    return value
 
 
 def _dashboard_options(
@@ -235,7 +228,7 @@ def _dashboard_options(
     )
     parser.add_argument(
         "--refresh",
-        type=_refresh,
+        type=refresh,
         metavar="SECONDS",
         dest=f"{prefix}refresh",
         help="poll interval while jobs are active",
@@ -328,7 +321,7 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--watch", action="store_true", help="keep watching: a line per change, ctrl+c stops"
     )
     ls.add_argument(
-        "--refresh", type=_refresh, metavar="SECONDS", help="with --watch: poll interval"
+        "--refresh", type=refresh, metavar="SECONDS", help="with --watch: poll interval"
     )
     ls.add_argument("--pending", action="store_true", help="only queued and running jobs")
     ls.add_argument("--backend", help="only jobs on this backend")

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from qjob_tui import locations
-from qjob_tui.cli.arg_types import positive_int, positive_seconds
+from qjob_tui.cli.arg_types import port, positive_int, positive_seconds, refresh
 
 DEFAULT_PORT = 8766
 
 
-def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
+def add_relay_parser(commands: Any) -> None:
     relay = commands.add_parser(
         "relay",
         help="watch the sources once and serve them to many viewers (HTTP, and SSH with --ssh)",
@@ -35,16 +35,16 @@ def add_relay_parser(commands: Any, port_type: Any, refresh_type: Any) -> None:
     )
     relay.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     relay.add_argument(
-        "--port", type=port_type, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+        "--port", type=port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
     )
     relay.add_argument(
         "--refresh",
-        type=refresh_type,
+        type=refresh,
         metavar="SECONDS",
         help="poll interval, active jobs",
     )
     relay.add_argument(
-        "--ssh", type=port_type, metavar="PORT", help="also serve a dashboard per SSH session"
+        "--ssh", type=port, metavar="PORT", help="also serve a dashboard per SSH session"
     )
     relay.add_argument(
         "--ssh-host", default="127.0.0.1", help="address the SSH server binds (default 127.0.0.1)"
