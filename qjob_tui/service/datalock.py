@@ -98,6 +98,20 @@ def running_service(data_dir: Path) -> dict[str, object] | None:
     return note
 
 
+def _lock_within(handle: IO[str], kind: int, timeout: float) -> bool:
+    """Take ``kind`` (shared or exclusive) on the file, trying until ``timeout``; whether it
+    was taken."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, kind | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+
 class Lease:
     """A dashboard's use of the data directory's background service, held while it runs."""
 
@@ -109,18 +123,11 @@ class Lease:
         """Take a share; wait (up to ``timeout``) while a service with no users is stopping."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         handle = (self.data_dir / USERS).open("a+")
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    handle.close()
-                    raise DataInUse(
-                        f"the service of {self.data_dir} did not finish stopping in {timeout:.0f} s"
-                    ) from None
-                time.sleep(0.05)
+        if not _lock_within(handle, fcntl.LOCK_SH, timeout):
+            handle.close()
+            raise DataInUse(
+                f"the service of {self.data_dir} did not finish stopping in {timeout:.0f} s"
+            )
         self._file = handle
         return self
 
@@ -150,16 +157,8 @@ def starting(data_dir: Path, timeout: float = 90.0) -> Iterator[None]:
     dashboards opened at once would otherwise both start one, and the second would fail."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with (data_dir / STARTING).open("a+") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise DataInUse(
-                        f"another dashboard has been starting the service of {data_dir} "
-                        f"for {timeout:.0f} s"
-                    ) from None
-                time.sleep(0.05)
+        if not _lock_within(handle, fcntl.LOCK_EX, timeout):
+            raise DataInUse(
+                f"another dashboard has been starting the service of {data_dir} for {timeout:.0f} s"
+            )
         yield  # the lock goes with the file's closing
