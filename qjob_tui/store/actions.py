@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from qjob_tui.api.errors import ApiError
@@ -33,7 +32,6 @@ class Actions:
         self.pollers = pollers
         self.bus = bus
         self.readonly = readonly
-        self.submitted: set[JobKey] = set()  # jobs submitted through this store (its session)
 
     def _job(self, key: JobKey) -> Job | None:
         poller = self.pollers.get(key[0])
@@ -95,6 +93,7 @@ class Actions:
         if job.program != ProgramId.SAMPLER or job.status is not JobStatus.DONE:
             return ActionResult(key, False, "random bits come from a finished sampler job")
         poller = self.pollers[key[0]]
+        state = poller.state
         try:
             new_id = await poller.client.submit_extractor(
                 {"method": "both", "raw_job": job.id},
@@ -103,7 +102,7 @@ class Actions:
             )
         except ApiError as exc:
             return ActionResult(key, False, f"extraction from {job.id} refused: {exc.detail}")
-        self.submitted.add((key[0], new_id))
+        state.job_submitted(new_id)  # (on the old server's state if another answers now)
         poller.wake()
         return ActionResult(key, True, f"extracting random bits from {job.id}: job {new_id}")
 
@@ -173,9 +172,9 @@ class Actions:
             return ActionResult(key, False, f"session {session_id} already accepts no jobs")
         if state.session_intents.get(session_id) == intent:
             return ActionResult(key, True, f"session {session_id}: already {intent}")
-        state.session_intents[session_id] = intent
-        state.sessions[session_id] = replace(old, accepting_jobs=False)
-        poller.publish(ChangeSet(sessions=(state.sessions[session_id],)), state)
+        acting = state.session_acting(session_id, intent)
+        assert acting is not None  # known, just checked
+        poller.publish(ChangeSet(sessions=(acting,)), state)
         verb = "close" if intent == CLOSING else "cancel"
         try:
             if intent == CLOSING:
@@ -183,15 +182,14 @@ class Actions:
             else:
                 await poller.client.cancel_session(session_id)
         except ApiError as exc:
-            state.session_intents.pop(session_id, None)
-            state.sessions[session_id] = old
+            state.session_refused(session_id, old)
             with contextlib.suppress(ApiError):
-                state.sessions[session_id] = await poller.client.session(session_id)
+                state.apply_session(await poller.client.session(session_id))
             poller.publish(ChangeSet(sessions=(state.sessions[session_id],)), state)
             return ActionResult(key, False, f"{verb} of session {session_id} refused: {exc.detail}")
-        state.session_intents.pop(session_id, None)
+        state.session_acted(session_id)
         with contextlib.suppress(ApiError):
-            state.sessions[session_id] = await poller.client.session(session_id)
+            state.apply_session(await poller.client.session(session_id))
         poller.publish(ChangeSet(sessions=(state.sessions[session_id],)), state)
         poller.wake()  # its jobs change: cancelled, or no new ones
         done = "closed" if state.sessions[session_id].state is SessionState.CLOSED else None

@@ -12,11 +12,9 @@ even when the round fails, so a subscriber never misses a change the store made.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import random
-import threading
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -27,9 +25,9 @@ from qjob_tui.api.errors import ApiError, NetworkError, NotFound, RateLimited
 from qjob_tui.model import Backend, Job, JobStatus
 from qjob_tui.store.bus import ChangeBus
 from qjob_tui.store.cache import JobCache
-from qjob_tui.store.cache.job_cache import CachePosition
+from qjob_tui.store.cached_history import CachedHistory
 from qjob_tui.store.changes import ChangeSet, SourceHealth
-from qjob_tui.store.state import Delta, SourceState
+from qjob_tui.store.state import CREATED_MARGIN, Delta, SourceState
 from qjob_tui.store.store_config import StoreConfig
 from qjob_tui.store.stream_listener import StreamListener
 
@@ -37,9 +35,8 @@ log = logging.getLogger("qjob_tui.store")
 
 T = TypeVar("T")
 
-# Jobs created within this margin of the cursor are listed again: two jobs can share a
-# timestamp, and ``created_after`` is strict. Duplicates are merged by id.
-_CREATED_MARGIN = timedelta(milliseconds=1)
+# Jobs created within ``CREATED_MARGIN`` of the cursor are listed again: two jobs can share
+# a timestamp, and ``created_after`` is strict. Duplicates are merged by id.
 # A reconciliation lists everything created since the oldest job still believed active, or
 # this long before the cursor: a job committed late, with an older timestamp, is caught.
 _RECONCILE_SLACK = timedelta(seconds=60)
@@ -50,13 +47,7 @@ _MAX_PAGES = 10
 _RECONCILE_PAGES = 3
 # Queued jobs whose places are read by id per round, where the listing does not carry them.
 _PLACES_PER_ROUND = 20
-# How long ``open_cache`` waits to learn who the server is before showing nothing cached.
-_IDENTIFY_TIMEOUT = 5.0
 QJOB_TUI = "qjob-tui "
-
-# What ``prefetch`` found: the identity, and the cache opened with its newest jobs (no cache
-# when the store keeps none).
-_Early = tuple[str, JobCache | None, list[Job], CachePosition | None]
 
 
 def instance_of(identity: str | None) -> str | None:
@@ -112,13 +103,12 @@ class SourcePoller:
         self.polls = 0
         self._hard_failures = 0  # rounds in a row that got no answer at all
         self._stopped = False
-        self._prefetch: concurrent.futures.Future[_Early | None] | None = None
-        self._cache_failed = False
         self._wake = asyncio.Event()
         self._next_places = 0.0
         self._task: asyncio.Task[None] | None = None
         self._backends_task: asyncio.Task[None] | None = None
         self.stream = StreamListener(self)  # pushed changes, where the server offers them
+        self.cached = CachedHistory(self)  # the cache, from open to close
         self._rounds = 0
 
     def _fresh_state(self, identity: str | None = None) -> SourceState:
@@ -153,138 +143,16 @@ class SourcePoller:
         """True once every job the server had when this began is known."""
         return self.state.cursors.history_complete
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
     def publish(self, changes: ChangeSet, state: SourceState) -> None:
         """Publish what ``state`` changed, unless another server's state replaced it since."""
         if state is self.state:
             self.bus.publish(changes)
 
     # --- life cycle ----------------------------------------------------------------------
-
-    async def open_cache(self) -> ChangeSet:
-        """Show the newest screenful of this server's cached history at once, after one quick
-        question: who are you? ``load_rest`` brings the older jobs. A server that does not
-        answer yet gets its cache opened by the first poll that reaches it."""
-        early = await self._prefetched()
-        if early is not None:
-            self.state.identity, *first = early
-            return self._show_first(*first)
-        try:
-            self.state.identity = await asyncio.wait_for(self.client.identity(), _IDENTIFY_TIMEOUT)
-        except (ApiError, TimeoutError):
-            return ChangeSet()
-        return await self._open_first()
-
-    def prefetch(self) -> None:
-        """Start ``open_cache``'s work in a thread now, before the event loop runs: who the
-        server is (where that needs no httpx) and the newest screenful of its cache, read
-        while the dashboard still imports its widgets."""
-        if self._prefetch is not None or self.identity is not None:
-            return
-        future: concurrent.futures.Future[_Early | None] = concurrent.futures.Future()
-
-        def work() -> None:
-            try:
-                future.set_result(self._early_open())
-            except BaseException as exc:  # handed to open_cache, which falls back
-                future.set_exception(exc)
-
-        self._prefetch = future
-        threading.Thread(target=work, name=f"prefetch-{self.name}", daemon=True).start()
-
-    def _early_open(self) -> _Early | None:
-        identity = self.client.quick_identity()
-        if identity is None:
-            return None
-        if not self.config.use_cache:
-            return identity, None, [], None
-        return identity, *self._read_first(identity)
-
-    def opened_early(self) -> ChangeSet | None:
-        """``open_cache``'s answer without waiting, if ``prefetch`` has it ready; else None
-        (then ``open_cache`` waits for it, or asks the usual way)."""
-        future = self._prefetch
-        if future is None or not future.done() or future.exception() is not None:
-            return None
-        early = future.result()
-        if early is None:
-            return None
-        self._prefetch = None
-        self.state.identity, *first = early
-        return self._show_first(*first)
-
-    async def _prefetched(self) -> _Early | None:
-        """What ``prefetch`` found; None if it found nothing sure (the usual path asks)."""
-        future, self._prefetch = self._prefetch, None
-        if future is None:
-            return None
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), _IDENTIFY_TIMEOUT)
-        except Exception:
-            log.warning("%s: the early look failed; asking again", self.name, exc_info=True)
-            return None
-
-    def _read_first(self, identity: str) -> tuple[JobCache, list[Job], CachePosition | None]:
-        """Open the cache of ``identity`` and read its newest jobs (blocks)."""
-        cache = JobCache.for_source(self.name, self.config.cache_dir, identity=identity)
-        return (cache, *cache.newest(self.config.first_page))
-
-    async def _open_first(self) -> ChangeSet:
-        """Open the cache and read its newest ``first_page`` jobs, in one trip to a thread."""
-        if not self.config.use_cache or self.identity is None:
-            return ChangeSet()
-        state = self.state
-        first = await asyncio.to_thread(self._read_first, state.identity)  # type: ignore[arg-type]
-        if state is not self.state:
-            await asyncio.to_thread(first[0].close)
-            return ChangeSet()
-        return self._show_first(*first)
-
-    def _show_first(
-        self, cache: JobCache | None, jobs: list[Job], after: CachePosition | None
-    ) -> ChangeSet:
-        if cache is None:
-            return ChangeSet()
-        state = self.state
-        state.cache, state.cursors.rest_after, state.cursors.rest_due = cache, after, True
-        notices = (f"{self.name}: {cache.problem}",) if cache.problem else ()
-        return ChangeSet(added=state.take_cached(jobs), notices=notices)
-
-    async def load_rest(self) -> ChangeSet:
-        """The rest of the cached history (older than the first screenful), what was active
-        at the last stop and how far the history is known: all before the first poll."""
-        state = self.state
-        cursors, cache = state.cursors, state.cache
-        if not cursors.rest_due or cache is None:
-            return ChangeSet()
-        after = cursors.rest_after
-
-        def rest() -> tuple[list[Job], list[str], dict[str, str]]:
-            return cache.older(after), cache.active_ids(), cache.marks()
-
-        try:
-            jobs, active, marks = await asyncio.to_thread(rest)
-        except ValueError:  # closed under the read: the store stopped
-            if not self._stopped:
-                raise
-            return ChangeSet()
-        if self._stopped or state is not self.state:
-            return ChangeSet()  # stopped, or another server answers now: not this history
-        cursors.rest_due = False
-        cursors.due.update(active)
-        if (jobs or state.jobs) and self.config.backfill:
-            # Only what a whole write recorded counts: a cache without marks may have gaps,
-            # so its history is read again from the top (known jobs merge by id).
-            cursors.history_complete = marks.get("history") == "complete"
-            before = marks.get("history_before")
-            with contextlib.suppress(ValueError, TypeError):
-                cursors.history_before = datetime.fromisoformat(before)  # type: ignore[arg-type]
-        return ChangeSet(added=state.take_cached(jobs))
-
-    async def _load_cache(self) -> ChangeSet:
-        """The whole cache at once (a server first reached by a poll)."""
-        first = await self._open_first()
-        rest = await self.load_rest()
-        return ChangeSet(added=first.added + rest.added, notices=first.notices)
 
     async def _identify(self, work: _Round) -> None:
         """Learn who the server is before trusting any of its answers; open its cache."""
@@ -296,8 +164,8 @@ class SourcePoller:
             # However it was reached (an IBM account's URL, a proxy), a qjob-tui service is
             # known by its instance id.
             identity = QJOB_TUI + served_by
-        self.state.identity = identity
-        cached = await self._load_cache()
+        self.state.identity_learned(identity)
+        cached = await self.cached.load_all()
         for job in cached.added:
             work.delta.added[job.id] = job
         if cached.notices:
@@ -321,8 +189,7 @@ class SourcePoller:
         log.warning("%s: another server answers now; reloading", self.name)
         self.state = self._fresh_state()
         self._next_places = 0.0
-        if old.cache is not None:
-            await asyncio.to_thread(old.cache.close)
+        await self.cached.retire(old)
         removed = tuple((self.name, job_id) for job_id in old.jobs)
         work.state, work.delta = self.state, Delta()
         self.bus.publish(ChangeSet(removed=removed, switched=(self.name,)))
@@ -348,12 +215,7 @@ class SourcePoller:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.stream.stop()
-        state = self.state
-        if state.cache is not None and not state.cursors.rest_due:
-            # (While the older cached jobs are still unread, a save would overwrite the list
-            # of active jobs the file holds with an empty one.)
-            await self._save(state)
-            await asyncio.to_thread(state.cache.close)
+        await self.cached.close()
         await self.client.aclose()
 
     def wake(self) -> None:
@@ -433,7 +295,7 @@ class SourcePoller:
         finally:  # also when the round is cancelled (the store stops)
             self._rounds -= 1
             if not self._rounds:
-                self.state.streamed.clear()  # rounds from now on begin after all of it
+                self.state.rounds_settled()
         self.polls += 1
         cursors = self.state.cursors
         total = None if cursors.history_complete or cursors.history_stuck else cursors.total
@@ -464,7 +326,7 @@ class SourcePoller:
         unreachable or rate limited; a round that got most of its answers keeps the pace."""
         error = work.errors[0]
         now = datetime.now(UTC)
-        self.state.cursors.reconcile_due = True
+        self.state.round_failed()
         self.health = replace(
             self.health,
             last_error=str(error),
@@ -529,15 +391,13 @@ class SourcePoller:
         pending_ids = await self._list_pending(work)
         await self._list_new(work)
         if pending_ids is not None:
-            for job_id, job in state.jobs.items():
-                if job.status.is_active and job_id not in pending_ids:
-                    cursors.due.add(job_id)
+            state.missing_from_pending(pending_ids)
         await self._fetch_due(work)
         await self._refresh_metrics(work, pending_ids)
         await self._reconcile(work)
         if not work.errors and not priming:
             await self._backfill(work)
-        await self._save(state)
+        await self.cached.save(state)
         work.backends = await self._poll_backends(work)
 
     async def _backfill(self, work: _Round) -> None:
@@ -554,48 +414,19 @@ class SourcePoller:
         before = cursors.history_before
         page = await self._ask(
             work,
-            self.client.jobs(created_before=before + _CREATED_MARGIN if before else None),
+            self.client.jobs(created_before=before + CREATED_MARGIN if before else None),
         )
-        if page is None:
-            return
-        known = len(work.state.jobs)
-        for job in page.jobs:
-            work.state.apply_listed(job, work.started, work.delta)
-        older = [job.created for job in page.jobs if before is None or job.created < before]
-        cursors.total = len(work.state.jobs) + max(page.count - len(page.jobs), 0)
-        cursors.marks_dirty = True
-        if len(page.jobs) < page.limit or page.count <= len(page.jobs):
-            cursors.history_complete = True
-        elif older:
-            cursors.history_before = min(older)
-        elif len(work.state.jobs) == known:
-            # Nothing older and nothing new: ``created_before`` is not honoured. Page by
-            # offset from what is known (every known job is among the newest).
-            cursors.history_offset = known
-        else:
-            cursors.history_before = before - _CREATED_MARGIN  # type: ignore[operator]
+        if page is not None:
+            work.state.apply_older_page(page, before, work.started, work.delta)
 
     async def _backfill_by_offset(self, work: _Round) -> None:
-        cursors = work.state.cursors
-        offset = cursors.history_offset or 0
+        offset = work.state.cursors.history_offset or 0
         page = await self._ask(work, self.client.jobs(offset=offset))
         if page is None:
             return
-        known = len(work.state.jobs)
-        for job in page.jobs:
-            work.state.apply_listed(job, work.started, work.delta)
-        cursors.history_offset = offset + len(page.jobs)
-        cursors.total = max(page.count, len(work.state.jobs))
-        if len(page.jobs) < page.limit or cursors.history_offset >= page.count:
-            cursors.history_complete = True
-        elif len(work.state.jobs) == known:
-            # A whole page of jobs already known: offsets are not honoured either.
-            cursors.history_stuck = (
-                f"{self.name}: older history cannot be paged (the server ignores "
-                "created_before and offset); showing the newest jobs only"
-            )
-            self.bus.publish(ChangeSet(notices=(cursors.history_stuck,)))
-        cursors.marks_dirty = True
+        stuck = work.state.apply_offset_page(page, offset, work.started, work.delta)
+        if stuck is not None:
+            self.bus.publish(ChangeSet(notices=(stuck,)))
 
     def load_more(self) -> None:
         """The user reached the end of the list: the next page of history now."""
@@ -605,11 +436,9 @@ class SourcePoller:
     async def _prime(self, work: _Round) -> None:
         """The first poll of a cold start: the history, newest first, up to ``history``."""
         state = work.state
-        cursors = state.cursors
-        cursors.next_reconcile = self._now() + self.config.reconcile_interval
-        if cursors.newest is not None:
-            cursors.primed = True  # warm: the cache's history, what is new comes next
-            return
+        state.reconcile_planned(self._now() + self.config.reconcile_interval)
+        if state.primed_by_cache():
+            return  # warm: the cache's history, what is new comes next
         jobs: list[Job] = []
         while len(jobs) < self.config.history:
             page = await self._ask(work, self.client.jobs(offset=len(jobs)))
@@ -618,18 +447,8 @@ class SourcePoller:
             jobs += page.jobs
             if len(page.jobs) < page.limit or len(jobs) >= page.count:
                 break
-        for job in jobs:
-            state.apply_listed(job, work.started, work.delta)
-        if jobs:
-            cursors.newest = max(job.created for job in jobs)
-        cursors.total = max(page.count, len(jobs))
-        if len(page.jobs) < page.limit or len(jobs) >= page.count:
-            cursors.history_complete = True
-        elif jobs:
-            cursors.history_before = min(job.created for job in jobs)
-        cursors.marks_dirty = True
-        cursors.primed = True
-        cursors.next_reconcile = self._now() + self.config.reconcile_interval
+        state.apply_first_pages(jobs, page, work.started, work.delta)
+        state.reconcile_planned(self._now() + self.config.reconcile_interval)
 
     async def _list_pending(self, work: _Round) -> set[str] | None:
         """Apply the pending list; its ids, or None when it did not arrive whole."""
@@ -644,14 +463,14 @@ class SourcePoller:
                 work.state.apply_listed(job, work.started, work.delta)
             offset += len(page.jobs)
             if len(page.jobs) < page.limit or offset >= page.count:
-                work.state.cursors.due -= ids  # listed as pending: the list keeps them fresh
+                work.state.pending_listed(ids)
                 return ids
 
     async def _list_created(self, work: _Round, since: datetime | None, advance: bool) -> None:
         """Apply everything created after ``since``, page by page: with ``advance`` oldest
         first, the cursor following each page received and never further; without it (a
         reconciliation) newest first, a few pages at most."""
-        after = since - _CREATED_MARGIN if since is not None else None
+        after = since - CREATED_MARGIN if since is not None else None
         offset = 0
         state = work.state
         for _ in range(_MAX_PAGES if advance else _RECONCILE_PAGES):
@@ -687,7 +506,7 @@ class SourcePoller:
                 continue  # still due: the next round asks again
             _, merged = state.apply_listed(job, work.started, work.delta)
             if job_id == self.watched and merged.status.is_active:
-                state.cursors.needs_metrics.add(job_id)
+                state.metrics_wanted([job_id])
             # A fetched job still active stays due: it was missing from the pending list (a
             # race between pages), so only the pending list or a later fetch settles it.
 
@@ -710,15 +529,15 @@ class SourcePoller:
     async def _refresh_metrics(self, work: _Round, pending_ids: set[str] | None) -> None:
         """Metrics for jobs whose status changed, and the queued jobs' places."""
         state = work.state
-        state.cursors.needs_metrics.update(self._places_due(work, pending_ids))
+        state.metrics_wanted(self._places_due(work, pending_ids))
         for job_id in sorted(state.cursors.needs_metrics):
             if job_id not in state.jobs:
-                state.cursors.needs_metrics.discard(job_id)
+                state.metrics_gone(job_id)
                 continue
             try:
                 metrics = await self._ask(work, self.client.metrics(job_id))
             except NotFound:
-                state.cursors.needs_metrics.discard(job_id)
+                state.metrics_gone(job_id)
                 continue
             if metrics is None:
                 continue  # retried next round
@@ -739,37 +558,7 @@ class SourcePoller:
         errors = len(work.errors)
         await self._list_created(work, since, advance=False)
         if len(work.errors) == errors:
-            cursors.reconcile_due = False
-            cursors.next_reconcile = now + self.config.reconcile_interval
-
-    # --- the cache -------------------------------------------------------------------------
-
-    async def _save(self, state: SourceState) -> None:
-        """Write the final jobs not yet in the cache, the active ones and the history marks,
-        all in one transaction; a failed write is reported once and tried again next poll."""
-        cache, cursors = state.cache, state.cursors
-        if cache is None:
-            return
-        active = state.active
-        if not (cursors.unsaved or cursors.marks_dirty or active != cursors.saved_active):
-            return
-        ids = list(cursors.unsaved)
-        jobs = [state.jobs[i] for i in ids if i in state.jobs]
-        ok = await asyncio.to_thread(cache.save, jobs, active, state.marks())
-        if ok:
-            cursors.saved_active = active
-            cursors.unsaved.difference_update(ids)
-            cursors.marks_dirty = False
-            if self._cache_failed:
-                self._cache_failed = False
-                self.health = replace(self.health, cache_problem=None)
-            return
-        if not self._cache_failed:
-            self._cache_failed = True
-            problem = f"{self.name}: {cache.problem or 'the cache could not be written'}"
-            log.warning("%s (the jobs stay on screen; the next start fetches them again)", problem)
-            self.health = replace(self.health, cache_problem=problem)
-            self.bus.publish(ChangeSet(notices=(problem,)))
+            work.state.reconciled(now + self.config.reconcile_interval)
 
     @staticmethod
     def _now() -> float:
@@ -786,5 +575,5 @@ class SourcePoller:
         fresh = await self._ask(work, self.client.backends())
         if fresh is None:
             return ()
-        cursors.next_backends = now + self.config.backend_interval
-        return work.state.apply_backends(fresh, datetime.now(UTC))
+        next_reading = now + self.config.backend_interval
+        return work.state.apply_backends(fresh, datetime.now(UTC), next_reading)

@@ -159,7 +159,7 @@ class SessionWatch:
             try:
                 session = await poller.client.session(session_id)
             except (NotFound, Unsupported):
-                state.missing_sessions.add(session_id)
+                state.session_missing(session_id)
                 continue
             except ApiError as exc:
                 log.info("session %s of %s: %s", session_id, source, exc)
@@ -178,9 +178,9 @@ class SessionWatch:
             try:
                 page = await poller.client.workloads(mine=True, limit=1)
                 users = [item.user_id for item in page.workloads if item.user_id]
-                state.own_user = users[0] if users else None
+                state.own_user_learned(users[0] if users else None)
             except Unsupported:
-                state.no_workloads = True
+                state.workloads_unsupported()
             except ApiError as exc:
                 log.info("own user of %s: %s", source, exc)
         try:

@@ -11,15 +11,23 @@ so nothing of the old server can be forgotten in a corner.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from qjob_tui.api.parse import JobMetrics, with_metrics
 from qjob_tui.model import Backend, InstanceUsage, Job, JobStatus, QueueInfo, Session
 from qjob_tui.store.cache import JobCache
 from qjob_tui.store.cache.job_cache import CachePosition
+
+if TYPE_CHECKING:
+    from qjob_tui.api.client import JobPage
+
+# A step back of the ``created_before`` cursor when a page brought only jobs at its edge.
+CREATED_MARGIN = timedelta(milliseconds=1)
 
 
 def merge_listed(old: Job | None, new: Job) -> Job:
@@ -111,9 +119,57 @@ class SourceState:
         # before then got answers older than the stream's news, and drops them.
         self.revision = 0
         self.streamed: dict[str, int] = {}
+        self.submitted: set[str] = set()  # jobs submitted through this store (its session)
 
     def __repr__(self) -> str:
         return f"SourceState({self.name!r}, {self.identity!r}, {len(self.jobs)} jobs)"
+
+    # --- who the server is, and its cache --------------------------------------------------
+
+    def identity_learned(self, identity: str) -> None:
+        """The server said who it is: its cache and every answer from now on are its own."""
+        self.identity = identity
+
+    def cache_opened(
+        self, cache: JobCache, jobs: list[Job], after: CachePosition | None
+    ) -> tuple[Job, ...]:
+        """This server's cache is open and its newest jobs read: those shown at once, the
+        older ones (after ``after``) still to read."""
+        self.cache = cache
+        self.cursors.rest_after, self.cursors.rest_due = after, True
+        return self.take_cached(jobs)
+
+    def rest_loaded(
+        self, jobs: list[Job], active: list[str], marks: dict[str, str], *, backfill: bool
+    ) -> tuple[Job, ...]:
+        """The rest of the cache: the older jobs, those active at the last stop (still to
+        follow) and how far the history was known; the jobs not known yet."""
+        cursors = self.cursors
+        cursors.rest_due = False
+        cursors.due.update(active)
+        if (jobs or self.jobs) and backfill:
+            # Only what a whole write recorded counts: a cache without marks may have gaps,
+            # so its history is read again from the top (known jobs merge by id).
+            cursors.history_complete = marks.get("history") == "complete"
+            before = marks.get("history_before")
+            with contextlib.suppress(ValueError, TypeError):
+                cursors.history_before = datetime.fromisoformat(before)  # type: ignore[arg-type]
+        return self.take_cached(jobs)
+
+    def unsaved(self) -> tuple[list[str], list[Job], list[str]] | None:
+        """What the cache lacks (the ids and jobs of final jobs, the active ids), or None
+        when it holds all of it already."""
+        cursors, active = self.cursors, self.active
+        if not (cursors.unsaved or cursors.marks_dirty or active != cursors.saved_active):
+            return None
+        ids = list(cursors.unsaved)
+        return ids, [self.jobs[i] for i in ids if i in self.jobs], active
+
+    def cache_saved(self, ids: list[str], active: list[str]) -> None:
+        """The cache holds these final jobs, this list of active ones and the marks now."""
+        self.cursors.saved_active = active
+        self.cursors.unsaved.difference_update(ids)
+        self.cursors.marks_dirty = False
 
     # --- jobs ----------------------------------------------------------------------------
 
@@ -226,6 +282,10 @@ class SourceState:
         self.jobs[job_id] = replace(current, **{name: getattr(old, name) for name in fields})
         return self.jobs[job_id]
 
+    def job_submitted(self, job_id: str) -> None:
+        """A job this store submitted (its end is worth telling)."""
+        self.submitted.add(job_id)
+
     def set_intent(self, job_id: str, intent: str | None) -> None:
         if intent is None:
             self.intents.pop(job_id, None)
@@ -234,8 +294,13 @@ class SourceState:
 
     # --- backends, sessions, usage, readings ----------------------------------------------
 
-    def apply_backends(self, backends: list[Backend], stamp: datetime) -> tuple[Backend, ...]:
-        """One reading of the backends; their queue lengths join the queue history."""
+    def apply_backends(
+        self, backends: list[Backend], stamp: datetime, next_reading: float | None = None
+    ) -> tuple[Backend, ...]:
+        """One reading of the backends; their queue lengths join the queue history. A polled
+        reading plans the next one (loop time ``next_reading``)."""
+        if next_reading is not None:
+            self.cursors.next_backends = next_reading
         changed = []
         for backend in backends:
             history = self.queue_history.setdefault(backend.name, deque(maxlen=self._samples))
@@ -252,6 +317,37 @@ class SourceState:
         self.sessions[session.id] = session
         return True
 
+    def session_missing(self, session_id: str) -> None:
+        """The server does not know this session (deleted, or never its own): not asked again."""
+        self.missing_sessions.add(session_id)
+
+    def session_acting(self, session_id: str, intent: str) -> Session | None:
+        """A close or cancel sent: the session accepts no jobs from now on, shown at once;
+        the session as it is now (None if unknown)."""
+        old = self.sessions.get(session_id)
+        if old is None:
+            return None
+        self.session_intents[session_id] = intent
+        self.sessions[session_id] = replace(old, accepting_jobs=False)
+        return self.sessions[session_id]
+
+    def session_refused(self, session_id: str, old: Session) -> None:
+        """The server refused the close or cancel: the session as it was."""
+        self.session_intents.pop(session_id, None)
+        self.sessions[session_id] = old
+
+    def session_acted(self, session_id: str) -> None:
+        """The server took the close or cancel: no action in flight."""
+        self.session_intents.pop(session_id, None)
+
+    def own_user_learned(self, user: str | None) -> None:
+        """The user id the server says the account has (None: it has no workloads yet)."""
+        self.own_user = user
+
+    def workloads_unsupported(self) -> None:
+        """The server has no ``GET /workloads``: the own user is never asked again."""
+        self.no_workloads = True
+
     def apply_usage(self, usage: InstanceUsage) -> bool:
         if self.usage == usage:
             return False
@@ -265,6 +361,108 @@ class SourceState:
         self.readings[(kind, job_id)] = value
 
     # --- the history ---------------------------------------------------------------------
+
+    def pending_listed(self, ids: set[str]) -> None:
+        """The whole pending list arrived: the jobs on it are kept fresh by it, not by id."""
+        self.cursors.due -= ids
+
+    def missing_from_pending(self, ids: set[str]) -> None:
+        """Active jobs not on the whole pending list ended (or moved): each is read by id."""
+        for job_id, job in self.jobs.items():
+            if job.status.is_active and job_id not in ids:
+                self.cursors.due.add(job_id)
+
+    def metrics_wanted(self, job_ids: Iterable[str]) -> None:
+        """These jobs' metrics (steps, queue place, usage) are worth reading next."""
+        self.cursors.needs_metrics.update(job_ids)
+
+    def metrics_gone(self, job_id: str) -> None:
+        """A job whose metrics cannot be read (gone from the server, or from here)."""
+        self.cursors.needs_metrics.discard(job_id)
+
+    def reconcile_planned(self, at: float) -> None:
+        """The next reconciliation, at loop time ``at``."""
+        self.cursors.next_reconcile = at
+
+    def reconciled(self, next_at: float) -> None:
+        """A reconciliation listed its whole window: the next one at loop time ``next_at``."""
+        self.cursors.reconcile_due = False
+        self.cursors.next_reconcile = next_at
+
+    def round_failed(self) -> None:
+        """A round had errors: what it missed is listed again by a reconciliation."""
+        self.cursors.reconcile_due = True
+
+    def rounds_settled(self) -> None:
+        """No round is under way: the rounds from now on begin after every pushed change."""
+        self.streamed.clear()
+
+    def primed_by_cache(self) -> bool:
+        """Whether the cache brought the history's newest jobs (a warm start: only what is
+        new is listed); if so, the history counts as primed."""
+        if self.cursors.newest is None:
+            return False
+        self.cursors.primed = True
+        return True
+
+    def apply_first_pages(self, jobs: list[Job], last: JobPage, started: int, delta: Delta) -> None:
+        """A cold start's newest jobs (``last`` the last page read): the cursors follow."""
+        for job in jobs:
+            self.apply_listed(job, started, delta)
+        cursors = self.cursors
+        if jobs:
+            cursors.newest = max(job.created for job in jobs)
+        cursors.total = max(last.count, len(jobs))
+        if len(last.jobs) < last.limit or len(jobs) >= last.count:
+            cursors.history_complete = True
+        elif jobs:
+            cursors.history_before = min(job.created for job in jobs)
+        cursors.marks_dirty = True
+        cursors.primed = True
+
+    def apply_older_page(
+        self, page: JobPage, before: datetime | None, started: int, delta: Delta
+    ) -> None:
+        """A page of the history created before ``before``. A page that brings nothing older
+        and nothing new shows the server ignores ``created_before``: paging goes on by offset
+        from what is known (every known job is among the newest)."""
+        known = len(self.jobs)
+        for job in page.jobs:
+            self.apply_listed(job, started, delta)
+        cursors = self.cursors
+        older = [job.created for job in page.jobs if before is None or job.created < before]
+        cursors.total = len(self.jobs) + max(page.count - len(page.jobs), 0)
+        cursors.marks_dirty = True
+        if len(page.jobs) < page.limit or page.count <= len(page.jobs):
+            cursors.history_complete = True
+        elif older:
+            cursors.history_before = min(older)
+        elif len(self.jobs) == known:
+            cursors.history_offset = known
+        else:
+            cursors.history_before = before - CREATED_MARGIN  # type: ignore[operator]
+
+    def apply_offset_page(
+        self, page: JobPage, offset: int, started: int, delta: Delta
+    ) -> str | None:
+        """A page of the history at ``offset``; what to say once when a whole page of known
+        jobs shows that offsets are not honoured either (then the history stops here)."""
+        known = len(self.jobs)
+        for job in page.jobs:
+            self.apply_listed(job, started, delta)
+        cursors = self.cursors
+        cursors.history_offset = offset + len(page.jobs)
+        cursors.total = max(page.count, len(self.jobs))
+        cursors.marks_dirty = True
+        if len(page.jobs) < page.limit or cursors.history_offset >= page.count:
+            cursors.history_complete = True
+        elif len(self.jobs) == known:
+            cursors.history_stuck = (
+                f"{self.name}: older history cannot be paged (the server ignores "
+                "created_before and offset); showing the newest jobs only"
+            )
+            return cursors.history_stuck
+        return None
 
     @property
     def active(self) -> list[str]:

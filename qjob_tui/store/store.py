@@ -133,7 +133,7 @@ class JobStore:
         """Before the event loop runs (the dashboard's start): begin ``open``'s work for
         every source in threads, so that it overlaps with the imports of the widgets."""
         for poller in self.pollers.values():
-            poller.prefetch()
+            poller.cached.prefetch()
 
     async def open(self) -> None:
         """The first part of ``start``: ask each source who it is and show the newest
@@ -141,12 +141,12 @@ class JobStore:
         if self._opened:
             return
         self._opened = True
-        early = {name: poller.opened_early() for name, poller in self.pollers.items()}
+        early = {name: poller.cached.opened_early() for name, poller in self.pollers.items()}
         waiting = [poller for name, poller in self.pollers.items() if early[name] is None]
         # Each source is asked who it is at the same time: a dead one delays none of the others.
         # (Not even a yield to the loop when every prefetch is ready: Textual's mounting would
         # run first, and the first frame would come before the cached jobs.)
-        opened = await asyncio.gather(*(poller.open_cache() for poller in waiting))
+        opened = await asyncio.gather(*(poller.cached.open() for poller in waiting))
         for changes in [c for c in early.values() if c is not None] + opened:
             self.bus.publish(changes)
 
@@ -155,7 +155,8 @@ class JobStore:
         source (unless ``poll`` is False: then the owner calls ``poll_once``, as tests and
         one-shot commands do). Every cached job is known before the first poll."""
         await self.open()
-        rest = await asyncio.gather(*(poller.load_rest() for poller in self.pollers.values()))
+        caches = [poller.cached for poller in self.pollers.values()]
+        rest = await asyncio.gather(*(cached.load_rest() for cached in caches))
         for changes in rest:
             self.bus.publish(changes)
         # The cached history lives as long as the app: keep the collector from scanning it.
@@ -260,8 +261,8 @@ class JobStore:
 
     @property
     def submitted(self) -> set[JobKey]:
-        """Jobs submitted through this store (its session)."""
-        return self.actions.submitted
+        """Jobs submitted through this store (its session), on the servers answering now."""
+        return {(name, jid) for name, p in self.pollers.items() for jid in p.state.submitted}
 
     @property
     def sources(self) -> list[SourceInfo]:
