@@ -15,6 +15,7 @@ from qjob_tui.api import JobClient, Source
 from qjob_tui.api.client import redact
 from qjob_tui.config import Settings
 from qjob_tui.store import JobStore, StoreConfig
+from qjob_tui.store.changes import ChangeSet
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.detail.log_view import LogView
 from qjob_tui.ui.detail.pane import JobDetail
@@ -449,6 +450,26 @@ async def test_on_final_hook_runs_once_for_a_watched_job(
     assert runs.read_text() == f"{watched} CANCELLED\n"
     body = json.loads((tmp_path / f"{watched}.json").read_text())
     assert body["id"] == watched and body["status"] == "CANCELLED" and body["tags"] == ["hooked"]
+
+
+async def test_a_server_switch_forgets_which_jobs_the_hook_ran_for(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    """The hook runs once per job of a server: when another server answers at the source's
+    address, a job of the same id there is another job, and its end runs the hook again."""
+    from tests.apps.dashboard_app import sample_jobs
+
+    job = sample_jobs()[7]
+    settings = Settings(on_final="true", on_final_timeout=20)
+    app = make_app(service, tmp_path, settings=settings, start_store=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.jobs_ended([job], {job.key})
+        await until(pilot, lambda: len(app.hook_runs) == 1)
+        app.store.bus.publish(ChangeSet(switched=(job.source,)))  # as the poller announces it
+        await pilot.pause()
+        app.jobs_ended([job], {job.key})
+        await until(pilot, lambda: len(app.hook_runs) == 2)
+        assert [run.job_id for run in app.hook_runs] == [job.id, job.id]
 
 
 async def test_final_hook_failures_are_reported_not_raised() -> None:

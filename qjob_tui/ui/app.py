@@ -233,6 +233,11 @@ class QJobApp(CroppedUpdates, App[int]):
             if self.settings.bell:
                 self.bell()
 
+    def source_switched(self, source: str) -> None:
+        """Another server answers at ``source``: its jobs are others, whatever their ids, and
+        the hook has run for none of them."""
+        self._hooked = {key for key in self._hooked if key[0] != source}
+
     @work(group="hooks", exit_on_error=False)
     async def run_hook(self, job: Job) -> None:
         assert self.settings.on_final is not None

@@ -62,6 +62,8 @@ class DashboardHost(Protocol):
 
     def jobs_ended(self, ended: list[Job], watched: set[JobKey]) -> None: ...
 
+    def source_switched(self, source: str) -> None: ...
+
     def save_setting(self, key: str, value: object, what: str) -> object: ...
 
 
@@ -208,6 +210,8 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         if not self.query("#jobs"):
             return  # news that arrives while the app closes
         changes = message.changes
+        for source in changes.switched:  # (in order with the news: before the new server's)
+            self.qjob_app.source_switched(source)
         job_list = self.job_list
         if changes.added or changes.changed or changes.removed or changes.intents:
             job_list.apply_changes(changes)
