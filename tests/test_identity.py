@@ -121,7 +121,8 @@ async def test_nothing_shown_through_the_proxy_belongs_to_another_server(
 
 async def test_a_switch_leaves_nothing_of_the_old_server_in_the_store(tmp_path: Path) -> None:
     """Everything read from the first server (jobs, a session, usage, the own user, results,
-    backends and their queue history) is gone once the second answers at the same address."""
+    backends and their queue history, the jobs submitted through the store) is gone once the
+    second answers at the same address, from every part of the store."""
     first, _ = _service(tmp_path, "first", 0)
     second, second_ids = _service(tmp_path, "second", 2)
     with httpx.Client(base_url=first.url) as http:
@@ -138,10 +139,15 @@ async def test_a_switch_leaves_nothing_of_the_old_server_in_the_store(tmp_path: 
         await store.poll_sessions(usage=True)
         key = ("local", done)
         assert await store.result(key) is not None
+        made = await store.extract(key)
+        assert made.ok, made.message
+        extracted = made.message.rsplit("job ", 1)[1]
+        assert store.submitted == {("local", extracted)}
         assert store.sessions and "local" in store.usage
         assert store.own_user("local") is not None
         assert store.backends and store.queue_history("local", "basic_simulator")
         old_identity = store.identity("local")
+        old_state = store.pollers["local"].state
 
         proxy.retarget(second.root)
         await store.poll_once()  # the switch
@@ -159,6 +165,13 @@ async def test_a_switch_leaves_nothing_of_the_old_server_in_the_store(tmp_path: 
         assert store.own_user("local") == next((w.user_id for w in own.workloads), None)
         # One reading of the backends since the switch: the queue history starts again.
         assert len(store.queue_history("local", "basic_simulator")) == 1
+        assert store.submitted == set()
+        # Nothing of the first server in any field of the source's state: a new one.
+        state = store.pollers["local"].state
+        assert state is not old_state
+        kept = repr([vars(state), vars(state.cursors)])
+        for old in (done, session_id, extracted, old_identity):
+            assert old is not None and old not in kept
     finally:
         await store.stop()
         proxy.stop()
