@@ -2,7 +2,9 @@
 
 Jobs, backends and their queue history, sessions, usage, the user the server says we are,
 the readings of finished jobs (results of every program kind), the actions in flight, the
-cursors of the history, the cache and the identity the cache is keyed by: all of it lives here.
+jobs submitted through the store, the cursors of the history, the cache and the identity the
+cache is keyed by: all of it lives here, and only its methods write it (each named for what
+happened: ``identity_learned``, ``apply_older_page``, ``session_acting`` …).
 The parts that fill it (the poller, the stream listener, the session watch, the actions) ask it
 to apply what they received and publish the deltas it returns. When another server answers at
 a source's address, the source gets a new ``SourceState``: nothing is cleared field by field,
