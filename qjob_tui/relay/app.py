@@ -23,12 +23,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Mount, Route
 
 from qjob_tui.api.parse import ShapeError, parse_time
+from qjob_tui.edge.connections import RequestFraming
+from qjob_tui.edge.logins import FailedLogins, client_address, same_secret
 from qjob_tui.model import Job, tag_problem
 from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
 from qjob_tui.relay.views import api_status, device_json, health_json, job_json, metrics_json
-from qjob_tui.service.connections import FailedLogins, RequestFraming, client_address, same_secret
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line

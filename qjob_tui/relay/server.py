@@ -15,9 +15,9 @@ import uvicorn
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.source import Source
+from qjob_tui.edge.connections import uvicorn_limits
+from qjob_tui.edge.listen import bind, is_loopback
 from qjob_tui.relay.app import RelayTokens, create_relay_app
-from qjob_tui.service.connections import uvicorn_limits
-from qjob_tui.service.server import bind, is_loopback
 from qjob_tui.store import JobStore, StoreConfig
 
 if TYPE_CHECKING:

@@ -26,16 +26,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qjob_tui.edge.connections import RequestFraming
+from qjob_tui.edge.logins import FailedLogins, client_address, same_secret
 from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, ProgramId, tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.cluster.status import annotate_backend_status, annotate_device
-from qjob_tui.service.connections import (
-    FailedLogins,
-    RequestFraming,
-    client_address,
-    same_secret,
-)
 from qjob_tui.service.db import FINAL, JobQuery, JobRow
 from qjob_tui.service.edge import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
