@@ -14,7 +14,6 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
@@ -22,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
-from qjob_tui.api.parse import ShapeError, parse_time
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import FailedLogins, client_address, same_secret
 from qjob_tui.model import Job, tag_problem
@@ -34,8 +32,8 @@ from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
 from qjob_tui.wire.events import drain, sse
+from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_job_query
 
-MAX_LIMIT = 1000
 STREAM_BACKLOG = 2000
 JSON = "application/json"
 OPERATOR = "operator"
@@ -68,57 +66,37 @@ class RelayTokens:
         return None
 
 
-def _flag(value: str | None) -> bool | None:
-    if value is None or value == "":
-        return None
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise BadQuery(f"not a boolean: {one_line(value, 20)!r}")
+def job_query(request: Request) -> JobQuery:
+    """A ``GET /jobs`` query, by the rules the service reads it with; a 400 otherwise."""
+    query = read_job_query(request.query_params.multi_items())
+    if isinstance(query, QueryRefused):
+        raise BadQuery(query.message)
+    return query
 
 
-def _int(value: str | None, name: str, default: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadQuery(f"{name} must be a whole number") from None
-    if number < 0:
-        raise BadQuery(f"{name} must be 0 or more")
-    return number
-
-
-def _time(value: str | None, name: str) -> datetime | None:
-    try:
-        return parse_time(value, name)
-    except ShapeError as exc:
-        raise BadQuery(str(exc)) from None
-
-
-def select_jobs(jobs: Iterable[Job], request: Request) -> tuple[list[Job], int, int, int]:
-    """The page of jobs a ``GET /jobs`` query asks for: (page, count, offset, limit)."""
-    query = request.query_params
-    limit = min(_int(query.get("limit"), "limit", 200), MAX_LIMIT)
-    offset = _int(query.get("offset"), "offset", 0)
-    pending = _flag(query.get("pending"))
-    after = _time(query.get("created_after"), "created_after")
-    before = _time(query.get("created_before"), "created_before")
-    tags = set(query.getlist("tags"))
-    wanted = {k: query.get(k) for k in ("backend", "program", "session_id") if query.get(k)}
+def select_jobs(jobs: Iterable[Job], query: JobQuery) -> list[Job]:
+    """The page of jobs a ``GET /jobs`` query asks for, from the store's memory."""
+    after, before, tags = query.created_after, query.created_before, set(query.tags)
+    wanted = {
+        name: value
+        for name, value in (
+            ("backend", query.backend),
+            ("program", query.program),
+            ("session_id", query.session_id),
+        )
+        if value is not None
+    }
     chosen = [
         job
         for job in jobs
-        if (pending is None or job.status.is_active == pending)
+        if (query.pending is None or job.status.is_active == query.pending)
         and (after is None or job.created > after)
         and (before is None or job.created < before)
         and tags <= set(job.tags)
         and all(getattr(job, k) == v for k, v in wanted.items())
     ]
-    ascending = (query.get("sort") or "").upper() == "ASC"
-    chosen.sort(key=lambda job: (job.created, job.id), reverse=not ascending)
-    return chosen[offset : offset + limit], len(chosen), offset, limit
+    chosen.sort(key=lambda job: (job.created, job.id), reverse=query.descending)
+    return chosen
 
 
 class RelayStreams:
@@ -244,9 +222,16 @@ class Relay:
 
     async def list_jobs(self, request: Request) -> Response:
         source = known_source(self.store, request)
-        page, count, offset, limit = select_jobs(self.store.pollers[source].jobs.values(), request)
+        query = job_query(request)
+        chosen = select_jobs(self.store.pollers[source].jobs.values(), query)
+        page = chosen[query.offset : query.offset + query.limit]
         return JSONResponse(
-            {"jobs": [job_json(j) for j in page], "count": count, "offset": offset, "limit": limit}
+            {
+                "jobs": [job_json(j) for j in page],
+                "count": len(chosen),
+                "offset": query.offset,
+                "limit": query.limit,
+            }
         )
 
     async def get_job(self, request: Request) -> Response:

@@ -6,12 +6,7 @@ from collections.abc import Mapping
 
 from qjob_tui.service.route_errors import InvalidRequest
 from qjob_tui.service.scheduler import to_utc
-
-
-def shown(value: object, limit: int = 60) -> str:
-    """A client's value quoted in a message, cut short: a 10 KB value makes a 10 KB error."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+from qjob_tui.wire.job_query import shown
 
 
 def created_window(params: Mapping[str, str]) -> dict[str, str]:
