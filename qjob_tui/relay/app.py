@@ -27,10 +27,11 @@ from qjob_tui.model import Job, tag_problem
 from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
-from qjob_tui.relay.views import api_status, device_json, health_json, job_json, metrics_json
+from qjob_tui.relay.views import device_json, health_json, job_json, metrics_json
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
+from qjob_tui.wire import rest
 from qjob_tui.wire.events import drain, sse
 from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_job_query
 
@@ -105,12 +106,12 @@ class RelayStreams:
     def __init__(self, store: JobStore) -> None:
         self.store = store
         self._queues: dict[str, set[asyncio.Queue[bytes | None]]] = {}
-        self._sent: dict[JobKey, Job] = {}
+        self._sent: dict[JobKey, SentJob] = {}
         self._health: dict[str, tuple[object, ...]] = {}
         self._unsubscribe = store.subscribe(self._on_changes)
 
     def health_event(self, source: str) -> bytes:
-        return sse("health", health_json(self.store.pollers[source].health))
+        return sse(rest.HEALTH_EVENT, health_json(self.store.pollers[source].health))
 
     def open(self, source: str) -> asyncio.Queue[bytes | None]:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(STREAM_BACKLOG)
@@ -138,24 +139,19 @@ class RelayStreams:
                 self._health[health.source] = summary
                 events.setdefault(health.source, []).append(self.health_event(health.source))
         for job in (*changes.added, *changes.changed):
-            before = self._sent.get(job.key)
-            self._sent[job.key] = job
             if not self._queues.get(job.source):
+                self._sent.pop(job.key, None)  # nobody to tell: a later viewer gets it whole
                 continue
-            changed = _changed_fields(before, job)
-            if not changed:
-                continue
-            body = {
-                "id": job.id,
-                "status": api_status(job.status),
-                "changed": changed,
-                "job": job_json(job),
-                "metrics": metrics_json(job),
-            }
-            events.setdefault(job.source, []).append(sse("job", body))
+            before = self._sent.get(job.key)
+            event = self._sent[job.key] = job_event(job, before)
+            if before is not None and (before.job, before.metrics) == (event.job, event.metrics):
+                continue  # nothing a viewer would see
+            events.setdefault(job.source, []).append(sse(rest.JOB_EVENT, event.body))
         for source, job_id in changes.removed:
             self._sent.pop((source, job_id), None)
-            events.setdefault(source, []).append(sse("job", {"id": job_id, "deleted": True}))
+            events.setdefault(source, []).append(
+                sse(rest.JOB_EVENT, rest.deleted_event_body(job_id))
+            )
         for source, items in events.items():
             for queue in list(self._queues.get(source, ())):
                 try:
@@ -168,11 +164,21 @@ class RelayStreams:
                     queue.put_nowait(None)
 
 
-def _changed_fields(before: Job | None, job: Job) -> list[str]:
-    names = ("status", "name", "tags", "backend", "usage", "steps", "queue", "error")
-    if before is None:
-        return list(names)
-    return [name for name in names if getattr(before, name) != getattr(job, name)]
+@dataclass(frozen=True)
+class SentJob:
+    """A job as its last event showed it: the bodies, to tell whether the next one is news."""
+
+    job: dict[str, Any]
+    metrics: dict[str, Any]
+    body: dict[str, Any]
+
+
+def job_event(job: Job, before: SentJob | None) -> SentJob:
+    """A job of the store as a ``job`` event, naming what changed since ``before``."""
+    body = job_json(job)
+    metrics = metrics_json(job)
+    changed = rest.changed_fields(None if before is None else before.job, body)
+    return SentJob(body, metrics, rest.job_event_body(body, metrics, changed))
 
 
 class Relay:
@@ -280,7 +286,7 @@ class Relay:
 
         async def events() -> AsyncIterator[bytes]:
             try:
-                yield sse("hello", {"version": 1, "source": source})
+                yield sse(rest.HELLO_EVENT, rest.hello_body(source))
                 yield self.streams.health_event(source)
                 async for item in drain(queue):
                     yield item
