@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
@@ -22,8 +21,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Mount, Route
 
 from qjob_tui.edge.connections import RequestFraming
-from qjob_tui.edge.logins import FailedLogins, client_address, same_secret
+from qjob_tui.edge.logins import client_address
 from qjob_tui.model import Job, tag_problem
+from qjob_tui.relay.door import OPERATOR, Door, RelayTokens
 from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
@@ -37,34 +37,7 @@ from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_job_query
 
 STREAM_BACKLOG = 2000
 JSON = "application/json"
-OPERATOR = "operator"
 T = TypeVar("T")
-VIEWER = "viewer"
-
-
-@dataclass(frozen=True)
-class RelayTokens:
-    """Who may do what: viewers read, operators also act. No tokens at all (loopback only):
-    every caller is an operator, as with ``serve``."""
-
-    viewer: str | None = field(default=None, repr=False)  # secrets: never in a repr or a log
-    operator: str | None = field(default=None, repr=False)
-    open: bool = False  # callers without a token act too (loopback, tokens made for SSH)
-
-    def role(self, authorization: str) -> str | None:
-        """The caller's role from its Authorization header, or None if it is refused."""
-        if self.viewer is None and self.operator is None:
-            return OPERATOR
-        scheme, _, credential = authorization.partition(" ")
-        if not credential:
-            return OPERATOR if self.open else None
-        if scheme.lower() != "bearer":
-            return None
-        if self.operator and same_secret(credential, self.operator):
-            return OPERATOR
-        if self.viewer and same_secret(credential, self.viewer):
-            return VIEWER
-        return None
 
 
 def job_query(request: Request) -> JobQuery:
@@ -106,7 +79,7 @@ class RelayStreams:
     def __init__(self, store: JobStore) -> None:
         self.store = store
         self._queues: dict[str, set[asyncio.Queue[bytes | None]]] = {}
-        self._sent: dict[JobKey, SentJob] = {}
+        self._sent: dict[JobKey, Job] = {}
         self._health: dict[str, tuple[object, ...]] = {}
         self._unsubscribe = store.subscribe(self._on_changes)
 
@@ -139,14 +112,13 @@ class RelayStreams:
                 self._health[health.source] = summary
                 events.setdefault(health.source, []).append(self.health_event(health.source))
         for job in (*changes.added, *changes.changed):
-            if not self._queues.get(job.source):
-                self._sent.pop(job.key, None)  # nobody to tell: a later viewer gets it whole
-                continue
             before = self._sent.get(job.key)
-            event = self._sent[job.key] = job_event(job, before)
-            if before is not None and (before.job, before.metrics) == (event.job, event.metrics):
-                continue  # nothing a viewer would see
-            events.setdefault(job.source, []).append(sse(rest.JOB_EVENT, event.body))
+            self._sent[job.key] = job
+            if not self._queues.get(job.source):
+                continue
+            event = job_event(job, before)
+            if event is not None:
+                events.setdefault(job.source, []).append(sse(rest.JOB_EVENT, event))
         for source, job_id in changes.removed:
             self._sent.pop((source, job_id), None)
             events.setdefault(source, []).append(
@@ -164,21 +136,16 @@ class RelayStreams:
                     queue.put_nowait(None)
 
 
-@dataclass(frozen=True)
-class SentJob:
-    """A job as its last event showed it: the bodies, to tell whether the next one is news."""
-
-    job: dict[str, Any]
-    metrics: dict[str, Any]
-    body: dict[str, Any]
-
-
-def job_event(job: Job, before: SentJob | None) -> SentJob:
-    """A job of the store as a ``job`` event, naming what changed since ``before``."""
-    body = job_json(job)
-    metrics = metrics_json(job)
-    changed = rest.changed_fields(None if before is None else before.job, body)
-    return SentJob(body, metrics, rest.job_event_body(body, metrics, changed))
+def job_event(job: Job, before: Job | None) -> dict[str, Any] | None:
+    """A job of the store as a ``job`` event, naming what changed since ``before`` (the job
+    as last seen); None when a viewer would see nothing new."""
+    body, metrics = job_json(job), metrics_json(job)
+    if before is None:
+        return rest.job_event_body(body, metrics, list(rest.CHANGE_FIELDS))
+    shown = job_json(before)
+    if (shown, metrics_json(before)) == (body, metrics):
+        return None
+    return rest.job_event_body(body, metrics, rest.changed_fields(shown, body))
 
 
 class Relay:
@@ -331,13 +298,11 @@ class Relay:
 
 
 class RelayGate:
-    """ASGI middleware: a caller's role from its token; actions need an operator. Wrong
-    tokens from one address wait longer each time (``FailedLogins``)."""
+    """ASGI middleware: a caller's role from its token (``Door``); actions need an operator."""
 
-    def __init__(self, app: Any, tokens: RelayTokens) -> None:
+    def __init__(self, app: Any, door: Door) -> None:
         self.app = app
-        self.tokens = tokens
-        self.logins = FailedLogins()
+        self.door = door
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -345,15 +310,7 @@ class RelayGate:
             return
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"").decode("latin-1")
-        role = self.tokens.role(authorization)
-        if role is None and authorization.partition(" ")[2]:  # a wrong credential, not none
-
-            def judged() -> bool:
-                nonlocal role
-                role = self.tokens.role(authorization)
-                return role is not None
-
-            await self.logins.check(client_address(scope), judged)
+        role = await self.door.role(authorization, client_address(scope))
         if role is None:
             await error(401, "unauthorized", "missing or invalid bearer token")(
                 scope, receive, send
@@ -376,8 +333,9 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return error(404, "not_found", str(message))
 
 
-def create_relay_app(store: JobStore, tokens: RelayTokens) -> Starlette:
-    """The relay as an ASGI app; the store's life is its owner's (``relay/server.py``)."""
+def create_relay_app(store: JobStore, tokens: RelayTokens, door: Door | None = None) -> Starlette:
+    """The relay as an ASGI app; the store's life is its owner's (``relay/server.py``).
+    ``door`` is shared with the browser's routes, if any: one throttle for both."""
     relay = Relay(store, tokens)
     sessions = SessionRoutes(store)
     api = [
@@ -405,6 +363,6 @@ def create_relay_app(store: JobStore, tokens: RelayTokens) -> Starlette:
         exception_handlers={BadQuery: _bad_query, LookupError: _not_found},
     )
     app.state.relay = relay
-    app.add_middleware(RelayGate, tokens=tokens)
+    app.add_middleware(RelayGate, door=door or Door(tokens))
     app.add_middleware(RequestFraming)
     return app

@@ -17,7 +17,8 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.source import Source
 from qjob_tui.edge.connections import uvicorn_limits
 from qjob_tui.edge.listen import bind, is_loopback
-from qjob_tui.relay.app import RelayTokens, create_relay_app
+from qjob_tui.relay.app import create_relay_app
+from qjob_tui.relay.door import Door, RelayTokens
 from qjob_tui.store import JobStore, StoreConfig
 
 if TYPE_CHECKING:
@@ -84,13 +85,14 @@ async def run_relay(
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     url = relay_url(bound_host, bound_port)
-    app = create_relay_app(store, tokens)
+    door = Door(tokens)  # the API's and the browser's: one throttle of wrong tokens
+    app = create_relay_app(store, tokens, door)
     served: Any = app
     if web is not None:
         from qjob_tui.relay.web.routes import WithBrowser, browser_app
 
         web = replace(web, relay=url, tokens=tokens)
-        served = WithBrowser(app, browser_app(store, web))
+        served = WithBrowser(app, browser_app(store, web, door))
     server = uvicorn.Server(
         uvicorn.Config(
             served,

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from qjob_tui.relay.app import OPERATOR, VIEWER
+from qjob_tui.relay.door import OPERATOR, VIEWER
 from qjob_tui.relay.viewer_dashboard import SessionCount
 from qjob_tui.ssh.options import FAILED_AUTH_DELAY, FAILED_AUTH_MAX_DELAY, SshOptions
 from qjob_tui.ssh.quiet_asyncssh import asyncssh
