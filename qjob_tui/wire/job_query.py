@@ -102,6 +102,17 @@ def _read(given: dict[str, list[str]]) -> JobQuery:
     )
 
 
+def read_time(name: str, text: str) -> datetime | QueryRefused:
+    """One time filter (``created_after``, ``created_before``) by the job list's rules; the
+    workload list reads its own with it."""
+    try:
+        moment = _time(name, text)
+    except _Refused as refused:
+        return QueryRefused(str(refused))
+    assert moment is not None  # a text was given
+    return moment
+
+
 def _number(text: str) -> int | None:
     """ASCII digits with an optional sign as an int; None for anything else."""
     return int(text) if _DIGITS.fullmatch(text) else None
