@@ -7,6 +7,7 @@ service and the relay answer the same 400 to the same bad query (before, the rel
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -150,3 +151,23 @@ def test_the_service_and_the_relay_read_a_good_query_alike(
     from_relay = httpx.get(relay_jobs, params=params, headers=headers, timeout=30).json()
     assert (from_service["limit"], from_service["offset"]) == (DEFAULT_LIMIT, 0)
     assert (from_relay["limit"], from_relay["offset"]) == (DEFAULT_LIMIT, 0)
+
+
+def test_a_bad_exclude_params_of_one_job_is_the_same_400(
+    service: ServiceProcess, relay_jobs: str
+) -> None:
+    from tests.http_helpers import sampler_body
+
+    job_id = httpx.post(f"{service.url}/jobs", json=sampler_body("fake_cairo"), timeout=30).json()[
+        "id"
+    ]
+    headers = {"Authorization": f"Bearer {VIEWER}"}
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{relay_jobs}/{job_id}", headers=headers, timeout=30).status_code != 200:
+        assert time.monotonic() < deadline, "the relay never saw the job"
+        time.sleep(0.05)
+    params = {"exclude_params": "maybe"}
+    from_service = httpx.get(f"{service.url}/jobs/{job_id}", params=params, timeout=30)
+    from_relay = httpx.get(f"{relay_jobs}/{job_id}", params=params, headers=headers, timeout=30)
+    assert from_service.status_code == from_relay.status_code == 400
+    assert from_service.json()["errors"] == from_relay.json()["errors"]

@@ -33,7 +33,7 @@ from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
 from qjob_tui.wire import rest
 from qjob_tui.wire.events import drain, sse
-from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_job_query
+from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_flag, read_job_query
 
 STREAM_BACKLOG = 2000
 JSON = "application/json"
@@ -210,7 +210,11 @@ class Relay:
     async def get_job(self, request: Request) -> Response:
         job = self._job(request)
         body = job_json(job)
-        if request.query_params.get("exclude_params", "true").lower() == "false":
+        # Params are read upstream, so only when asked for (the service's default is to send).
+        exclude = read_flag("exclude_params", request.query_params.get("exclude_params"))
+        if isinstance(exclude, QueryRefused):
+            raise BadQuery(exclude.message)
+        if exclude is False:
             params = await self._upstream(self.forwarded.params(job))
             if isinstance(params, Response):
                 return params

@@ -50,7 +50,7 @@ from qjob_tui.service.validation import (
     parse_body,
 )
 from qjob_tui.wire import rest
-from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_job_query, shown
+from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_flag, read_job_query, shown
 
 log = logging.getLogger("qjob_tui.service")
 
@@ -587,15 +587,10 @@ class JobRoutes:
 
 
 def _flag(request: Request, name: str, *, default: bool | None) -> bool | None:
-    value = request.query_params.get(name)
-    if value is None or value == "":
-        return default
-    lowered = value.lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise InvalidRequest(f"{name} must be true or false, not {shown(value)}")
+    flag = read_flag(name, request.query_params.get(name))
+    if isinstance(flag, QueryRefused):
+        raise InvalidRequest(flag.message)
+    return default if flag is None else flag
 
 
 def _optional(body: dict[str, Any], name: str, kind: type) -> None:

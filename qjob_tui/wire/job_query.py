@@ -102,6 +102,15 @@ def _read(given: dict[str, list[str]]) -> JobQuery:
     )
 
 
+def read_flag(name: str, text: str | None) -> bool | QueryRefused | None:
+    """A true/false parameter (None when absent or empty), by the job list's rules; also
+    ``exclude_params`` of ``GET /jobs/{id}``."""
+    try:
+        return _flag(name, text or None)
+    except _Refused as refused:
+        return QueryRefused(str(refused))
+
+
 def read_time(name: str, text: str) -> datetime | QueryRefused:
     """One time filter (``created_after``, ``created_before``) by the job list's rules; the
     workload list reads its own with it."""
