@@ -74,3 +74,23 @@ def test_the_api_and_the_browser_share_one_throttle() -> None:
         right = {"Authorization": "Bearer viewer-token"}
         assert to_api.get("/sources", headers=right).status_code == 200
         assert door.logins._count == {}
+
+
+def test_without_tokens_only_a_loopback_name_gets_in_whatever_it_sends() -> None:
+    """A relay without tokens lets in callers under a loopback name only: a page of another
+    site that rebinds its name to 127.0.0.1 gets nothing, even sending a header or a cookie
+    (any credential stands for the operator where no token is needed)."""
+    settings = WebSettings(count=SessionCount(2), tokens=RelayTokens())
+    no_sources = SimpleNamespace(pollers={})
+    app = browser_app(no_sources, settings)  # type: ignore[arg-type]
+    with TestClient(app, base_url="http://rebound.example") as client:
+        assert client.get("/web/status").status_code == 401
+        assert client.get("/web/status", headers={"Authorization": "x"}).status_code == 401
+        headers = {"Authorization": "Bearer anything"}
+        assert client.get("/web/status", headers=headers).status_code == 401
+        client.cookies.set(COOKIE, "anything")
+        assert client.get("/web/status").status_code == 401
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+        assert client.get("/web/status", headers=headers).status_code == 200
+        client.cookies.set(COOKIE, "anything")
+        assert client.get("/web/status").status_code == 200

@@ -69,21 +69,31 @@ class WebAccess:
         self, headers: Mapping[str, str], cookies: Mapping[str, str], address: str
     ) -> str | None:
         """The request's role, or None when it must first give a token."""
+        role, proven = await self._role(headers, cookies, address)
+        # A role no token proved (the open door): only under a loopback name, so that a page
+        # of another site rebinding its name to 127.0.0.1 gets nothing, whatever it sends.
+        if role is not None and not proven and not is_loopback_host(headers.get("host", "")):
+            return None
+        return role
+
+    async def _role(
+        self, headers: Mapping[str, str], cookies: Mapping[str, str], address: str
+    ) -> tuple[str | None, bool]:
+        """The role, and whether a token of the relay's proved it."""
+        proven = self.door.tokens.viewer is not None or self.door.tokens.operator is not None
         header = headers.get("authorization", "")
-        if header:
-            return await self.door.role(header, address)
+        if header.partition(" ")[2]:  # a credential: judged
+            return await self.door.role(header, address), proven
         cookie = cookies.get(COOKIE)
         if cookie:
             token = unquote(cookie)
             # One spelling: the cookie exactly as the login page set it; another is wrong.
             spelled = cookie_value(token) == cookie
-            return await self.door.judge(
+            role = await self.door.judge(
                 address, lambda: self.door.token_role(token) if spelled else None
             )
-        role = self.door.tokens.role("")
-        if role is not None and not is_loopback_host(headers.get("host", "")):
-            return None  # no token asked: only under a loopback name
-        return role
+            return role, proven
+        return self.door.tokens.role(header), False
 
     async def login(self, token: str, address: str) -> str | None:
         """The role a token given on the login page stands for (None: no such token)."""
