@@ -151,9 +151,8 @@ def job_event(job: Job, before: Job | None) -> dict[str, Any] | None:
 class Relay:
     """Route handlers over one store."""
 
-    def __init__(self, store: JobStore, tokens: RelayTokens) -> None:
+    def __init__(self, store: JobStore) -> None:
         self.store = store
-        self.tokens = tokens
         self.streams = RelayStreams(store)
         self.forwarded = Forwarded(store)
 
@@ -340,7 +339,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 def create_relay_app(store: JobStore, tokens: RelayTokens, door: Door | None = None) -> Starlette:
     """The relay as an ASGI app; the store's life is its owner's (``relay/server.py``).
     ``door`` is shared with the browser's routes, if any: one throttle for both."""
-    relay = Relay(store, tokens)
+    relay = Relay(store)
     sessions = SessionRoutes(store)
     api = [
         Route("/jobs", relay.list_jobs, methods=["GET"]),
