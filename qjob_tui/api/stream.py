@@ -125,12 +125,12 @@ async def job_changes(
             if not response.headers.get("content-type", "").startswith("text/event-stream"):
                 raise Unsupported("GET /stream is not an event stream here", source=source)
             async for event, data in _events(_counted_lines(response, http)):
-                if event == "hello":
+                if event == rest.HELLO_EVENT:
                     yield StreamOpened()
-                elif event in ("job", "health"):
+                elif event in (rest.JOB_EVENT, rest.HEALTH_EVENT):
                     try:
                         body = json.loads(data)
-                        if event == "health":
+                        if event == rest.HEALTH_EVENT:
                             yield upstream_from_event(body)
                         else:
                             yield change_from_event(body, source)

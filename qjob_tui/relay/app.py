@@ -13,8 +13,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
@@ -22,102 +20,57 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
-from qjob_tui.api.parse import ShapeError, parse_time
+from qjob_tui.edge.connections import RequestFraming
+from qjob_tui.edge.logins import client_address
 from qjob_tui.model import Job, tag_problem
+from qjob_tui.relay.door import OPERATOR, Door, RelayTokens
 from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
-from qjob_tui.relay.views import api_status, device_json, health_json, job_json, metrics_json
-from qjob_tui.service.connections import FailedLogins, RequestFraming, client_address, same_secret
+from qjob_tui.relay.views import device_json, health_json, job_json, metrics_json
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
+from qjob_tui.wire import rest
 from qjob_tui.wire.events import drain, sse
+from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_flag, read_job_query
 
-MAX_LIMIT = 1000
 STREAM_BACKLOG = 2000
 JSON = "application/json"
-OPERATOR = "operator"
 T = TypeVar("T")
-VIEWER = "viewer"
 
 
-@dataclass(frozen=True)
-class RelayTokens:
-    """Who may do what: viewers read, operators also act. No tokens at all (loopback only):
-    every caller is an operator, as with ``serve``."""
-
-    viewer: str | None = field(default=None, repr=False)  # secrets: never in a repr or a log
-    operator: str | None = field(default=None, repr=False)
-    open: bool = False  # callers without a token act too (loopback, tokens made for SSH)
-
-    def role(self, authorization: str) -> str | None:
-        """The caller's role from its Authorization header, or None if it is refused."""
-        if self.viewer is None and self.operator is None:
-            return OPERATOR
-        scheme, _, credential = authorization.partition(" ")
-        if not credential:
-            return OPERATOR if self.open else None
-        if scheme.lower() != "bearer":
-            return None
-        if self.operator and same_secret(credential, self.operator):
-            return OPERATOR
-        if self.viewer and same_secret(credential, self.viewer):
-            return VIEWER
-        return None
+def job_query(request: Request) -> JobQuery:
+    """A ``GET /jobs`` query, by the rules the service reads it with; a 400 otherwise."""
+    query = read_job_query(request.query_params.multi_items())
+    if isinstance(query, QueryRefused):
+        raise BadQuery(query.message)
+    return query
 
 
-def _flag(value: str | None) -> bool | None:
-    if value is None or value == "":
-        return None
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise BadQuery(f"not a boolean: {one_line(value, 20)!r}")
-
-
-def _int(value: str | None, name: str, default: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadQuery(f"{name} must be a whole number") from None
-    if number < 0:
-        raise BadQuery(f"{name} must be 0 or more")
-    return number
-
-
-def _time(value: str | None, name: str) -> datetime | None:
-    try:
-        return parse_time(value, name)
-    except ShapeError as exc:
-        raise BadQuery(str(exc)) from None
-
-
-def select_jobs(jobs: Iterable[Job], request: Request) -> tuple[list[Job], int, int, int]:
-    """The page of jobs a ``GET /jobs`` query asks for: (page, count, offset, limit)."""
-    query = request.query_params
-    limit = min(_int(query.get("limit"), "limit", 200), MAX_LIMIT)
-    offset = _int(query.get("offset"), "offset", 0)
-    pending = _flag(query.get("pending"))
-    after = _time(query.get("created_after"), "created_after")
-    before = _time(query.get("created_before"), "created_before")
-    tags = set(query.getlist("tags"))
-    wanted = {k: query.get(k) for k in ("backend", "program", "session_id") if query.get(k)}
+def select_jobs(jobs: Iterable[Job], query: JobQuery) -> list[Job]:
+    """The page of jobs a ``GET /jobs`` query asks for, from the store's memory."""
+    after, before, tags = query.created_after, query.created_before, set(query.tags)
+    wanted = {
+        name: value
+        for name, value in (
+            ("backend", query.backend),
+            ("program", query.program),
+            ("session_id", query.session_id),
+        )
+        if value is not None
+    }
     chosen = [
         job
         for job in jobs
-        if (pending is None or job.status.is_active == pending)
+        if (query.pending is None or job.status.is_active == query.pending)
         and (after is None or job.created > after)
         and (before is None or job.created < before)
         and tags <= set(job.tags)
         and all(getattr(job, k) == v for k, v in wanted.items())
     ]
-    ascending = (query.get("sort") or "").upper() == "ASC"
-    chosen.sort(key=lambda job: (job.created, job.id), reverse=not ascending)
-    return chosen[offset : offset + limit], len(chosen), offset, limit
+    chosen.sort(key=lambda job: (job.created, job.id), reverse=query.descending)
+    return chosen
 
 
 class RelayStreams:
@@ -131,7 +84,7 @@ class RelayStreams:
         self._unsubscribe = store.subscribe(self._on_changes)
 
     def health_event(self, source: str) -> bytes:
-        return sse("health", health_json(self.store.pollers[source].health))
+        return sse(rest.HEALTH_EVENT, health_json(self.store.pollers[source].health))
 
     def open(self, source: str) -> asyncio.Queue[bytes | None]:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue(STREAM_BACKLOG)
@@ -163,20 +116,14 @@ class RelayStreams:
             self._sent[job.key] = job
             if not self._queues.get(job.source):
                 continue
-            changed = _changed_fields(before, job)
-            if not changed:
-                continue
-            body = {
-                "id": job.id,
-                "status": api_status(job.status),
-                "changed": changed,
-                "job": job_json(job),
-                "metrics": metrics_json(job),
-            }
-            events.setdefault(job.source, []).append(sse("job", body))
+            event = job_event(job, before)
+            if event is not None:
+                events.setdefault(job.source, []).append(sse(rest.JOB_EVENT, event))
         for source, job_id in changes.removed:
             self._sent.pop((source, job_id), None)
-            events.setdefault(source, []).append(sse("job", {"id": job_id, "deleted": True}))
+            events.setdefault(source, []).append(
+                sse(rest.JOB_EVENT, rest.deleted_event_body(job_id))
+            )
         for source, items in events.items():
             for queue in list(self._queues.get(source, ())):
                 try:
@@ -189,19 +136,23 @@ class RelayStreams:
                     queue.put_nowait(None)
 
 
-def _changed_fields(before: Job | None, job: Job) -> list[str]:
-    names = ("status", "name", "tags", "backend", "usage", "steps", "queue", "error")
+def job_event(job: Job, before: Job | None) -> dict[str, Any] | None:
+    """A job of the store as a ``job`` event, naming what changed since ``before`` (the job
+    as last seen); None when a viewer would see nothing new."""
+    body, metrics = job_json(job), metrics_json(job)
     if before is None:
-        return list(names)
-    return [name for name in names if getattr(before, name) != getattr(job, name)]
+        return rest.job_event_body(body, metrics, list(rest.CHANGE_FIELDS))
+    shown = job_json(before)
+    if (shown, metrics_json(before)) == (body, metrics):
+        return None
+    return rest.job_event_body(body, metrics, rest.changed_fields(shown, body))
 
 
 class Relay:
     """Route handlers over one store."""
 
-    def __init__(self, store: JobStore, tokens: RelayTokens) -> None:
+    def __init__(self, store: JobStore) -> None:
         self.store = store
-        self.tokens = tokens
         self.streams = RelayStreams(store)
         self.forwarded = Forwarded(store)
 
@@ -243,15 +194,26 @@ class Relay:
 
     async def list_jobs(self, request: Request) -> Response:
         source = known_source(self.store, request)
-        page, count, offset, limit = select_jobs(self.store.pollers[source].jobs.values(), request)
+        query = job_query(request)
+        chosen = select_jobs(self.store.pollers[source].jobs.values(), query)
+        page = chosen[query.offset : query.offset + query.limit]
         return JSONResponse(
-            {"jobs": [job_json(j) for j in page], "count": count, "offset": offset, "limit": limit}
+            {
+                "jobs": [job_json(j) for j in page],
+                "count": len(chosen),
+                "offset": query.offset,
+                "limit": query.limit,
+            }
         )
 
     async def get_job(self, request: Request) -> Response:
         job = self._job(request)
         body = job_json(job)
-        if request.query_params.get("exclude_params", "true").lower() == "false":
+        # Params are read upstream, so only when asked for (the service's default is to send).
+        exclude = read_flag("exclude_params", request.query_params.get("exclude_params"))
+        if isinstance(exclude, QueryRefused):
+            raise BadQuery(exclude.message)
+        if exclude is False:
             params = await self._upstream(self.forwarded.params(job))
             if isinstance(params, Response):
                 return params
@@ -294,7 +256,7 @@ class Relay:
 
         async def events() -> AsyncIterator[bytes]:
             try:
-                yield sse("hello", {"version": 1, "source": source})
+                yield sse(rest.HELLO_EVENT, rest.hello_body(source))
                 yield self.streams.health_event(source)
                 async for item in drain(queue):
                     yield item
@@ -339,13 +301,11 @@ class Relay:
 
 
 class RelayGate:
-    """ASGI middleware: a caller's role from its token; actions need an operator. Wrong
-    tokens from one address wait longer each time (``FailedLogins``)."""
+    """ASGI middleware: a caller's role from its token (``Door``); actions need an operator."""
 
-    def __init__(self, app: Any, tokens: RelayTokens) -> None:
+    def __init__(self, app: Any, door: Door) -> None:
         self.app = app
-        self.tokens = tokens
-        self.logins = FailedLogins()
+        self.door = door
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -353,15 +313,7 @@ class RelayGate:
             return
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"").decode("latin-1")
-        role = self.tokens.role(authorization)
-        if role is None and authorization.partition(" ")[2]:  # a wrong credential, not none
-
-            def judged() -> bool:
-                nonlocal role
-                role = self.tokens.role(authorization)
-                return role is not None
-
-            await self.logins.check(client_address(scope), judged)
+        role = await self.door.role(authorization, client_address(scope))
         if role is None:
             await error(401, "unauthorized", "missing or invalid bearer token")(
                 scope, receive, send
@@ -384,9 +336,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return error(404, "not_found", str(message))
 
 
-def create_relay_app(store: JobStore, tokens: RelayTokens) -> Starlette:
-    """The relay as an ASGI app; the store's life is its owner's (``relay/server.py``)."""
-    relay = Relay(store, tokens)
+def create_relay_app(store: JobStore, tokens: RelayTokens, door: Door | None = None) -> Starlette:
+    """The relay as an ASGI app; the store's life is its owner's (``relay/server.py``).
+    ``door`` is shared with the browser's routes, if any: one throttle for both."""
+    relay = Relay(store)
     sessions = SessionRoutes(store)
     api = [
         Route("/jobs", relay.list_jobs, methods=["GET"]),
@@ -413,6 +366,6 @@ def create_relay_app(store: JobStore, tokens: RelayTokens) -> Starlette:
         exception_handlers={BadQuery: _bad_query, LookupError: _not_found},
     )
     app.state.relay = relay
-    app.add_middleware(RelayGate, tokens=tokens)
+    app.add_middleware(RelayGate, door=door or Door(tokens))
     app.add_middleware(RequestFraming)
     return app

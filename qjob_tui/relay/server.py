@@ -15,9 +15,11 @@ import uvicorn
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.source import Source
-from qjob_tui.relay.app import RelayTokens, create_relay_app
-from qjob_tui.service.connections import uvicorn_limits
-from qjob_tui.service.server import bind, is_loopback
+from qjob_tui.edge.connections import uvicorn_limits
+from qjob_tui.edge.listen import bind, is_loopback
+from qjob_tui.edge.logins import FailedLogins
+from qjob_tui.relay.app import create_relay_app
+from qjob_tui.relay.door import Door, RelayTokens
 from qjob_tui.store import JobStore, StoreConfig
 
 if TYPE_CHECKING:
@@ -77,20 +79,23 @@ async def run_relay(
     log_level: str = "warning",
     also: Callable[[str], Awaitable[None]] | None = None,
     web: WebSettings | None = None,
+    logins: FailedLogins | None = None,
 ) -> int:
     """Serve until interrupted. ``also(url)`` runs beside the server (the SSH server); with
-    ``web``, the dashboard in a browser is served at ``/``."""
+    ``web``, the dashboard in a browser is served at ``/``. ``logins`` is the throttle of wrong
+    credentials, to share with the SSH door (``serve_ssh``'s)."""
     store = JobStore([JobClient(source) for source in sources], config)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     url = relay_url(bound_host, bound_port)
-    app = create_relay_app(store, tokens)
+    door = Door(tokens, logins)  # the API's and the browser's: one throttle of wrong tokens
+    app = create_relay_app(store, tokens, door)
     served: Any = app
     if web is not None:
         from qjob_tui.relay.web.routes import WithBrowser, browser_app
 
         web = replace(web, relay=url, tokens=tokens)
-        served = WithBrowser(app, browser_app(store, web))
+        served = WithBrowser(app, browser_app(store, web, door))
     server = uvicorn.Server(
         uvicorn.Config(
             served,

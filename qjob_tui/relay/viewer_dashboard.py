@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Protocol
 
-from qjob_tui.relay.app import OPERATOR, RelayTokens
+from qjob_tui.relay.door import OPERATOR, RelayTokens
 from qjob_tui.saving import REMOTE_VIEWER_VARIABLE
 
 

@@ -86,25 +86,25 @@ def health_json(health: SourceHealth) -> dict[str, Any]:
 
 def session_json(session: Session) -> dict[str, Any]:
     """A session or batch as ``GET /sessions/{id}`` answers it."""
-    return {
-        "id": session.id,
-        "mode": session.mode.value,
-        "state": session.state.value,
-        "accepting_jobs": session.accepting_jobs,
-        "backend_name": session.backend,
-        "interactive_ttl": session.interactive_ttl,
-        "max_ttl": session.max_ttl,
-        "active_ttl": session.active_ttl,
-        "started_at": iso(session.started_at),
-        "activated_at": iso(session.activated_at),
-        "closed_at": iso(session.closed_at),
-        "last_job_started": iso(session.last_job_started),
-        "last_job_completed": iso(session.last_job_completed),
-        "elapsed_time": session.elapsed_seconds,
-        "state_reason": session.state_reason,
-        "user_id": session.user_id,
-        "timestamps": [{"status": step.name, "timestamp": iso(step.at)} for step in session.steps],
-    }
+    return rest.session_body(
+        session_id=session.id,
+        mode=session.mode.value,
+        state=session.state.value,
+        state_reason=session.state_reason,
+        accepting_jobs=session.accepting_jobs,
+        backend=session.backend,
+        interactive_ttl=session.interactive_ttl,
+        max_ttl=session.max_ttl,
+        active_ttl=session.active_ttl,
+        started_at=session.started_at,
+        activated_at=session.activated_at,
+        closed_at=session.closed_at,
+        last_job_started=session.last_job_started,
+        last_job_completed=session.last_job_completed,
+        elapsed_seconds=session.elapsed_seconds,
+        user_id=session.user_id,
+        steps=[(step.name, step.at) for step in session.steps],
+    )
 
 
 def usage_json(usage: InstanceUsage) -> dict[str, Any]:

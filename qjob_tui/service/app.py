@@ -26,37 +26,31 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, ProgramId, tag_problem
+from qjob_tui.edge.connections import RequestFraming
+from qjob_tui.edge.logins import FailedLogins, client_address, same_secret
+from qjob_tui.model import ProgramId, tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.cluster.status import annotate_backend_status, annotate_device
-from qjob_tui.service.connections import (
-    FailedLogins,
-    RequestFraming,
-    client_address,
-    same_secret,
-)
-from qjob_tui.service.db import FINAL, JobQuery, JobRow
+from qjob_tui.service.db import FINAL, JobRow
 from qjob_tui.service.edge import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
 from qjob_tui.service.identity import HEADER, SERVICE, instance_id
 from qjob_tui.service.limits import JobLimits
 from qjob_tui.service.pages import PageCache
 from qjob_tui.service.pools import dask_pool
-from qjob_tui.service.query_times import created_window, shown
 from qjob_tui.service.reference import INSTALL_HINT, RUNTIME_PROGRAMS, runtime_available
 from qjob_tui.service.route_errors import InvalidRequest, NoSuchResource, SessionRefused
 from qjob_tui.service.scheduler import Scheduler
 from qjob_tui.service.shots import count_shots
 from qjob_tui.service.stream import FeedDatabase, stream_route
 from qjob_tui.service.validation import (
-    INT64_MAX,
     InvalidInput,
     control_problem,
-    integer_param,
     parse_body,
 )
 from qjob_tui.wire import rest
+from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_flag, read_job_query, shown
 
 log = logging.getLogger("qjob_tui.service")
 
@@ -92,10 +86,6 @@ SUBMIT_FIELDS = frozenset(
         "project",
     }
 )
-# OpenAPI bounds of the list filters.
-MAX_BACKEND_FILTER = 100
-MAX_PROGRAM_FILTER = 63
-MAX_FILTER_LENGTH = 200
 # Bodies above this size are parsed in a thread, off the event loop.
 _INLINE_BODY = 256 * 1024
 # Every JSON answer renders totally (see views.render), including the routes added later.
@@ -267,7 +257,7 @@ class JobRoutes:
 
     async def list_jobs(self, request: Request) -> Response:
         query = parse_job_query(request)
-        exclude = bool(_flag(request, "exclude_params", default=False))
+        exclude = query.exclude_params
         key = (query, exclude)
         generation = self.db.version()
         body = self.pages.get(key, generation)
@@ -597,15 +587,10 @@ class JobRoutes:
 
 
 def _flag(request: Request, name: str, *, default: bool | None) -> bool | None:
-    value = request.query_params.get(name)
-    if value is None or value == "":
-        return default
-    lowered = value.lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise InvalidRequest(f"{name} must be true or false, not {shown(value)}")
+    flag = read_flag(name, request.query_params.get(name))
+    if isinstance(flag, QueryRefused):
+        raise InvalidRequest(flag.message)
+    return default if flag is None else flag
 
 
 def _optional(body: dict[str, Any], name: str, kind: type) -> None:
@@ -614,55 +599,12 @@ def _optional(body: dict[str, Any], name: str, kind: type) -> None:
         raise InvalidRequest(f"{name} must be a {'boolean' if kind is bool else 'string'}")
 
 
-def _filter(request: Request, name: str, longest: int = MAX_FILTER_LENGTH) -> str | None:
-    value = request.query_params.get(name) or None
-    if value is not None and len(value) > longest:
-        raise InvalidRequest(f"{name} can be at most {longest} characters, not {len(value)}")
-    return value
-
-
-def _tag_filters(request: Request) -> tuple[str, ...]:
-    tags = tuple(dict.fromkeys(t for t in request.query_params.getlist("tags") if t))
-    if len(tags) > MAX_TAGS:
-        raise InvalidRequest(
-            f"at most {MAX_TAGS} different tags can be given (a job has at most {MAX_TAGS}), "
-            f"not {len(tags)}"
-        )
-    for tag in tags:
-        if len(tag) > MAX_TAG_LENGTH:
-            raise InvalidRequest(f"a tags filter can be at most {MAX_TAG_LENGTH} characters")
-    problem = tag_problem(tags)  # no tag can hold what a filter holds: say so, as for a tag
-    if problem is not None:
-        raise InvalidRequest(f"tags filter: {problem}")
-    return tags
-
-
 def parse_job_query(request: Request) -> JobQuery:
-    """The filters of ``GET /jobs``, validated as IBM's API does."""
-    params = request.query_params
-    try:
-        limit = int(params.get("limit", 200))
-    except ValueError:
-        limit = 200
-    if not 1 <= limit <= 200:
-        limit = 200  # IBM: "no error occurs and the default value is used instead"
-    offset = integer_param("offset", params.get("offset"), default=0, low=0, high=INT64_MAX)
-    sort = params.get("sort", "DESC").upper()
-    if sort not in ("ASC", "DESC"):
-        raise InvalidRequest(f"sort must be ASC or DESC, not {shown(params.get('sort'))}")
-    times = created_window(params)
-    return JobQuery(
-        limit=limit,
-        offset=offset,
-        pending=_flag(request, "pending", default=None),
-        backend=_filter(request, "backend", MAX_BACKEND_FILTER),
-        program=_filter(request, "program", MAX_PROGRAM_FILTER),
-        session_id=_filter(request, "session_id"),
-        tags=_tag_filters(request),
-        created_after=times.get("created_after"),
-        created_before=times.get("created_before"),
-        descending=sort == "DESC",
-    )
+    """The filters of ``GET /jobs``, by the rules the relay reads them with too."""
+    query = read_job_query(request.query_params.multi_items())
+    if isinstance(query, QueryRefused):
+        raise InvalidRequest(query.message)
+    return query
 
 
 def _check_calibration(spec: BackendSpec, calibration_id: object) -> None:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from qjob_tui.wire import rest
+from qjob_tui.wire.job_query import JobQuery
 
 SCHEMA_VERSION = 1
 
@@ -161,22 +162,6 @@ def _stored(text: object) -> object:
         return json.loads(text) if isinstance(text, str) else None
     except (ValueError, RecursionError):
         return None
-
-
-@dataclass(frozen=True)
-class JobQuery:
-    """The filters of ``GET /jobs``."""
-
-    limit: int = 200
-    offset: int = 0
-    pending: bool | None = None
-    backend: str | None = None
-    program: str | None = None
-    tags: tuple[str, ...] = ()
-    created_after: str | None = None
-    created_before: str | None = None
-    descending: bool = True
-    session_id: str | None = None
 
 
 _LIST_COLUMNS = (
@@ -459,10 +444,10 @@ class Database:
                 args.append(value)
         if query.created_after is not None:
             where.append("created > ?")
-            args.append(query.created_after)
+            args.append(iso(query.created_after))
         if query.created_before is not None:
             where.append("created < ?")
-            args.append(query.created_before)
+            args.append(iso(query.created_before))
         for tag in dict.fromkeys(query.tags):
             where.append("seq IN (SELECT seq FROM job_tags WHERE tag = ?)")
             args.append(tag)

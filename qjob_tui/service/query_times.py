@@ -1,29 +1,23 @@
-"""The ``created_after`` / ``created_before`` filters of the job and workload lists, checked."""
+"""The ``created_after`` / ``created_before`` filters of the workload list, checked by the job
+list's rules (``wire/job_query.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from qjob_tui.service.route_errors import InvalidRequest
-from qjob_tui.service.scheduler import to_utc
-
-
-def shown(value: object, limit: int = 60) -> str:
-    """A client's value quoted in a message, cut short: a 10 KB value makes a 10 KB error."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+from qjob_tui.wire import rest
+from qjob_tui.wire.job_query import TIMES, QueryRefused, read_time
 
 
 def created_window(params: Mapping[str, str]) -> dict[str, str]:
     """The given bounds as the database's UTC form; a 400 naming the bad one otherwise."""
     times: dict[str, str] = {}
-    for key in ("created_after", "created_before"):
+    for key in TIMES:
         value = params.get(key)
         if value:
-            try:
-                times[key] = to_utc(value)
-            except (ValueError, OverflowError):
-                raise InvalidRequest(
-                    f"{key} must be an ISO 8601 date-time, not {shown(value)}"
-                ) from None
+            moment = read_time(key, value)
+            if isinstance(moment, QueryRefused):
+                raise InvalidRequest(moment.message)
+            times[key] = rest.iso(moment) or ""
     return times

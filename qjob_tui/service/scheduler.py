@@ -748,11 +748,3 @@ def _lost_twice(exc: Exception) -> Outcome:
         message=f"the worker running the job was lost twice; last time: {exc}",
         solution="The job was re-queued once already; check the cluster's workers.",
     )
-
-
-def to_utc(value: str) -> str:
-    """Normalise a client's ISO 8601 time to the database's fixed-width UTC form."""
-    moment = isoparse(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return iso(moment)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import sys
@@ -13,21 +12,11 @@ from typing import IO
 
 import uvicorn
 
+from qjob_tui.edge.connections import uvicorn_limits
+from qjob_tui.edge.listen import bind, is_loopback
 from qjob_tui.service.app import ServiceConfig, create_app
-from qjob_tui.service.connections import uvicorn_limits
 from qjob_tui.service.datalock import DataInUse, DataLock, unused
 from qjob_tui.wire.child_env import drop_secrets
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
 
 # A bearer token guards a service others can reach; shorter ones are guessed too easily.
 MIN_TOKEN_LENGTH = 16
@@ -83,24 +72,6 @@ def serve(
             return _run(config, sock, log_level, lock, while_used)
     finally:
         lock.release()
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening-ready socket on host:port; port 0 lets the system choose a free one.
-
-    The protocol must be given as TCP: asyncio turns Nagle's algorithm off (TCP_NODELAY) only
-    on connections of sockets that say so, and with it on, small answers wait 40 ms for the
-    client's delayed acknowledgement.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def _run(

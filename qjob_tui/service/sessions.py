@@ -21,6 +21,8 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
+from qjob_tui.wire import rest
+
 MODES = ("dedicated", "batch")
 # IBM's defaults: 60 s between a dedicated session's jobs, 8 hours in all.
 DEFAULT_INTERACTIVE_TTL = 60
@@ -92,26 +94,27 @@ class Session:
 
     def to_json(self, now: datetime) -> dict[str, Any]:
         """``GET /sessions/{id}`` as IBM answers it."""
-        return {
-            "id": self.id,
-            "backend_name": self.backend,
-            "mode": self.mode,
-            "state": self.state,
-            "state_reason": self.state_reason,
-            "accepting_jobs": self.accepting_jobs,
-            "interactive_ttl": self.interactive_ttl,
-            "max_ttl": self.max_ttl,
-            "active_ttl": self.max_ttl,
-            "started_at": _iso(self.started_at),
-            "activated_at": _iso(self.activated_at),
-            "closed_at": _iso(self.closed_at),
-            "last_job_started": _iso(self.last_job_started),
-            "last_job_completed": _iso(self.last_job_completed),
-            "elapsed_time": self.elapsed_time(now),
-            "timestamps": list(self.timestamps),
-            "user_id": self.user_id,
-            "created_at": _iso(self.created),
-        }
+        steps = [(step["status"], _parse(step.get("timestamp"))) for step in self.timestamps]
+        return rest.session_body(
+            session_id=self.id,
+            mode=self.mode,
+            state=self.state,
+            state_reason=self.state_reason,
+            accepting_jobs=self.accepting_jobs,
+            backend=self.backend,
+            interactive_ttl=self.interactive_ttl,
+            max_ttl=self.max_ttl,
+            active_ttl=self.max_ttl,
+            started_at=self.started_at,
+            activated_at=self.activated_at,
+            closed_at=self.closed_at,
+            last_job_started=self.last_job_started,
+            last_job_completed=self.last_job_completed,
+            elapsed_seconds=self.elapsed_time(now),
+            user_id=self.user_id,
+            steps=[(name, at) for name, at in steps if at is not None],
+            created_at=self.created,
+        )
 
     def to_record(self) -> dict[str, Any]:
         """What is saved: everything but the live job sets, which the queue rebuilds."""

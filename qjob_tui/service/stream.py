@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from qjob_tui.service import views
-from qjob_tui.service.db import Database
+from qjob_tui.service.db import Database, JobRow
 from qjob_tui.service.scheduler import QueueEstimate
 from qjob_tui.wire import rest
 from qjob_tui.wire.events import drain, sse
@@ -38,8 +38,6 @@ log = logging.getLogger("qjob_tui.service.stream")
 MAX_SUBSCRIBERS = 64
 SUBSCRIBER_BACKLOG = 1000  # events a slow subscriber may fall behind before it is dropped
 _REMEMBERED = 20_000  # last views sent, to name the fields that changed
-# Fields of the job view whose change is worth naming ("status" for a state change).
-_FIELDS = ("status", "name", "tags", "backend", "usage", "estimated_running_time_seconds")
 
 _TRIGGERS = """
 CREATE TEMP TRIGGER IF NOT EXISTS qjob_stream_insert AFTER INSERT ON main.jobs
@@ -199,42 +197,38 @@ class ChangeFeed:
         for job_id, row in rows.items():
             if row is None:
                 self._sent.pop(job_id, None)
-                events.append(sse("job", {"id": job_id, "deleted": True}))
+                events.append(sse(rest.JOB_EVENT, rest.deleted_event_body(job_id)))
                 continue
-            view = views.job(row, with_params=False)
-            before = self._sent.pop(job_id, None)
-            changed = [f for f in _FIELDS if before is None or before.get(f) != _field(view, f)]
-            self._sent[job_id] = {f: _field(view, f) for f in _FIELDS}
-            if len(self._sent) > _REMEMBERED:
-                self._sent.popitem(last=False)
             estimate = self.estimate(row)
             if row.status == rest.QUEUED and estimate.position is None:
                 # Written, not yet in its queue (the scheduler queues it just after the write):
                 # its place follows in one more event.
                 self._unplaced.add(job_id)
-            body = {
-                "id": job_id,
-                "status": row.status,
-                "changed": changed,
-                "job": view,
-                "metrics": views.metrics(row, estimate),
-            }
-            events.append(sse("job", body))
+            body, self._sent[job_id] = job_event(row, estimate, self._sent.pop(job_id, None))
+            if len(self._sent) > _REMEMBERED:
+                self._sent.popitem(last=False)
+            events.append(sse(rest.JOB_EVENT, body))
         return events
 
 
 _MOVED_PER_BACKEND = 200  # places pushed when a job leaves a queue: bounded, the rest poll
 
 
-def _field(view: dict[str, Any], name: str) -> object:
-    if name == "status":
-        return view.get("state", {}).get("status")
-    return view.get(name)
+def job_event(
+    row: JobRow, estimate: QueueEstimate, before: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A stored job as a ``job`` event, naming what changed since ``before`` (the summary of
+    the last event sent for it); and the summary to compare the next one with."""
+    view = views.job(row, with_params=False)
+    body = rest.job_event_body(
+        view, views.metrics(row, estimate), rest.changed_fields(before, view)
+    )
+    return body, rest.change_summary(view)
 
 
 async def _events(feed: ChangeFeed, queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
     try:
-        yield sse("hello", {"version": 1})
+        yield sse(rest.HELLO_EVENT, rest.hello_body())
         async for item in drain(queue):
             yield item
     finally:

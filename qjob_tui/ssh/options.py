@@ -8,11 +8,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qjob_tui import locations
-from qjob_tui.relay.app import RelayTokens
+from qjob_tui.relay.door import RelayTokens
 
 HOST_KEY_NAME = "ssh_host_ed25519_key"
-FAILED_AUTH_DELAY = 1.0  # seconds before refusing an unknown key, doubled per failure
-FAILED_AUTH_MAX_DELAY = 8.0
 
 
 class SshError(ValueError):

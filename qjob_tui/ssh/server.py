@@ -1,9 +1,11 @@
 """The SSH server of ``qjob-tui relay --ssh``: keys in, a dashboard per session out.
 
 Authentication is by public key only, against the viewers' and the operators' files (re-read
-when they change). An unknown key is refused after a delay that grows with each failure from
-the same address, logged, and told why in an authentication banner. A session must ask for a
-terminal and a shell; ``exec``, subsystems (SFTP), port, agent and X11 forwarding are refused.
+when they change). An unknown key is refused, logged, and told why in an authentication banner;
+the keys of an address that failed are judged by the throttle of every door
+(``edge.logins.FailedLogins``): each failure doubles its wait, and only a few attempts wait.
+A session must ask for a terminal and a shell; ``exec``, subsystems (SFTP), port, agent and X11
+forwarding are refused.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import os
 import sys
 from pathlib import Path
 
-from qjob_tui.relay.app import OPERATOR, VIEWER
+from qjob_tui.edge.logins import FailedLogins
+from qjob_tui.relay.door import OPERATOR, VIEWER
 from qjob_tui.relay.viewer_dashboard import SessionCount
-from qjob_tui.ssh.options import FAILED_AUTH_DELAY, FAILED_AUTH_MAX_DELAY, SshOptions
+from qjob_tui.ssh.options import SshOptions
 from qjob_tui.ssh.quiet_asyncssh import asyncssh
 from qjob_tui.ssh.session import DashboardSession
 
@@ -70,23 +73,6 @@ class KeyRing:
         return None
 
 
-class Failures:
-    """Failed authentications per address: each refusal waits longer."""
-
-    def __init__(self) -> None:
-        self._count: dict[str, int] = {}
-
-    def delay(self, addr: str) -> float:
-        count = self._count.get(addr, 0) + 1
-        self._count[addr] = count
-        if len(self._count) > 10_000:  # a scan from many addresses: forget the oldest
-            self._count.pop(next(iter(self._count)))
-        return min(FAILED_AUTH_DELAY * 2 ** (count - 1), FAILED_AUTH_MAX_DELAY)
-
-    def forget(self, addr: str) -> None:
-        self._count.pop(addr, None)
-
-
 class RelaySSHServer(asyncssh.SSHServer):
     """One SSH connection: public-key authentication, then dashboard sessions."""
 
@@ -95,13 +81,13 @@ class RelaySSHServer(asyncssh.SSHServer):
         options: SshOptions,
         relay: str,
         keys: KeyRing,
-        failures: Failures,
+        logins: FailedLogins,
         count: SessionCount,
     ) -> None:
         self.options = options
         self.relay = relay
         self.keys = keys
-        self.failures = failures
+        self.logins = logins
         self.count = count
         self.role: str | None = None
         self._conn: asyncssh.SSHServerConnection | None = None
@@ -128,21 +114,22 @@ class RelaySSHServer(asyncssh.SSHServer):
         return True
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        role = self.keys.role(key, self._addr, self._addr)
-        if role is not None:
-            self.role = role
-            self.failures.forget(self._addr)
+        found: str | None = None
+
+        def known() -> bool:
+            nonlocal found
+            found = self.keys.role(key, self._addr, self._addr)
+            return found is not None
+
+        # The doors' one throttle: a key of a failing address is judged only after its wait,
+        # and only a few attempts of one address wait at once; the rest are refused unheard.
+        if await self.logins.check(self._addr, known):
+            self.role = found
             return True
         fingerprint = key.get_fingerprint()
-        delay = self.failures.delay(self._addr)
         log.warning(
-            "refused SSH key %s for user %r from %s (waited %.0f s)",
-            fingerprint,
-            username[:40],
-            self._addr,
-            delay,
+            "refused SSH key %s for user %r from %s", fingerprint, username[:40], self._addr
         )
-        await asyncio.sleep(delay)
         if self._conn is not None:
             with contextlib.suppress(OSError):
                 self._conn.send_auth_banner(
@@ -157,15 +144,21 @@ class RelaySSHServer(asyncssh.SSHServer):
         return DashboardSession(self.options, self.relay, self.role, self.count)
 
 
-async def serve_ssh(options: SshOptions, relay: str, count: SessionCount | None = None) -> None:
-    """Serve SSH until cancelled; ``count`` is shared with the browser's sessions, if any."""
+async def serve_ssh(
+    options: SshOptions,
+    relay: str,
+    count: SessionCount | None = None,
+    logins: FailedLogins | None = None,
+) -> None:
+    """Serve SSH until cancelled; ``count`` is shared with the browser's sessions, if any, and
+    ``logins`` with the relay's other doors."""
     key = host_key(options.host_key)
     keys = KeyRing(options.viewer_keys, options.operator_keys)
-    failures = Failures()
+    logins = logins or FailedLogins()
     count = count or SessionCount(options.max_sessions)
 
     def factory() -> RelaySSHServer:
-        return RelaySSHServer(options, relay, keys, failures, count)
+        return RelaySSHServer(options, relay, keys, logins, count)
 
     server = await asyncssh.create_server(
         factory,

@@ -1,5 +1,6 @@
 """The IBM Quantum REST API v1's shapes, once: status names, the time format, route paths, and
-the JSON bodies of a job, its metrics, a device, an instance's usage.
+the JSON bodies of a job, its metrics, a device, a session, an instance's usage, and the events
+of the change stream (``GET /stream``, an extension of the local service and the relay).
 
 The service writes them from its records, the relay from the store's ``model`` objects, and
 the client (``api/parse.py``) reads them back: all three build and read through this module,
@@ -10,6 +11,7 @@ names and title-case statuses follow IBM's OpenAPI description (see
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -227,3 +229,96 @@ def instance_usage_body(
         "usage_period": period,
         "instance_id": instance,
     }
+
+
+def session_body(
+    *,
+    session_id: str,
+    mode: str,
+    state: str,
+    state_reason: str | None,
+    accepting_jobs: bool,
+    backend: str | None,
+    interactive_ttl: float | None,
+    max_ttl: float | None,
+    active_ttl: float | None,
+    started_at: datetime | None,
+    activated_at: datetime | None,
+    closed_at: datetime | None,
+    last_job_started: datetime | None,
+    last_job_completed: datetime | None,
+    elapsed_seconds: float | None,
+    user_id: str | None,
+    steps: Iterable[tuple[str, datetime]],
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    """``GET /sessions/{id}``: a session or batch, with the moments of its state changes."""
+    return {
+        "id": session_id,
+        "backend_name": backend,
+        "mode": mode,
+        "state": state,
+        "state_reason": state_reason,
+        "accepting_jobs": accepting_jobs,
+        "interactive_ttl": interactive_ttl,
+        "max_ttl": max_ttl,
+        "active_ttl": active_ttl,
+        "started_at": iso(started_at),
+        "activated_at": iso(activated_at),
+        "closed_at": iso(closed_at),
+        "last_job_started": iso(last_job_started),
+        "last_job_completed": iso(last_job_completed),
+        "elapsed_time": elapsed_seconds,
+        "timestamps": [{"status": name, "timestamp": iso(at)} for name, at in steps],
+        "user_id": user_id,
+        "created_at": iso(created_at),
+    }
+
+
+# --- the change stream (``GET /stream``) --------------------------------------------------
+
+HELLO_EVENT = "hello"
+JOB_EVENT = "job"
+HEALTH_EVENT = "health"  # the relay's word on its upstream
+STREAM_VERSION = 1
+# The fields of a job body whose change a job event names.
+CHANGE_FIELDS = ("status", "name", "tags", "backend", "usage", "estimated_running_time_seconds")
+
+
+def hello_body(source: str | None = None) -> dict[str, Any]:
+    """The first event of a stream (the relay names the source it streams)."""
+    return (
+        {"version": STREAM_VERSION}
+        if source is None
+        else {"version": STREAM_VERSION, "source": source}
+    )
+
+
+def change_summary(job: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a job body a later event compares with, to name the fields that changed."""
+    return {name: job.get(name) for name in CHANGE_FIELDS}
+
+
+def changed_fields(before: Mapping[str, Any] | None, job: Mapping[str, Any]) -> list[str]:
+    """The fields of a job body that changed since ``before`` (its ``change_summary``; None:
+    never sent, so all of them)."""
+    return [name for name in CHANGE_FIELDS if before is None or before.get(name) != job.get(name)]
+
+
+def job_event_body(
+    job: dict[str, Any], metrics: dict[str, Any], changed: list[str]
+) -> dict[str, Any]:
+    """A ``job`` event: the job and its metrics as ``GET /jobs/{id}`` and ``/metrics`` have
+    them, so that a client needs no further request."""
+    return {
+        "id": job["id"],
+        "status": job["status"],
+        "changed": changed,
+        "job": job,
+        "metrics": metrics,
+    }
+
+
+def deleted_event_body(job_id: str) -> dict[str, Any]:
+    """A ``job`` event for a job that is gone."""
+    return {"id": job_id, "deleted": True}

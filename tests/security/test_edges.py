@@ -15,12 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qjob_tui.service.connections import (
-    HEAD_SECONDS,
-    MAX_CONNECTIONS,
-    MOST_WAITING,
-    FailedLogins,
-)
+from qjob_tui.edge.connections import HEAD_SECONDS, MAX_CONNECTIONS
+from qjob_tui.edge.logins import MOST_WAITING, FailedLogins
 from tests.relay_process import RelayProcess
 from tests.service_process import ServiceProcess
 

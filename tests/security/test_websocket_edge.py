@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from qjob_tui.service import connections
+from qjob_tui.edge import connections
 
 
 async def echo(websocket: WebSocket) -> None:

@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Mapping
 from urllib.parse import quote, unquote, urlsplit
 
-from qjob_tui.relay.app import RelayTokens
+from qjob_tui.relay.door import Door
 
 COOKIE = "qjob_relay_token"
 COOKIE_DAYS = 30
@@ -59,31 +59,42 @@ def cookie_value(token: str) -> str:
 
 
 class WebAccess:
-    """The role of a browser's request, or None when it must first give a token."""
+    """The one place that decides a browser request's role: from its ``Authorization`` header,
+    else the page's cookie, judged by the relay's ``Door`` (one throttle with the API's)."""
 
-    def __init__(self, tokens: RelayTokens) -> None:
-        self.tokens = tokens
+    def __init__(self, door: Door) -> None:
+        self.door = door
 
-    def role(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
+    async def role(
+        self, headers: Mapping[str, str], cookies: Mapping[str, str], address: str
+    ) -> str | None:
+        """The request's role, or None when it must first give a token."""
+        role, proven = await self._role(headers, cookies, address)
+        # A role no token proved (the open door): only under a loopback name, so that a page
+        # of another site rebinding its name to 127.0.0.1 gets nothing, whatever it sends.
+        if role is not None and not proven and not is_loopback_host(headers.get("host", "")):
+            return None
+        return role
+
+    async def _role(
+        self, headers: Mapping[str, str], cookies: Mapping[str, str], address: str
+    ) -> tuple[str | None, bool]:
+        """The role, and whether a token of the relay's proved it."""
+        proven = self.door.tokens.viewer is not None or self.door.tokens.operator is not None
         header = headers.get("authorization", "")
-        if header:
-            return self._role(header)
+        if header.partition(" ")[2]:  # a credential: judged
+            return await self.door.role(header, address), proven
         cookie = cookies.get(COOKIE)
         if cookie:
             token = unquote(cookie)
-            if cookie_value(token) != cookie:
-                return None  # one spelling: the cookie exactly as the login page set it
-            return self._role(f"Bearer {token}")
-        role = self._role("")
-        if role is not None and not is_loopback_host(headers.get("host", "")):
-            return None  # no token asked: only under a loopback name
-        return role
+            # One spelling: the cookie exactly as the login page set it; another is wrong.
+            spelled = cookie_value(token) == cookie
+            role = await self.door.judge(
+                address, lambda: self.door.token_role(token) if spelled else None
+            )
+            return role, proven
+        return self.door.tokens.role(header), False
 
-    def token_role(self, token: str) -> str | None:
+    async def login(self, token: str, address: str) -> str | None:
         """The role a token given on the login page stands for (None: no such token)."""
-        return self._role(f"Bearer {token}") if token else None
-
-    def _role(self, authorization: str) -> str | None:
-        if not authorization.isascii() or not authorization.isprintable():
-            return None  # no token of the relay's is spelled so
-        return self.tokens.role(authorization)
+        return await self.door.judge(address, lambda: self.door.token_role(token))

@@ -27,7 +27,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from textual_serve.app_service import AppService
 
-from qjob_tui.relay.app import RelayTokens
+from qjob_tui.relay.door import RelayTokens
 from qjob_tui.relay.viewer_dashboard import (
     SessionCount,
     dashboard_command,

@@ -25,11 +25,12 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from qjob_tui.edge.logins import client_address
+from qjob_tui.relay.door import Door
 from qjob_tui.relay.web.access import COOKIE, COOKIE_DAYS, WebAccess, cookie_value, same_origin
 from qjob_tui.relay.web.browser_session import BrowserSession, WebSettings
 from qjob_tui.relay.web.client import client_script, textual_serve_static
 from qjob_tui.relay.web.page import SECURITY_HEADERS, dashboard_page, login_page, title
-from qjob_tui.service.connections import FailedLogins, client_address
 from qjob_tui.store import JobStore
 
 log = logging.getLogger("qjob_tui.relay.web")
@@ -43,22 +44,15 @@ OWN_STATIC = Path(str(resources.files("qjob_tui.relay.web") / "static"))
 class BrowserView:
     """The routes' handlers over one store."""
 
-    def __init__(self, store: JobStore, settings: WebSettings) -> None:
+    def __init__(self, store: JobStore, settings: WebSettings, door: Door) -> None:
         self.store = store
         self.settings = settings
-        self.access = WebAccess(settings.tokens)
-        # Wrong tokens on the login form: that address waits twice as long each time, as at
-        # the relay's API and the service.
-        self.logins = FailedLogins()
+        self.access = WebAccess(door)
 
     async def _role(self, request: Request | WebSocket) -> str | None:
-        """The caller's role; a token it sent (header or cookie) is judged as the login form's
-        is, a wrong one slowing its address down."""
-        role = self.access.role(request.headers, request.cookies)
-        if not (request.headers.get("authorization") or request.cookies.get(COOKIE)):
-            return role  # no token sent: loopback's open door, or the login page
-        address = client_address(request.scope)
-        return role if await self.logins.check(address, lambda: role is not None) else None
+        return await self.access.role(
+            request.headers, request.cookies, client_address(request.scope)
+        )
 
     async def page(self, request: Request) -> Response:
         if await self._role(request) is None:
@@ -78,8 +72,7 @@ class BrowserView:
         except (UnicodeDecodeError, ValueError):
             fields = {}
         token = (fields.get("token") or [""])[0].strip()
-        address = client_address(request.scope)
-        if not await self.logins.check(address, lambda: self.access.token_role(token) is not None):
+        if await self.access.login(token, client_address(request.scope)) is None:
             page = login_page("That is not a token of this relay.")
             return HTMLResponse(page, 401, headers=SECURITY_HEADERS)
         response = RedirectResponse("/", 303, headers=SECURITY_HEADERS)
@@ -114,8 +107,9 @@ class BrowserView:
         await BrowserSession(websocket, self.settings, role).run()
 
 
-def browser_app(store: JobStore, settings: WebSettings) -> Starlette:
-    view = BrowserView(store, settings)
+def browser_app(store: JobStore, settings: WebSettings, door: Door | None = None) -> Starlette:
+    """The browser's routes; ``door`` is the relay API's, so that both share one throttle."""
+    view = BrowserView(store, settings, door or Door(settings.tokens))
     return Starlette(
         routes=[
             Route("/", view.page, methods=["GET", "HEAD"]),
