@@ -86,7 +86,7 @@ def run_relay_command(args: argparse.Namespace) -> int:
     from qjob_tui.cli.dashboard import configured_sources
     from qjob_tui.cli.sources import SourceError, resolve_source
     from qjob_tui.config import load_settings
-    from qjob_tui.relay.app import RelayTokens
+    from qjob_tui.relay.door import RelayTokens
     from qjob_tui.relay.server import refusal, relay_sources, run_relay
     from qjob_tui.store import StoreConfig
 
@@ -119,6 +119,9 @@ def run_relay_command(args: argparse.Namespace) -> int:
     from qjob_tui.relay.viewer_dashboard import SessionCount
 
     count = SessionCount(args.max_sessions)  # SSH and browser sessions share the limit
+    from qjob_tui.edge.logins import FailedLogins
+
+    logins = FailedLogins()  # one throttle of wrong credentials at every door: API, page, SSH
     also = None
     if args.ssh is not None:
         from qjob_tui.ssh.options import SshError, ssh_options
@@ -133,7 +136,7 @@ def run_relay_command(args: argparse.Namespace) -> int:
         tokens = options.tokens
 
         async def also(url: str) -> None:
-            await serve_ssh(options, url, count)
+            await serve_ssh(options, url, count, logins)
 
     web = None
     if not args.no_web:
@@ -150,6 +153,7 @@ def run_relay_command(args: argparse.Namespace) -> int:
                 log_level=args.log_level,
                 also=also,
                 web=web,
+                logins=logins,
             )
         )
     except OSError as exc:

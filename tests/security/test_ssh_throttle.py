@@ -105,3 +105,38 @@ async def test_a_flood_of_unknown_keys_waits_only_a_few(tmp_path: Path) -> None:
             for attempt in flood:
                 attempt.cancel()
             await asyncio.gather(*flood, return_exceptions=True)
+
+
+def test_the_relay_command_hands_one_throttle_to_every_door(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``qjob-tui relay --ssh``: a wrong key at the SSH door counts against the address at the
+    API and the browser's page too, and the other way round (one FailedLogins for all)."""
+    from qjob_tui.cli.main import build_parser
+    from qjob_tui.cli.relay import run_relay_command
+    from qjob_tui.relay import server as relay_server
+    from qjob_tui.ssh import server as ssh_server
+
+    viewer = write_key(tmp_path / "viewer")
+    (tmp_path / "viewers").write_bytes(viewer.with_suffix(".pub").read_bytes())
+    handed: dict[str, FailedLogins] = {}
+
+    async def fake_serve_ssh(*args: object, **kwargs: object) -> None:
+        handed["ssh"] = kwargs.get("logins") or args[3]  # type: ignore[assignment]
+
+    async def fake_run_relay(*args: object, **kwargs: object) -> int:
+        handed["relay"] = kwargs["logins"]  # type: ignore[assignment]
+        also = kwargs["also"]
+        await also("http://127.0.0.1:1")  # type: ignore[operator]
+        return 0
+
+    monkeypatch.setattr(ssh_server, "serve_ssh", fake_serve_ssh)
+    monkeypatch.setattr(relay_server, "run_relay", fake_run_relay)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    args = build_parser().parse_args(
+        ["relay", "--source", "http://127.0.0.1:1", "--no-web", "--ssh", "0",
+         "--authorized-keys", str(tmp_path / "viewers"), "--data", str(tmp_path / "data")]
+    )  # fmt: skip
+    assert run_relay_command(args) == 0
+    assert isinstance(handed["relay"], FailedLogins)
+    assert handed["ssh"] is handed["relay"]
