@@ -22,6 +22,7 @@ from starlette.routing import Mount, Route
 
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import client_address
+from qjob_tui.edge.pages import PagesKeptOut
 from qjob_tui.model import Job, tag_problem
 from qjob_tui.relay.door import OPERATOR, Door, RelayTokens
 from qjob_tui.relay.errors import BadQuery, error, known_source
@@ -366,6 +367,12 @@ def create_relay_app(store: JobStore, tokens: RelayTokens, door: Door | None = N
         exception_handlers={BadQuery: _bad_query, LookupError: _not_found},
     )
     app.state.relay = relay
-    app.add_middleware(RelayGate, door=door or Door(tokens))
+    door = door or Door(tokens)
+    app.add_middleware(RelayGate, door=door)
+    app.add_middleware(
+        PagesKeptOut,
+        unvouched=lambda headers: door.unvouched(headers.get("authorization", "")),
+        refuse=lambda reason: error(403, "forbidden", reason),
+    )
     app.add_middleware(RequestFraming)
     return app

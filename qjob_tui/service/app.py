@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import FailedLogins, client_address, same_secret
+from qjob_tui.edge.pages import PagesKeptOut
 from qjob_tui.model import ProgramId, tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
@@ -728,6 +729,12 @@ def create_app(config: ServiceConfig) -> Starlette:
     # The last added is the outermost: errors of every layer reach the boundary.
     app.add_middleware(
         AuthMiddleware, token=config.token, issuer=service.issuer, logins=service.logins
+    )
+    open_door = config.token is None and service.issuer is None
+    app.add_middleware(
+        PagesKeptOut,
+        unvouched=lambda headers: open_door,
+        refuse=lambda reason: views.error(403, "forbidden", reason),
     )
     app.add_middleware(BodyLimit, limit=config.max_body)
     app.add_middleware(ErrorBoundary, data_dir=config.data_dir)

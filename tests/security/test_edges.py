@@ -119,7 +119,8 @@ def test_hostile_authorization_is_401_on_the_service_and_the_relay(
 ) -> None:
     for port, path in ((secured.port, "/api/v1/jobs"), (port_of(relay), "/sources")):
         request = (
-            f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: ".encode()
+            f"GET {path} HTTP/1.1\r\nHost: localhost\r\n".encode()
+            + b"Connection: close\r\nAuthorization: "
             + header
             + b"\r\n\r\n"
         )
@@ -228,8 +229,8 @@ def test_wrong_api_keys_and_tokens_are_slowed_down_not_blocked(secured: ServiceP
     [
         b"",
         b"GET /api/v1/backends HTTP/1.1\r\n",
-        b"GET /api/v1/backends HTTP/1.1\r\nHost: x\r\nX-Slow: 1",
-        b'POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"a":',
+        b"GET /api/v1/backends HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1",
+        b'POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{"a":',
     ],
     ids=["nothing", "request-line", "half-headers", "stalled-body"],
 )
@@ -247,7 +248,7 @@ def test_a_kept_alive_connection_that_starts_a_request_and_stalls_is_closed(
     service: ServiceProcess,
 ) -> None:
     with socket.create_connection(("127.0.0.1", service.port), timeout=HEAD_SECONDS * 6) as conn:
-        conn.sendall(b"GET /api/v1/version HTTP/1.1\r\nHost: x\r\n\r\n")
+        conn.sendall(b"GET /api/v1/version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         first = conn.recv(65536)
         assert first.startswith(b"HTTP/1.1 200")
         # Every second a byte of the next request: the keep-alive timer is off, the head's
@@ -295,9 +296,9 @@ def test_content_length_with_transfer_encoding_is_refused_and_closed(
         port = port_of(relay)
         first, second = "/sources", "/sources"
     smuggled = (
-        f"POST {first} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"POST {first} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-        f"GET {second} HTTP/1.1\r\nHost: x\r\n\r\n"
+        f"GET {second} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     ).encode()
     answer = raw_request(port, smuggled)
     assert answer.count(b"HTTP/1.1 ") == 1, answer[:500]
@@ -321,7 +322,8 @@ def test_any_authorization_bytes_get_a_4xx(
     """Whatever bytes an Authorization header holds, the answer is a 4xx, never a 5xx."""
     for port, path in ((secured.port, "/api/v1/jobs"), (port_of(relay), "/sources")):
         request = (
-            f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: ".encode()
+            f"GET {path} HTTP/1.1\r\nHost: localhost\r\n".encode()
+            + b"Connection: close\r\nAuthorization: "
             + scheme
             + value
             + b"\r\n\r\n"

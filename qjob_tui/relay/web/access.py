@@ -9,49 +9,14 @@ from the relay's own page: its ``Origin`` names the host the request was sent to
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
+from qjob_tui.edge.pages import is_loopback_host
 from qjob_tui.relay.door import Door
 
 COOKIE = "qjob_relay_token"
 COOKIE_DAYS = 30
-LOOPBACK_NAMES = ("localhost", "localhost.")
-
-
-def _hostname(host: str) -> str:
-    """The name of a ``Host`` header's value, without port or brackets."""
-    try:
-        return urlsplit(f"//{host}").hostname or ""
-    except ValueError:
-        return ""
-
-
-def is_loopback_host(host: str) -> bool:
-    name = _hostname(host)
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def same_origin(headers: Mapping[str, str]) -> bool:
-    """True when the request's ``Origin`` (if any) is the host it was sent to.
-
-    A browser always sends ``Origin`` with a websocket and a form post; a program that sends
-    none is no page of another site.
-    """
-    origin = headers.get("origin")
-    if origin is None:
-        return True
-    try:
-        parts = urlsplit(origin)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and parts.netloc == headers.get("host", "")
 
 
 def cookie_value(token: str) -> str:

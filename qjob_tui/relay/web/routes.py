@@ -26,8 +26,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from qjob_tui.edge.logins import client_address
+from qjob_tui.edge.pages import same_origin
 from qjob_tui.relay.door import Door
-from qjob_tui.relay.web.access import COOKIE, COOKIE_DAYS, WebAccess, cookie_value, same_origin
+from qjob_tui.relay.web.access import COOKIE, COOKIE_DAYS, WebAccess, cookie_value
 from qjob_tui.relay.web.browser_session import BrowserSession, WebSettings
 from qjob_tui.relay.web.client import client_script, textual_serve_static
 from qjob_tui.relay.web.page import SECURITY_HEADERS, dashboard_page, login_page, title
