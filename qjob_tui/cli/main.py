@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from qjob_tui import __version__, locations
 from qjob_tui.cli.arg_types import non_negative_float, port, positive_int, refresh
+from qjob_tui.cli.serve_secrets import SecretError, refusing, secret
 from qjob_tui.cli.variables import APIKEY_VARIABLE, TOKEN_VARIABLE
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-# Where ``serve`` finds its secrets when they are not on its command line (which ps shows).
 # A worker holds about 200 MB once Qiskit is imported and has run a job.
 MIN_JOB_MEMORY = 256 * 1024**2
 
@@ -93,29 +93,43 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"data directory (default {locations.data_dir()})",
     )
     serve.add_argument(
-        "--token",
-        default=None,
-        help="require 'Authorization: Bearer TOKEN' on every request; required off loopback, "
-        f"at least 16 characters. Visible to ps: prefer ${TOKEN_VARIABLE} or --token-env",
-    )
-    serve.add_argument(
         "--token-env",
         metavar="VAR",
         default=None,
-        help=f"read the token from environment variable VAR (default {TOKEN_VARIABLE})",
+        help="require 'Authorization: Bearer TOKEN' on every request (required off loopback, "
+        f"at least 16 characters), the token read from environment variable VAR (default "
+        f"{TOKEN_VARIABLE})",
     )
     serve.add_argument(
-        "--iam-apikey",
+        "--token-file",
+        metavar="PATH",
+        type=Path,
         default=None,
-        help="emulate IBM Cloud IAM: answer POST /identity/token for this API key and "
-        f"require the tokens it issues. Visible to ps: prefer ${APIKEY_VARIABLE} or "
-        "--iam-apikey-env",
+        help="read the token from this file instead, which only you may read (chmod 600)",
     )
     serve.add_argument(
         "--iam-apikey-env",
         metavar="VAR",
         default=None,
-        help=f"read the IAM API key from environment variable VAR (default {APIKEY_VARIABLE})",
+        help="emulate IBM Cloud IAM: answer POST /identity/token for the API key in "
+        f"environment variable VAR (default {APIKEY_VARIABLE}), and require the tokens it "
+        "issues",
+    )
+    serve.add_argument(
+        "--iam-apikey-file",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="read the IAM API key from this file instead, which only you may read (chmod 600)",
+    )
+    # The old spellings that took the secret itself: refused, saying where it goes now.
+    serve.add_argument(
+        "--token", action=refusing(TOKEN_VARIABLE, "--token-file"), help=argparse.SUPPRESS
+    )
+    serve.add_argument(
+        "--iam-apikey",
+        action=refusing(APIKEY_VARIABLE, "--iam-apikey-file"),
+        help=argparse.SUPPRESS,
     )
     serve.add_argument("--demo", action="store_true", help="submit a demo workload")
     serve.add_argument(
@@ -352,22 +366,6 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     tag.add_argument("--source", action=_Once, help=source_help)
 
 
-def _secret(given: str | None, variable: str | None, default: str, flag: str) -> str | None:
-    """A secret from its flag, else from the named (or default) environment variable.
-
-    A variable named with ``--token-env`` or ``--iam-apikey-env`` must be set: a typo would
-    otherwise start a service without the protection that was asked for.
-    """
-    if given:
-        return given
-    if variable is not None:
-        value = os.environ.get(variable)
-        if not value:
-            raise ValueError(f"{flag} {variable}: that environment variable is not set")
-        return value
-    return os.environ.get(default) or None
-
-
 def _job_limits(args: argparse.Namespace) -> JobLimits | str:
     """The per-job limits of ``serve``'s flags, or why they do not fit together."""
     from qjob_tui.service.limits import (
@@ -393,9 +391,16 @@ def _serve(args: argparse.Namespace) -> int:
     from qjob_tui.service.server import refusal, serve
 
     try:
-        token = _secret(args.token, args.token_env, TOKEN_VARIABLE, "--token-env")
-        apikey = _secret(args.iam_apikey, args.iam_apikey_env, APIKEY_VARIABLE, "--iam-apikey-env")
-    except ValueError as exc:
+        token = secret(
+            args.token_file, args.token_env, TOKEN_VARIABLE, ("--token-file", "--token-env")
+        )
+        apikey = secret(
+            args.iam_apikey_file,
+            args.iam_apikey_env,
+            APIKEY_VARIABLE,
+            ("--iam-apikey-file", "--iam-apikey-env"),
+        )
+    except SecretError as exc:
         print(f"qjob-tui serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     problem = refusal(args.host, token)
