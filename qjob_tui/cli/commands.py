@@ -14,7 +14,6 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
 
 from dateutil import tz
 
@@ -22,6 +21,7 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, InvalidId, InvalidSource, NetworkError
 from qjob_tui.api.source import Source
 from qjob_tui.cli.marks import STATUS_MARK
+from qjob_tui.cli.program_file import ProgramFileError, read_program
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.cli.watch import watch
 from qjob_tui.export import job_to_dict
@@ -209,11 +209,10 @@ def _tags_refused(tags: list[str]) -> bool:
 def submit(args: argparse.Namespace) -> int:
     if _tags_refused(args.tag or []):
         return EXIT_USAGE
-    path: Path = args.file
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"qjob-tui: cannot read {path}: {exc}", file=sys.stderr)
+        text = read_program(args.file)
+    except ProgramFileError as exc:
+        print(f"qjob-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
     async def action(client: JobClient) -> int:
