@@ -226,13 +226,17 @@ def submit(args: argparse.Namespace) -> int:
 
 
 def _already_final(job: Job) -> int:
-    """A job that has ended: saying so, and success if it ended the way the user wanted."""
-    state = job.status.value.lower()
+    """A job that has ended: success if it ended cancelled, else an error naming its final
+    state (the rule ``cancel --help`` states)."""
     shown = one_line(job.id, 80)
     if job.status is JobStatus.CANCELLED:
-        print(f"{shown} is already cancelled")
+        print(f"{shown} was already cancelled")
         return EXIT_OK
-    print(f"qjob-tui: {shown} is already {state}: nothing to cancel", file=sys.stderr)
+    print(
+        f"qjob-tui: {shown} cannot be cancelled: it has already ended, in final state "
+        f"{job.status.value}",
+        file=sys.stderr,
+    )
     return EXIT_ERROR
 
 

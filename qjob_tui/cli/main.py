@@ -356,7 +356,15 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     submit.add_argument("--name", help="a name for the job (local service only)")
     submit.add_argument("--source", action=_Once, help=source_help)
 
-    cancel = commands.add_parser("cancel", help="cancel a queued or running job")
+    cancel = commands.add_parser(
+        "cancel",
+        help="cancel a queued or running job",
+        description="Cancel a queued or running job. Exit code 0 when the job ends cancelled: "
+        "by this command ('cancelled ID'), or already before it ('ID was already cancelled'). "
+        "1 when it cannot be cancelled because it already ended otherwise (the line on stderr "
+        "names its final state, DONE or ERROR), or when the service cannot be reached or "
+        "refuses. 2 for bad usage.",
+    )
     cancel.add_argument("job_id", metavar="ID", type=_job_id)
     cancel.add_argument("--source", action=_Once, help=source_help)
 
