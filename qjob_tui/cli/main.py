@@ -306,7 +306,34 @@ def _root_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
                 parser.error(f"{flag} given twice, differently: {value!r} and {current!r}")
             setattr(args, name, value)
         else:
-            parser.error(f"{flag} is not an option of {where} (it is the dashboard's)")
+            parser.error(_not_an_option(flag, args.command))
+
+
+def _not_an_option(flag: str, command: str) -> str:
+    """The one explanation of a dashboard option given to a subcommand, wherever it stood."""
+    return f"{flag} is not an option of 'qjob-tui {command}' (it is the dashboard's)"
+
+
+def _refuse_extras(
+    extras: list[str], args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> None:
+    """What no parser took: a dashboard option after a subcommand (``qjob-tui ls
+    --readonly``) is explained as it is before one; anything else is unrecognized."""
+    dashboard = [
+        flag
+        for action in parser._actions
+        if action.dest.startswith(ROOT)
+        for flag in action.option_strings
+    ]
+    for extra in extras:
+        given = extra.partition("=")[0]
+        matches = (
+            [flag for flag in dashboard if flag.startswith(given)] if given[:2] == "--" else []
+        )
+        if given in dashboard or len(matches) == 1:
+            flag = given if given in dashboard else matches[0]
+            parser.error(_not_an_option(flag, args.command))
+    parser.error(f"unrecognized arguments: {' '.join(extras)}")
 
 
 class _Once(argparse.Action):
@@ -463,7 +490,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _refuse_extras(extras, args, parser)
     _root_options(args, parser)
     if args.command == "ls" and args.refresh is not None and not args.watch:
         parser.error("--refresh goes with --watch: 'qjob-tui ls' alone lists once")
