@@ -43,8 +43,9 @@ def _qpy_file(path: Path) -> Path:
         ),
         (lambda tmp: _write(tmp / "v4.qasm", "OPENQASM 4.0;\nqubit q;\n"), "version 4"),
         (lambda tmp: _write(tmp / "empty.qasm", ""), "is empty"),
+        (lambda tmp: _write(tmp / "big.log", "a log line\n" * 20000), "no 'OPENQASM' header"),
     ],
-    ids=["readme", "qpy", "typo", "version", "empty"],
+    ids=["readme", "qpy", "typo", "version", "empty", "big"],
 )
 def test_a_file_that_is_no_openqasm_program_is_refused_before_sending(
     service: ServiceProcess, tmp_path: Path, make: object, words: str

@@ -14,6 +14,12 @@ EXPECTED = (
 )
 
 
+# Larger programs are not parsed here, only their header checked: the service reads them, or
+# refuses them by size. wire.qasm_screen's time grows with the square of the text's length
+# (a second for 64 KiB, a minute for 512 KiB).
+PARSE_LIMIT = 64 * 1024
+
+
 class ProgramFileError(ValueError):
     """The file cannot be sent as a circuit; the message says why and what was expected."""
 
@@ -42,6 +48,13 @@ def read_program(path: Path) -> str:
     version = qasm_version(text)
     if version not in (None, "2", "3"):
         raise ProgramFileError(f"{shown} declares OpenQASM version {version}: {EXPECTED}")
+    if len(raw) > PARSE_LIMIT:
+        if version is None:
+            raise ProgramFileError(
+                f"{shown} is not an OpenQASM 2 or 3 program: it has no 'OPENQASM' header; "
+                f"{EXPECTED}"
+            )
+        return text
     try:
         load_qasm(text, "")
     except ParamsDecodeError as exc:
