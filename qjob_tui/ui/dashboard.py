@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from qjob_tui.model import InstanceUsage, JobStatus
-from qjob_tui.store.changes import JobKey
+from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
 from qjob_tui.ui.actions import ACTIONS, DASHBOARD_AREAS, MUTATING, Action, bindings
 from qjob_tui.ui.backends.queue_pane import QueuePane
@@ -220,6 +220,8 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
             or shown in changes.removed
         ):
             detail.refresh_views()
+        if changes.changed:
+            self._follow_in_dialog(changes)
         ended = self.finish_watch.ended(changes)
         if ended:
             watched = set(job_list.rows.marked) | self.store.submitted
@@ -241,6 +243,14 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         ):
             self._show_groups()
             self._show_session()
+
+    def _follow_in_dialog(self, changes: ChangeSet) -> None:
+        """An open cancel dialog shows its jobs as they are now, not as they were."""
+        from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
+
+        for screen in self.app.screen_stack:
+            if isinstance(screen, ConfirmCancel):
+                screen.follow(changes.changed)
 
     def show_status(self) -> None:
         if self._counts_dirty:
