@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from rich.text import Text
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -31,6 +31,7 @@ from qjob_tui.ui.detail.session_view import SessionDetail
 from qjob_tui.ui.file_actions import FileActions
 from qjob_tui.ui.finished import FinishWatch
 from qjob_tui.ui.job_actions import JobActions
+from qjob_tui.ui.jobs.duration_reader import DurationReader
 from qjob_tui.ui.jobs.job_list import COLUMN_SPECS, JobList
 from qjob_tui.ui.jobs.job_rows import Column
 from qjob_tui.ui.messages import StoreChanged
@@ -89,6 +90,7 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         self._counts_dirty = True
         self._counts: Counter[JobStatus] = Counter()
         self.finish_watch = FinishWatch()
+        self._durations = DurationReader()
 
     # --- panes ---------------------------------------------------------------------------
 
@@ -194,6 +196,10 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
 
     def _tick(self) -> None:
         self.show_status()
+        if Column.DURATION in self.job_list.columns and not self.grouped:
+            keys = self._durations.wanted(self.job_list.jobs_in_view())
+            if keys:
+                self.read_durations(keys)
         if self.grouped:  # TTLs and ages move with the clock: relabel, the rows stay
             tree = self.session_tree
             tree.show_grouping(tree.grouping, self.several_sources)
@@ -243,6 +249,10 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         ):
             self._show_groups()
             self._show_session()
+
+    @work(group="durations", exit_on_error=False)
+    async def read_durations(self, keys: list[JobKey]) -> None:
+        await DurationReader.read(self.store, keys)
 
     def _follow_in_dialog(self, changes: ChangeSet) -> None:
         """An open cancel dialog shows its jobs as they are now, not as they were."""
