@@ -74,6 +74,15 @@ def test_a_secret_on_the_command_line_is_refused_with_the_way_in(
         assert "the-secret-typed-in" not in done.stderr + done.stdout
 
 
+@pytest.mark.parametrize(
+    "typed", ["--tok=the-secret-typed-in-1234", "--tokn=the-secret-typed-in-1234"]
+)
+def test_a_mistyped_option_never_repeats_its_value(typed: str) -> None:
+    done = _serve(typed)
+    assert done.returncode == 2 and "--tok" in done.stderr
+    assert "the-secret-typed-in" not in done.stderr + done.stdout
+
+
 def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "token"
     path.write_text(TOKEN + "\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,12 +47,18 @@ def _size(text: str) -> int:
     return int(value)
 
 
+_OPTION_VALUE = re.compile(r"(--[A-Za-z0-9][\w-]*)=\S+")
+
+
 class Parser(argparse.ArgumentParser):
     """argparse's parser whose usage errors are one line (and exit 2), as every error is."""
 
     def error(self, message: str) -> NoReturn:
         from qjob_tui.text import one_line
 
+        # argparse quotes an unknown or ambiguous ``--opt=value`` whole: the value may be a
+        # secret typed after a mistyped option (``--tok=SECRET``), so it is never repeated.
+        message = _OPTION_VALUE.sub(r"\1=***", message)
         self.exit(EXIT_USAGE, f"{self.prog}: {one_line(message, 300)} (see {self.prog} --help)\n")
 
 
