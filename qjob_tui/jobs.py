@@ -106,7 +106,7 @@ class JobService:
     def __init__(
         self, source: Source | str, token: str | None = None, *, apikey: str | None = None
     ) -> None:
-        """A service URL with its token or IAM API key (``serve --iam-apikey``), or a Source."""
+        """A service URL with its token or IAM API key (those ``serve`` was given), or a Source."""
         if isinstance(source, str):
             source = Source.local(source, token, apikey=apikey)
         self.source = source

@@ -21,7 +21,9 @@ APIKEY = "runtime-test-key"
 
 
 def start_iam_service(data: Path, *args: str) -> ServiceProcess:
-    return ServiceProcess(data, "--iam-apikey", APIKEY, "--latency-scale", "0.2", *args).start()
+    return ServiceProcess(
+        data, "--latency-scale", "0.2", *args, env={"QJOB_TUI_IAM_APIKEY": APIKEY}
+    ).start()
 
 
 @pytest.fixture(scope="module")

@@ -35,9 +35,16 @@ class ServiceProcess:
     is used as it is.
     """
 
-    def __init__(self, data: Path, *args: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data: Path,
+        *args: str,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data = data
         self.args = args
+        self.env = env or {}  # secrets go here: ``serve`` refuses them as arguments
         self.port = port or 0  # known once started, when the system chooses it
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data / f"service-{os.getpid()}-{next(_instances)}.log"
@@ -58,7 +65,7 @@ class ServiceProcess:
         # ask for warm workers in ``args``, which come later and win.
         command += ["--data", str(self.data), "--log-level", "info", "--warm-workers", "0"]
         command += list(self.args)
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout

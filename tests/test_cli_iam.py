@@ -1,7 +1,7 @@
 """The command line, the dashboard's sources and the relay reach an IAM-protected service.
 
-``qjob-tui serve --iam-apikey`` (the README's Qiskit set-up) accepts only the bearer tokens it
-issues for the API key. The key given as ``$QJOB_TUI_IAM_APIKEY`` is exchanged for them as
+``qjob-tui serve`` with an IAM API key (the README's Qiskit set-up) accepts only the bearer
+tokens it issues for the API key. The key given as ``$QJOB_TUI_IAM_APIKEY`` is exchanged for them as
 qiskit-ibm-runtime does; without it the answer says how to get in.
 """
 
@@ -29,7 +29,9 @@ APIKEY = "iam-cli-test-key-0123"
 
 @pytest.fixture(scope="module")
 def iam_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    proc = ServiceProcess(tmp_path_factory.mktemp("iam-cli"), "--iam-apikey", APIKEY).start()
+    proc = ServiceProcess(
+        tmp_path_factory.mktemp("iam-cli"), env={"QJOB_TUI_IAM_APIKEY": APIKEY}
+    ).start()
     yield proc
     proc.stop()
 

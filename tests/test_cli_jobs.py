@@ -68,14 +68,14 @@ def test_submit_show_tag_cancel_ls(service: ServiceProcess, tmp_path: Path) -> N
     assert cancelled.returncode == 0 and cancelled.stdout.strip() == f"cancelled {long}"
     again = qjob("cancel", long, *src, home=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.strip() == f"{long} is already cancelled"
+    assert again.stdout.strip() == f"{long} was already cancelled"
     for _ in range(300):  # the small job is done by now, or very soon
         state = json.loads(qjob("show", job_id, "--json", *src, home=tmp_path).stdout)["status"]
         if state == "DONE":
             break
     done = qjob("cancel", job_id, *src, home=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert f"{job_id} is already done: nothing to cancel" in done.stderr
+    assert f"{job_id} cannot be cancelled: it has already ended, in final state DONE" in done.stderr
 
 
 def subprocess_submit(service: ServiceProcess, home: Path, circuit: Path) -> str:

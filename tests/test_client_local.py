@@ -175,7 +175,9 @@ async def test_connection_reuse(source: Source) -> None:
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     data: Path = tmp_path_factory.mktemp("client-secured")
-    proc = ServiceProcess(data, "--token", "tok-123456", "--iam-apikey", "key-123456").start()
+    proc = ServiceProcess(
+        data, env={"QJOB_TUI_SERVICE_TOKEN": "tok-123456", "QJOB_TUI_IAM_APIKEY": "key-123456"}
+    ).start()
     yield proc
     proc.stop()
 

@@ -236,8 +236,8 @@ def test_the_service_waits_for_a_missing_scheduler_and_resumes(
 @pytest.fixture(scope="module")
 def local_cluster_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     data: Path = tmp_path_factory.mktemp("dask-runtime")
-    args = ("--iam-apikey", APIKEY, "--latency-scale", "0.2", "--dask", "local:2")
-    proc = ServiceProcess(data, *args).start(timeout=90)
+    args = ("--latency-scale", "0.2", "--dask", "local:2")
+    proc = ServiceProcess(data, *args, env={"QJOB_TUI_IAM_APIKEY": APIKEY}).start(timeout=90)
     yield proc
     proc.stop()
 

@@ -22,7 +22,9 @@ APIKEY = "runtime-test-key"
 @pytest.fixture(scope="module")
 def iam_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     data: Path = tmp_path_factory.mktemp("runtime")
-    proc = ServiceProcess(data, "--iam-apikey", APIKEY, "--latency-scale", "0.2").start()
+    proc = ServiceProcess(
+        data, "--latency-scale", "0.2", env={"QJOB_TUI_IAM_APIKEY": APIKEY}
+    ).start()
     yield proc
     proc.stop()
 

@@ -18,7 +18,9 @@ GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     data: Path = tmp_path_factory.mktemp("secured")
-    proc = ServiceProcess(data, "--token", "s3cret-token", "--iam-apikey", "my-api-key").start()
+    proc = ServiceProcess(
+        data, env={"QJOB_TUI_SERVICE_TOKEN": "s3cret-token", "QJOB_TUI_IAM_APIKEY": "my-api-key"}
+    ).start()
     yield proc
     proc.stop()
 

@@ -23,7 +23,7 @@ _CREDENTIAL = re.compile(r"[\x21-\x7e]+")
 
 def url_problem(url: str, what: str = "source") -> str | None:
     """Why ``url`` cannot be a server's address, or None if it can."""
-    shown = repr(one_line(_masked(url), 80))
+    shown = repr(one_line(masked_url(url), 80))
     if not url or any(ch.isspace() or not ch.isprintable() for ch in url):
         return f"{what} {shown} is not a URL: it is empty or holds blanks or control characters"
     try:
@@ -55,7 +55,7 @@ def url_problem(url: str, what: str = "source") -> str | None:
     return None
 
 
-def _masked(url: str) -> str:
+def masked_url(url: str) -> str:
     """The URL with what may be a secret masked: anything before an ``@`` of its authority (a
     password) and its query and fragment (``?token=…``)."""
     url, question, _ = url.partition("?")

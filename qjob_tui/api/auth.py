@@ -54,7 +54,7 @@ class NoAuth:
 
 
 class BearerAuth:
-    """A fixed token, as the local service's ``--token`` expects."""
+    """A fixed token, as the local service started with a token expects."""
 
     def __init__(self, token: str) -> None:
         self._token = token

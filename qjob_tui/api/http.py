@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from qjob_tui.api.address import masked_url
 from qjob_tui.api.auth import Auth
 from qjob_tui.api.errors import (
     ApiError,
@@ -282,15 +283,22 @@ class Requester:
                 return None
             raise self._fail(
                 NetworkError,
-                f"timed out after {attempt} tries (no answer within {self.read_timeout:g} s)",
+                f"timed out after {attempt} tries (no answer from {self._shown_url} within "
+                f"{self.read_timeout:g} s)",
             ) from None
         except httpx.TransportError as exc:
             if attempt < self.policy.max_tries:
                 return None
             reason = type(exc).__name__
             raise self._fail(
-                NetworkError, f"unreachable ({reason}) after {attempt} tries"
+                NetworkError, f"unreachable ({reason}) at {self._shown_url} after {attempt} tries"
             ) from None
+
+    @property
+    def _shown_url(self) -> str:
+        """The service's address as errors name it: a script may hold only the URL, not the
+        source's name; whatever could be a secret in it is masked."""
+        return masked_url(str(self._client.base_url).rstrip("/"))
 
     def _retry_wait(self, response: httpx.Response, attempt: int) -> float | None:
         """How long to wait before trying a refused request again, or None not to."""

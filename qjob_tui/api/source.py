@@ -84,8 +84,9 @@ class Source:
     ) -> Source:
         """The local service (or any server of the same API) at ``url`` (…/api/v1).
 
-        With an IAM API key (``qjob-tui serve --iam-apikey``), it is exchanged for bearer tokens
-        at the service's own ``/identity/token``, as qiskit-ibm-runtime does at IBM Cloud IAM.
+        With an IAM API key (``qjob-tui serve`` given ``$QJOB_TUI_IAM_APIKEY``), it is exchanged
+        for bearer tokens at the service's own ``/identity/token``, as qiskit-ibm-runtime does
+        at IBM Cloud IAM.
         """
         url = url.rstrip("/")
         if not url.endswith("/api/v1"):

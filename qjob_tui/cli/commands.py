@@ -14,7 +14,6 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
 
 from dateutil import tz
 
@@ -22,6 +21,7 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, InvalidId, InvalidSource, NetworkError
 from qjob_tui.api.source import Source
 from qjob_tui.cli.marks import STATUS_MARK
+from qjob_tui.cli.program_file import ProgramFileError, read_program
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.cli.watch import watch
 from qjob_tui.export import job_to_dict
@@ -209,11 +209,10 @@ def _tags_refused(tags: list[str]) -> bool:
 def submit(args: argparse.Namespace) -> int:
     if _tags_refused(args.tag or []):
         return EXIT_USAGE
-    path: Path = args.file
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"qjob-tui: cannot read {path}: {exc}", file=sys.stderr)
+        text = read_program(args.file)
+    except ProgramFileError as exc:
+        print(f"qjob-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
     async def action(client: JobClient) -> int:
@@ -227,13 +226,17 @@ def submit(args: argparse.Namespace) -> int:
 
 
 def _already_final(job: Job) -> int:
-    """A job that has ended: saying so, and success if it ended the way the user wanted."""
-    state = job.status.value.lower()
+    """A job that has ended: success if it ended cancelled, else an error naming its final
+    state (the rule ``cancel --help`` states)."""
     shown = one_line(job.id, 80)
     if job.status is JobStatus.CANCELLED:
-        print(f"{shown} is already cancelled")
+        print(f"{shown} was already cancelled")
         return EXIT_OK
-    print(f"qjob-tui: {shown} is already {state}: nothing to cancel", file=sys.stderr)
+    print(
+        f"qjob-tui: {shown} cannot be cancelled: it has already ended, in final state "
+        f"{job.status.value}",
+        file=sys.stderr,
+    )
     return EXIT_ERROR
 
 

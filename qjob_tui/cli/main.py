@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from qjob_tui import __version__, locations
 from qjob_tui.cli.arg_types import non_negative_float, port, positive_int, refresh
+from qjob_tui.cli.serve_secrets import SecretError, refusing, secret
 from qjob_tui.cli.variables import APIKEY_VARIABLE, TOKEN_VARIABLE
 
 if TYPE_CHECKING:
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-# Where ``serve`` finds its secrets when they are not on its command line (which ps shows).
 # A worker holds about 200 MB once Qiskit is imported and has run a job.
 MIN_JOB_MEMORY = 256 * 1024**2
 
@@ -46,12 +47,18 @@ def _size(text: str) -> int:
     return int(value)
 
 
+_OPTION_VALUE = re.compile(r"(--[A-Za-z0-9][\w-]*)=\S+")
+
+
 class Parser(argparse.ArgumentParser):
     """argparse's parser whose usage errors are one line (and exit 2), as every error is."""
 
     def error(self, message: str) -> NoReturn:
         from qjob_tui.text import one_line
 
+        # argparse quotes an unknown or ambiguous ``--opt=value`` whole: the value may be a
+        # secret typed after a mistyped option (``--tok=SECRET``), so it is never repeated.
+        message = _OPTION_VALUE.sub(r"\1=***", message)
         self.exit(EXIT_USAGE, f"{self.prog}: {one_line(message, 300)} (see {self.prog} --help)\n")
 
 
@@ -93,29 +100,43 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"data directory (default {locations.data_dir()})",
     )
     serve.add_argument(
-        "--token",
-        default=None,
-        help="require 'Authorization: Bearer TOKEN' on every request; required off loopback, "
-        f"at least 16 characters. Visible to ps: prefer ${TOKEN_VARIABLE} or --token-env",
-    )
-    serve.add_argument(
         "--token-env",
         metavar="VAR",
         default=None,
-        help=f"read the token from environment variable VAR (default {TOKEN_VARIABLE})",
+        help="require 'Authorization: Bearer TOKEN' on every request (required off loopback, "
+        f"at least 16 characters), the token read from environment variable VAR (default "
+        f"{TOKEN_VARIABLE})",
     )
     serve.add_argument(
-        "--iam-apikey",
+        "--token-file",
+        metavar="PATH",
+        type=Path,
         default=None,
-        help="emulate IBM Cloud IAM: answer POST /identity/token for this API key and "
-        f"require the tokens it issues. Visible to ps: prefer ${APIKEY_VARIABLE} or "
-        "--iam-apikey-env",
+        help="read the token from this file instead, which only you may read (chmod 600)",
     )
     serve.add_argument(
         "--iam-apikey-env",
         metavar="VAR",
         default=None,
-        help=f"read the IAM API key from environment variable VAR (default {APIKEY_VARIABLE})",
+        help="emulate IBM Cloud IAM: answer POST /identity/token for the API key in "
+        f"environment variable VAR (default {APIKEY_VARIABLE}), and require the tokens it "
+        "issues",
+    )
+    serve.add_argument(
+        "--iam-apikey-file",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="read the IAM API key from this file instead, which only you may read (chmod 600)",
+    )
+    # The old spellings that took the secret itself: refused, saying where it goes now.
+    serve.add_argument(
+        "--token", action=refusing(TOKEN_VARIABLE, "--token-file"), help=argparse.SUPPRESS
+    )
+    serve.add_argument(
+        "--iam-apikey",
+        action=refusing(APIKEY_VARIABLE, "--iam-apikey-file"),
+        help=argparse.SUPPRESS,
     )
     serve.add_argument("--demo", action="store_true", help="submit a demo workload")
     serve.add_argument(
@@ -292,7 +313,34 @@ def _root_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
                 parser.error(f"{flag} given twice, differently: {value!r} and {current!r}")
             setattr(args, name, value)
         else:
-            parser.error(f"{flag} is not an option of {where} (it is the dashboard's)")
+            parser.error(_not_an_option(flag, args.command))
+
+
+def _not_an_option(flag: str, command: str) -> str:
+    """The one explanation of a dashboard option given to a subcommand, wherever it stood."""
+    return f"{flag} is not an option of 'qjob-tui {command}' (it is the dashboard's)"
+
+
+def _refuse_extras(
+    extras: list[str], args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> None:
+    """What no parser took: a dashboard option after a subcommand (``qjob-tui ls
+    --readonly``) is explained as it is before one; anything else is unrecognized."""
+    dashboard = [
+        flag
+        for action in parser._actions
+        if action.dest.startswith(ROOT)
+        for flag in action.option_strings
+    ]
+    for extra in extras:
+        given = extra.partition("=")[0]
+        matches = (
+            [flag for flag in dashboard if flag.startswith(given)] if given[:2] == "--" else []
+        )
+        if given in dashboard or len(matches) == 1:
+            flag = given if given in dashboard else matches[0]
+            parser.error(_not_an_option(flag, args.command))
+    parser.error(f"unrecognized arguments: {' '.join(extras)}")
 
 
 class _Once(argparse.Action):
@@ -342,7 +390,15 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     submit.add_argument("--name", help="a name for the job (local service only)")
     submit.add_argument("--source", action=_Once, help=source_help)
 
-    cancel = commands.add_parser("cancel", help="cancel a queued or running job")
+    cancel = commands.add_parser(
+        "cancel",
+        help="cancel a queued or running job",
+        description="Cancel a queued or running job. Exit code 0 when the job ends cancelled: "
+        "by this command ('cancelled ID'), or already before it ('ID was already cancelled'). "
+        "1 when it cannot be cancelled because it already ended otherwise (the line on stderr "
+        "names its final state, DONE or ERROR), or when the service cannot be reached or "
+        "refuses. 2 for bad usage.",
+    )
     cancel.add_argument("job_id", metavar="ID", type=_job_id)
     cancel.add_argument("--source", action=_Once, help=source_help)
 
@@ -350,22 +406,6 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     tag.add_argument("job_id", metavar="ID", type=_job_id)
     tag.add_argument("tags", nargs="*", metavar="TAG")
     tag.add_argument("--source", action=_Once, help=source_help)
-
-
-def _secret(given: str | None, variable: str | None, default: str, flag: str) -> str | None:
-    """A secret from its flag, else from the named (or default) environment variable.
-
-    A variable named with ``--token-env`` or ``--iam-apikey-env`` must be set: a typo would
-    otherwise start a service without the protection that was asked for.
-    """
-    if given:
-        return given
-    if variable is not None:
-        value = os.environ.get(variable)
-        if not value:
-            raise ValueError(f"{flag} {variable}: that environment variable is not set")
-        return value
-    return os.environ.get(default) or None
 
 
 def _job_limits(args: argparse.Namespace) -> JobLimits | str:
@@ -393,9 +433,16 @@ def _serve(args: argparse.Namespace) -> int:
     from qjob_tui.service.server import refusal, serve
 
     try:
-        token = _secret(args.token, args.token_env, TOKEN_VARIABLE, "--token-env")
-        apikey = _secret(args.iam_apikey, args.iam_apikey_env, APIKEY_VARIABLE, "--iam-apikey-env")
-    except ValueError as exc:
+        token = secret(
+            args.token_file, args.token_env, TOKEN_VARIABLE, ("--token-file", "--token-env")
+        )
+        apikey = secret(
+            args.iam_apikey_file,
+            args.iam_apikey_env,
+            APIKEY_VARIABLE,
+            ("--iam-apikey-file", "--iam-apikey-env"),
+        )
+    except SecretError as exc:
         print(f"qjob-tui serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     problem = refusal(args.host, token)
@@ -450,7 +497,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _refuse_extras(extras, args, parser)
     _root_options(args, parser)
     if args.command == "ls" and args.refresh is not None and not args.watch:
         parser.error("--refresh goes with --watch: 'qjob-tui ls' alone lists once")

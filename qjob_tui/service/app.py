@@ -541,7 +541,9 @@ class JobRoutes:
 
     async def identity_token(self, request: Request) -> Response:
         if self.issuer is None:
-            return views.error(404, "not_found", "IAM emulation is off (start with --iam-apikey)")
+            return views.error(
+                404, "not_found", "IAM emulation is off (start it with $QJOB_TUI_IAM_APIKEY set)"
+            )
         # IAM takes application/x-www-form-urlencoded; parsed here to avoid python-multipart.
         raw = (await request.body()).decode("utf-8", errors="replace")
         form = {key: values[-1] for key, values in parse_qs(raw).items()}

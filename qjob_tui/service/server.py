@@ -30,7 +30,8 @@ def refusal(host: str, token: str | None) -> str | None:
         return (
             f"refusing to serve on {host} without a token: anyone on the network could "
             "submit and cancel jobs. Put a secret in $QJOB_TUI_SERVICE_TOKEN (or name another "
-            "variable with --token-env VAR); clients then send 'Authorization: Bearer SECRET'. "
+            "variable with --token-env VAR, or give a private file with --token-file PATH); "
+            "clients then send 'Authorization: Bearer SECRET'. "
             "Or serve on 127.0.0.1."
         )
     if sum(1 for char in token if not char.isspace()) < MIN_TOKEN_LENGTH:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from rich.text import Text
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from qjob_tui.model import InstanceUsage, JobStatus
-from qjob_tui.store.changes import JobKey
+from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
 from qjob_tui.ui.actions import ACTIONS, DASHBOARD_AREAS, MUTATING, Action, bindings
 from qjob_tui.ui.backends.queue_pane import QueuePane
@@ -31,6 +31,7 @@ from qjob_tui.ui.detail.session_view import SessionDetail
 from qjob_tui.ui.file_actions import FileActions
 from qjob_tui.ui.finished import FinishWatch
 from qjob_tui.ui.job_actions import JobActions
+from qjob_tui.ui.jobs.duration_reader import DurationReader
 from qjob_tui.ui.jobs.job_list import COLUMN_SPECS, JobList
 from qjob_tui.ui.jobs.job_rows import Column
 from qjob_tui.ui.messages import StoreChanged
@@ -91,6 +92,7 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         self._counts_dirty = True
         self._counts: Counter[JobStatus] = Counter()
         self.finish_watch = FinishWatch()
+        self._durations = DurationReader()
 
     # --- panes ---------------------------------------------------------------------------
 
@@ -196,6 +198,10 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
 
     def _tick(self) -> None:
         self.show_status()
+        if Column.DURATION in self.job_list.columns and not self.grouped:
+            keys = self._durations.wanted(self.job_list.jobs_in_view())
+            if keys:
+                self.read_durations(keys)
         if self.grouped:  # TTLs and ages move with the clock: relabel, the rows stay
             tree = self.session_tree
             tree.show_grouping(tree.grouping, self.several_sources)
@@ -224,6 +230,8 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
             or shown in changes.removed
         ):
             detail.refresh_views()
+        if changes.changed:
+            self._follow_in_dialog(changes)
         ended = self.finish_watch.ended(changes)
         if ended:
             watched = set(job_list.rows.marked) | self.store.submitted
@@ -245,6 +253,18 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         ):
             self._show_groups()
             self._show_session()
+
+    @work(group="durations", exit_on_error=False)
+    async def read_durations(self, keys: list[JobKey]) -> None:
+        await DurationReader.read(self.store, keys)
+
+    def _follow_in_dialog(self, changes: ChangeSet) -> None:
+        """An open cancel dialog shows its jobs as they are now, not as they were."""
+        from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
+
+        for screen in self.app.screen_stack:
+            if isinstance(screen, ConfirmCancel):
+                screen.follow(changes.changed)
 
     def show_status(self) -> None:
         if self._counts_dirty:

@@ -112,8 +112,20 @@ class JobActions(Screen[None]):
             )
 
         def confirmed(answer: bool | None) -> None:
-            if answer:
-                self.run_cancel([job.key for job in jobs])
+            if not answer:
+                return
+            # As they are now: a job may have ended while the dialog was open.
+            now = [self.store.job(job.key) or job for job in jobs]
+            active = [job.key for job in now if job.status.is_active]
+            if active:
+                self.run_cancel(active)
+                return
+            if len(now) == 1:
+                which = f"{one_line(now[0].id, 40)} had already ended: {now[0].status.value}"
+            else:
+                states = ", ".join(sorted({job.status.value for job in now}))
+                which = f"the {len(now)} jobs had already ended ({states})"
+            self.notify(f"Nothing was cancelled: {which}.", severity="warning")
 
         from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 

@@ -28,9 +28,8 @@ OPERATOR = "edge-operator-" + "o" * 20
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    proc = ServiceProcess(
-        tmp_path_factory.mktemp("edge"), "--token", TOKEN, "--iam-apikey", APIKEY
-    ).start()
+    secrets = {"QJOB_TUI_SERVICE_TOKEN": TOKEN, "QJOB_TUI_IAM_APIKEY": APIKEY}
+    proc = ServiceProcess(tmp_path_factory.mktemp("edge"), env=secrets).start()
     yield proc
     proc.stop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.text import Text
@@ -30,8 +31,24 @@ class ConfirmCancel(ModalScreen[bool]):
         self.note = note
 
     def compose(self) -> ComposeResult:
-        count = len(self.jobs)
-        title = "Cancel this job?" if count == 1 else f"Cancel these {count} jobs?"
+        with Vertical(id="dialog"):
+            yield Label(self._title(), id="title")
+            yield Static(self._listing(), id="cancel-list")
+            yield Static(self._ended(), id="cancel-ended")
+            if self.note:
+                yield Static(Text(self.note, style="italic"), id="cancel-note")
+            with Horizontal(id="buttons"):
+                yield Button("No, keep", id="no", variant="primary")
+                yield Button("Yes, cancel", id="yes", variant="error")
+
+    def _title(self) -> str:
+        active = [job for job in self.jobs if job.status.is_active]
+        if not active:
+            return "Nothing left to cancel"
+        count = len(active)
+        return "Cancel this job?" if count == 1 else f"Cancel these {count} jobs?"
+
+    def _listing(self) -> Text:
         listing = Text()
         for job in self.jobs[:MAX_LISTED]:
             listing.append(f"{job.id}", style="bold")
@@ -39,19 +56,40 @@ class ConfirmCancel(ModalScreen[bool]):
             if job.name:
                 listing.append(f"  {one_line(job.name, 30)}")
             listing.append("\n")
-        if count > MAX_LISTED:
-            listing.append(f"… and {count - MAX_LISTED} more\n", style="dim")
+        if len(self.jobs) > MAX_LISTED:
+            listing.append(f"… and {len(self.jobs) - MAX_LISTED} more\n", style="dim")
         listing.rstrip()
-        with Vertical(id="dialog"):
-            yield Label(title, id="title")
-            yield Static(listing, id="cancel-list")
-            if self.note:
-                yield Static(Text(self.note, style="italic"), id="cancel-note")
-            with Horizontal(id="buttons"):
-                yield Button("No, keep", id="no", variant="primary")
-                yield Button("Yes, cancel", id="yes", variant="error")
+        return listing
+
+    def _ended(self) -> Text:
+        """The jobs that ended while the dialog was open, each in its final state."""
+        ended = [job for job in self.jobs if job.status.is_final]
+        lines = [f"{job.id} has ended: {job.status.value}" for job in ended[:MAX_LISTED]]
+        if len(ended) > MAX_LISTED:
+            lines.append(f"… and {len(ended) - MAX_LISTED} more")
+        if lines:
+            rest = "it is left as it is" if len(ended) == 1 else "they are left as they are"
+            lines.append(f"(while this dialog was open; {rest})")
+        return Text("\n".join(lines), style="bold")
+
+    def follow(self, changed: Iterable[Job]) -> None:
+        """The store's news about the jobs shown: their states, and what is left to cancel."""
+        fresh = {job.key: job for job in changed}
+        if not any(job.key in fresh for job in self.jobs):
+            return
+        self.jobs = [fresh.get(job.key, job) for job in self.jobs]
+        self.query_one("#title", Label).update(self._title())
+        self.query_one("#cancel-list", Static).update(self._listing())
+        ended = self.query_one("#cancel-ended", Static)
+        ended.update(self._ended())
+        ended.display = any(job.status.is_final for job in self.jobs)
+        if all(job.status.is_final for job in self.jobs):
+            yes = self.query_one("#yes", Button)
+            yes.disabled = True
+            self.query_one("#no", Button).focus()
 
     def on_mount(self) -> None:
+        self.query_one("#cancel-ended", Static).display = False
         self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

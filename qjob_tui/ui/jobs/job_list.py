@@ -585,6 +585,11 @@ class JobList(ScrollView, can_focus=True):
             self._cursor_key = key
             self.post_message(self.Highlighted(key, self))
 
+    def jobs_in_view(self) -> list[Job]:
+        """The jobs of the rows on screen."""
+        top = self.scroll_offset.y
+        return [self.rows.row(i) for i in range(top, min(top + self._page_rows(), len(self.rows)))]
+
     def _page_rows(self) -> int:
         """Rows that fit under the header."""
         return max(1, self.scrollable_content_region.height - 1)

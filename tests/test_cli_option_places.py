@@ -1,0 +1,53 @@
+"""A dashboard option given to a subcommand that does not have it is explained the same way
+wherever it stands: ``qjob-tui --readonly ls`` and ``qjob-tui ls --readonly`` say the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli_jobs import qjob
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "said"),
+    [
+        (
+            ("--readonly", "ls"),
+            ("ls", "--readonly"),
+            "--readonly is not an option of 'qjob-tui ls'",
+        ),
+        (
+            ("--theme", "nord", "cancel", "x"),
+            ("cancel", "x", "--theme", "nord"),
+            "--theme is not an option of 'qjob-tui cancel'",
+        ),
+        (
+            ("--theme=nord", "tag", "x", "y"),
+            ("tag", "x", "y", "--theme=nord"),
+            "--theme is not an option of 'qjob-tui tag'",
+        ),
+        (("--no-mouse", "serve"), ("serve", "--no-mouse"), "--no-mouse is not an option of"),
+        (
+            ("--relay", "http://127.0.0.1:1", "show", "x"),
+            ("show", "x", "--relay", "http://127.0.0.1:1"),
+            "--relay is not an option of 'qjob-tui show'",
+        ),
+        (("--readonly", "usage"), ("usage", "--read"), "--readonly is not an option of"),
+    ],
+)
+def test_a_dashboard_option_is_explained_wherever_it_stands(
+    tmp_path: Path, before: tuple[str, ...], after: tuple[str, ...], said: str
+) -> None:
+    first = qjob(*before, home=tmp_path)
+    second = qjob(*after, home=tmp_path)
+    assert first.returncode == second.returncode == 2
+    assert first.stderr == second.stderr
+    lines = first.stderr.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0] and "the dashboard's" in lines[0]
+
+
+def test_an_unknown_option_is_still_named(tmp_path: Path) -> None:
+    done = qjob("ls", "--bogus", home=tmp_path)
+    assert done.returncode == 2 and "unrecognized arguments: --bogus" in done.stderr
