@@ -17,8 +17,9 @@ Anything else is a ``QasmRefused`` naming what was found, never anything of the 
 
 from __future__ import annotations
 
+import bisect
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from qjob_tui.text import one_line
 
@@ -36,71 +37,70 @@ class QasmRefused(ValueError):
     """The program asks for something a parser must not be given; the message says what."""
 
 
-@dataclass(frozen=True)
-class _Token:
+# One pass of one pattern over the program: a loop over characters in Python took seconds for
+# half a megabyte (the service takes programs of up to 32 MiB).
+_LEXEME = re.compile(
+    r"""(?P<line_comment>//[^\n]*)
+      | (?P<block_comment>/\*.*?\*/)
+      | (?P<open_comment>/\*)
+      | (?P<string>"[^"\n]*"|'[^'\n]*')
+      | (?P<open_string>["'])
+      | (?P<word>[A-Za-z0-9_]+)
+      | (?P<space>\s+)
+      | (?P<other>.)""",
+    re.DOTALL | re.VERBOSE,
+)
+_COMMENT_CHAR = re.compile(r"[^\n]")
+
+
+class _Token(NamedTuple):
     kind: str  # "word", "string", "other"
     text: str
-    line: int
-    col: int
+    at: int  # index in the program: its line and column are worked out only for a message
 
 
-def _position(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+class _Lines:
+    """Line and column of an index, by bisection over the line starts."""
 
+    def __init__(self, text: str) -> None:
+        self.starts = [0, *(found.end() for found in re.finditer("\n", text))]
 
-def _blank(chunk: str) -> str:
-    return "".join("\n" if char == "\n" else " " for char in chunk)
+    def where(self, index: int) -> str:
+        line = bisect.bisect_right(self.starts, index)
+        return f"line {line}, col {index - self.starts[line - 1] + 1}"
 
 
 def _tokens(text: str) -> tuple[list[_Token], str]:
-    """The tokens outside comments, and the text with every comment blanked."""
+    """The tokens outside comments, and the text with every comment blanked (its characters
+    become spaces, its newlines stay)."""
     tokens: list[_Token] = []
     out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if text.startswith("//", i):
-            end = text.find("\n", i)
-            end = n if end < 0 else end
-            out.append(_blank(text[i:end]))
-            i = end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            if end < 0:
-                line, col = _position(text, i)
-                raise QasmRefused(f"line {line}, col {col}: a /* comment is never closed")
-            out.append(_blank(text[i : end + 2]))
-            i = end + 2
-        elif char in "\"'":
-            end = text.find(char, i + 1)
-            newline = text.find("\n", i + 1)
-            line, col = _position(text, i)
-            if end < 0 or 0 <= newline < end:
-                raise QasmRefused(f"line {line}, col {col}: a string is not closed on its line")
-            tokens.append(_Token("string", text[i + 1 : end], line, col))
-            out.append(text[i : end + 1])
-            i = end + 1
-        elif match := _WORD.match(text, i):
-            line, col = _position(text, i)
-            tokens.append(_Token("word", match.group(), line, col))
-            out.append(match.group())
-            i = match.end()
-        else:
-            if not char.isspace():
-                line, col = _position(text, i)
-                tokens.append(_Token("other", char, line, col))
-            out.append(char)
-            i += 1
+    for found in _LEXEME.finditer(text):
+        kind, lexeme = found.lastgroup, found.group()
+        if kind in ("line_comment", "block_comment"):
+            out.append(_COMMENT_CHAR.sub(" ", lexeme))
+            continue
+        if kind == "open_comment":
+            where = _Lines(text).where(found.start())
+            raise QasmRefused(f"{where}: a /* comment is never closed")
+        if kind == "open_string":
+            where = _Lines(text).where(found.start())
+            raise QasmRefused(f"{where}: a string is not closed on its line")
+        if kind == "string":
+            tokens.append(_Token("string", lexeme[1:-1], found.start()))
+        elif kind in ("word", "other"):
+            tokens.append(_Token(kind, lexeme, found.start()))
+        out.append(lexeme)
     return tokens, "".join(out)
 
 
-def _include_problem(tokens: list[_Token], at: int, allowed: frozenset[str]) -> str | None:
+def _include_problem(
+    tokens: list[_Token], at: int, allowed: frozenset[str], lines: _Lines
+) -> str | None:
     """Why the include starting at ``tokens[at]`` is refused, or None if it is a built-in."""
     target = tokens[at + 1] if at + 1 < len(tokens) else None
     end = tokens[at + 2] if at + 2 < len(tokens) else None
-    token = tokens[at]
-    where = f"line {token.line}, col {token.col}"
+    where = lines.where(tokens[at].at)
     if target is None or target.kind != "string":
         return f"{where}: 'include' must be followed by a file name in quotes"
     named = one_line(target.text, 60)
@@ -115,21 +115,22 @@ def _include_problem(tokens: list[_Token], at: int, allowed: frozenset[str]) -> 
 def screen_qasm(text: str, allowed: frozenset[str]) -> str:
     """The text to give the parser, or ``QasmRefused``: see the module's docstring."""
     tokens, blanked = _tokens(text)
+    lines = _Lines(text)
     for at, token in enumerate(tokens):
         if token.kind != "word" or _INCLUDE not in token.text:
             continue
         # "include" glued to a number ("1include") may lex as two tokens: treat it as one.
         if token.text == _INCLUDE or token.text[0].isdigit():
             if token.text != _INCLUDE:
-                where = f"line {token.line}, col {token.col}"
+                where = lines.where(token.at)
                 raise QasmRefused(f"{where}: '{one_line(token.text, 40)}' hides an include")
-            problem = _include_problem(tokens, at, allowed)
+            problem = _include_problem(tokens, at, allowed, lines)
             if problem:
                 raise QasmRefused(problem)
     for token in tokens:
         if token.kind == "string" and not _PLAIN_STRING.fullmatch(token.text):
             raise QasmRefused(
-                f"line {token.line}, col {token.col}: the string "
+                f"{lines.where(token.at)}: the string "
                 f'"{one_line(token.text, 40)}" holds a quote, backslash, slash, star or '
                 "control character, which this service does not accept in a program"
             )

@@ -170,3 +170,32 @@ def test_no_arrangement_reaches_an_include_file(
             assert "evil.inc:" not in output and str(tmp_path) not in output, (text, output)
 
     arrangement()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.lists(
+        st.sampled_from(["h q[0];", "// note\n", "/* a\nb */", '"x"', " ", "\n", "\t"]),
+        max_size=30,
+    ),
+    fault=st.sampled_from(['"open\n"', "/* never closed"]),
+)
+def test_a_refusal_says_where_as_the_user_counts(before: list[str], fault: str) -> None:
+    """Lines and columns come from line starts found once (counting newlines from the start
+    for every token made the screen quadratic: 74 s for 512 KiB); they still count as an
+    editor does."""
+    prefix = "".join(before)
+    with pytest.raises(QasmRefused) as refused:
+        screen_qasm(prefix + fault, BUILT_IN_INCLUDES["2"])
+    line = prefix.count("\n") + 1
+    col = len(prefix) - (prefix.rfind("\n") + 1) + 1
+    assert str(refused.value).startswith(f"line {line}, col {col}:")
+
+
+def test_a_long_program_is_screened_whole() -> None:
+    gates = "h q[0]; // a comment\ncx q[0],q[1]; /* and\nanother */\n" * 20_000
+    program = f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n{gates}include "x.inc";\n'
+    with pytest.raises(QasmRefused, match=r'^line 60004, col 1: the program includes "x.inc"'):
+        screen_qasm(program, BUILT_IN_INCLUDES["2"])
+    blanked = screen_qasm(program.replace('include "x.inc";\n', ""), BUILT_IN_INCLUDES["2"])
+    assert blanked.count("\n") == program.count("\n") - 1 and "comment" not in blanked
