@@ -15,8 +15,8 @@ EXPECTED = (
 
 
 # Larger programs are not parsed here, only their header checked: the service reads them, or
-# refuses them by size. wire.qasm_screen's time grows with the square of the text's length
-# (a second for 64 KiB, a minute for 512 KiB).
+# refuses them by size. A parse here costs the user's wait before the job is even sent, and the
+# OpenQASM 3 parser's time grows quickly with a program's size.
 PARSE_LIMIT = 64 * 1024
 
 
