@@ -265,3 +265,37 @@ def test_the_collector_runs_again_once_the_dashboard_runs(
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+PARSER_ONLY = """
+import sys
+from qjob_tui.cli.main import build_parser
+
+build_parser().parse_args(["--source", "http://127.0.0.1:9"])
+print(" ".join(sorted(sys.modules)))
+"""
+
+# Modules of the other subcommands (and what only they use): the dashboard needs none of them.
+OTHER_COMMANDS = (
+    "qjob_tui.cli.commands",
+    "qjob_tui.cli.watch",
+    "qjob_tui.cli.usage",
+    "qjob_tui.export",
+    "dateutil",
+    "csv",
+)
+
+
+def test_parsing_the_command_line_loads_no_subcommand(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PARSER_ONLY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    modules = set(done.stdout.split())
+    assert "argparse" in modules and "qjob_tui.cli.main" in modules
+    assert [name for name in OTHER_COMMANDS if name in modules] == []
