@@ -3,7 +3,9 @@
 Mechanisms, not timings (those are in ``bench/startup_bench.py``): the first read of the cache
 is a LIMIT read of the newest jobs, the older ones arrive after it and the list ends with every
 job in order, the cursor and the view where they were; the first paint happens before httpx,
-numpy, qiskit or dateutil's parser are imported; a qjob-tui service is identified without httpx.
+numpy, qiskit or dateutil are imported; a qjob-tui service is identified without httpx; parsing
+the command line loads no other subcommand; the panes hidden at start mount after the first
+frame, and a key typed before they are there waits for them.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from textual import events
 
 from qjob_tui.api import JobClient, Source, version_probe
 from qjob_tui.model import Job, JobStatus
@@ -23,8 +27,10 @@ from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.store.cache import JobCache
 from qjob_tui.store.changes import ChangeSet
 from qjob_tui.ui.app import QJobApp
+from qjob_tui.ui.dashboard import DashboardScreen
 from qjob_tui.ui.jobs.job_list import JobList
 from tests.service_process import ServiceProcess
+from tests.test_app import until
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHED = 1_000
@@ -192,7 +198,7 @@ async def main() -> None:
 asyncio.run(main())
 """
 
-HEAVY = ("numpy", "httpx", "qiskit", "dateutil.parser", "scipy", "asyncssh")
+HEAVY = ("numpy", "httpx", "qiskit", "dateutil", "scipy", "asyncssh")
 
 
 def test_the_first_paint_comes_before_httpx_numpy_and_qiskit(
@@ -265,3 +271,119 @@ def test_the_collector_runs_again_once_the_dashboard_runs(
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+PARSER_ONLY = """
+import sys
+from qjob_tui.cli.main import build_parser
+
+build_parser().parse_args(["--source", "http://127.0.0.1:9"])
+print(" ".join(sorted(sys.modules)))
+"""
+
+# Modules of the other subcommands (and what only they use): the dashboard needs none of them.
+OTHER_COMMANDS = (
+    "qjob_tui.cli.commands",
+    "qjob_tui.cli.watch",
+    "qjob_tui.cli.usage",
+    "qjob_tui.export",
+    "dateutil",
+    "csv",
+)
+
+
+def test_parsing_the_command_line_loads_no_subcommand(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PARSER_ONLY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    modules = set(done.stdout.split())
+    assert "argparse" in modules and "qjob_tui.cli.main" in modules
+    assert [name for name in OTHER_COMMANDS if name in modules] == []
+
+
+HIDDEN_PANES = "#sessions, #session-detail, #filter"
+
+
+def idle_app() -> QJobApp:
+    """A dashboard on a source that does not answer: what it shows comes from itself alone."""
+    store = JobStore([JobClient(Source.local("http://127.0.0.1:9"))], StoreConfig(use_cache=False))
+    return QJobApp(store)
+
+
+async def test_the_first_frame_leaves_out_the_panes_it_hides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The grouped view, a session's detail and the filter box are hidden at start: they mount
+    after the first frame, in their places."""
+    at_first_paint: list[int] = []
+    render_lines = JobList.render_lines
+
+    def spy(self: JobList, crop):  # type: ignore[no-untyped-def]
+        if not at_first_paint:
+            at_first_paint.append(len(self.screen.query(HIDDEN_PANES)))
+        return render_lines(self, crop)
+
+    monkeypatch.setattr(JobList, "render_lines", spy)
+    app = idle_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        while not screen.whole.is_set():
+            await pilot.pause()
+        assert at_first_paint == [0]
+
+        def ids(selector: str) -> list[str | None]:
+            return [widget.id for widget in screen.query_one(selector).children]
+
+        assert ids("#body") == ["jobs", "sessions", "side"]
+        assert ids("#side") == ["detail", "session-detail", "queue"]
+        assert [widget.id for widget in screen.children][:3] == ["body", "filter", "status"]
+        assert not screen.query_one("#filter").display
+        assert not screen.query_one("#sessions").display
+
+
+async def test_a_key_typed_before_the_hidden_panes_mount_waits_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "/" typed ahead, while the filter box is not mounted yet: the app holds it (no error,
+    nothing else acts on it) and opens the box once it is there."""
+    release = asyncio.Event()
+    mount_unseen = DashboardScreen._mount_unseen
+    later: list[asyncio.Task[None]] = []
+
+    async def held(self: DashboardScreen) -> None:  # off the screen's queue: it stays free
+        async def mount() -> None:
+            await release.wait()
+            await mount_unseen(self)
+
+        later.append(asyncio.create_task(mount()))
+
+    monkeypatch.setattr(DashboardScreen, "_mount_unseen", held)
+    app = idle_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        job_list = app.query_one(JobList)
+        await pilot.pause()
+        assert job_list.has_focus and not screen.query(HIDDEN_PANES)
+        holding: list[bool] = []
+        wait = screen.whole.wait
+
+        async def held_input() -> Literal[True]:
+            holding.append(True)
+            return await wait()
+
+        monkeypatch.setattr(screen.whole, "wait", held_input)
+        app.post_message(events.Key("slash", "/"))
+        while not holding:  # (no pilot.pause: it waits for the app, which holds the key)
+            await asyncio.sleep(0.01)
+        assert job_list.has_focus and not screen.query(HIDDEN_PANES)
+        release.set()
+        await until(pilot, lambda: bool(screen.query("#filter")) and screen.filter_box.has_focus)
+        assert screen.filter_box.display and app.screen is screen

@@ -213,9 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
     )
     _job_commands(commands)
-    from qjob_tui.cli import usage
-
-    usage.add_parser(commands)
+    _usage_command(commands)
 
     from qjob_tui.cli.relay import add_relay_parser
 
@@ -406,6 +404,20 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     tag.add_argument("job_id", metavar="ID", type=_job_id)
     tag.add_argument("tags", nargs="*", metavar="TAG")
     tag.add_argument("--source", action=_Once, help=source_help)
+
+
+def _usage_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``usage`` (its module, with what it imports, loads only when it runs)."""
+    usage = commands.add_parser(
+        "usage", help="quantum time used and left per source (IBM instances, local limit)"
+    )
+    usage.add_argument("--json", action="store_true", help="print JSON")
+    usage.add_argument(
+        "--source",
+        action="append",
+        dest="sources",
+        help="account name, 'ibm', 'local' or a URL (repeatable; default: every account)",
+    )
 
 
 def _job_limits(args: argparse.Namespace) -> JobLimits | str:

@@ -25,19 +25,6 @@ from qjob_tui.ui.formatting import compact_duration
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    usage = commands.add_parser(
-        "usage", help="quantum time used and left per source (IBM instances, local limit)"
-    )
-    usage.add_argument("--json", action="store_true", help="print JSON")
-    usage.add_argument(
-        "--source",
-        action="append",
-        dest="sources",
-        help="account name, 'ibm', 'local' or a URL (repeatable; default: every account)",
-    )
-
-
 def usage_dict(source: str, usage: InstanceUsage) -> dict[str, Any]:
     """One source's usage as JSON, with the client's ``usage_remaining_seconds`` added."""
     return {

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import BindingType, Keymap
 from textual.command import CommandPalette
@@ -121,6 +121,14 @@ class QJobApp(CroppedUpdates, App[int]):
             # first frame is on the terminal (``start`` publishes them as they come).
             await self.store.open()
             self.call_after_refresh(self._start_store)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Input that arrives before the dashboard is whole (keys typed while it starts; its
+        hidden panes mount just after the first frame) waits for it, in order."""
+        dashboard = self._dashboard
+        if isinstance(event, events.InputEvent) and dashboard is not None:
+            await dashboard.whole.wait()
+        await super().on_event(event)
 
     def _start_store(self) -> None:
         self.run_worker(self.store.start(), name="store-start", group="store")

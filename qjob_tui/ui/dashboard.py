@@ -8,6 +8,7 @@ filter, which tab, the full view of a job, the actions on the selected job) live
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -93,6 +94,10 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         self._counts: Counter[JobStatus] = Counter()
         self.finish_watch = FinishWatch()
         self._durations = DurationReader()
+        # Set once the panes the first frame does not show are mounted too: until then the
+        # app holds the user's input (keys typed ahead act on the whole dashboard).
+        self.whole = asyncio.Event()
+        self._described = ""  # the list's filters and marks, for the grouped view's border
 
     # --- panes ---------------------------------------------------------------------------
 
@@ -145,6 +150,8 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
     # --- layout --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The grouped view, a session's detail and the filter box are hidden at first: they
+        # mount after the first frame (``_mount_unseen``), in their places.
         with Horizontal(id="body"):
             yield JobList(
                 id="jobs",
@@ -154,21 +161,34 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
                 clock=self.clock,
                 empty_hint=EMPTY_HINT if any(s.local for s in self.store.sources) else "",
             )
-            yield SessionTree(
-                id="sessions",
-                clock=self.clock,
-                job_intent=self.store.intent,
-                session_intent=self.store.session_intent,
-            )
             with Vertical(id="side"):
                 yield JobDetail(self.store, clock=self.clock, id="detail")
-                yield SessionDetail(id="session-detail")
                 yield QueuePane(id="queue")
-        filter_input = Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
-        filter_input.display = False  # until "/": hidden from the first layout on
-        yield filter_input
         yield StatusLine(id="status")
         yield SteadyFooter()
+
+    async def _mount_unseen(self) -> None:
+        """The panes the first frame does not show, after it (their widgets and styles were
+        a fifth of its work); then the input that waited for them."""
+        try:
+            await self._mount_hidden_panes()
+        finally:
+            self.whole.set()
+
+    async def _mount_hidden_panes(self) -> None:
+        tree = SessionTree(
+            id="sessions",
+            clock=self.clock,
+            job_intent=self.store.intent,
+            session_intent=self.store.session_intent,
+        )
+        tree.border_title = "sessions and batches"
+        tree.border_subtitle = Text(self._described)
+        filter_input = Input(placeholder="filter: text, re:regex, !not (esc clears)", id="filter")
+        filter_input.display = False  # until "/"
+        await self.query_one("#body").mount(tree, after="#jobs")
+        await self.query_one("#side").mount(SessionDetail(id="session-detail"), after="#detail")
+        await self.mount(filter_input, after="#body")
 
     def on_mount(self) -> None:
         job_list = self.job_list
@@ -181,12 +201,12 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         # Plain text: a relay names its sources, and a border title is read as markup.
         job_list.border_title = Text("jobs · " + " · ".join(f"{s.name} {s.url}" for s in sources))
         self.queue_pane.border_title = "backends"
-        self.session_tree.border_title = "sessions and batches"
         job_list.focus()
         self.fit_layout(self.app.size.width)
         self.set_interval(TICK_SECONDS, self._tick)
         self.show_status()
         self.show_queue()
+        self.call_after_refresh(self._mount_unseen)
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit_layout(event.size.width)
@@ -322,6 +342,9 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
     @on(JobList.Described)
     def list_described(self, event: JobList.Described) -> None:
         """The list's filters and marks, in the grouped view's border too."""
+        self._described = event.text
+        if not self.whole.is_set():
+            return  # the grouped view takes it when it mounts
         self.session_tree.border_subtitle = Text(event.text)
         if self.grouped:
             self._show_groups()
