@@ -22,9 +22,8 @@ _STATUS_STYLE = {
 def local_time(moment: datetime | None) -> str:
     if moment is None:
         return "-"
-    from dateutil import tz  # here: the first paint shows no job's times yet
-
-    return moment.astimezone(tz.tzlocal()).strftime("%Y-%m-%d %H:%M:%S %Z")
+    # The system's zone at that moment (summer time included), without dateutil's import.
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 LABEL_WIDTH = 11
