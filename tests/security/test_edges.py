@@ -236,11 +236,20 @@ def test_wrong_api_keys_and_tokens_are_slowed_down_not_blocked(secured: ServiceP
 def test_a_connection_that_does_not_finish_its_request_is_closed(
     service: ServiceProcess, relay: str, partial: bytes
 ) -> None:
-    for port in (service.port, port_of(relay)):
-        with socket.create_connection(("127.0.0.1", port), timeout=HEAD_SECONDS * 6) as conn:
+    # Both servers' connections are opened first, so their deadlines run at the same time.
+    conns = [
+        socket.create_connection(("127.0.0.1", port), timeout=HEAD_SECONDS * 6)
+        for port in (service.port, port_of(relay))
+    ]
+    try:
+        for conn in conns:
             conn.sendall(partial)
+        for conn in conns:
             while conn.recv(65536):  # the server closes it: the read ends, never times out
                 pass
+    finally:
+        for conn in conns:
+            conn.close()
 
 
 def test_a_kept_alive_connection_that_starts_a_request_and_stalls_is_closed(
