@@ -75,12 +75,37 @@ def test_a_secret_on_the_command_line_is_refused_with_the_way_in(
 
 
 @pytest.mark.parametrize(
-    "typed", ["--tok=the-secret-typed-in-1234", "--tokn=the-secret-typed-in-1234"]
+    "typed",
+    [
+        ["--tok=the-secret-typed-in-1234"],
+        ["--tokn=the-secret-typed-in-1234"],
+        ["--tok", "the-secret-typed-in-1234"],
+        ["--tokn", "the-secret-typed-in-1234"],
+        ["--tokn", "the-secret-typed-in-1234", "--verbose"],
+    ],
 )
-def test_a_mistyped_option_never_repeats_its_value(typed: str) -> None:
-    done = _serve(typed)
+@pytest.mark.parametrize("command", ["serve", "relay"])
+def test_a_mistyped_option_never_repeats_its_value(command: str, typed: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "qjob_tui", command, *typed],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+    )
     assert done.returncode == 2 and "--tok" in done.stderr
     assert "the-secret-typed-in" not in done.stderr + done.stdout
+
+
+def test_an_unrecognized_word_that_is_no_options_value_is_named() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "qjob_tui", "show", "some-id", "stray-word"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+    )
+    assert done.returncode == 2 and "unrecognized arguments: stray-word" in done.stderr
 
 
 def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:

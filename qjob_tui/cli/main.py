@@ -338,7 +338,23 @@ def _refuse_extras(
         if given in dashboard or len(matches) == 1:
             flag = given if given in dashboard else matches[0]
             parser.error(_not_an_option(flag, args.command))
-    parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    parser.error(f"unrecognized arguments: {' '.join(_shown_words(extras))}")
+
+
+def _shown_words(extras: list[str]) -> list[str]:
+    """Unrecognized words as a usage error may repeat them: a word after an unknown option
+    may be its value, and that may be a secret typed after a mistyped option (``--tokn
+    SECRET``), so it is never repeated (``Parser.error`` hides ``--opt=value``'s)."""
+    shown = []
+    after_option = False
+    for word in extras:
+        if after_option and not word.startswith("-"):
+            shown.append("***")
+            after_option = False
+            continue
+        shown.append(word)
+        after_option = word.startswith("-") and "=" not in word
+    return shown
 
 
 class _Once(argparse.Action):
