@@ -54,7 +54,15 @@ class JobStatus(StrEnum):
 FINAL_STATUSES = frozenset({JobStatus.DONE, JobStatus.CANCELLED, JobStatus.ERROR})
 
 # C0, DEL and C1: refused in tags and names, since they would reach every client's terminal.
+# Characters that act on a terminal rather than show: a name, tag or filter holding one is
+# refused where it is stored (the service, the relay, the client), and removed where shown.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control(text: str) -> bool:
+    """True if the text holds a C0 or C1 control character (or DEL)."""
+    return _CONTROL_CHARACTERS.search(text) is not None
+
 
 # Limits the IBM API puts on job tags (OpenAPI ``Tags``).
 MAX_TAGS = 8
@@ -74,7 +82,7 @@ def tag_problem(tags: list[str] | tuple[str, ...]) -> str | None:
             return (
                 f"a tag can be at most {MAX_TAG_LENGTH} characters, {tag[:20]!r}... has {len(tag)}"
             )
-        if _CONTROL_CHARACTERS.search(tag):
+        if has_control(tag):
             return "a tag cannot contain control characters (the rule of job names too)"
     return None
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
+
+from qjob_tui.model import has_control
+from qjob_tui.wire.limits import INT64_MAX, INT64_MIN
 
 # Deeper than any IBM program's params (runtime-encoded pubs nest about six levels).
 MAX_DEPTH = 64
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Longer integer literals are refused before Python turns them into an int at all.
 _MAX_INT_DIGITS = 20
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class InvalidInput(Exception):
@@ -114,22 +114,9 @@ def _name(path: str) -> str:
 
 def control_problem(field: str, text: str) -> str | None:
     """Why a name or tag cannot be stored: control characters reach every client's terminal."""
-    if _CONTROL.search(text):
+    if has_control(text):
         return f"{field} cannot contain control characters"
     return None
-
-
-def integer_param(name: str, text: str | None, *, default: int, low: int, high: int) -> int:
-    """A query-string integer within low..high; out of range or not a number is a 400."""
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer, not {text[:40]!r}") from None
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} must be within {low}..{high}, not {text[:40]}")
-    return value
 
 
 def stored_json(text: str) -> Any:

@@ -16,11 +16,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, tag_problem
+from qjob_tui.model import MAX_TAG_LENGTH, MAX_TAGS, has_control, tag_problem
+from qjob_tui.wire.limits import INT64_MAX
 
 DEFAULT_LIMIT = 200
 MOST_LIMIT = 200
-MOST_OFFSET = 2**63 - 1  # SQLite's (and IBM's int64) largest integer
+MOST_OFFSET = INT64_MAX  # SQLite's (and IBM's int64) largest integer
 # Lengths IBM allows a filter (OpenAPI); a session id has no stated limit: ours.
 FILTER_LENGTHS = {"backend": 100, "program": 63, "session_id": 200}
 FLAGS = ("pending", "exclude_params")
@@ -30,7 +31,6 @@ SINGLE = ("limit", "offset", "sort", *FLAGS, *FILTER_LENGTHS, *TIMES)
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 _DIGITS = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII only: int() also reads '٣' and ' 5'
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LONGEST_TIME = 64  # characters of an ISO 8601 time with every part
 
 
@@ -160,7 +160,7 @@ def _filter(name: str, text: str | None, most: int) -> str | None:
         return None
     if len(text) > most:
         raise _Refused(f"{name} can be at most {most} characters, not {len(text)}")
-    if _CONTROL.search(text):
+    if has_control(text):
         raise _Refused(f"{name} cannot contain control characters")
     return text
 

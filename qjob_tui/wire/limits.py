@@ -5,6 +5,9 @@ from __future__ import annotations
 # The newest QPY version IBM's service reads (qiskit-ibm-runtime SERVICE_MAX_SUPPORTED_QPY_VERSION).
 SERVICE_MAX_SUPPORTED_QPY_VERSION = 17
 
+# The integers a JSON number may hold here, as in IBM's API (int64) and SQLite.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 # What one zlib stream (a circuit, an array, a result's BitArray) may inflate to: large enough
 # for 100,000 shots of big registers over many parameter sets, small enough that a zlib bomb
 # cannot eat a worker or the dashboard.

@@ -28,7 +28,6 @@ STDGATES = "stdgates.inc"
 # The include each OpenQASM version's parser carries built in.
 BUILT_IN_INCLUDES = {"2": frozenset({QELIB1}), "3": frozenset({STDGATES})}
 
-_WORD = re.compile(r"[A-Za-z0-9_]+")
 _PLAIN_STRING = re.compile(r"[A-Za-z0-9_.\- +:,=@#%()\[\]{}<>!?&|^~$]*")
 _INCLUDE = "include"
 
