@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+
 from qjob_tui.api import JobClient, Source
 from qjob_tui.api.http import RetryPolicy
 from qjob_tui.model import JobStatus, Session, SessionMode, SessionState
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.store.changes import ChangeSet
-from tests.http_helpers import BELL
+from tests.http_helpers import BELL, submit
 from tests.service_process import ServiceProcess
 from tests.test_client_sessions import wait_final
 
@@ -118,13 +120,15 @@ async def test_a_read_only_store_refuses_every_action(
 
     from qjob_tui.store import JobStore
 
+    with httpx.Client(base_url=service.url) as http:  # a job of its own, whatever ran before
+        job_id = submit(http)
     plain = make_store(service, tmp_path)
     store = JobStore([plain.client("local")], with_fields(plain.config, readonly=True))
     await store.start(poll=False)
     try:
         await store.poll_once()
         await store.poll_sessions()
-        job = next(j for j in store.all_jobs() if j.status.is_active or j.status.is_final)
+        job = next(j for j in store.all_jobs() if j.id == job_id)
         results = [
             *(await store.cancel([job.key])),
             await store.set_tags(job.key, ["x"]),

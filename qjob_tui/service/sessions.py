@@ -42,10 +42,6 @@ def new_session_id() -> str:
     return "s" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(19))
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
-
-
 def _parse(value: object) -> datetime | None:
     return isoparse(value) if isinstance(value, str) and value else None
 
@@ -124,16 +120,16 @@ class Session:
             "backend": self.backend,
             "max_ttl": self.max_ttl,
             "interactive_ttl": self.interactive_ttl,
-            "created": _iso(self.created),
+            "created": rest.iso(self.created),
             "user_id": self.user_id,
             "state": self.state,
             "state_reason": self.state_reason,
             "accepting_jobs": self.accepting_jobs,
-            "started_at": _iso(self.started_at),
-            "activated_at": _iso(self.activated_at),
-            "closed_at": _iso(self.closed_at),
-            "last_job_started": _iso(self.last_job_started),
-            "last_job_completed": _iso(self.last_job_completed),
+            "started_at": rest.iso(self.started_at),
+            "activated_at": rest.iso(self.activated_at),
+            "closed_at": rest.iso(self.closed_at),
+            "last_job_started": rest.iso(self.last_job_started),
+            "last_job_completed": rest.iso(self.last_job_completed),
             "active_seconds": self.active_seconds,
             "usage_seconds": self.usage_seconds,
             "timestamps": self.timestamps,
@@ -205,7 +201,7 @@ class SessionBook:
 
     def _mark(self, session: Session, state: str, reason: str | None, now: datetime) -> None:
         if session.state != state or not session.timestamps:
-            session.timestamps.append({"status": state, "timestamp": _iso(now) or ""})
+            session.timestamps.append({"status": state, "timestamp": rest.iso(now) or ""})
         session.state = state
         session.state_reason = reason
         self.dirty.add(session.id)
