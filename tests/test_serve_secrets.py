@@ -3,7 +3,6 @@ command line: no process it starts shows them to ``ps``, and the old flags say w
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -160,4 +159,3 @@ def test_no_process_of_the_service_shows_its_secrets(tmp_path: Path) -> None:
         assert issued.status_code == 200
     finally:
         proc.stop()
-    assert os.stat(token_file).st_mode & 0o777 == 0o600  # read, never changed
