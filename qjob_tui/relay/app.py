@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route
 
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import client_address
-from qjob_tui.edge.pages import PagesKeptOut
+from qjob_tui.edge.same_site import PagesKeptOut
 from qjob_tui.model import Job, tag_problem
 from qjob_tui.relay.door import OPERATOR, Door, RelayTokens
 from qjob_tui.relay.errors import BadQuery, error, known_source

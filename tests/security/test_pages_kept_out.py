@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from qjob_tui.edge.pages import is_loopback_host, page_refusal, same_origin
+from qjob_tui.edge.same_site import is_loopback_host, page_refusal, same_origin
 from tests.http_helpers import submit
 from tests.relay_process import RelayProcess
 from tests.service_process import ServiceProcess

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import quote, unquote
 
-from qjob_tui.edge.pages import is_loopback_host
+from qjob_tui.edge.same_site import is_loopback_host
 from qjob_tui.relay.door import Door
 
 COOKIE = "qjob_relay_token"

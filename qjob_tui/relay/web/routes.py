@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from qjob_tui.edge.logins import client_address
-from qjob_tui.edge.pages import same_origin
+from qjob_tui.edge.same_site import same_origin
 from qjob_tui.relay.door import Door
 from qjob_tui.relay.web.access import COOKIE, COOKIE_DAYS, WebAccess, cookie_value
 from qjob_tui.relay.web.browser_session import BrowserSession, WebSettings
