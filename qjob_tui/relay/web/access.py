@@ -45,7 +45,7 @@ class WebAccess:
         self, headers: Mapping[str, str], cookies: Mapping[str, str], address: str
     ) -> tuple[str | None, bool]:
         """The role, and whether a token of the relay's proved it."""
-        proven = self.door.tokens.viewer is not None or self.door.tokens.operator is not None
+        proven = not self.door.tokens.open_to_all
         header = headers.get("authorization", "")
         if header.partition(" ")[2]:  # a credential: judged
             return await self.door.role(header, address), proven
