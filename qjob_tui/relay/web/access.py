@@ -24,8 +24,8 @@ def cookie_value(token: str) -> str:
 
 
 class WebAccess:
-    """The one place that decides a browser request's role: from its ``Authorization`` header,
-    else the page's cookie, judged by the relay's ``Door`` (one throttle with the API's)."""
+    """Where a browser request's credential is found: its ``Authorization`` header, else the
+    page's cookie, judged by the relay's ``Door`` (one throttle with the relay's other doors)."""
 
     def __init__(self, door: Door) -> None:
         self.door = door
