@@ -71,17 +71,6 @@ def test_service_imports_no_store_api_or_ui() -> None:
     assert violations(project_imports(), "qjob_tui.service", forbidden) == []
 
 
-def test_the_relay_is_not_the_service() -> None:
-    """The relay shares the guarded edge with the service through edge/, not by importing it."""
-    forbidden = ("qjob_tui.service", "qjob_tui.ui", "qjob_tui.cli", "qjob_tui.ssh")
-    assert violations(project_imports(), "qjob_tui.relay", forbidden) == []
-
-
-def test_ssh_starts_dashboards_and_speaks_to_a_relay_only() -> None:
-    forbidden = ("qjob_tui.service", "qjob_tui.ui", "qjob_tui.store", "qjob_tui.api")
-    assert violations(project_imports(), "qjob_tui.ssh", forbidden) == []
-
-
 def test_the_edge_knows_no_other_part() -> None:
     parts = {path.stem for path in PACKAGE.iterdir() if path.stem not in ("edge", "__init__")}
     forbidden = tuple(f"qjob_tui.{part}" for part in parts if not part.startswith("_"))

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from qjob_tui.service.db import Database, JobRow, now_iso
-from qjob_tui.service.edge import ErrorBoundary
+from qjob_tui.service.middleware import ErrorBoundary
 from tests.http_helpers import BELL, sampler_body
 from tests.service_process import ServiceProcess
 

@@ -119,25 +119,29 @@ def run_relay_command(args: argparse.Namespace) -> int:
     from qjob_tui.relay.viewer_dashboard import SessionCount
 
     count = SessionCount(args.max_sessions)  # SSH and browser sessions share the limit
-    from qjob_tui.edge.logins import FailedLogins
-
-    logins = FailedLogins()  # one throttle of wrong credentials at every door: API, page, SSH
-    also = None
+    options = None
     if args.ssh is not None:
-        from qjob_tui.ssh.options import SshError, ssh_options
+        from qjob_tui.ssh.options import SshError, ssh_options, with_dashboard_tokens
 
         try:
-            options = ssh_options(args, tokens)
+            options = ssh_options(args)
         except SshError as exc:
             print(f"qjob-tui relay: {exc}", file=sys.stderr)
             return 2
+        tokens = with_dashboard_tokens(tokens)
+    from qjob_tui.edge.logins import FailedLogins
+    from qjob_tui.relay.door import Door
+
+    # One door for the API, the browser's page and the SSH server: one rule of who a caller
+    # is, one throttle of wrong credentials.
+    door = Door(tokens, FailedLogins())
+    also = None
+    if options is not None:
+        from functools import partial
+
         from qjob_tui.ssh.server import serve_ssh
 
-        tokens = options.tokens
-
-        async def also(url: str) -> None:
-            await serve_ssh(options, url, count, logins)
-
+        also = partial(serve_ssh, options, door=door, count=count)
     web = None
     if not args.no_web:
         web = _web_settings(count, args.idle_timeout)
@@ -149,11 +153,10 @@ def run_relay_command(args: argparse.Namespace) -> int:
                 config,
                 args.host,
                 args.port,
-                tokens,
+                door,
                 log_level=args.log_level,
                 also=also,
                 web=web,
-                logins=logins,
             )
         )
     except OSError as exc:

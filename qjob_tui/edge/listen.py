@@ -5,10 +5,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 
+# The names of this machine's loopback (RFC 6761), written with and without the root's dot.
+LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+
 
 def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach."""
-    if host == "localhost":
+    """True for a name or address only this machine can reach (``127.0.0.1``, ``::1``,
+    ``localhost``), not for some name that merely resolves there."""
+    if host.lower() in LOOPBACK_NAMES:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -22,9 +22,9 @@ from starlette.routing import Mount, Route
 
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import client_address
-from qjob_tui.edge.pages import PagesKeptOut
+from qjob_tui.edge.same_site import PagesKeptOut
 from qjob_tui.model import Job, tag_problem
-from qjob_tui.relay.door import OPERATOR, Door, RelayTokens
+from qjob_tui.relay.door import OPERATOR, Door
 from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
@@ -337,9 +337,9 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return error(404, "not_found", str(message))
 
 
-def create_relay_app(store: JobStore, tokens: RelayTokens, door: Door | None = None) -> Starlette:
+def create_relay_app(store: JobStore, door: Door) -> Starlette:
     """The relay as an ASGI app; the store's life is its owner's (``relay/server.py``).
-    ``door`` is shared with the browser's routes, if any: one throttle for both."""
+    ``door`` (the tokens and their throttle) is the relay's one, shared by all its doors."""
     relay = Relay(store)
     sessions = SessionRoutes(store)
     api = [
@@ -367,7 +367,6 @@ def create_relay_app(store: JobStore, tokens: RelayTokens, door: Door | None = N
         exception_handlers={BadQuery: _bad_query, LookupError: _not_found},
     )
     app.state.relay = relay
-    door = door or Door(tokens)
     app.add_middleware(RelayGate, door=door)
     app.add_middleware(
         PagesKeptOut,

@@ -1,5 +1,6 @@
 """Who a caller of the relay is, decided in one place for every door (its API, the browser's
-page and login form): the relay's tokens, judged through one throttle of wrong credentials.
+page and login form, the SSH server's keys): the relay's tokens and one throttle of wrong
+credentials, in one ``Door`` that the relay command builds once and hands to every door.
 
 A credential that was sent, right or wrong, is judged only once its address's wait is over
 (``edge.logins.FailedLogins``); a wrong one makes that address wait longer. A caller that sends
@@ -26,9 +27,15 @@ class RelayTokens:
     operator: str | None = field(default=None, repr=False)
     open: bool = False  # callers without a token act too (loopback, tokens made for SSH)
 
+    @property
+    def open_to_all(self) -> bool:
+        """No token at all (an empty one is none): every caller is an operator, whatever it
+        sends. The one place this rule is written."""
+        return not (self.viewer or self.operator)
+
     def role(self, authorization: str) -> str | None:
         """The caller's role from its Authorization header, or None if it is refused."""
-        if self.viewer is None and self.operator is None:
+        if self.open_to_all:
             return OPERATOR
         scheme, _, credential = authorization.partition(" ")
         if not credential:
@@ -43,16 +50,17 @@ class RelayTokens:
 
 
 class Door:
-    """The relay's tokens and the one throttle every door of the relay judges them through."""
+    """The relay's tokens and the one throttle every door of the relay judges them through
+    (no default throttle: a door made without the relay's would be a second one)."""
 
-    def __init__(self, tokens: RelayTokens, logins: FailedLogins | None = None) -> None:
+    def __init__(self, tokens: RelayTokens, logins: FailedLogins) -> None:
         self.tokens = tokens
-        self.logins = logins or FailedLogins()
+        self.logins = logins
 
     def unvouched(self, authorization: str) -> bool:
         """Whether a request with this Authorization header gets in with no token proving it:
         every request of a relay without tokens, one without a credential at an open door."""
-        if self.tokens.viewer is None and self.tokens.operator is None:
+        if self.tokens.open_to_all:
             return True
         return self.tokens.open and not authorization.partition(" ")[2]
 
@@ -63,8 +71,8 @@ class Door:
         return await self.judge(address, lambda: self.header_role(authorization))
 
     async def judge(self, address: str, role_of: Callable[[], str | None]) -> str | None:
-        """The role a sent credential stands for, asked once this address's wait is over; None
-        (and a longer wait for the address) when it stands for none."""
+        """The role a sent credential (a token, a cookie, an SSH key) stands for, asked once
+        this address's wait is over; None (and a longer wait for the address) when none."""
         found: str | None = None
 
         def right() -> bool:

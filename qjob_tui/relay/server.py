@@ -17,7 +17,6 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.source import Source
 from qjob_tui.edge.connections import uvicorn_limits
 from qjob_tui.edge.listen import bind, is_loopback
-from qjob_tui.edge.logins import FailedLogins
 from qjob_tui.relay.app import create_relay_app
 from qjob_tui.relay.door import Door, RelayTokens
 from qjob_tui.store import JobStore, StoreConfig
@@ -55,7 +54,7 @@ def relay_sources(sources: Sequence[Source]) -> list[Source]:
 
 def refusal(host: str, tokens: RelayTokens) -> str | None:
     """Why the relay must not listen on this host, or None if it may."""
-    if not is_loopback(host) and not (tokens.viewer or tokens.operator):
+    if not is_loopback(host) and tokens.open_to_all:
         return (
             f"refusing to relay on {host} without a token: anyone on the network could watch "
             "and cancel jobs. Set QJOB_TUI_RELAY_TOKEN (viewers) and/or "
@@ -74,27 +73,25 @@ async def run_relay(
     config: StoreConfig,
     host: str,
     port: int,
-    tokens: RelayTokens,
+    door: Door,
     *,
     log_level: str = "warning",
     also: Callable[[str], Awaitable[None]] | None = None,
     web: WebSettings | None = None,
-    logins: FailedLogins | None = None,
 ) -> int:
-    """Serve until interrupted. ``also(url)`` runs beside the server (the SSH server); with
-    ``web``, the dashboard in a browser is served at ``/``. ``logins`` is the throttle of wrong
-    credentials, to share with the SSH door (``serve_ssh``'s)."""
+    """Serve until interrupted. ``door`` decides every caller's role, at the API and the
+    browser's page alike (and at the SSH door, which ``also(url)`` runs beside the server);
+    with ``web``, the dashboard in a browser is served at ``/``."""
     store = JobStore([JobClient(source) for source in sources], config)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     url = relay_url(bound_host, bound_port)
-    door = Door(tokens, logins)  # the API's and the browser's: one throttle of wrong tokens
-    app = create_relay_app(store, tokens, door)
+    app = create_relay_app(store, door)
     served: Any = app
     if web is not None:
         from qjob_tui.relay.web.routes import WithBrowser, browser_app
 
-        web = replace(web, relay=url, tokens=tokens)
+        web = replace(web, relay=url)
         served = WithBrowser(app, browser_app(store, web, door))
     server = uvicorn.Server(
         uvicorn.Config(

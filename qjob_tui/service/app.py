@@ -28,16 +28,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import FailedLogins, client_address, same_secret
-from qjob_tui.edge.pages import PagesKeptOut
+from qjob_tui.edge.same_site import PagesKeptOut
 from qjob_tui.model import ProgramId, tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.cluster.status import annotate_backend_status, annotate_device
 from qjob_tui.service.db import FINAL, JobRow
-from qjob_tui.service.edge import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
 from qjob_tui.service.identity import HEADER, SERVICE, instance_id
 from qjob_tui.service.limits import JobLimits
+from qjob_tui.service.middleware import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.pages import PageCache
 from qjob_tui.service.pools import dask_pool
 from qjob_tui.service.reference import INSTALL_HINT, RUNTIME_PROGRAMS, runtime_available
@@ -654,7 +654,7 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
 
 
 async def _too_large(request: Request, exc: Exception) -> Response:
-    from qjob_tui.service.edge import too_large
+    from qjob_tui.service.middleware import too_large
 
     return too_large(exc.limit if isinstance(exc, BodyTooLarge) else DEFAULT_MAX_BODY)
 

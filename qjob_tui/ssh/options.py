@@ -24,14 +24,12 @@ class SshOptions:
     viewer_keys: Path | None
     operator_keys: Path | None
     host_key: Path
-    max_sessions: int
     idle_timeout: float
-    tokens: RelayTokens  # the relay's; the SSH dashboards use its viewer and operator tokens
     dashboard: tuple[str, ...] = ()  # the command that starts one dashboard (tests may set it)
 
 
-def ssh_options(args: argparse.Namespace, tokens: RelayTokens) -> SshOptions:
-    """Check the SSH flags; the dashboards' tokens are made here where none are configured."""
+def ssh_options(args: argparse.Namespace) -> SshOptions:
+    """Check the SSH flags."""
     try:
         from qjob_tui.ssh.quiet_asyncssh import asyncssh  # noqa: F401
     except ImportError:
@@ -45,14 +43,6 @@ def ssh_options(args: argparse.Namespace, tokens: RelayTokens) -> SshOptions:
         raise SshError("--max-sessions must be 1 or more")
     if args.idle_timeout <= 0:
         raise SshError("--idle-timeout must be more than 0 seconds")
-    # The dashboards of SSH sessions prove their role to the relay with these tokens; callers
-    # without a token on loopback keep acting as before (``open``).
-    tokens = replace(
-        tokens,
-        viewer=tokens.viewer or secrets.token_urlsafe(24),
-        operator=tokens.operator or secrets.token_urlsafe(24),
-        open=tokens.open or (tokens.viewer is None and tokens.operator is None),
-    )
     data = (args.data or locations.data_dir()).expanduser()
     return SshOptions(
         host=args.ssh_host,
@@ -60,7 +50,17 @@ def ssh_options(args: argparse.Namespace, tokens: RelayTokens) -> SshOptions:
         viewer_keys=args.authorized_keys,
         operator_keys=args.operator_keys,
         host_key=data / HOST_KEY_NAME,
-        max_sessions=args.max_sessions,
         idle_timeout=args.idle_timeout,
-        tokens=tokens,
+    )
+
+
+def with_dashboard_tokens(tokens: RelayTokens) -> RelayTokens:
+    """The relay's tokens with one for each role where none is configured: the dashboards of
+    SSH sessions prove their role to the relay with them. Callers without a token, where none
+    was needed (loopback), keep acting as before (``open``)."""
+    return replace(
+        tokens,
+        viewer=tokens.viewer or secrets.token_urlsafe(24),
+        operator=tokens.operator or secrets.token_urlsafe(24),
+        open=tokens.open or tokens.open_to_all,
     )

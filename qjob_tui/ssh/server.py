@@ -2,8 +2,9 @@
 
 Authentication is by public key only, against the viewers' and the operators' files (re-read
 when they change). An unknown key is refused, logged, and told why in an authentication banner;
-the keys of an address that failed are judged by the throttle of every door
-(``edge.logins.FailedLogins``): each failure doubles its wait, and only a few attempts wait.
+a key is judged by the relay's ``Door``, through the throttle of every door of the relay
+(``edge.logins.FailedLogins``): each failure doubles its address's wait, and only a few
+attempts wait.
 A session must ask for a terminal and a shell; ``exec``, subsystems (SFTP), port, agent and X11
 forwarding are refused.
 """
@@ -17,9 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-from qjob_tui.edge.logins import FailedLogins
-from qjob_tui.relay.door import OPERATOR, VIEWER
-from qjob_tui.relay.viewer_dashboard import SessionCount
+from qjob_tui.relay.door import OPERATOR, VIEWER, Door
+from qjob_tui.relay.viewer_dashboard import SessionCount, role_token
 from qjob_tui.ssh.options import SshOptions
 from qjob_tui.ssh.quiet_asyncssh import asyncssh
 from qjob_tui.ssh.session import DashboardSession
@@ -81,13 +81,13 @@ class RelaySSHServer(asyncssh.SSHServer):
         options: SshOptions,
         relay: str,
         keys: KeyRing,
-        logins: FailedLogins,
+        door: Door,
         count: SessionCount,
     ) -> None:
         self.options = options
         self.relay = relay
         self.keys = keys
-        self.logins = logins
+        self.door = door
         self.count = count
         self.role: str | None = None
         self._conn: asyncssh.SSHServerConnection | None = None
@@ -114,17 +114,12 @@ class RelaySSHServer(asyncssh.SSHServer):
         return True
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        found: str | None = None
-
-        def known() -> bool:
-            nonlocal found
-            found = self.keys.role(key, self._addr, self._addr)
-            return found is not None
-
-        # The doors' one throttle: a key of a failing address is judged only after its wait,
-        # and only a few attempts of one address wait at once; the rest are refused unheard.
-        if await self.logins.check(self._addr, known):
-            self.role = found
+        # The relay's one door: a key of a failing address is judged only after its wait, and
+        # only a few attempts of one address wait at once; the rest are refused unheard.
+        self.role = await self.door.judge(
+            self._addr, lambda: self.keys.role(key, self._addr, self._addr)
+        )
+        if self.role is not None:
             return True
         fingerprint = key.get_fingerprint()
         log.warning(
@@ -141,24 +136,23 @@ class RelaySSHServer(asyncssh.SSHServer):
     def session_requested(self) -> DashboardSession | bool:
         if self.role is None:
             return False
-        return DashboardSession(self.options, self.relay, self.role, self.count)
+        token = role_token(self.door.tokens, self.role)
+        return DashboardSession(self.options, self.relay, self.role, token, self.count)
 
 
 async def serve_ssh(
     options: SshOptions,
     relay: str,
-    count: SessionCount | None = None,
-    logins: FailedLogins | None = None,
+    door: Door,
+    count: SessionCount,
 ) -> None:
-    """Serve SSH until cancelled; ``count`` is shared with the browser's sessions, if any, and
-    ``logins`` with the relay's other doors."""
+    """Serve SSH until cancelled; ``door`` is the relay's one (its tokens and throttle), and
+    ``count`` is shared with the browser's sessions."""
     key = host_key(options.host_key)
     keys = KeyRing(options.viewer_keys, options.operator_keys)
-    logins = logins or FailedLogins()
-    count = count or SessionCount(options.max_sessions)
 
     def factory() -> RelaySSHServer:
-        return RelaySSHServer(options, relay, keys, logins, count)
+        return RelaySSHServer(options, relay, keys, door, count)
 
     server = await asyncssh.create_server(
         factory,

@@ -25,7 +25,6 @@ from qjob_tui.relay.viewer_dashboard import (
     SessionCount,
     dashboard_command,
     dashboard_env,
-    role_token,
 )
 from qjob_tui.ssh.options import SshOptions
 from qjob_tui.ssh.quiet_asyncssh import asyncssh
@@ -50,10 +49,13 @@ def _controlling_terminal() -> None:
 class DashboardSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
     """A dashboard per session; the SSH channel carries its terminal both ways."""
 
-    def __init__(self, options: SshOptions, relay: str, role: str, count: SessionCount) -> None:
+    def __init__(
+        self, options: SshOptions, relay: str, role: str, token: str | None, count: SessionCount
+    ) -> None:
         self.options = options
         self.relay = relay
         self.role = role
+        self.token = token  # the relay's token of this role, which the dashboard shows it
         self.count = count
         self._chan: asyncssh.SSHServerChannel | None = None  # type: ignore[type-arg]
         self._term = "xterm-256color"
@@ -142,8 +144,7 @@ class DashboardSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         self._home = tempfile.mkdtemp(prefix="qjob-ssh-")
         master, slave = pty.openpty()
         _winsize(slave, *self._size)
-        token = role_token(self.options.tokens, self.role)
-        env = dashboard_env(self._home, token, TERM=self._term)
+        env = dashboard_env(self._home, self.token, TERM=self._term)
         command = list(self.options.dashboard) or dashboard_command(self.relay, self.role)
         try:
             self._proc = await asyncio.create_subprocess_exec(

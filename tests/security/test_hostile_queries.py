@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.routing import BaseRoute, Mount, Route
 
-from qjob_tui.relay.app import RelayTokens, create_relay_app
+from qjob_tui.edge.logins import FailedLogins
+from qjob_tui.relay.app import create_relay_app
+from qjob_tui.relay.door import Door, RelayTokens
 from qjob_tui.service.app import ServiceConfig, create_app
 from qjob_tui.store import JobStore
 from tests.relay_process import RelayProcess
@@ -52,7 +54,9 @@ def service_routes(tmp_path: Path) -> list[tuple[str, str]]:
 
 
 def relay_routes() -> list[tuple[str, str]]:
-    return sorted(set(_routes(create_relay_app(JobStore([]), RelayTokens()).routes)))
+    return sorted(
+        set(_routes(create_relay_app(JobStore([]), Door(RelayTokens(), FailedLogins())).routes))
+    )
 
 
 def _fill(path: str, values: list[str]) -> str:

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from qjob_tui.edge.pages import is_loopback_host, page_refusal, same_origin
+from qjob_tui.edge.listen import is_loopback
+from qjob_tui.edge.same_site import is_loopback_host, page_refusal, same_origin
 from tests.http_helpers import submit
 from tests.relay_process import RelayProcess
 from tests.service_process import ServiceProcess
@@ -74,23 +75,36 @@ def test_a_token_vouches_whatever_the_host(
         proc.stop()
 
 
-@pytest.mark.parametrize(
-    ("host", "loopback"),
-    [
-        ("127.0.0.1:8000", True),
-        ("127.1.2.3", True),
-        ("[::1]:80", True),
-        ("localhost:1", True),
-        ("localhost.", True),
-        ("attacker.example", False),
-        ("127.0.0.1.nip.io", False),
-        ("", False),
-        ("[::1", False),
-        ("0.0.0.0:80", False),
-    ],
-)
-def test_loopback_hosts(host: str, loopback: bool) -> None:
-    assert is_loopback_host(host) is loopback
+# One rule for where a server may listen without a token and for the names a request without
+# one may be sent to: the same table for both.
+LOOPBACK_NAMES = [
+    ("127.0.0.1", True),
+    ("127.1.2.3", True),
+    ("::1", True),
+    ("localhost", True),
+    ("localhost.", True),
+    ("LocalHost", True),
+    ("0.0.0.0", False),
+    ("::", False),
+    ("192.168.1.4", False),
+    ("attacker.example", False),
+    ("127.0.0.1.nip.io", False),
+    ("localhost.attacker.example", False),
+    ("", False),
+]
+
+
+@pytest.mark.parametrize(("name", "loopback"), LOOPBACK_NAMES)
+def test_one_loopback_rule_for_listening_and_for_host_headers(name: str, loopback: bool) -> None:
+    assert is_loopback(name) is loopback
+    shown = f"[{name}]" if ":" in name else name
+    assert is_loopback_host(shown) is loopback
+    assert is_loopback_host(f"{shown}:8000") is loopback
+
+
+@pytest.mark.parametrize("host", ["", "[::1", "::1", ":8000"])
+def test_a_host_header_that_names_no_host_is_no_loopback(host: str) -> None:
+    assert is_loopback_host(host) is False
 
 
 def test_origins() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from qjob_tui.relay.app import RelayTokens
+from qjob_tui.relay.door import RelayTokens
 from tests.apps.dashboard_app import make_app, settle
 
 HOSTILE = "refused [@click=app.quit]click me[/] [b]bold[/b]"

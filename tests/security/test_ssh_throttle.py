@@ -1,5 +1,5 @@
-"""The relay's SSH door throttles unknown keys by the rules of every other door
-(``edge.logins.FailedLogins``): a failing address's keys are judged one at a time after its
+"""The relay's SSH door judges keys through the relay's one ``Door``, by the rules of every other
+door (``edge.logins.FailedLogins``): a failing address's keys are judged one at a time after its
 wait, a flood of them waits only a few, and the right key clears the address's record.
 
 Real asyncssh on both ends, on loopback; before, the SSH door had a throttle of its own with no
@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from qjob_tui.edge.logins import MOST_WAITING, FailedLogins
-from qjob_tui.relay.door import RelayTokens
+from qjob_tui.relay.door import Door, RelayTokens
+from qjob_tui.relay.viewer_dashboard import SessionCount
 from qjob_tui.ssh.options import SshOptions
 from qjob_tui.ssh.server import serve_ssh
 from tests.service_process import free_port
@@ -56,11 +57,10 @@ async def ssh_door(tmp_path: Path, logins: FailedLogins) -> AsyncIterator[SshDoo
         viewer_keys=tmp_path / "viewers",
         operator_keys=None,
         host_key=tmp_path / "host_key",
-        max_sessions=2,
         idle_timeout=60,
-        tokens=RelayTokens(viewer="v" * 24, operator="o" * 24),
     )
-    server = asyncio.create_task(serve_ssh(options, "http://127.0.0.1:1", logins=logins))
+    door = Door(RelayTokens(viewer="v" * 24, operator="o" * 24), logins)
+    server = asyncio.create_task(serve_ssh(options, "http://127.0.0.1:1", door, SessionCount(2)))
     while True:  # listening once a connection is accepted
         assert not server.done(), server
         try:
@@ -107,11 +107,13 @@ async def test_a_flood_of_unknown_keys_waits_only_a_few(tmp_path: Path) -> None:
             await asyncio.gather(*flood, return_exceptions=True)
 
 
-def test_the_relay_command_hands_one_throttle_to_every_door(
+def test_the_relay_command_hands_one_door_to_every_door(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``qjob-tui relay --ssh``: a wrong key at the SSH door counts against the address at the
-    API and the browser's page too, and the other way round (one FailedLogins for all)."""
+    """``qjob-tui relay --ssh``: the API, the browser's page and the SSH server judge callers
+    through one ``Door``: one throttle (a wrong key at the SSH door counts against the address
+    at the API too, and the other way round), and the tokens the SSH dashboards are given are
+    the ones the relay judges."""
     from qjob_tui.cli.main import build_parser
     from qjob_tui.cli.relay import run_relay_command
     from qjob_tui.relay import server as relay_server
@@ -119,13 +121,13 @@ def test_the_relay_command_hands_one_throttle_to_every_door(
 
     viewer = write_key(tmp_path / "viewer")
     (tmp_path / "viewers").write_bytes(viewer.with_suffix(".pub").read_bytes())
-    handed: dict[str, FailedLogins] = {}
+    handed: dict[str, object] = {}
 
     async def fake_serve_ssh(*args: object, **kwargs: object) -> None:
-        handed["ssh"] = kwargs.get("logins") or args[3]  # type: ignore[assignment]
+        handed["ssh"] = kwargs["door"] if "door" in kwargs else args[2]
 
     async def fake_run_relay(*args: object, **kwargs: object) -> int:
-        handed["relay"] = kwargs["logins"]  # type: ignore[assignment]
+        handed["relay"] = kwargs["door"] if "door" in kwargs else args[4]
         also = kwargs["also"]
         await also("http://127.0.0.1:1")  # type: ignore[operator]
         return 0
@@ -133,10 +135,15 @@ def test_the_relay_command_hands_one_throttle_to_every_door(
     monkeypatch.setattr(ssh_server, "serve_ssh", fake_serve_ssh)
     monkeypatch.setattr(relay_server, "run_relay", fake_run_relay)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("QJOB_TUI_RELAY_TOKEN", raising=False)
+    monkeypatch.delenv("QJOB_TUI_RELAY_OPERATOR_TOKEN", raising=False)
     args = build_parser().parse_args(
         ["relay", "--source", "http://127.0.0.1:1", "--no-web", "--ssh", "0",
          "--authorized-keys", str(tmp_path / "viewers"), "--data", str(tmp_path / "data")]
     )  # fmt: skip
     assert run_relay_command(args) == 0
-    assert isinstance(handed["relay"], FailedLogins)
-    assert handed["ssh"] is handed["relay"]
+    door = handed["relay"]
+    assert isinstance(door, Door)
+    assert handed["ssh"] is door
+    # Tokens made for the SSH dashboards, and callers without one still let in on loopback.
+    assert door.tokens.viewer and door.tokens.operator and door.tokens.open

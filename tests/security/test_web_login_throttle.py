@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 from starlette.testclient import TestClient
 
+from qjob_tui.edge.logins import FailedLogins
 from qjob_tui.relay.app import create_relay_app
 from qjob_tui.relay.door import Door, RelayTokens
 from qjob_tui.relay.viewer_dashboard import SessionCount
@@ -16,8 +17,9 @@ from qjob_tui.relay.web.routes import BrowserView, browser_app
 
 
 def test_wrong_tokens_on_the_login_form_are_counted_per_address() -> None:
-    settings = WebSettings(count=SessionCount(2), tokens=RelayTokens(viewer="right-token"))
-    app = browser_app(None, settings)  # type: ignore[arg-type]  # the form never asks the store
+    settings = WebSettings(count=SessionCount(2))
+    door = Door(RelayTokens(viewer="right-token"), FailedLogins())
+    app = browser_app(None, settings, door)  # type: ignore[arg-type]  # the form never asks the store
     view: BrowserView = next(
         r for r in app.routes if getattr(r, "path", "") == "/login"
     ).endpoint.__self__  # type: ignore[attr-defined]
@@ -36,9 +38,10 @@ def test_wrong_tokens_on_the_login_form_are_counted_per_address() -> None:
 
 
 def test_wrong_cookies_are_slowed_and_the_cookie_has_one_spelling() -> None:
-    settings = WebSettings(count=SessionCount(2), tokens=RelayTokens(viewer="viewer-token"))
+    settings = WebSettings(count=SessionCount(2))
+    door = Door(RelayTokens(viewer="viewer-token"), FailedLogins())
     no_sources = SimpleNamespace(pollers={})  # the status names each source: there are none
-    app = browser_app(no_sources, settings)  # type: ignore[arg-type]
+    app = browser_app(no_sources, settings, door)  # type: ignore[arg-type]
     page = next(r for r in app.routes if getattr(r, "path", "") == "/")
     view: BrowserView = page.endpoint.__self__  # type: ignore[attr-defined]
     view.access.door.logins.first = 0.0
@@ -55,12 +58,10 @@ def test_wrong_cookies_are_slowed_and_the_cookie_has_one_spelling() -> None:
 def test_the_api_and_the_browser_share_one_throttle() -> None:
     """A wrong token at the API slows that address at the login form too, and the other way
     round: two doors of one relay are not twice the guesses."""
-    tokens = RelayTokens(viewer="viewer-token")
-    door = Door(tokens)
-    door.logins.first = 0.0
+    door = Door(RelayTokens(viewer="viewer-token"), FailedLogins(first=0.0))
     no_sources = SimpleNamespace(pollers={}, subscribe=lambda listener: lambda: None)
-    api = create_relay_app(no_sources, tokens, door)  # type: ignore[arg-type]
-    browser = browser_app(no_sources, WebSettings(count=SessionCount(2), tokens=tokens), door)  # type: ignore[arg-type]
+    api = create_relay_app(no_sources, door)  # type: ignore[arg-type]
+    browser = browser_app(no_sources, WebSettings(count=SessionCount(2)), door)  # type: ignore[arg-type]
     origin = {"origin": "http://testserver", "host": "testserver"}
     with (
         TestClient(api, base_url="http://testserver") as to_api,
@@ -80,9 +81,9 @@ def test_without_tokens_only_a_loopback_name_gets_in_whatever_it_sends() -> None
     """A relay without tokens lets in callers under a loopback name only: a page of another
     site that rebinds its name to 127.0.0.1 gets nothing, even sending a header or a cookie
     (any credential stands for the operator where no token is needed)."""
-    settings = WebSettings(count=SessionCount(2), tokens=RelayTokens())
+    settings = WebSettings(count=SessionCount(2))
     no_sources = SimpleNamespace(pollers={})
-    app = browser_app(no_sources, settings)  # type: ignore[arg-type]
+    app = browser_app(no_sources, settings, Door(RelayTokens(), FailedLogins()))  # type: ignore[arg-type]
     with TestClient(app, base_url="http://rebound.example") as client:
         assert client.get("/web/status").status_code == 401
         assert client.get("/web/status", headers={"Authorization": "x"}).status_code == 401

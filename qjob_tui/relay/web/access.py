@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import quote, unquote
 
-from qjob_tui.edge.pages import is_loopback_host
+from qjob_tui.edge.same_site import is_loopback_host
 from qjob_tui.relay.door import Door
 
 COOKIE = "qjob_relay_token"
@@ -24,8 +24,8 @@ def cookie_value(token: str) -> str:
 
 
 class WebAccess:
-    """The one place that decides a browser request's role: from its ``Authorization`` header,
-    else the page's cookie, judged by the relay's ``Door`` (one throttle with the API's)."""
+    """Where a browser request's credential is found: its ``Authorization`` header, else the
+    page's cookie, judged by the relay's ``Door`` (one throttle with the relay's other doors)."""
 
     def __init__(self, door: Door) -> None:
         self.door = door
@@ -45,7 +45,7 @@ class WebAccess:
         self, headers: Mapping[str, str], cookies: Mapping[str, str], address: str
     ) -> tuple[str | None, bool]:
         """The role, and whether a token of the relay's proved it."""
-        proven = self.door.tokens.viewer is not None or self.door.tokens.operator is not None
+        proven = not self.door.tokens.open_to_all
         header = headers.get("authorization", "")
         if header.partition(" ")[2]:  # a credential: judged
             return await self.door.role(header, address), proven

@@ -21,18 +21,16 @@ import shutil
 import signal
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from textual_serve.app_service import AppService
 
-from qjob_tui.relay.door import RelayTokens
 from qjob_tui.relay.viewer_dashboard import (
     SessionCount,
     dashboard_command,
     dashboard_env,
-    role_token,
 )
 
 log = logging.getLogger("qjob_tui.relay.web")
@@ -47,11 +45,11 @@ CLOSE_TRY_LATER = 1013  # websocket close code: the server is full
 
 @dataclass(frozen=True)
 class WebSettings:
-    """What every browser session shares: where the relay is, its tokens, the limits."""
+    """What every browser session shares: where the relay is, the limits (the tokens are the
+    relay's ``Door``'s)."""
 
     count: SessionCount
     relay: str = ""  # the relay's own address, once it is bound
-    tokens: RelayTokens = field(default_factory=RelayTokens)
     idle_timeout: float = 3600.0
     fps: int = 20  # textual-serve's 60 frames a second is much for a slow link
     dashboard: tuple[str, ...] = ()  # the command that starts one dashboard (tests may set it)
@@ -77,10 +75,13 @@ def _die_with_parent() -> None:
 class BrowserSession:
     """A dashboard for one websocket, ended with it."""
 
-    def __init__(self, websocket: WebSocket, settings: WebSettings, role: str) -> None:
+    def __init__(
+        self, websocket: WebSocket, settings: WebSettings, role: str, token: str | None
+    ) -> None:
         self.websocket = websocket
         self.settings = settings
         self.role = role
+        self.token = token  # the relay's token of this role, which the dashboard shows it
         self._proc: asyncio.subprocess.Process | None = None
         self._home: str | None = None
         self._last_input = time.monotonic()
@@ -122,10 +123,9 @@ class BrowserSession:
 
     async def _start(self, width: int, height: int) -> bool:
         self._home = tempfile.mkdtemp(prefix="qjob-web-")
-        token = role_token(self.settings.tokens, self.role)
         env = dashboard_env(
             self._home,
-            token,
+            self.token,
             TERM="xterm-256color",
             TEXTUAL_DRIVER=WEB_DRIVER,
             TEXTUAL_FPS=str(self.settings.fps),

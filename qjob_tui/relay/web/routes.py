@@ -26,8 +26,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from qjob_tui.edge.logins import client_address
-from qjob_tui.edge.pages import same_origin
+from qjob_tui.edge.same_site import same_origin
 from qjob_tui.relay.door import Door
+from qjob_tui.relay.viewer_dashboard import role_token
 from qjob_tui.relay.web.access import COOKIE, COOKIE_DAYS, WebAccess, cookie_value
 from qjob_tui.relay.web.browser_session import BrowserSession, WebSettings
 from qjob_tui.relay.web.client import client_script, textual_serve_static
@@ -105,12 +106,13 @@ class BrowserView:
         if role is None or not same_origin(websocket.headers):
             await websocket.close(CLOSE_POLICY)
             return
-        await BrowserSession(websocket, self.settings, role).run()
+        token = role_token(self.access.door.tokens, role)
+        await BrowserSession(websocket, self.settings, role, token).run()
 
 
-def browser_app(store: JobStore, settings: WebSettings, door: Door | None = None) -> Starlette:
-    """The browser's routes; ``door`` is the relay API's, so that both share one throttle."""
-    view = BrowserView(store, settings, door or Door(settings.tokens))
+def browser_app(store: JobStore, settings: WebSettings, door: Door) -> Starlette:
+    """The browser's routes; ``door`` is the relay's one, shared with its API (and SSH)."""
+    view = BrowserView(store, settings, door)
     return Starlette(
         routes=[
             Route("/", view.page, methods=["GET", "HEAD"]),

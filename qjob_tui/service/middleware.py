@@ -1,4 +1,4 @@
-"""ASGI middleware at the service's edge: a request body limit and an error boundary.
+"""ASGI middleware of the service: a request body limit and an error boundary.
 
 Starlette answers an unhandled exception with a 500 and then re-raises it, and uvicorn closes the
 connection of any request whose app raised after its response started: a keep-alive client's

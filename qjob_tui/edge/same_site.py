@@ -11,13 +11,12 @@ Programs (qjob-tui, qiskit-ibm-runtime, curl) send no ``Origin`` and name the ad
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-LOOPBACK_NAMES = ("localhost", "localhost.")
+from qjob_tui.edge.listen import is_loopback
 
 
 def _hostname(host: str) -> str:
@@ -29,15 +28,9 @@ def _hostname(host: str) -> str:
 
 
 def is_loopback_host(host: str) -> bool:
-    """True when a ``Host`` header names this machine's loopback (``127.0.0.1:8000``,
-    ``localhost``, ``[::1]:80``), not some name that merely resolves there."""
-    name = _hostname(host)
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+    """True when a ``Host`` header (``127.0.0.1:8000``, ``localhost``, ``[::1]:80``) names this
+    machine's loopback, by the rule of where a server may listen without a token."""
+    return is_loopback(_hostname(host))
 
 
 def same_origin(headers: Mapping[str, str]) -> bool:
