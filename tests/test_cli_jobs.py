@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.child_signals import default_sigint
 from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess, free_port
 
@@ -123,12 +124,6 @@ def test_a_broken_accounts_file_is_reported(tmp_path: Path) -> None:
     assert "qiskit-ibm.json" in done.stderr and "sekrit-key" not in done.stderr
 
 
-def _default_sigint() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_ls_watch_prints_changes_until_interrupted(service: ServiceProcess, tmp_path: Path) -> None:
     import signal
     import time
@@ -143,7 +138,7 @@ def test_ls_watch_prints_changes_until_interrupted(service: ServiceProcess, tmp_
         env=env,
         # Ctrl+C's signal as a terminal sends it, whatever this run inherited: under nohup (a
         # CI wrapper, 'make test &') SIGINT comes ignored, and the child would inherit that.
-        preexec_fn=_default_sigint,
+        preexec_fn=default_sigint,
     )
     try:
         assert watcher.stdout is not None

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from dateutil import tz
 
+from tests.child_signals import default_sigint
 from tests.http_helpers import submit, wait_status
 from tests.service_process import ServiceProcess, free_port
 
@@ -49,6 +50,7 @@ class Watcher:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            preexec_fn=default_sigint,  # stopped with SIGINT, however the suite was started
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
