@@ -86,6 +86,36 @@ async def test_services_watched_in_turn_each_show_only_their_own_jobs(tmp_path: 
         second.stop()
 
 
+async def test_the_cache_of_a_server_watched_under_another_name_is_that_name_s(
+    tmp_path: Path,
+) -> None:
+    """One server, watched first as ``local`` and then by its URL (``ls --watch`` and then
+    ``qjob-tui --source URL``): the cache file is the server's, and its jobs come back under
+    the name watching now, each once and each selectable (they came back under the old name:
+    listed twice, and a cached row that no key of the store could find)."""
+    proc, ids = _service(tmp_path, "named", 3)
+    try:
+        with httpx.Client(base_url=proc.url) as http:
+            for job_id in ids:
+                wait_status(http, job_id)
+        for name in ("local", proc.root):
+            store = JobStore([JobClient(Source.local(proc.root, name=name))], _config(tmp_path))
+            await store.start(poll=False)
+            try:
+                cached = list(store.all_jobs())
+                if name != "local":  # the second start reads what the first one saved
+                    assert {job.id for job in cached} == ids
+                assert all(job.source == name for job in cached)
+                assert all(store.job(job.key) == job for job in cached)
+                await store.poll_once()
+                shown = [job.id for job in store.all_jobs()]
+                assert sorted(shown) == sorted(ids)  # each once
+            finally:
+                await store.stop()
+    finally:
+        proc.stop()
+
+
 async def test_nothing_shown_through_the_proxy_belongs_to_another_server(
     tmp_path: Path,
 ) -> None:

@@ -306,8 +306,14 @@ _make_job = _fast_constructor(Job, _JOB_FIELDS)
 _make_step = _fast_constructor(Step, frozenset({"name", "at"}))
 
 
-def _decode_job(job_id: bytes, created: bytes, body: bytes, shared: dict[str, str]) -> Job:
+def _decode_job(
+    job_id: bytes, created: bytes, body: bytes, shared: dict[str, str], source: str | None = None
+) -> Job:
     """A cached row as a Job; anything odd raises (ValueError, TypeError, KeyError ...).
+
+    ``source`` is the nickname of the source that reads the cache now: the file is the
+    server's (named by its identity), and a row saved while another nickname watched that
+    server (``local``, its URL, a relay's name for it) belongs to whoever reads it now.
 
     Columns come as bytes: text that is not UTF-8 (a damaged or hand-edited row) then fails
     this row only, where SQLite's own decoding would fail the whole query.
@@ -319,7 +325,7 @@ def _decode_job(job_id: bytes, created: bytes, body: bytes, shared: dict[str, st
     data = _decode(body.decode())
     share = shared.setdefault
     status = _FINAL_BY_NAME[data["status"]]
-    source = data["source"]
+    source_name, source = source, data["source"]
     backend = data.get("backend")
     program = data.get("program")
     name = data.get("name")
@@ -357,7 +363,7 @@ def _decode_job(job_id: bytes, created: bytes, body: bytes, shared: dict[str, st
     error = data.get("error")
     return _make_job(
         id=job_id.decode(),
-        source=share(source, source),
+        source=share(source, source) if source_name is None else source_name,
         status=status,
         created=_moment(created.decode()),
         backend=None if backend is None else share(backend, backend),
@@ -464,9 +470,10 @@ def _decode_result(body: bytes) -> JobResult:
 class JobCache:
     """The final jobs of one source, and their result summaries, in one SQLite file."""
 
-    def __init__(self, path: Path, identity: str | None = None) -> None:
+    def __init__(self, path: Path, identity: str | None = None, source: str | None = None) -> None:
         self.path = Path(path)
         self.identity = identity
+        self.source = source  # the nickname its jobs are read under (None: as saved)
         self.problem: CacheProblem | None = None
         self.in_memory = False
         self.max_outcomes = MAX_OUTCOMES
@@ -487,7 +494,7 @@ class JobCache:
         after it, not after the source's nickname, and holds only that server's jobs.
         """
         folder = locations.cache_dir() if directory is None else Path(directory)
-        return cls(folder / cache_file_name(identity or source_name), identity)
+        return cls(folder / cache_file_name(identity or source_name), identity, source_name)
 
     def _claim(self, conn: sqlite3.Connection, identity: str) -> sqlite3.Connection:
         """Mark a fresh cache as this server's; set aside one that belongs to another."""
@@ -738,7 +745,7 @@ class JobCache:
                 rows = conn.execute(sql, params).fetchall()
                 for _created_us, job_id, created, body in rows:
                     try:
-                        jobs.append(_decode_job(job_id, created, body, shared))
+                        jobs.append(_decode_job(job_id, created, body, shared, self.source))
                     except _DECODE_ERRORS:
                         continue
                 if rows:
