@@ -54,8 +54,12 @@ def port(text: str) -> int:
 
 
 def refresh(text: str) -> float:
-    """A poll interval: 0.2 to 3600 seconds."""
-    value = non_negative_float(text)
-    if not 0.2 <= value <= 3600:
-        raise argparse.ArgumentTypeError("the refresh interval is 0.2 to 3600 seconds")
+    """A poll interval: 0.2 to 3600 seconds (one message for every value out of range)."""
+    rule = "the refresh interval is 0.2 to 3600 seconds"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}; {rule}") from None
+    if not 0.2 <= value <= 3600:  # NaN too
+        raise argparse.ArgumentTypeError(f"{rule}, not {text!r}")
     return value
