@@ -44,11 +44,9 @@ class Actions:
         job = await poller.client.job_details(key[1])
         if state is not poller.state:
             return job  # another server answers now: not this one's job
-        old = state.put_details(job)
+        old = state.put_details(job)  # (a final job is saved with the round's other news)
         if old != job:
             poller.publish(ChangeSet(changed=(job,)) if old else ChangeSet(added=(job,)), state)
-        if job.status.is_final and state.cache is not None and old != job:
-            await asyncio.to_thread(state.cache.put, [job])
         return job
 
     def _set_intent(self, key: JobKey, intent: str | None) -> None:
