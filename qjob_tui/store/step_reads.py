@@ -50,8 +50,7 @@ class StepReads:
         self.bound = bound
         self.viewed: frozenset[str] = frozenset()  # the job ids a list shows now
         self._reading: dict[str, tuple[SourceState, asyncio.Task[Job | None]]] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._again = False
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def in_view(self, job_ids: Iterable[str]) -> None:
         """The jobs a list shows now: those lacking steps are read soon (a cheap call)."""
@@ -59,35 +58,30 @@ class StepReads:
         self.look()
 
     def look(self) -> None:
-        """Read now if some job in view lacks steps still to ask for (after a round too: its
-        jobs may be new, a server new, a read unanswered)."""
-        if any(self.poller.state.lacks_steps(i) for i in self.viewed):
-            self.due()
+        """Read now the steps that jobs in view lack and that no read is under way for (after
+        a round too: its jobs may be new, the server new, a read unanswered)."""
+        state = self.poller.state
+        wanted = [
+            job_id
+            for job_id in sorted(self.viewed)
+            if state.lacks_steps(job_id) and not self._under_way(state, job_id)
+        ]
+        if wanted:
+            task = asyncio.create_task(
+                self.read(state, wanted, in_view=True), name=f"steps-{self.poller.name}"
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    def due(self) -> None:
-        """Read the steps the jobs in view lack, now, beside the rounds (a round would ask
-        again what nothing changed); a read under way looks again when it ends."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._read_in_view(), name=f"steps-{self.poller.name}")
-        else:
-            self._again = True
+    def _under_way(self, state: SourceState, job_id: str) -> bool:
+        reading = self._reading.get(job_id)
+        return reading is not None and reading[0] is state
 
     async def stop(self) -> None:
-        tasks = [self._task, *(task for _, task in self._reading.values())]
+        tasks = [*self._tasks, *(task for _, task in self._reading.values())]
         for task in tasks:
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*(t for t in tasks if t is not None), return_exceptions=True)
-
-    async def _read_in_view(self) -> None:
-        while True:
-            self._again = False
-            state = self.poller.state
-            wanted = [i for i in sorted(self.viewed) if state.lacks_steps(i)]
-            if wanted:
-                await self.read(state, wanted, in_view=True)
-            if not self._again:
-                return
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def job(self, job_id: str) -> Job | None:
         """The job, its steps read first if it is finished and lacks them: for a relay's
@@ -102,9 +96,8 @@ class StepReads:
         mine: list[asyncio.Task[Job | None]] = []
         joined: list[asyncio.Task[Job | None]] = []
         for job_id in job_ids:
-            reading = self._reading.get(job_id)
-            if reading is not None and reading[0] is state:
-                joined.append(reading[1])
+            if self._under_way(state, job_id):
+                joined.append(self._reading[job_id][1])
                 continue
             if not state.lacks_steps(job_id):
                 continue
@@ -114,7 +107,11 @@ class StepReads:
             mine.append(task)
         if not (mine or joined):
             return
-        results = await asyncio.gather(*mine, *joined, return_exceptions=True)
+        # Shielded: a caller that goes away (a viewer's request cut short) must not cancel
+        # a read that other callers wait for.
+        results = await asyncio.gather(
+            *(asyncio.shield(task) for task in (*mine, *joined)), return_exceptions=True
+        )
         changed = tuple(r for r in results[: len(mine)] if isinstance(r, Job))
         if not changed or state is not self.poller.state:
             return
@@ -146,6 +143,9 @@ class StepReads:
             except ApiError as exc:
                 log.info("steps of %s on %s: %s", job_id, self.poller.name, exc)
                 return None
+            except asyncio.CancelledError:
+                state.steps_unanswered(job_id)
+                raise
         if state is not self.poller.state:
             return None
         if self.poller.answered_by_another():

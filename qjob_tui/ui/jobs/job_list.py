@@ -597,7 +597,7 @@ class JobList(ScrollView, can_focus=True):
     def keys_in_view(self) -> tuple[JobKey, ...]:
         """The jobs of the rows on screen whose duration is shown (none while the list is
         hidden or its duration column is)."""
-        if not self.display or Column.DURATION not in self.columns:
+        if not self.display or Column.DURATION not in self._shown:  # (as laid out last)
             return ()
         top = self.scroll_offset.y
         end = min(top + self._page_rows(), len(self.rows))
@@ -686,12 +686,12 @@ class JobList(ScrollView, can_focus=True):
 
     def _repaint_window(self) -> None:
         """Compare every line on screen with what it shows and refresh the cells that differ."""
-        self._view_moved()
         if not self._painted or self._ensure_layout():
             self.refresh()
-            return
-        for line in range(self.scrollable_content_region.height):
-            self._repaint_line(line)
+        else:
+            for line in range(self.scrollable_content_region.height):
+                self._repaint_line(line)
+        self._view_moved()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """Scrolling moves every row: repaint the cells that differ, not the whole list."""
