@@ -161,3 +161,34 @@ async def test_another_server_at_the_address_has_its_durations_read(
                 await until(pilot, lambda: durations(other_ran))
     finally:
         other.stop()
+
+
+async def test_durations_read_are_in_the_cache_at_the_next_start(
+    history: ServiceProcess, tmp_path: Path
+) -> None:
+    """What was read goes into the cache (with its batch save): the next start shows the
+    durations of the same rows without asking again."""
+    with HeldProxy(history.root, ignore=frozenset({NEWEST})) as proxy:
+        proxy.release()
+        asked = []
+        for _ in range(2):
+            store = JobStore(
+                [JobClient(Source.local(proxy.root))],
+                StoreConfig(interval=0.2, calm_interval=0.2, use_stream=False, cache_dir=tmp_path),
+            )
+            app = QJobApp(store)  # type: ignore[arg-type]
+            async with app.run_test(size=(120, 40)) as pilot:
+                job_list = app.query_one(JobList)
+                await until(
+                    pilot,
+                    lambda: (
+                        len(job_list.rows) > 100  # noqa: B023
+                        and all(
+                            cell_text(job_list, row, Column.DURATION) == f"{RAN} s"  # noqa: B023
+                            for row in _view(job_list)  # noqa: B023
+                        )
+                    ),
+                )
+            asked.append(len(proxy.asked))
+        assert asked[0] >= len(_view(job_list)) - 1
+        assert asked[1] == asked[0], proxy.asked[asked[0] :]
