@@ -69,6 +69,31 @@ MAX_TAGS = 8
 MAX_TAG_LENGTH = 86
 
 
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What a cancel came to: ``ok`` when the job ends cancelled, and the words for it."""
+
+    ok: bool
+    message: str
+
+
+def cancel_outcome(job_id: str, before: JobStatus, after: JobStatus) -> CancelOutcome:
+    """The one rule for a cancel, from the job's state before it was asked and after: a job
+    that ends cancelled, now or already, is a success; one that had already ended otherwise
+    is not, named by its final state. The command line, the store's action and the dashboard
+    all say it so. (``job_id`` comes from the caller, cleaned for a line.)"""
+    if after is JobStatus.CANCELLED:
+        if before.is_final:
+            return CancelOutcome(True, f"{job_id} was already cancelled")
+        return CancelOutcome(True, f"cancelled {job_id}")
+    if after.is_final:
+        return CancelOutcome(
+            False,
+            f"{job_id} cannot be cancelled: it has already ended, in final state {after.value}",
+        )
+    return CancelOutcome(True, f"cancelling {job_id}: {after.value} still")
+
+
 def tag_problem(tags: list[str] | tuple[str, ...]) -> str | None:
     """Say why a list of tags breaks IBM's rules, or return None if it is fine."""
     if len(tags) > MAX_TAGS:

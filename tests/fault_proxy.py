@@ -146,6 +146,14 @@ class FaultProxy:
             loop.run_until_complete(self._http.aclose())
             loop.close()
 
+    # --- hooks for a proxy that watches the requests -----------------------------------------
+
+    async def forwarding(self, target: str) -> None:
+        """A request is about to go upstream (on the proxy's loop)."""
+
+    def answered(self, target: str) -> None:
+        """Upstream answered that request, or failed to."""
+
     # --- one connection --------------------------------------------------------------------
 
     def _pick(self) -> str | None:
@@ -217,6 +225,7 @@ class FaultProxy:
         if fault == "delay":
             await asyncio.sleep(self.rng.uniform(*self.delay))
         assert self._http is not None
+        await self.forwarding(target)
         try:
             response = await self._http.request(
                 method, self.upstream + target, content=body, headers=headers
@@ -224,6 +233,8 @@ class FaultProxy:
         except httpx.HTTPError:
             writer.transport.abort()
             return False
+        finally:
+            self.answered(target)
         with self._lock:
             self.stats.forwarded += 1
         content = response.content

@@ -288,7 +288,9 @@ async def test_the_words_of_a_cancel_that_leaves_jobs_alone() -> None:
         select(app, FAILED_JOB)
         await pilot.press("c")
         await settle(pilot)
-        assert said == ["Nothing to cancel: the job failed."]
+        assert said == [
+            f"{FAILED_JOB} cannot be cancelled: it has already ended, in final state ERROR"
+        ]
         await pilot.press("space")  # marked; the cursor steps on
         job_list = app.query_one(JobList)
         job_list.move_cursor(0)  # and a queued job

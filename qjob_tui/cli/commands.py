@@ -25,7 +25,7 @@ from qjob_tui.cli.program_file import ProgramFileError, read_program
 from qjob_tui.cli.sources import SourceError, resolve_source
 from qjob_tui.cli.watch import watch
 from qjob_tui.export import job_to_dict
-from qjob_tui.model import Job, JobStatus, tag_problem
+from qjob_tui.model import CancelOutcome, Job, cancel_outcome, tag_problem
 from qjob_tui.text import lines as text_lines
 from qjob_tui.text import one_line
 
@@ -225,35 +225,31 @@ def submit(args: argparse.Namespace) -> int:
     return run(args, action)
 
 
-def _already_final(job: Job) -> int:
-    """A job that has ended: success if it ended cancelled, else an error naming its final
-    state (the rule ``cancel --help`` states)."""
-    shown = one_line(job.id, 80)
-    if job.status is JobStatus.CANCELLED:
-        print(f"{shown} was already cancelled")
+def _cancel_said(outcome: CancelOutcome) -> int:
+    """The cancel rule's outcome (``cancel --help``): 0 and stdout when the job ends
+    cancelled, 1 and stderr when it had already ended otherwise."""
+    if outcome.ok:
+        print(outcome.message)
         return EXIT_OK
-    print(
-        f"qjob-tui: {shown} cannot be cancelled: it has already ended, in final state "
-        f"{job.status.value}",
-        file=sys.stderr,
-    )
+    print(f"qjob-tui: {outcome.message}", file=sys.stderr)
     return EXIT_ERROR
 
 
 def cancel(args: argparse.Namespace) -> int:
     async def action(client: JobClient) -> int:
         job = await client.job(args.job_id)
+        shown = one_line(job.id, 80)
         if job.status.is_final:
-            return _already_final(job)
+            return _cancel_said(cancel_outcome(shown, job.status, job.status))
         try:
             await client.cancel(args.job_id)
         except ApiError:
             job = await client.job(args.job_id)  # it may have ended in between
             if job.status.is_final:
-                return _already_final(job)
+                return _cancel_said(cancel_outcome(shown, job.status, job.status))
             raise
-        print(f"cancelled {args.job_id}")  # an id of the shape checked: nothing to clean
-        return EXIT_OK
+        after = await client.job(args.job_id)
+        return _cancel_said(cancel_outcome(shown, job.status, after.status))
 
     return run(args, action)
 

@@ -222,7 +222,12 @@ class Relay:
         return JSONResponse(body)
 
     async def metrics(self, request: Request) -> Response:
-        return JSONResponse(metrics_json(self._job(request)))
+        # A finished job listed from history has no steps until they are read: the store
+        # reads them upstream, once for every viewer who asks.
+        job = await self.store.with_steps(self._job(request).key)
+        if job is None:
+            raise LookupError(f"Job not found: {one_line(request.path_params['job_id'], 80)}")
+        return JSONResponse(metrics_json(job))
 
     async def results(self, request: Request) -> Response:
         text = await self._upstream(self.forwarded.results(self._job(request)))

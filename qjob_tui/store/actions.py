@@ -14,13 +14,26 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from qjob_tui.api.errors import ApiError
-from qjob_tui.model import Job, JobStatus, ProgramId, SessionState, tag_problem
+from qjob_tui.model import (
+    CancelOutcome,
+    Job,
+    JobStatus,
+    ProgramId,
+    SessionState,
+    cancel_outcome,
+    tag_problem,
+)
 from qjob_tui.store.bus import ChangeBus
 from qjob_tui.store.changes import ActionResult, ChangeSet, JobKey, SessionKey
 from qjob_tui.store.poller import SourcePoller
+from qjob_tui.text import one_line
 
 READ_ONLY = "read-only: this dashboard changes no job"
 CLOSING, CANCELLING = "closing…", "cancelling…"
+
+
+def _cancelled(key: JobKey, outcome: CancelOutcome) -> ActionResult:
+    return ActionResult(key, outcome.ok, outcome.message)
 
 
 class Actions:
@@ -44,11 +57,9 @@ class Actions:
         job = await poller.client.job_details(key[1])
         if state is not poller.state:
             return job  # another server answers now: not this one's job
-        old = state.put_details(job)
+        old = state.put_details(job)  # (a final job is saved with the round's other news)
         if old != job:
             poller.publish(ChangeSet(changed=(job,)) if old else ChangeSet(added=(job,)), state)
-        if job.status.is_final and state.cache is not None and old != job:
-            await asyncio.to_thread(state.cache.put, [job])
         return job
 
     def _set_intent(self, key: JobKey, intent: str | None) -> None:
@@ -66,8 +77,9 @@ class Actions:
             return ActionResult(key, False, f"{key[1]}: unknown job")
         if self.readonly:
             return ActionResult(key, False, READ_ONLY)
+        shown = one_line(key[1], 80)
         if job.status.is_final:
-            return ActionResult(key, False, f"{key[1]} is already {job.status.value.lower()}")
+            return _cancelled(key, cancel_outcome(shown, job.status, job.status))
         poller = self.pollers[key[0]]
         if poller.state.intents.get(key[1]) == "cancelling…":
             return ActionResult(key, True, f"{key[1]}: already cancelling")
@@ -77,11 +89,14 @@ class Actions:
             fresh = await self.details(key)
         except ApiError as exc:
             self._set_intent(key, None)
+            now = None
             with contextlib.suppress(ApiError):
-                await self.details(key)
+                now = await self.details(key)
+            if now is not None and now.status.is_final:  # it ended in between
+                return _cancelled(key, cancel_outcome(shown, now.status, now.status))
             return ActionResult(key, False, f"cancel {key[1]} refused: {exc.detail}")
         self._set_intent(key, None)
-        return ActionResult(key, True, f"{key[1]} {fresh.status.value.lower()}")
+        return _cancelled(key, cancel_outcome(shown, job.status, fresh.status))
 
     async def extract(self, key: JobKey) -> ActionResult:
         """Submit a random-extractor job over a finished sampler job's measured bits."""

@@ -28,6 +28,7 @@ from qjob_tui.store.cache import JobCache
 from qjob_tui.store.cached_history import CachedHistory
 from qjob_tui.store.changes import ChangeSet, SourceHealth
 from qjob_tui.store.state import CREATED_MARGIN, Delta, SourceState
+from qjob_tui.store.step_reads import StepReads
 from qjob_tui.store.store_config import StoreConfig
 from qjob_tui.store.stream_listener import StreamListener
 
@@ -91,7 +92,13 @@ class _Round:
 class SourcePoller:
     """When and what to ask one source; its state lives in ``self.state``."""
 
-    def __init__(self, client: JobClient, config: StoreConfig, bus: ChangeBus) -> None:
+    def __init__(
+        self,
+        client: JobClient,
+        config: StoreConfig,
+        bus: ChangeBus,
+        steps_bound: asyncio.Semaphore | None = None,
+    ) -> None:
         self.client = client
         self.name = client.source.name
         self.config = config
@@ -109,6 +116,8 @@ class SourcePoller:
         self._backends_task: asyncio.Task[None] | None = None
         self.stream = StreamListener(self)  # pushed changes, where the server offers them
         self.cached = CachedHistory(self)  # the cache, from open to close
+        # The steps of finished jobs in view; the bound is the store's, for all its sources.
+        self.steps = StepReads(self, steps_bound or asyncio.Semaphore(config.steps_at_once))
         self._rounds = 0
 
     def _fresh_state(self, identity: str | None = None) -> SourceState:
@@ -171,7 +180,7 @@ class SourcePoller:
         if cached.notices:
             self.bus.publish(ChangeSet(notices=cached.notices))
 
-    def _answered_by_another(self) -> bool:
+    def answered_by_another(self) -> bool:
         """Whether the last answer came from a server other than the known one."""
         expected = instance_of(self.identity)
         served_by = self.client.served_by
@@ -215,6 +224,7 @@ class SourcePoller:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.stream.stop()
+        await self.steps.stop()
         await self.cached.close()
         await self.client.aclose()
 
@@ -236,7 +246,7 @@ class SourcePoller:
         except ApiError as exc:
             log.info("backends of %s: %s", self.name, exc)
             return
-        if self._answered_by_another():
+        if self.answered_by_another():
             self.wake()  # the next round finds out and switches
             return
         changed = state.apply_backends(fresh, datetime.now(UTC))
@@ -371,7 +381,7 @@ class SourcePoller:
         except ApiError as exc:
             work.errors.append(exc)
             return None
-        if self.identity is not None and self._answered_by_another():
+        if self.identity is not None and self.answered_by_another():
             await self._switch(work)  # this answer is not the known server's: dropped
         if work.state is not self.state:
             raise _Abort(ApiError("the source was reset", source=self.name))
@@ -399,6 +409,7 @@ class SourcePoller:
             await self._backfill(work)
         await self.cached.save(state)
         work.backends = await self._poll_backends(work)
+        self.steps.look()  # jobs in view that came with this round, or whose read failed
 
     async def _backfill(self, work: _Round) -> None:
         """One page of older history per poll, newest first, until every job is known;

@@ -122,6 +122,9 @@ class SourceState:
         self.revision = 0
         self.streamed: dict[str, int] = {}
         self.submitted: set[str] = set()  # jobs submitted through this store (its session)
+        # Finished jobs whose steps were asked for (the history lists them without): each
+        # once per server, whatever its answer.
+        self.steps_asked: set[str] = set()
 
     def __repr__(self) -> str:
         return f"SourceState({self.name!r}, {self.identity!r}, {len(self.jobs)} jobs)"
@@ -261,10 +264,32 @@ class SourceState:
             self.cursors.newest = job.created
 
     def put_details(self, job: Job) -> Job | None:
-        """A job read by id on demand; returns the one it replaced."""
+        """A job read by id on demand; returns the one it replaced. A final one that changed
+        goes into the cache with the next save, with the rest."""
         old = self.jobs.get(job.id)
         self.jobs[job.id] = job
+        if job.status.is_final and old != job:
+            self.cursors.unsaved.add(job.id)
         return old
+
+    def lacks_steps(self, job_id: str) -> bool:
+        """A finished job without its running and finished times (listed from history: only
+        its metrics have them), not asked for yet."""
+        job = self.jobs.get(job_id)
+        return (
+            job is not None
+            and job.status.is_final
+            and job.finished is None
+            and job_id not in self.steps_asked
+        )
+
+    def steps_asking(self, job_id: str) -> None:
+        """A job's metrics are asked for its steps: not again on this server."""
+        self.steps_asked.add(job_id)
+
+    def steps_unanswered(self, job_id: str) -> None:
+        """The request got no answer (the network, a rate limit): it may be asked again."""
+        self.steps_asked.discard(job_id)
 
     def optimistic(self, job_id: str, intent: str, fields: dict[str, Any]) -> Job | None:
         """Show an edit at once, before the server confirms it; the job as it was before."""

@@ -114,8 +114,12 @@ class JobStore:
         self.config = config or StoreConfig()
         self.bus = ChangeBus()
         self.pollers: dict[str, SourcePoller] = {}
+        # One bound for the whole store on the reads of missing steps, whatever their source.
+        steps_bound = asyncio.Semaphore(self.config.steps_at_once)
         for client in clients:
-            self.pollers[client.source.name] = SourcePoller(client, self.config, self.bus)
+            self.pollers[client.source.name] = SourcePoller(
+                client, self.config, self.bus, steps_bound
+            )
         self.session_watch = SessionWatch(self.pollers, self.config, self.bus)
         self.actions = Actions(self.pollers, self.bus, readonly=self.config.readonly)
         self._opened = False
@@ -258,6 +262,23 @@ class JobStore:
         """The job on screen: kept fully fresh (details and metrics) on every poll."""
         for name, poller in self.pollers.items():
             poller.watched = key[1] if key and key[0] == name else None
+
+    def in_view(self, keys: Iterable[JobKey]) -> None:
+        """The jobs a list shows now (call it when that changes): the finished ones among them
+        without steps, so without a duration, are read, each once per server; the jobs never
+        shown cost no request."""
+        ids: dict[str, list[str]] = {name: [] for name in self.pollers}
+        for source, job_id in keys:
+            if source in ids:
+                ids[source].append(job_id)
+        for name, poller in self.pollers.items():
+            poller.steps.in_view(ids[name])
+
+    async def with_steps(self, key: JobKey) -> Job | None:
+        """The job, its steps read first if it is finished and lacks them (a relay answers
+        its viewers' metrics so: one request upstream however many ask); None if unknown."""
+        poller = self.pollers.get(key[0])
+        return await poller.steps.job(key[1]) if poller is not None else None
 
     @property
     def submitted(self) -> set[JobKey]:

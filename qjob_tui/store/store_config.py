@@ -32,5 +32,8 @@ class StoreConfig:
     # this often.
     use_stream: bool = True
     streaming_interval: float = 60.0
+    # Requests in flight at once, for the whole store, reading the steps (and so the
+    # durations) of finished jobs listed from history.
+    steps_at_once: int = 4
     # No action changes a job or a session (``--readonly``; a remote viewer's dashboard).
     readonly: bool = False

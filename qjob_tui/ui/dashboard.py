@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -32,7 +32,6 @@ from qjob_tui.ui.detail.session_view import SessionDetail
 from qjob_tui.ui.file_actions import FileActions
 from qjob_tui.ui.finished import FinishWatch
 from qjob_tui.ui.job_actions import JobActions
-from qjob_tui.ui.jobs.duration_reader import DurationReader
 from qjob_tui.ui.jobs.job_list import COLUMN_SPECS, JobList
 from qjob_tui.ui.jobs.job_rows import Column
 from qjob_tui.ui.messages import StoreChanged
@@ -93,7 +92,6 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         self._counts_dirty = True
         self._counts: Counter[JobStatus] = Counter()
         self.finish_watch = FinishWatch()
-        self._durations = DurationReader()
         # Set once the panes the first frame does not show are mounted too: until then the
         # app holds the user's input (keys typed ahead act on the whole dashboard).
         self.whole = asyncio.Event()
@@ -218,10 +216,6 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
 
     def _tick(self) -> None:
         self.show_status()
-        if Column.DURATION in self.job_list.columns and not self.grouped:
-            keys = self._durations.wanted(self.job_list.jobs_in_view())
-            if keys:
-                self.read_durations(keys)
         if self.grouped:  # TTLs and ages move with the clock: relabel, the rows stay
             tree = self.session_tree
             tree.show_grouping(tree.grouping, self.several_sources)
@@ -273,10 +267,6 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         ):
             self._show_groups()
             self._show_session()
-
-    @work(group="durations", exit_on_error=False)
-    async def read_durations(self, keys: list[JobKey]) -> None:
-        await DurationReader.read(self.store, keys)
 
     def _follow_in_dialog(self, changes: ChangeSet) -> None:
         """An open cancel dialog shows its jobs as they are now, not as they were."""
@@ -330,6 +320,10 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         job_list = event.control
         if len(job_list.rows) and job_list.cursor_row >= len(job_list.rows) - 1:
             self.store.load_more()  # at the end of the list: older history comes sooner
+
+    @on(JobList.InView)
+    def jobs_in_view(self, event: JobList.InView) -> None:
+        self.store.in_view(event.keys)
 
     @on(JobList.Selected)
     def job_selected(self, event: JobList.Selected) -> None:

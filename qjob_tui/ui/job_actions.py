@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.screen import Screen
 
-from qjob_tui.model import ExtractorResult, Job
+from qjob_tui.model import ExtractorResult, Job, cancel_outcome
 from qjob_tui.store.changes import JobKey, SessionKey
 from qjob_tui.text import one_line
-from qjob_tui.ui.formatting import status_phrase
 from qjob_tui.ui.messages import ActionsDone
 
 if TYPE_CHECKING:
@@ -95,10 +94,10 @@ class JobActions(Screen[None]):
         jobs = [job for job in targets if job.status.is_active]
         if not jobs:
             if len(targets) > 1:
-                which = "the marked jobs have all ended"
+                said = "Nothing to cancel: the marked jobs have all ended."
+                self.notify(said, severity="warning")
             else:
-                which = f"the job {status_phrase(targets[0].status)}"
-            self.notify(f"Nothing to cancel: {which}.", severity="warning")
+                self._say_ended(targets[0])
             return
         notes = []
         finished = len(targets) - len(jobs)
@@ -114,22 +113,35 @@ class JobActions(Screen[None]):
         def confirmed(answer: bool | None) -> None:
             if not answer:
                 return
-            # As they are now: a job may have ended while the dialog was open.
-            now = [self.store.job(job.key) or job for job in jobs]
-            active = [job.key for job in now if job.status.is_active]
+            # As they are now: a job may have ended, or gone, while the dialog was open.
+            now = {job.key: self.store.job(job.key) for job in jobs}
+            gone = [key for key, job in now.items() if job is None]
+            if gone:
+                ids = ", ".join(one_line(key[1], 40) for key in gone)
+                verb = "is" if len(gone) == 1 else "are"
+                said = f"Not cancelled: {ids} {verb} gone from the server."
+                self.notify(said, severity="warning")
+            known = [job for job in now.values() if job is not None]
+            active = [job.key for job in known if job.status.is_active]
             if active:
                 self.run_cancel(active)
-                return
-            if len(now) == 1:
-                which = f"{one_line(now[0].id, 40)} had already ended: {now[0].status.value}"
-            else:
-                states = ", ".join(sorted({job.status.value for job in now}))
-                which = f"the {len(now)} jobs had already ended ({states})"
-            self.notify(f"Nothing was cancelled: {which}.", severity="warning")
+            elif len(known) == 1:
+                self._say_ended(known[0])
+            elif known:
+                states = ", ".join(sorted({job.status.value for job in known}))
+                self.notify(
+                    f"Nothing was cancelled: the {len(known)} jobs had already ended ({states}).",
+                    severity="warning",
+                )
 
         from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 
         self.app.push_screen(ConfirmCancel(jobs, note=" ".join(notes)), confirmed)
+
+    def _say_ended(self, job: Job) -> None:
+        """A job that ended before any cancel: the cancel rule's words (``cancel_outcome``)."""
+        outcome = cancel_outcome(one_line(job.id, 80), job.status, job.status)
+        self.notify(outcome.message, severity="information" if outcome.ok else "warning")
 
     @work(group="actions", exit_on_error=False)
     async def run_cancel(self, keys: list[JobKey]) -> None:

@@ -303,6 +303,14 @@ class JobList(ScrollView, can_focus=True):
             super().__init__(job_list)
             self.count = count
 
+    class InView(_Message):
+        """The rows on screen that show a duration are other jobs now (the store reads the
+        steps that finished jobs from history lack)."""
+
+        def __init__(self, keys: tuple[JobKey, ...], job_list: JobList) -> None:
+            super().__init__(job_list)
+            self.keys = keys
+
     class Described(_Message):
         """What the list's border says changed: marks, filters, new jobs above the view."""
 
@@ -358,6 +366,7 @@ class JobList(ScrollView, can_focus=True):
         self._painted: dict[int, Strip] = {}
         self._described = ""
         self.new_above = 0  # jobs that arrived above the view since it left the top
+        self._in_view: tuple[JobKey, ...] = ()  # the jobs on screen, as last said
 
     # --- public state --------------------------------------------------------------------
 
@@ -585,10 +594,21 @@ class JobList(ScrollView, can_focus=True):
             self._cursor_key = key
             self.post_message(self.Highlighted(key, self))
 
-    def jobs_in_view(self) -> list[Job]:
-        """The jobs of the rows on screen."""
+    def keys_in_view(self) -> tuple[JobKey, ...]:
+        """The jobs of the rows on screen whose duration is shown (none while the list is
+        hidden or its duration column is)."""
+        if not self.display or Column.DURATION not in self._shown:  # (as laid out last)
+            return ()
         top = self.scroll_offset.y
-        return [self.rows.row(i) for i in range(top, min(top + self._page_rows(), len(self.rows)))]
+        end = min(top + self._page_rows(), len(self.rows))
+        return tuple(self.rows.row(i).key for i in range(top, end))
+
+    def _view_moved(self) -> None:
+        """Say which jobs are on screen, when they are others than last said."""
+        keys = self.keys_in_view()
+        if keys != self._in_view:
+            self._in_view = keys
+            self.post_message(self.InView(keys, self))
 
     def _page_rows(self) -> int:
         """Rows that fit under the header."""
@@ -668,9 +688,10 @@ class JobList(ScrollView, can_focus=True):
         """Compare every line on screen with what it shows and refresh the cells that differ."""
         if not self._painted or self._ensure_layout():
             self.refresh()
-            return
-        for line in range(self.scrollable_content_region.height):
-            self._repaint_line(line)
+        else:
+            for line in range(self.scrollable_content_region.height):
+                self._repaint_line(line)
+        self._view_moved()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """Scrolling moves every row: repaint the cells that differ, not the whole list."""
@@ -811,6 +832,7 @@ class JobList(ScrollView, can_focus=True):
     def _tick(self) -> None:
         """Repaint the lines whose relative time or running duration now reads differently."""
         now = self._now = self._clock()
+        self._view_moved()  # (a resize, a column shown or hidden, the list shown again)
         if not len(self.rows) or not self._row_cache:
             return
         top = self.scroll_offset.y
