@@ -3,13 +3,16 @@ the relay's SSH): one throttle, one comparison of secrets.
 
 ``FailedLogins``: wrong credentials from one address wait twice as long each time, and the
 credential of a waiting address is checked only after its wait; at most ``MOST_WAITING``
-attempts of an address wait at once, the rest are refused unheard (no queue of hours).
+attempts of an address wait at once, the rest are turned away unheard (no queue of hours) with
+``TooManyAttempts``: neither right nor wrong, so the door answers "try again later" (429 with
+Retry-After), never "invalid", and a right credential sent during a flood is not called wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +23,17 @@ REMEMBERED_ADDRESSES = 10_000
 # Attempts of a failing address that may wait their turn; more are refused unheard, so that a
 # flood of wrong tokens queues seconds, not hours, before that address is heard again.
 MOST_WAITING = 4
+
+
+class TooManyAttempts(Exception):
+    """An address has ``MOST_WAITING`` attempts waiting already: this one was not judged."""
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(math.ceil(retry_after), 1)  # whole seconds, as Retry-After
+        super().__init__(
+            "too many wrong credentials from this address; this one was not checked: "
+            f"try again in {self.retry_after} s"
+        )
 
 
 def same_secret(given: str, expected: str) -> bool:
@@ -56,11 +70,14 @@ class FailedLogins:
         self._locks.pop(addr, None)
 
     async def check(self, addr: str, valid: Callable[[], bool | Awaitable[bool]]) -> bool:
-        """Whether the credential is valid, checked only once this address's wait is over."""
+        """Whether the credential is valid, checked only once this address's wait is over;
+        ``TooManyAttempts`` when this address's queue of waiting attempts is full."""
         if addr not in self._count:
             return await self._judge(addr, valid)
         if self._waiting.get(addr, 0) >= MOST_WAITING:
-            return False  # refused unheard: the queue of this address is full
+            # The queue ahead ends no sooner than this address's wait plus one more per attempt.
+            ahead = self._until.get(addr, 0.0) - time.monotonic()
+            raise TooManyAttempts(ahead + self.first * MOST_WAITING)
         self._waiting[addr] = self._waiting.get(addr, 0) + 1
         try:
             lock = self._locks.setdefault(addr, asyncio.Lock())

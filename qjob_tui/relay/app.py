@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Mount, Route
 
 from qjob_tui.edge.connections import RequestFraming
-from qjob_tui.edge.logins import client_address
+from qjob_tui.edge.logins import TooManyAttempts, client_address
 from qjob_tui.edge.same_site import PagesKeptOut
 from qjob_tui.model import Job, tag_problem
 from qjob_tui.relay.door import OPERATOR, Door
@@ -319,7 +319,13 @@ class RelayGate:
             return
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"").decode("latin-1")
-        role = await self.door.role(authorization, client_address(scope))
+        try:
+            role = await self.door.role(authorization, client_address(scope))
+        except TooManyAttempts as exc:
+            refused = error(429, "too_many_requests", str(exc))
+            refused.headers["retry-after"] = str(exc.retry_after)
+            await refused(scope, receive, send)
+            return
         if role is None:
             await error(401, "unauthorized", "missing or invalid bearer token")(
                 scope, receive, send

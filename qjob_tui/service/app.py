@@ -27,7 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qjob_tui.edge.connections import RequestFraming
-from qjob_tui.edge.logins import FailedLogins, client_address, same_secret
+from qjob_tui.edge.logins import FailedLogins, TooManyAttempts, client_address, same_secret
 from qjob_tui.edge.same_site import PagesKeptOut
 from qjob_tui.model import ProgramId, tag_problem
 from qjob_tui.service import views
@@ -159,7 +159,11 @@ class AuthMiddleware:
                 or (self.issuer is not None and self.issuer.valid(credential))
             )
 
-        allowed = bool(credential) and await self.logins.check(client_address(scope), valid)
+        try:
+            allowed = bool(credential) and await self.logins.check(client_address(scope), valid)
+        except TooManyAttempts as exc:
+            await _too_many(exc)(scope, receive, send)
+            return
         if not allowed:
             message = (
                 "missing bearer token" if not credential else "invalid or expired bearer token"
@@ -168,6 +172,13 @@ class AuthMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _too_many(exc: TooManyAttempts) -> JSONResponse:
+    """A credential turned away unheard: try again later, never "invalid"."""
+    response = views.error(429, "too_many_requests", str(exc))
+    response.headers["retry-after"] = str(exc.retry_after)
+    return response
 
 
 class InstanceHeader:
@@ -554,9 +565,13 @@ class JobRoutes:
             )
         apikey = form.get("apikey")
         issuer = self.issuer
-        if not isinstance(apikey, str) or not await self.logins.check(
-            client_address(request.scope), lambda: issuer.apikey_matches(apikey)
-        ):
+        try:
+            right = isinstance(apikey, str) and await self.logins.check(
+                client_address(request.scope), lambda: issuer.apikey_matches(apikey)
+            )
+        except TooManyAttempts as exc:
+            return _too_many(exc)
+        if not right:
             return JSONResponse(
                 {"errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."},
                 status_code=400,

@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from qjob_tui.edge.logins import TooManyAttempts
 from qjob_tui.relay.door import OPERATOR, VIEWER, Door
 from qjob_tui.relay.viewer_dashboard import SessionCount, role_token
 from qjob_tui.ssh.options import SshOptions
@@ -116,9 +117,12 @@ class RelaySSHServer(asyncssh.SSHServer):
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         # The relay's one door: a key of a failing address is judged only after its wait, and
         # only a few attempts of one address wait at once; the rest are refused unheard.
-        self.role = await self.door.judge(
-            self._addr, lambda: self.keys.role(key, self._addr, self._addr)
-        )
+        try:
+            self.role = await self.door.judge(
+                self._addr, lambda: self.keys.role(key, self._addr, self._addr)
+            )
+        except TooManyAttempts:
+            self.role = None  # not judged: SSH has no "later", the client may try again
         if self.role is not None:
             return True
         fingerprint = key.get_fingerprint()

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qjob_tui.edge.connections import HEAD_SECONDS, MAX_CONNECTIONS
-from qjob_tui.edge.logins import MOST_WAITING, FailedLogins
+from qjob_tui.edge.logins import MOST_WAITING, FailedLogins, TooManyAttempts
 from tests.relay_process import RelayProcess
 from tests.service_process import ServiceProcess
 
@@ -187,8 +187,9 @@ async def test_each_failed_login_doubles_the_wait_of_its_address() -> None:
 
 async def test_a_flood_of_wrong_tokens_queues_only_a_few() -> None:
     """A hundred wrong tokens at once from one address: a few wait their turn, the rest are
-    refused unheard at once (they queued 100 waits, locking out the address for good). The
-    wait is an hour, so no waiter is judged while the flood arrives, however busy the host."""
+    turned away unheard at once (they queued 100 waits, locking out the address for good),
+    told to come back later, not that they are wrong. The wait is an hour, so no waiter is
+    judged while the flood arrives, however busy the host."""
     logins = FailedLogins(first=3600, most=3600)
     judged = 0
 
@@ -201,7 +202,9 @@ async def test_a_flood_of_wrong_tokens_queues_only_a_few() -> None:
     flood = [asyncio.create_task(logins.check("10.0.0.9", wrong)) for _ in range(100)]
     try:
         for refused, done in enumerate(asyncio.as_completed(flood), start=1):
-            assert await done is False
+            with pytest.raises(TooManyAttempts) as later:
+                await done
+            assert later.value.retry_after >= 3600  # no sooner than the address's wait
             if refused == len(flood) - MOST_WAITING:
                 break
         assert logins._waiting == {"10.0.0.9": MOST_WAITING}
@@ -216,9 +219,48 @@ async def test_a_flood_of_wrong_tokens_queues_only_a_few() -> None:
 async def test_after_a_flood_the_right_token_is_heard() -> None:
     logins = FailedLogins(first=0.02, most=0.1)
     await logins.check("10.0.0.9", lambda: False)
-    flood = await asyncio.gather(*(logins.check("10.0.0.9", lambda: False) for _ in range(100)))
-    assert flood == [False] * 100
+    flood = await asyncio.gather(
+        *(logins.check("10.0.0.9", lambda: False) for _ in range(100)), return_exceptions=True
+    )
+    assert all(answer is False or isinstance(answer, TooManyAttempts) for answer in flood)
     assert await logins.check("10.0.0.9", lambda: True)
+
+
+@pytest.mark.parametrize("door", ["service", "relay"])
+async def test_a_right_token_sent_during_a_flood_is_told_to_wait_not_that_it_is_wrong(
+    door: str,
+) -> None:
+    """Wrong tokens from one address fill its queue; the right one, turned away unheard, gets
+    429 with Retry-After (it got 401 "invalid or expired", which clients take as final). The
+    doors' own middleware, in process, with an hour's wait: nothing is judged meanwhile."""
+    from starlette.responses import PlainTextResponse
+
+    from qjob_tui.relay.app import RelayGate
+    from qjob_tui.relay.door import Door, RelayTokens
+    from qjob_tui.service.app import AuthMiddleware
+
+    logins = FailedLogins(first=3600, most=3600)
+    inner = PlainTextResponse("in")
+    if door == "service":
+        app: object = AuthMiddleware(inner, token=TOKEN, issuer=None, logins=logins)
+    else:
+        app = RelayGate(inner, Door(RelayTokens(viewer=VIEWER, operator=TOKEN), logins))
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        wrong = {"Authorization": "Bearer " + "w" * 24}
+        assert (await http.get("/jobs", headers=wrong)).status_code == 401
+        waiting = [asyncio.create_task(http.get("/jobs", headers=wrong)) for _ in range(9)]
+        try:
+            while sum(task.done() for task in waiting) < 9 - MOST_WAITING:
+                await asyncio.sleep(0.01)  # until the queue is full and the rest turned away
+            answer = await http.get("/jobs", headers={"Authorization": f"Bearer {TOKEN}"})
+            assert answer.status_code == 429, answer.text
+            assert int(answer.headers["retry-after"]) >= 3600
+            assert "try again in" in answer.json()["errors"][0]["message"]
+        finally:
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
 
 
 def test_wrong_api_keys_and_tokens_are_slowed_down_not_blocked(secured: ServiceProcess) -> None:

@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from qjob_tui.edge.logins import client_address
+from qjob_tui.edge.logins import TooManyAttempts, client_address
 from qjob_tui.edge.same_site import same_origin
 from qjob_tui.relay.door import Door
 from qjob_tui.relay.viewer_dashboard import role_token
@@ -57,7 +57,11 @@ class BrowserView:
         )
 
     async def page(self, request: Request) -> Response:
-        if await self._role(request) is None:
+        try:
+            role = await self._role(request)
+        except TooManyAttempts as exc:
+            return _later(exc)
+        if role is None:
             return HTMLResponse(login_page(), 401, headers=SECURITY_HEADERS)
         return HTMLResponse(dashboard_page(self.store), headers=SECURITY_HEADERS)
 
@@ -74,7 +78,11 @@ class BrowserView:
         except (UnicodeDecodeError, ValueError):
             fields = {}
         token = (fields.get("token") or [""])[0].strip()
-        if await self.access.login(token, client_address(request.scope)) is None:
+        try:
+            role = await self.access.login(token, client_address(request.scope))
+        except TooManyAttempts as exc:
+            return _later(exc)
+        if role is None:
             page = login_page("That is not a token of this relay.")
             return HTMLResponse(page, 401, headers=SECURITY_HEADERS)
         response = RedirectResponse("/", 303, headers=SECURITY_HEADERS)
@@ -90,7 +98,11 @@ class BrowserView:
         return response
 
     async def status(self, request: Request) -> Response:
-        if await self._role(request) is None:
+        try:
+            role = await self._role(request)
+        except TooManyAttempts as exc:
+            return _later(exc)
+        if role is None:
             return JSONResponse({"error": "a token is needed"}, 401)
         return JSONResponse({"title": title(self.store)}, headers={"Cache-Control": "no-store"})
 
@@ -102,12 +114,22 @@ class BrowserView:
         )
 
     async def socket(self, websocket: WebSocket) -> None:
-        role = await self._role(websocket)
+        try:
+            role = await self._role(websocket)
+        except TooManyAttempts:
+            role = None
         if role is None or not same_origin(websocket.headers):
             await websocket.close(CLOSE_POLICY)
             return
         token = role_token(self.access.door.tokens, role)
         await BrowserSession(websocket, self.settings, role, token).run()
+
+
+def _later(exc: TooManyAttempts) -> Response:
+    """A credential turned away unheard (a flood from this address): not "wrong", but later."""
+    return PlainTextResponse(
+        str(exc), 429, headers={**SECURITY_HEADERS, "Retry-After": str(exc.retry_after)}
+    )
 
 
 def browser_app(store: JobStore, settings: WebSettings, door: Door) -> Starlette:
