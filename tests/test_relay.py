@@ -203,6 +203,24 @@ def test_params_logs_and_results_are_read_upstream_once_for_all_viewers(
     )
 
 
+def test_a_private_jobs_result_is_left_to_its_owner(relay: str, service: ServiceProcess) -> None:
+    """The service deletes a private job's result as it is read: a viewer of the relay read it
+    for everyone (and the owner then found it gone). The relay refuses to read it."""
+    name = relay_source_name(relay, VIEWER)
+    headers = {"Authorization": f"Bearer {OPERATOR}"}
+    with httpx.Client(base_url=service.url) as upstream:
+        job_id = upstream.post("/jobs", json=sampler_body(private=True)).json()["id"]
+        wait_status(upstream, job_id)
+        with httpx.Client(base_url=f"{relay}/sources/{name}/api/v1", headers=headers) as viewer:
+            while viewer.get(f"/jobs/{job_id}").json().get("status") != "Completed":
+                pass  # until the relay's store has it finished
+            refused = viewer.get(f"/jobs/{job_id}/results")
+            assert refused.status_code == 403
+            assert "only once, by its owner" in refused.json()["errors"][0]["message"]
+        owned = upstream.get(f"/jobs/{job_id}/results")
+        assert owned.status_code == 200 and owned.text  # still there for its owner
+
+
 def test_sessions_are_served_from_the_store_and_only_operators_close_them(
     relay: str, service: ServiceProcess
 ) -> None:

@@ -230,7 +230,15 @@ class Relay:
         return JSONResponse(metrics_json(job))
 
     async def results(self, request: Request) -> Response:
-        text = await self._upstream(self.forwarded.results(self._job(request)))
+        job = self._job(request)
+        if job.private:  # the service deletes it as it is read: one viewer would take it
+            return error(
+                403,
+                "forbidden",
+                "a private job's result can be read only once, by its owner at the service: "
+                "the relay does not read it",
+            )
+        text = await self._upstream(self.forwarded.results(job))
         if isinstance(text, Response):
             return text
         return Response(status_code=204) if text is None else Response(text, media_type=JSON)
