@@ -5,6 +5,7 @@ on the server with 1501."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,12 @@ def _qpy_file(path: Path) -> Path:
         (lambda tmp: _write(tmp / "v4.qasm", "OPENQASM 4.0;\nqubit q;\n"), "version 4"),
         (lambda tmp: _write(tmp / "empty.qasm", ""), "is empty"),
         (lambda tmp: _write(tmp / "big.log", "a log line\n" * 20000), "no 'OPENQASM' header"),
+        (lambda tmp: _fifo(tmp / "pipe.qasm"), "is not a regular file"),
+        (lambda tmp: _link(tmp / "zero.qasm", Path("/dev/zero")), "is not a regular file"),
+        (lambda tmp: _sparse(tmp / "huge.qasm", 33 * 2**20), "more than a job may send"),
+        (lambda tmp: _write(tmp / ".env", f"QJOB_TUI_SERVICE_TOKEN={SECRET}\n"), "no 'OPENQASM'"),
     ],
-    ids=["readme", "qpy", "typo", "version", "empty", "big"],
+    ids=["readme", "qpy", "typo", "version", "empty", "big", "fifo", "device", "huge", "env"],
 )
 def test_a_file_that_is_no_openqasm_program_is_refused_before_sending(
     service: ServiceProcess, tmp_path: Path, make: object, words: str
@@ -59,6 +64,7 @@ def test_a_file_that_is_no_openqasm_program_is_refused_before_sending(
     assert str(path) in lines[0] and words in lines[0]
     assert "expected" in lines[0] or words == "line 3"
     assert done.stdout == ""
+    assert SECRET not in done.stderr  # nothing of a file that is no program is quoted
     assert name not in _names(service, tmp_path)
 
 
@@ -74,6 +80,26 @@ def test_an_openqasm_3_program_and_the_example_are_sent(
         done = qjob("submit", str(path), "--shots", "16", "--source", service.root, home=tmp_path)
         assert done.returncode == 0, done.stderr
         assert len(done.stdout.strip()) == 20
+
+
+SECRET = "s3cr3t-T0ken-abcdefghijklmnop"
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)  # nothing ever writes to it: reading would wait for ever
+    return path
+
+
+def _link(path: Path, target: Path) -> Path:
+    path.symlink_to(target)
+    return path
+
+
+def _sparse(path: Path, size: int) -> Path:
+    with path.open("wb") as out:
+        out.write(b"OPENQASM 2.0;\n")
+        out.truncate(size)
+    return path
 
 
 def _write(path: Path, text: str) -> Path:

@@ -4,6 +4,8 @@ on the server with reason code 1501."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from qjob_tui.text import one_line
@@ -18,6 +20,8 @@ EXPECTED = (
 # refuses them by size. A parse here costs the user's wait before the job is even sent, and the
 # OpenQASM 3 parser's time grows quickly with a program's size.
 PARSE_LIMIT = 64 * 1024
+# The service's default body limit: a larger program could not be sent anyway.
+MOST_PROGRAM_BYTES = 32 * 1024 * 1024
 
 
 class ProgramFileError(ValueError):
@@ -31,7 +35,19 @@ def read_program(path: Path) -> str:
 
     shown = one_line(str(path), 200)
     try:
-        raw = path.read_bytes()
+        # Opened without waiting (a FIFO would block the open for ever), then checked: only a
+        # regular file of at most the service's body limit is read, and only that much.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ProgramFileError(f"{shown} is not a regular file: {EXPECTED}")
+            if info.st_size > MOST_PROGRAM_BYTES:
+                raise ProgramFileError(
+                    f"{shown} has {info.st_size:,} bytes, more than a job may send "
+                    f"({MOST_PROGRAM_BYTES // 2**20} MiB): {EXPECTED}"
+                )
+            raw = file.read(MOST_PROGRAM_BYTES + 1)
     except OSError as exc:
         raise ProgramFileError(f"cannot read {shown}: {exc.strerror or exc}") from None
     if raw.startswith(QPY_MAGIC):
@@ -58,10 +74,10 @@ def read_program(path: Path) -> str:
     try:
         load_qasm(text, "")
     except ParamsDecodeError as exc:
-        if version is None:
+        if version is None:  # not a program: nothing of it is quoted (it may hold secrets)
             raise ProgramFileError(
-                f"{shown} is not an OpenQASM 2 or 3 program: it has no 'OPENQASM' header, and "
-                f"read without one, {exc.message}; {EXPECTED}"
+                f"{shown} is not an OpenQASM 2 or 3 program: it has no 'OPENQASM' header and "
+                f"does not read as one without it; {EXPECTED}"
             ) from None
         raise ProgramFileError(f"{shown}: {exc.message}. {exc.solution}") from None
     return text
