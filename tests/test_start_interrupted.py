@@ -79,10 +79,11 @@ def _gone(session: int, timeout: float = 20.0) -> list[int]:
     return alive
 
 
-def _interrupt_start(tmp_path: Path, *args: str) -> tuple[int, str]:
+def _interrupt_start(tmp_path: Path, *args: str, service_too: bool = False) -> tuple[int, str]:
     """Start ``qjob-tui ARGS``, Ctrl+C it once its service is spawned; return the dashboard's
     exit code and the service's command line. Fails if any process of the service's session
-    outlives it."""
+    outlives it. ``service_too``: the service gets the SIGINT as well, as it would in the
+    terminal's process group."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QISKIT_", "QJOB_TUI_"))}
     env.update(
         HOME=str(tmp_path),
@@ -106,6 +107,8 @@ def _interrupt_start(tmp_path: Path, *args: str) -> tuple[int, str]:
     try:
         service = _spawned_service(dashboard)
         command = _command(service)
+        if service_too:
+            os.kill(service, signal.SIGINT)
         os.killpg(dashboard.pid, signal.SIGINT)
         code = dashboard.wait(timeout=60)
         assert b"Traceback" not in (tmp_path / "dashboard.out").read_bytes()
@@ -124,8 +127,9 @@ def _interrupt_start(tmp_path: Path, *args: str) -> tuple[int, str]:
             assert not left, f"left running: {named}"
 
 
-def test_ctrl_c_while_the_demo_starts_stops_its_service(tmp_path: Path) -> None:
-    code, command = _interrupt_start(tmp_path, "demo")
+@pytest.mark.parametrize("service_too", [False, True], ids=["dashboard", "both"])
+def test_ctrl_c_while_the_demo_starts_stops_its_service(tmp_path: Path, service_too: bool) -> None:
+    code, command = _interrupt_start(tmp_path, "demo", service_too=service_too)
     assert "--demo" in command
     assert code == 130
     assert not list(tmp_path.glob("qjob-tui-demo-*")), "the demo's folder outlived the dashboard"
