@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from qjob_tui.cli.embedded import interrupts_deferred
+
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
 
@@ -139,3 +141,18 @@ def test_ctrl_c_while_the_shared_service_starts_leaves_none(tmp_path: Path) -> N
     code, command = _interrupt_start(tmp_path)
     assert "--while-used" in command
     assert code == 130
+
+
+def test_a_ctrl_c_during_the_spawn_waits_for_its_end() -> None:
+    """The SIGINT that comes while the child is being spawned is raised once it is recorded."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    recorded = False
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+            signal.raise_signal(signal.SIGINT)
+            recorded = True
+        assert recorded
+        with interrupts_deferred():  # nothing caught: nothing raised
+            pass
+    finally:
+        signal.signal(signal.SIGINT, previous)

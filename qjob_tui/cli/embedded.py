@@ -115,17 +115,17 @@ class EmbeddedService:
             command.append("--demo")
         if self.lease is not None:
             command.append("--while-used")
-        # A Ctrl+C between the fork and the assignment would lose the child: it waits.
-        with self.log.open("ab") as out, interrupts_deferred():
-            self._proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a Ctrl+C in the dashboard is not the service's
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
         try:
+            # A Ctrl+C between the fork and the assignment would lose the child: it waits.
+            with self.log.open("ab") as out, interrupts_deferred():
+                self._proc = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a Ctrl+C in the dashboard is not the service's
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
             return self._ready(timeout)
         except BaseException:
             # Interrupted or failed while starting: no one uses it yet, shared or not.
