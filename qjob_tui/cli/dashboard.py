@@ -157,7 +157,9 @@ def run_dashboard(
     try:
         if demo:
             print("qjob-tui: starting the local service with the demo workload…", file=sys.stderr)
-            embedded = _embedded(EmbeddedService(None, demo=True), watchdog)
+            # Named before it starts: a Ctrl+C while it starts reaches the ``finally`` below.
+            embedded = EmbeddedService(None, demo=True)
+            _embedded(embedded, watchdog)
             print(
                 f"qjob-tui: service ready at {embedded.url}; opening the dashboard…",
                 file=sys.stderr,

@@ -19,7 +19,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from qjob_tui.api.probe import answers
@@ -49,6 +51,32 @@ def shared_service(data_dir: Path) -> tuple[str | None, Lease]:
     if isinstance(url, str) and answers(url):
         return url, lease
     return None, lease
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl+C (SIGINT) back until the block has ended, then raise it.
+
+    Only the main thread receives signals; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:  # now as it would have been: KeyboardInterrupt, or nothing if ignored
+            signal.raise_signal(signal.SIGINT)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """End a service and the workers of its session at once."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 class EmbeddedService:
@@ -87,15 +115,26 @@ class EmbeddedService:
             command.append("--demo")
         if self.lease is not None:
             command.append("--while-used")
-        with self.log.open("ab") as out:
-            self._proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a Ctrl+C in the dashboard is not the service's
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+        try:
+            # A Ctrl+C between the fork and the assignment would lose the child: it waits.
+            with self.log.open("ab") as out, interrupts_deferred():
+                self._proc = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a Ctrl+C in the dashboard is not the service's
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
+            return self._ready(timeout)
+        except BaseException:
+            # Interrupted or failed while starting: no one uses it yet, shared or not.
+            self._end()
+            raise
+
+    def _ready(self, timeout: float) -> EmbeddedService:
+        """Wait until the child answers where its note says; EmbeddedError if it cannot."""
+        assert self._proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -109,7 +148,6 @@ class EmbeddedService:
                 if answers(self.url):
                     return self
             time.sleep(0.1)
-        self._end()
         raise EmbeddedError(f"the local service did not answer within {timeout:.0f} s")
 
     def stop(self) -> None:
@@ -131,9 +169,10 @@ class EmbeddedService:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                _kill(proc)
+            except BaseException:  # a second Ctrl+C: it must not outlive this process either
+                _kill(proc)
+                raise
 
     def abandon(self) -> None:
         """Ask an owned service to stop without waiting: the last act of a process about to

@@ -10,7 +10,6 @@ sources and their health; each source's ``/stream`` pushes its changes as the lo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any, TypeVar
@@ -33,7 +32,7 @@ from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
 from qjob_tui.wire import rest
-from qjob_tui.wire.events import drain, sse
+from qjob_tui.wire.events import drain, end_stream, sse
 from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_flag, read_job_query
 
 STREAM_BACKLOG = 2000
@@ -83,6 +82,7 @@ class RelayStreams:
         self._sent: dict[JobKey, Job] = {}
         self._health: dict[str, tuple[object, ...]] = {}
         self._unsubscribe = store.subscribe(self._on_changes)
+        self.ended = False  # the relay is stopping: no stream opens any more
 
     def health_event(self, source: str) -> bytes:
         return sse(rest.HEALTH_EVENT, health_json(self.store.pollers[source].health))
@@ -96,11 +96,14 @@ class RelayStreams:
         self._queues.get(source, set()).discard(queue)
 
     def end_all(self) -> None:
+        """End every open stream (the relay is stopping) and refuse new ones."""
+        if self.ended:
+            return
+        self.ended = True
         self._unsubscribe()
         for queues in self._queues.values():
             for queue in queues:
-                with contextlib.suppress(asyncio.QueueFull):
-                    queue.put_nowait(None)
+                end_stream(queue)
 
     def _on_changes(self, changes: ChangeSet) -> None:
         events: dict[str, list[bytes]] = {}
@@ -132,9 +135,7 @@ class RelayStreams:
                         queue.put_nowait(item)
                 except asyncio.QueueFull:  # too slow: end its stream, it will reconcile
                     self.close(source, queue)
-                    with contextlib.suppress(asyncio.QueueEmpty):
-                        queue.get_nowait()
-                    queue.put_nowait(None)
+                    end_stream(queue)
 
 
 def job_event(job: Job, before: Job | None) -> dict[str, Any] | None:
@@ -266,6 +267,8 @@ class Relay:
 
     async def stream(self, request: Request) -> Response:
         source = known_source(self.store, request)
+        if self.streams.ended:
+            return error(503, "stopping", "the relay is stopping")
         queue = self.streams.open(source)
 
         async def events() -> AsyncIterator[bytes]:

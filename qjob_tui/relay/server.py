@@ -17,6 +17,7 @@ from qjob_tui.api.client import JobClient
 from qjob_tui.api.source import Source
 from qjob_tui.edge.connections import uvicorn_limits
 from qjob_tui.edge.listen import bind, is_loopback
+from qjob_tui.edge.shutdown import StreamsFirstServer
 from qjob_tui.relay.app import create_relay_app
 from qjob_tui.relay.door import Door, RelayTokens
 from qjob_tui.store import JobStore, StoreConfig
@@ -93,7 +94,11 @@ async def run_relay(
 
         web = replace(web, relay=url)
         served = WithBrowser(app, browser_app(store, web, door))
-    server = uvicorn.Server(
+
+    async def end_streams() -> None:
+        app.state.relay.streams.end_all()
+
+    server = StreamsFirstServer(
         uvicorn.Config(
             served,
             log_level=log_level,
@@ -102,7 +107,8 @@ async def run_relay(
             timeout_graceful_shutdown=2,
             ws_max_size=WS_MAX_SIZE,
             **uvicorn_limits(),
-        )
+        ),
+        end_streams,
     )
     await store.start()
     names = ", ".join(store.pollers)

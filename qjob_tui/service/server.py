@@ -14,6 +14,7 @@ import uvicorn
 
 from qjob_tui.edge.connections import uvicorn_limits
 from qjob_tui.edge.listen import bind, is_loopback
+from qjob_tui.edge.shutdown import StreamsFirstServer
 from qjob_tui.service.app import ServiceConfig, create_app
 from qjob_tui.service.datalock import DataInUse, DataLock, unused
 from qjob_tui.wire.child_env import drop_secrets
@@ -83,7 +84,8 @@ def _run(
     url = f"http://{shown}:{port}/api/v1"
     lock.announce(url)
     app = create_app(config)
-    # Open change streams (GET /stream) never end by themselves: give them 2 s on shutdown.
+    # Open change streams (GET /stream) are ended as shutdown begins (``edge/shutdown.py``);
+    # any other request in progress has 2 s to finish.
     # No logging configuration of uvicorn's own: its records go to the root logger, which
     # the command line set up (one line on stderr, tracebacks in the crash log).
     uvicorn_config = uvicorn.Config(
@@ -94,7 +96,7 @@ def _run(
         timeout_graceful_shutdown=2,
         **uvicorn_limits(),
     )
-    server = uvicorn.Server(uvicorn_config)
+    server = StreamsFirstServer(uvicorn_config, app.state.service.db.feed.close)
     print(f"qjob-tui service: {url}  (data: {config.data_dir})", file=sys.stderr, flush=True)
     if config.iam_apikey:
         print(f"IAM token endpoint: http://{shown}:{port}/identity/token", file=sys.stderr)
@@ -102,7 +104,13 @@ def _run(
         threading.Thread(
             target=_stop_when_unused, args=(server, config.data_dir), daemon=True
         ).start()
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn raises the Ctrl+C it stopped for once it has stopped: after a start, that
+        # is the normal stop; before, an interrupted start.
+        if not server.started:
+            raise
     return 0 if server.started else 1
 
 

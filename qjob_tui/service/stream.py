@@ -31,7 +31,7 @@ from qjob_tui.service import views
 from qjob_tui.service.db import Database, JobRow
 from qjob_tui.service.scheduler import QueueEstimate
 from qjob_tui.wire import rest
-from qjob_tui.wire.events import drain, sse
+from qjob_tui.wire.events import drain, end_stream, sse
 
 log = logging.getLogger("qjob_tui.service.stream")
 
@@ -82,6 +82,7 @@ class ChangeFeed:
         self._lock = threading.Lock()
         self._touched: set[str] = set()
         self._subscribers: set[asyncio.Queue[bytes | None]] = set()
+        self.closed = False  # the service is stopping: no stream opens any more
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -135,9 +136,10 @@ class ChangeFeed:
                 self._task = None
 
     async def close(self) -> None:
+        """End every open stream (the service is stopping) and refuse new ones."""
+        self.closed = True
         for queue in list(self._subscribers):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(None)
+            end_stream(queue)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -171,9 +173,7 @@ class ChangeFeed:
                     except asyncio.QueueFull:
                         # Too far behind: end its stream; the client reconciles by polling.
                         self._subscribers.discard(queue)
-                        with contextlib.suppress(asyncio.QueueEmpty):
-                            queue.get_nowait()
-                        queue.put_nowait(None)
+                        end_stream(queue)
                         break
 
     def _events(self, ids: list[str]) -> list[bytes]:
@@ -239,6 +239,8 @@ def stream_route(feed: ChangeFeed) -> Callable[[Request], Any]:
     """The ``GET /stream`` handler over one feed."""
 
     async def stream(request: Request) -> Response:
+        if feed.closed:
+            return views.error(503, "stopping", "the service is stopping")
         if feed.subscribers >= MAX_SUBSCRIBERS:
             return views.error(503, "too_many_streams", "too many open streams; poll instead")
         queue = feed.subscribe()

@@ -7,6 +7,7 @@ comment line every ``KEEPALIVE`` seconds on an idle stream, so that both ends se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 
@@ -30,3 +31,11 @@ async def drain(queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
         if item is None:
             return
         yield item
+
+
+def end_stream(queue: asyncio.Queue[bytes | None]) -> None:
+    """End a subscriber's stream: its ``drain`` returns at the None, even if it was full."""
+    if queue.full():
+        with contextlib.suppress(asyncio.QueueEmpty):  # it reconciles what it missed
+            queue.get_nowait()
+    queue.put_nowait(None)
