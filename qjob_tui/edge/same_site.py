@@ -49,6 +49,10 @@ def same_origin(headers: Mapping[str, str]) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc == headers.get("host", "")
 
 
+# Sec-Fetch-Site values of a request a page of another site (or another port) made.
+CROSS_SITE = ("cross-site", "same-site")
+
+
 def page_refusal(headers: Mapping[str, str]) -> str | None:
     """Why a request that no token vouches for may not come in, or None if it may."""
     if not is_loopback_host(headers.get("host", "")):
@@ -56,7 +60,9 @@ def page_refusal(headers: Mapping[str, str]) -> str | None:
             "this server takes no token, so it answers only requests sent to a loopback "
             "address (127.0.0.1, [::1] or localhost)"
         )
-    if not same_origin(headers):
+    # A browser names where a request comes from in Sec-Fetch-Site, even for a GET with no
+    # Origin (an <img> of another page, which could read a private job's result away).
+    if not same_origin(headers) or headers.get("sec-fetch-site") in CROSS_SITE:
         return "this server takes no token, so it answers no web page of another site"
     return None
 

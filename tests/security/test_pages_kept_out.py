@@ -107,6 +107,21 @@ def test_a_host_header_that_names_no_host_is_no_loopback(host: str) -> None:
     assert is_loopback_host(host) is False
 
 
+@pytest.mark.parametrize("where", ["service", "relay"])
+def test_a_cross_site_get_without_origin_is_refused(
+    where: str, service: ServiceProcess, open_relay: str
+) -> None:
+    """What an <img> of another site sends: no Origin, but Sec-Fetch-Site (it could read a
+    private job's result away, which the service deletes as it is read)."""
+    base = service.url if where == "service" else open_relay
+    with httpx.Client(base_url=base) as http:
+        image = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+        _refused(http.get("/jobs", headers=image), "another site")
+        _refused(http.get("/jobs", headers={"Sec-Fetch-Site": "same-site"}), "another site")
+        for own in ("same-origin", "none"):  # its own page, or a URL typed in the address bar
+            assert http.get("/jobs", headers={"Sec-Fetch-Site": own}).status_code == 200
+
+
 def test_origins() -> None:
     host = {"host": "127.0.0.1:8000"}
     assert same_origin(host)
