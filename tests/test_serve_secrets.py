@@ -159,3 +159,21 @@ def test_no_process_of_the_service_shows_its_secrets(tmp_path: Path) -> None:
         assert issued.status_code == 200
     finally:
         proc.stop()
+
+
+@pytest.mark.parametrize(
+    "token", ["line-one-secret-1234\nline-two", "secret with blanks 1234", "sécret-1234567890ab"]
+)
+def test_a_secret_no_client_can_send_is_refused(token: str) -> None:
+    """A service started with such a token could never be reached: the client refuses to send
+    it (and a header could not carry it); say so at the start instead."""
+    done = subprocess.run(
+        [sys.executable, "-m", "qjob_tui", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "QJOB_TUI_SERVICE_TOKEN": token},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "$QJOB_TUI_SERVICE_TOKEN: the secret holds a blank" in done.stderr
+    assert token.splitlines()[0] not in done.stderr
