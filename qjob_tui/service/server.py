@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import threading
@@ -55,6 +56,9 @@ def serve(
     """Serve until interrupted (or, ``while_used``, until no dashboard holds a lease on the
     data directory, see ``datalock``); returns the process exit code."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    # Circuits, results and logs are the user's alone: every file and folder the service
+    # makes (its data folder, the database, the worker's scratch) is readable by no one else.
+    os.umask(0o077)
     # The secrets are in ``config`` now; worker processes spawned later must not inherit them.
     drop_secrets(values=(config.token, config.iam_apikey))
     lock = DataLock(config.data_dir)
