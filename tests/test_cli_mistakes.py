@@ -122,6 +122,8 @@ def test_an_id_no_server_gives_is_refused(
         ("http://[", {}, "not a URL"),
         ("ftp://127.0.0.1", {}, "http://"),
         ("http://exa mple.com", {}, "not a URL"),
+        # Full-width letters (a crash before): the client's own URL parser has the last word.
+        ("http://" + "".join(chr(ord(c) + 0xFEE0) for c in "localhost") + ":18001", {}, "IDNA"),
         ("http://127.0.0.1:0", {}, "port"),
         ("http://user:hunter2pass@127.0.0.1:1", {}, "password"),
         ("{root}/?token=hunter2tok", {}, "query"),

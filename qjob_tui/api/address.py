@@ -52,6 +52,12 @@ def url_problem(url: str, what: str = "source") -> str | None:
         return f"{what} {shown} is not a URL: the host {host!r} holds characters a host cannot"
     if port is not None and port == 0:
         return f"{what} {shown}: port 0 is no server's port (ports are 1-65535)"
+    import httpx  # here: the dashboard's first paint needs no httpx
+
+    try:  # the client's own parser has the last word (full-width letters fail IDNA there)
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"{what} {shown} is not a URL: {one_line(exc, 80)}"
     return None
 
 
