@@ -30,6 +30,10 @@ BUILT_IN_INCLUDES = {"2": frozenset({QELIB1}), "3": frozenset({STDGATES})}
 
 _PLAIN_STRING = re.compile(r"[A-Za-z0-9_.\- +:,=@#%()\[\]{}<>!?&|^~$]*")
 _INCLUDE = "include"
+_REGISTER_WORDS = frozenset({"qreg", "creg", "qubit", "bit"})
+# Qubits and bits a program may declare: far above any backend's qubits (and registers of a
+# few bits each), far below what a parser can build without gigabytes.
+MOST_DECLARED_BITS = 100_000
 
 
 class QasmRefused(ValueError):
@@ -133,4 +137,27 @@ def screen_qasm(text: str, allowed: frozenset[str]) -> str:
                 f'"{one_line(token.text, 40)}" holds a quote, backslash, slash, star or '
                 "control character, which this service does not accept in a program"
             )
+    _check_register_sizes(tokens, lines)
     return blanked
+
+
+def _check_register_sizes(tokens: list[_Token], lines: _Lines) -> None:
+    """Registers declared with a literal size (``qreg q[N]``, ``qubit[N] q``) add up to at
+    most ``MOST_DECLARED_BITS``: the parsers build every bit, so a 90-byte program declaring
+    ``q[100000000]`` took gigabytes before any limit of the backend was asked."""
+    total = 0
+    for at, token in enumerate(tokens):
+        if token.kind != "word" or token.text not in _REGISTER_WORDS:
+            continue
+        # qreg NAME [ SIZE ]   or   qubit [ SIZE ] NAME
+        start = at + 2 if token.text in ("qreg", "creg") else at + 1
+        bracket, size = tokens[start : start + 1], tokens[start + 1 : start + 2]
+        if not bracket or bracket[0].text != "[" or not size or not size[0].text.isdigit():
+            continue
+        total += int(size[0].text) if len(size[0].text) <= 12 else MOST_DECLARED_BITS + 1
+        if total > MOST_DECLARED_BITS:
+            raise QasmRefused(
+                f"{lines.where(token.at)}: the program declares more than "
+                f"{MOST_DECLARED_BITS:,} qubits and bits, more than any device or simulator "
+                "here runs"
+            )

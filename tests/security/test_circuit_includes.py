@@ -199,3 +199,25 @@ def test_a_long_program_is_screened_whole() -> None:
         screen_qasm(program, BUILT_IN_INCLUDES["2"])
     blanked = screen_qasm(program.replace('include "x.inc";\n', ""), BUILT_IN_INCLUDES["2"])
     assert blanked.count("\n") == program.count("\n") - 1 and "comment" not in blanked
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[100000000];\ncreg c[1];\n',
+        "OPENQASM 3.0;\nqubit[100000000] q;\n",
+        "OPENQASM 3.0;\nbit[99999999999999999999999] b;\n",
+        "OPENQASM 2.0;\nqreg q[60000];\nqreg r[60000];\n",
+    ],
+    ids=["qreg", "qubit", "huge-literal", "two-registers"],
+)
+def test_a_program_declaring_millions_of_bits_is_refused_before_parsing(program: str) -> None:
+    """A 90-byte program made the parser build 100 million qubits (gigabytes) before any
+    backend's limit was asked."""
+    with pytest.raises(ParamsDecodeError, match="declares more than 100,000 qubits and bits"):
+        load_qasm(program, "params.pubs[0][0]")
+
+
+def test_registers_of_ordinary_sizes_pass() -> None:
+    program = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[127];\ncreg c[127];\nh q[0];\n'
+    assert load_qasm(program, "").num_qubits == 127
