@@ -13,8 +13,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
@@ -51,6 +50,8 @@ class Polled(Protocol):
     def stopped(self) -> bool: ...
 
     def publish(self, changes: ChangeSet, state: SourceState) -> None: ...
+
+    def health_noted(self, **fields: Any) -> None: ...
 
 
 class CachedHistory:
@@ -204,13 +205,13 @@ class CachedHistory:
             state.cache_saved(ids, active)
             if self._failed:
                 self._failed = False
-                poller.health = replace(poller.health, cache_problem=None)
+                poller.health_noted(cache_problem=None)
             return
         if not self._failed:
             self._failed = True
             problem = f"{poller.name}: {cache.problem or 'the cache could not be written'}"
             log.warning("%s (the jobs stay on screen; the next start fetches them again)", problem)
-            poller.health = replace(poller.health, cache_problem=problem)
+            poller.health_noted(cache_problem=problem)
             poller.bus.publish(ChangeSet(notices=(problem,)))
 
     async def close(self) -> None:

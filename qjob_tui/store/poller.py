@@ -18,7 +18,7 @@ import random
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, NetworkError, NotFound, RateLimited
@@ -357,6 +357,14 @@ class SourcePoller:
             delay = self._interval()
         self.health = replace(self.health, interval=delay, next_poll=now + timedelta(seconds=delay))
         return delay
+
+    def health_noted(self, **fields: Any) -> None:
+        """The stream's, the cache's or an upstream's word on this source's health: the poller
+        owns the health and publishes each change of it."""
+        health = replace(self.health, **fields)
+        if health != self.health:
+            self.health = health
+            self.publish(ChangeSet(health=(health,)), self.state)
 
     def set_paused(self, paused: bool) -> ChangeSet:
         """Pause or resume polling; the health change to announce."""

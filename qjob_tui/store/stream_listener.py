@@ -13,8 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, Unsupported
@@ -35,6 +34,8 @@ class Followed(Protocol):
     paused: bool
 
     def publish(self, changes: ChangeSet, state: SourceState) -> None: ...
+
+    def health_noted(self, **fields: Any) -> None: ...
 
     def wake(self) -> None: ...
 
@@ -132,8 +133,7 @@ class StreamListener:
             return
         self.live = live
         poller = self.poller
-        poller.health = replace(poller.health, streaming=live)
-        poller.publish(ChangeSet(health=(poller.health,)), poller.state)
+        poller.health_noted(streaming=live)
         # Opened: catch up on what happened before it (and re-arm the slow reconcile).
         # Broken: poll now, and at the usual pace from then on.
         poller.wake()
@@ -147,9 +147,7 @@ class StreamListener:
         else:
             summary = "connecting…"
         poller = self.poller
-        if poller.health.upstream != summary:
-            poller.health = replace(poller.health, upstream=summary)
-            poller.publish(ChangeSet(health=(poller.health,)), poller.state)
+        poller.health_noted(upstream=summary)
 
     def _apply(self, batch: list[JobChange]) -> None:
         """The changes, into the source's state and cache, as one change set."""
