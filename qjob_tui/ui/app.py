@@ -273,6 +273,19 @@ class QJobApp(CroppedUpdates, App[int]):
 
     # --- actions -------------------------------------------------------------------------
 
+    def action_help_quit(self) -> None:
+        """ctrl+c: name the keys that quit, as bound now (a keymap may have moved them), in
+        plain words: Textual's own message is markup, and every notification here is plain."""
+        quitting = [
+            active.binding
+            for active in self.active_bindings.values()
+            if active.binding.action in ("quit", "app.quit")
+        ]
+        quitting.sort(key=lambda binding: "+" in binding.key)  # a plain key first
+        keys = [self.get_key_display(binding) for binding in quitting]
+        if keys:
+            self.notify(f"Press {' or '.join(keys)} to quit the app", title="Do you want to quit?")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action in MUTATING and self.readonly)
 
