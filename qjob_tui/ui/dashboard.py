@@ -25,7 +25,7 @@ from textual.widgets import Input
 from qjob_tui.model import InstanceUsage, JobStatus
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
-from qjob_tui.ui.actions import ACTIONS, DASHBOARD_AREAS, MUTATING, Action, bindings
+from qjob_tui.ui.actions import ACTIONS, BY_ID, DASHBOARD_AREAS, MUTATING, Action, bindings
 from qjob_tui.ui.backends.queue_pane import QueuePane
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.detail.session_view import SessionDetail
@@ -544,6 +544,7 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
 
     def action_help(self) -> None:
         from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
+        from qjob_tui.ui.palette import shown_keys
 
         mapped = self.qjob_app.mapped_keys
         rows = help_rows(
@@ -551,7 +552,9 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
             keys_of=lambda action: mapped.get(action.id, action.keys),
             key_display=self.app.get_key_display,
         )
-        self.app.push_screen(HelpScreen(rows))
+        close = BY_ID["help.close"]
+        keys = shown_keys(close, mapped.get(close.id, close.keys), self.app.get_key_display)
+        self.app.push_screen(HelpScreen(rows, close_keys=" / ".join(keys.split())))
 
     def action_columns(self) -> None:
         job_list = self.job_list
