@@ -7,6 +7,7 @@ import asyncio
 import os
 import shlex
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -82,13 +83,18 @@ def _down(name: str) -> SourceHealth:
     return SourceHealth(source=name, last_error="unreachable (ConnectError)", failures=2)
 
 
+def _up(name: str) -> SourceHealth:
+    return SourceHealth(source=name, last_success=datetime(2026, 12, 1, tzinfo=UTC))
+
+
 def test_of_several_sources_the_first_one_that_answers_is_named() -> None:
     sources = [
         _info("ibm", "https://quantum.cloud.ibm.com/api/v1", local=False),
         _info("lab", "http://127.0.0.1:9/api/v1"),
         _info("local", "http://127.0.0.1:8765/api/v1"),
     ]
-    lines = empty_text(sources, {"lab": _down("lab")}, readonly=False, cwd=CHECKOUT)
+    health = {"ibm": _up("ibm"), "lab": _down("lab"), "local": _up("local")}
+    lines = empty_text(sources, health, readonly=False, cwd=CHECKOUT)
     assert lines == (
         "No jobs yet.",
         "Send one: qjob-tui submit --source http://127.0.0.1:8765 examples/bell.qasm",
@@ -98,7 +104,8 @@ def test_of_several_sources_the_first_one_that_answers_is_named() -> None:
 
 def test_a_read_only_dashboard_suggests_no_submit() -> None:
     sources = [_info("local", "http://127.0.0.1:8765/api/v1")]
-    assert empty_text(sources, {}, readonly=True) == ("No jobs yet.", "Watch a demo: qjob-tui demo")
+    lines = empty_text(sources, {"local": _up("local")}, readonly=True)
+    assert lines == ("No jobs yet.", "Watch a demo: qjob-tui demo")
 
 
 def test_the_address_keeps_no_secret_part_of_a_url() -> None:
@@ -108,6 +115,13 @@ def test_the_address_keeps_no_secret_part_of_a_url() -> None:
 
 def test_outside_the_checkout_the_circuit_is_named_in_full(tmp_path: Path) -> None:
     sources = [_info("local", "http://127.0.0.1:8765/api/v1")]
-    (_, send, _) = empty_text(sources, {}, readonly=False, cwd=tmp_path)
+    (_, send, _) = empty_text(sources, {"local": _up("local")}, readonly=False, cwd=tmp_path)
     assert send.endswith(f" {shlex.quote(str(SAMPLE_CIRCUIT))}")
     assert Path(shlex.split(send)[-1]).is_file()
+
+
+def test_before_any_answer_there_is_no_hint() -> None:
+    sources = [_info("local", "http://127.0.0.1:8765/api/v1")]
+    assert empty_text(sources, {}, readonly=False) == ("Asking local at http://127.0.0.1:8765…",)
+    fresh = {"local": SourceHealth(source="local")}
+    assert empty_text(sources, fresh, readonly=False) == ("Asking local at http://127.0.0.1:8765…",)

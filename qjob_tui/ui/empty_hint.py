@@ -24,8 +24,8 @@ def empty_text(
     readonly: bool,
     cwd: Path | None = None,
 ) -> tuple[str, ...]:
-    """The lines an empty list shows: "No jobs yet." and how to get some; or, when no source
-    has answered since its last failure, that they cannot be reached (no hint to act on them).
+    """The lines an empty list shows: "No jobs yet." and how to get some, once a source has
+    answered; before that, whom it asks; when every source fails, that they cannot be reached.
 
     The submit hint names the first local source that is not failing, by its address; a
     read-only dashboard (``--readonly``, a remote viewer's) gets none.
@@ -33,6 +33,9 @@ def empty_text(
     failing = [s for s in sources if s.name in health and health[s.name].stale]
     if sources and len(failing) == len(sources):
         return tuple(_unreachable(s, health[s.name]) for s in failing)
+    answered = [s for s in sources if s.name in health and health[s.name].last_success]
+    if sources and not answered:  # no hint to act on a source that may never answer
+        return tuple(f"Asking {s.name} at {address(s.url)}…" for s in sources if s not in failing)
     if not any(s.local for s in sources):
         return (NO_JOBS,)
     target = next((s for s in sources if s.local and s not in failing), None)
