@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from qjob_tui import locations
 
@@ -45,33 +45,52 @@ class ExtraSource:
     token_env: str | None = None
 
 
+def _means(words: str) -> dict[str, str]:
+    """A field's metadata: what a value of it is, as a problem names it."""
+    return {"means": words}
+
+
+SECONDS = _means("a number of seconds")
+SWITCH = _means("true or false")
+
+
 @dataclass(frozen=True)
 class Settings:
-    refresh: float = 2.0
-    theme: str | None = None
-    mouse: bool = True
-    bell: bool = False
-    readonly: bool = False
-    local_url: str | None = None
+    """Every setting config.toml takes: its type here is the type the file must give it."""
+
+    refresh: float = field(default=2.0, metadata=SECONDS)
+    theme: str | None = field(default=None, metadata=_means("a theme name"))
+    mouse: bool = field(default=True, metadata=SWITCH)
+    bell: bool = field(default=False, metadata=SWITCH)
+    readonly: bool = field(default=False, metadata=SWITCH)
+    local_url: str | None = field(default=None, metadata=_means("a URL"))
     keymap: dict[str, str] = field(default_factory=dict)
     sources: tuple[ExtraSource, ...] = ()
     columns: tuple[str, ...] | None = None  # the job list's columns; None: all that fit
-    notify: str = "watched"  # which ended jobs get a notification: watched, all or off
-    on_final: str | None = None  # a shell command run when a watched job ends
-    on_final_timeout: float = 30.0
+    # which ended jobs get a notification: watched, all or off
+    notify: str = field(default="watched", metadata=_means('"watched", "all" or "off"'))
+    # a shell command run when a watched job ends
+    on_final: str | None = field(default=None, metadata=_means("a command"))
+    on_final_timeout: float = field(default=30.0, metadata=SECONDS)
 
 
-_SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "refresh": ((int, float), "a number of seconds"),
-    "theme": (str, "a theme name"),
-    "mouse": (bool, "true or false"),
-    "bell": (bool, "true or false"),
-    "readonly": (bool, "true or false"),
-    "local_url": (str, "a URL"),
-    "on_final": (str, "a command"),
-    "notify": (str, '"watched", "all" or "off"'),
-    "on_final_timeout": ((int, float), "a number of seconds"),
-}
+def _scalars() -> dict[str, tuple[type | tuple[type, ...], str]]:
+    """The settings of one plain value, from Settings itself: name -> (TOML types, words)."""
+    hints = get_type_hints(Settings)
+    scalars: dict[str, tuple[type | tuple[type, ...], str]] = {}
+    for setting in fields(Settings):
+        if "means" not in setting.metadata:
+            continue  # a table or a list: read by its own function below
+        kind = hints[setting.name]
+        if kind is float:  # TOML's 2 is as good as 2.0
+            scalars[setting.name] = ((int, float), setting.metadata["means"])
+        else:
+            plain = [t for t in get_args(kind) if t is not type(None)] or [kind]
+            scalars[setting.name] = (plain[0], setting.metadata["means"])
+    return scalars
+
+
+_SCALARS = _scalars()
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:

@@ -23,6 +23,8 @@ from qjob_tui import locations
 
 REMOTE_VIEWER_VARIABLE = "QJOB_TUI_REMOTE_VIEWER"
 REMOTE_REASON = "this dashboard serves a remote viewer and writes no file on its host"
+# Which folder is the downloads folder (locations.downloads_dir), as the README says it.
+DOWNLOADS_RULE = "$XDG_DOWNLOAD_DIR, else ~/Downloads if it exists, else the home folder"
 
 
 def remote_viewer(env: Mapping[str, str] | None = None) -> bool:
@@ -76,7 +78,10 @@ def save_target(
             parts = normal.relative_to(base).parts
             if parts and ".." not in parts:
                 return SaveTarget(root, parts)
-    raise SaveRefused(f"Not saved: files are saved only under {root}; {normal} is outside it")
+    raise SaveRefused(
+        f"Not saved: {normal} is outside the downloads folder, {root} ({DOWNLOADS_RULE}); "
+        "files are saved in it or in a folder under it"
+    )
 
 
 def _open_folder(parent: int, name: str, create: bool) -> int:

@@ -89,7 +89,7 @@ async def test_tag_editor_hint_and_error_are_shown_whole(size: tuple[int, int]) 
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_unreachable_source_keeps_counts_and_hint(size: tuple[int, int]) -> None:
+async def test_unreachable_source_keeps_counts_and_says_so(size: tuple[int, int]) -> None:
     app = make_app(variant="unreachable")
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
@@ -97,8 +97,8 @@ async def test_unreachable_source_keeps_counts_and_hint(size: tuple[int, int]) -
         status = lines[-2].strip()
         assert status.startswith(("…0 ▶0", "queued 0 running 0")), status
         assert "local unreachable (ConnectError)" in status and "local: " not in status
-        assert any("Send one: qjob-tui submit circuit.qasm" in line for line in lines)
-        assert any("Watch a demo: qjob-tui demo" in line for line in lines)
+        assert any("local cannot be reached at http://127.0.0.1:9" in line for line in lines)
+        assert not any("Send one" in line or "Watch a demo" in line for line in lines)
 
 
 @pytest.mark.parametrize("size", [(80, 40), (120, 40)])  # tall enough to show every key

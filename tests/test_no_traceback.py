@@ -1,4 +1,4 @@
-"""No traceback reaches a user: a bad theme is one line, a closed pipe ends quietly."""
+"""No traceback reaches a user: a bad --theme is one line, a closed pipe ends quietly."""
 
 from __future__ import annotations
 
@@ -39,16 +39,6 @@ def test_an_unknown_theme_on_the_command_line_is_one_line(tmp_path: Path) -> Non
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "unknown theme 'nosuch'" in lines[0]
     assert "textual-dark" in lines[0] and "nord" in lines[0]
-
-
-def test_an_unknown_theme_in_the_config_file_is_one_line(tmp_path: Path) -> None:
-    config = tmp_path / "config" / "qjob-tui"
-    config.mkdir(parents=True)
-    (config / "config.toml").write_text('theme = "nosuch"\n')
-    done = _qjob("demo", home=tmp_path)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "unknown theme 'nosuch' (config.toml)" in lines[0]
 
 
 def _into_closed_pipe(*args: str, home: Path) -> tuple[int, str]:

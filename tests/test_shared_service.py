@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from qjob_tui.ui.empty_hint import SAMPLE_CIRCUIT
 from tests.http_helpers import BELL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,11 +140,17 @@ def test_the_background_service_is_shared_and_ends_with_its_last_user(home: Path
     first = Dashboard(home)
     second: Dashboard | None = None
     try:
-        first.wait_for(b"Send one: qjob-tui submit circuit.qasm")
+        first.wait_for(b"Send one: qjob-tui submit --source ")
         note = _note(home)
         assert note is not None
         pid, url = int(note["pid"]), str(note["url"])  # type: ignore[call-overload]
-        # The hint, as shown, from the folder the user is in.
+        # The hint, as shown, from the folder the user is in: this service, the shipped circuit.
+        address = url.removesuffix("/api/v1")
+        first.wait_for(f"--source {address} {SAMPLE_CIRCUIT}".encode())
+        sent = _qjob("submit", "--source", address, str(SAMPLE_CIRCUIT), home=home)
+        assert sent.returncode == 0, sent.stderr
+        assert httpx.get(f"{url}/jobs/{sent.stdout.strip()}").status_code == 200
+        # And plain ``submit`` from there finds the same service.
         (home / "circuit.qasm").write_text(BELL)
         sent = _qjob("submit", "circuit.qasm", home=home)
         assert sent.returncode == 0, sent.stderr
@@ -172,7 +179,7 @@ def test_two_dashboards_opened_at_once_share_one_service(home: Path) -> None:
     dashboards = [Dashboard(home), Dashboard(home)]
     try:
         for dashboard in dashboards:
-            dashboard.wait_for(b"Send one: qjob-tui submit circuit.qasm")
+            dashboard.wait_for(b"Send one: qjob-tui submit --source ")
         note = _note(home)
         assert note is not None
         pid = int(note["pid"])  # type: ignore[call-overload]

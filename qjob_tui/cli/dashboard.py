@@ -146,12 +146,12 @@ def run_dashboard(
     settings, notices = load_settings()
     if refresh is not None:
         settings = replace(settings, refresh=refresh)
-    if theme is not None:
+    if theme is not None:  # config.toml's theme is the app's to check: a notice, not an exit
+        problem = theme_problem(theme, "--theme")
+        if problem is not None:
+            print(f"qjob-tui: {problem}", file=sys.stderr)
+            return 2
         settings = replace(settings, theme=theme)
-    problem = theme_problem(settings.theme, "--theme" if theme is not None else "config.toml")
-    if problem is not None:
-        print(f"qjob-tui: {problem}", file=sys.stderr)
-        return 2
     embedded: EmbeddedService | None = None
     watchdog = _start_watchdog()
     try:

@@ -131,7 +131,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("app.pause", "p", "pause", "Pause", "dashboard", help="pause or resume polling",
            palette="Pause or resume polling"),
     Action("app.export", "e", "export", "Export", "dashboard",
-           help="save the visible rows as CSV or JSON",
+           help="save the visible rows as CSV or JSON in the downloads folder",
            palette="Export the visible rows (CSV or JSON)"),
     Action("app.only_active", "a", "status_filter('active')", "Active", "dashboard",
            help="show only queued and running jobs (again: all)",
@@ -175,7 +175,8 @@ ACTIONS: tuple[Action, ...] = (
            help="close the selected session or batch: it accepts no new jobs (asks first)",
            palette="Close the selected session", mutating=True),
     Action("app.save_bits", "w", "save_bits", "Save random bits", "dashboard",
-           help="save the random bits shown to a file", palette="Save random bits to a file"),
+           help="save the random bits shown to a file in the downloads folder",
+           palette="Save random bits to a file"),
     # --- the job list ------------------------------------------------------------------------
     Action("job_list.cursor_down", "j,down", "cursor_down", "Down", "job_list"),
     Action("job_list.cursor_up", "k,up", "cursor_up", "Up", "job_list"),

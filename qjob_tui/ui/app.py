@@ -26,6 +26,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 
+from qjob_tui import locations
 from qjob_tui.config import SettingNotSaved, Settings, save_setting
 from qjob_tui.model import Job, JobStatus
 from qjob_tui.saving import REMOTE_REASON, remote_viewer
@@ -77,8 +78,7 @@ class QJobApp(CroppedUpdates, App[int]):
         self._hooked: set[JobKey] = set()  # jobs the on_final hook ran (or runs) for
         self._hook_slots = asyncio.Semaphore(HOOKS_AT_ONCE)
         self.hook_runs: list[HookOutcome] = []
-        if self.settings.theme:
-            self.theme = self.settings.theme
+        self._use_theme(self.settings.theme)
         self._theme_saved = self.theme
         self._theme_timer: Timer | None = None
 
@@ -146,6 +146,20 @@ class QJobApp(CroppedUpdates, App[int]):
         super().update_keymap(keymap)
 
     # --- theme ---------------------------------------------------------------------------
+
+    def _use_theme(self, theme: str | None) -> None:
+        """The config's theme; one Textual does not know is a notice, and the default stays
+        (``--theme`` is checked before the app starts: a bad one there is a usage error)."""
+        if not theme:
+            return
+        if theme in self.available_themes:
+            self.theme = theme
+            return
+        known = ", ".join(sorted(self.available_themes))
+        where = self.config_path or locations.config_file()
+        self._notices.append(
+            f"{where}: unknown theme {theme!r}; using the default. The themes are: {known}"
+        )
 
     def watch_theme(self, theme: str) -> None:
         """A theme chosen in the palette is kept in config.toml for the next start: once the
@@ -258,6 +272,19 @@ class QJobApp(CroppedUpdates, App[int]):
             self.notify(outcome.problem, severity="error", timeout=10)
 
     # --- actions -------------------------------------------------------------------------
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: name the keys that quit, as bound now (a keymap may have moved them), in
+        plain words: Textual's own message is markup, and every notification here is plain."""
+        quitting = [
+            active.binding
+            for active in self.active_bindings.values()
+            if active.binding.action in ("quit", "app.quit")
+        ]
+        quitting.sort(key=lambda binding: "+" in binding.key)  # a plain key first
+        keys = [self.get_key_display(binding) for binding in quitting]
+        if keys:
+            self.notify(f"Press {' or '.join(keys)} to quit the app", title="Do you want to quit?")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action in MUTATING and self.readonly)

@@ -25,10 +25,11 @@ from textual.widgets import Input
 from qjob_tui.model import InstanceUsage, JobStatus
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
-from qjob_tui.ui.actions import ACTIONS, DASHBOARD_AREAS, MUTATING, Action, bindings
+from qjob_tui.ui.actions import ACTIONS, BY_ID, DASHBOARD_AREAS, MUTATING, Action, bindings
 from qjob_tui.ui.backends.queue_pane import QueuePane
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.detail.session_view import SessionDetail
+from qjob_tui.ui.empty_hint import empty_text
 from qjob_tui.ui.file_actions import FileActions
 from qjob_tui.ui.finished import FinishWatch
 from qjob_tui.ui.job_actions import JobActions
@@ -50,8 +51,6 @@ NARROW = 110  # below this width the panes stack and the backends pane hides beh
 # and tags fit from 120 columns) and the detail and backends panes share the lower half.
 STACKED = 170
 TICK_SECONDS = 1.0  # status line ages, session TTLs
-
-EMPTY_HINT = "Send one: qjob-tui submit circuit.qasm\nWatch a demo: qjob-tui demo"
 
 
 class DashboardHost(Protocol):
@@ -157,7 +156,6 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
                 intent_of=self.store.intent,
                 offset_of=self.store.clock_offset,
                 clock=self.clock,
-                empty_hint=EMPTY_HINT if any(s.local for s in self.store.sources) else "",
             )
             with Vertical(id="side"):
                 yield JobDetail(self.store, clock=self.clock, id="detail")
@@ -199,6 +197,7 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         # Plain text: a relay names its sources, and a border title is read as markup.
         job_list.border_title = Text("jobs · " + " · ".join(f"{s.name} {s.url}" for s in sources))
         self.queue_pane.border_title = "backends"
+        self.show_empty_text()
         job_list.focus()
         self.fit_layout(self.app.size.width)
         self.set_interval(TICK_SECONDS, self._tick)
@@ -258,6 +257,8 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
             self.show_queue()  # (a switch: the old server's backends are gone)
         if changes.health or changes.added or changes.changed or changes.removed or changes.usage:
             self.show_status()
+        if changes.health:
+            self.show_empty_text()
         if self.grouped and (
             changes.sessions
             or changes.added
@@ -275,6 +276,12 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         for screen in self.app.screen_stack:
             if isinstance(screen, ConfirmCancel):
                 screen.follow(changes.changed)
+
+    def show_empty_text(self) -> None:
+        """Why the list is empty, and how to get jobs from the sources shown."""
+        health = {h.source: h for h in self.store.health}
+        readonly = self.qjob_app.readonly
+        self.job_list.show_empty_text(empty_text(self.store.sources, health, readonly=readonly))
 
     def show_status(self) -> None:
         if self._counts_dirty:
@@ -531,6 +538,7 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
 
     def action_help(self) -> None:
         from qjob_tui.ui.dialogs.help import HelpScreen, help_rows
+        from qjob_tui.ui.palette import shown_keys
 
         mapped = self.qjob_app.mapped_keys
         rows = help_rows(
@@ -538,7 +546,9 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
             keys_of=lambda action: mapped.get(action.id, action.keys),
             key_display=self.app.get_key_display,
         )
-        self.app.push_screen(HelpScreen(rows))
+        close = BY_ID["help.close"]
+        keys = shown_keys(close, mapped.get(close.id, close.keys), self.app.get_key_display)
+        self.app.push_screen(HelpScreen(rows, close_keys=" / ".join(keys.split())))
 
     def action_columns(self) -> None:
         job_list = self.job_list

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from textual.app import App
 
+from qjob_tui import locations
 from qjob_tui.saving import (
     REMOTE_REASON,
     FileExists,
@@ -96,7 +97,7 @@ def _ask(
             exit_on_error=False,
         )
 
-    title = prompt
+    title = f"{prompt}, in the downloads folder, {locations.downloads_dir()}"
     if replacing is not None:
         title = f"{replacing.path} exists: enter to replace it, or give another name"
     app.push_screen(TextPrompt(title, default), chosen)

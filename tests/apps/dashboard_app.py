@@ -840,7 +840,7 @@ SHOTS: tuple[Shot, ...] = (
         "unreachable",
         _main,
         variant="unreachable",
-        about="no jobs yet and a service that does not answer: how to get jobs, why it is empty",
+        about="a service that never answered: the empty list says it cannot be reached, and why",
     ),
     Shot(
         "tag-editor-too-long",

@@ -132,7 +132,7 @@ async def test_a_local_export_stays_in_the_downloads_folder(places: tuple[Path, 
             await pilot.press("e")
             await until(pilot, lambda: isinstance(app.screen, TextPrompt))
             await pilot.press("ctrl+u", *typed, "enter")
-            await until(pilot, lambda: any("saved only under" in m for m in said))
+            await until(pilot, lambda: any("outside the downloads folder" in m for m in said))
     assert _written(outside) == []
 
 
@@ -194,3 +194,29 @@ async def test_a_read_only_store_refuses_every_action(service: ServiceProcess) -
         assert job["state"]["status"] in ("Queued", "Running")
         assert job.get("tags") in ([], None) and job.get("name") == "readonly-store"
         http.delete(f"/jobs/{job_id}")
+
+
+async def test_a_name_outside_says_which_downloads_folder_and_why_that_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No $XDG_DOWNLOAD_DIR and no ~/Downloads: the home folder is the downloads folder, and
+    the prompt and the refusal both say so, in the README's words."""
+    home, outside = tmp_path / "[b]home", tmp_path / "outside"  # a path is never markup
+    home.mkdir()
+    outside.mkdir()
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    app = make_app()
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await settle(pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        assert f"in the downloads folder, {home}" in str(app.screen.query_one("#title").render())
+        await pilot.press("ctrl+u", *str(outside / "x.json"), "enter")
+        await until(pilot, lambda: any("Not saved" in m for m in said))
+    (refusal,) = [m for m in said if "Not saved" in m]
+    assert f"{outside / 'x.json'} is outside the downloads folder, {home}" in refusal
+    assert "$XDG_DOWNLOAD_DIR, else ~/Downloads if it exists, else the home folder" in refusal
+    assert _written(outside) == []

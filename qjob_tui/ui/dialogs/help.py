@@ -59,15 +59,18 @@ def keys_table(rows: list[tuple[str, str]]) -> Table:
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = bindings("help")
 
-    def __init__(self, rows: list[tuple[str, str]]) -> None:
+    def __init__(self, rows: list[tuple[str, str]], close_keys: str = "esc") -> None:
+        """``close_keys``: the keys that close it, as bound, named in its title: the list can
+        be taller than the screen, and the first line is the one read."""
         super().__init__()
         self.rows = rows
+        self.close_keys = close_keys
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dialog"):
-            yield Label("Keys", id="title")
+            yield Label(f"Keys · {self.close_keys} to close", id="title", markup=False)
             yield Static(keys_table(self.rows), id="keys")
-            yield Label("escape to close", id="hint")
+            yield Label(f"{self.close_keys} to close", id="hint", markup=False)
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

@@ -29,7 +29,7 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.title_text, id="title")
+            yield Label(self.title_text, id="title", markup=False)  # it quotes paths and ids
             yield Input(
                 value=self.value,
                 placeholder=self.placeholder,

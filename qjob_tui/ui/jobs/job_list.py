@@ -347,7 +347,7 @@ class JobList(ScrollView, can_focus=True):
         self._intent_of = intent_of
         self._offset_of = offset_of
         # One line each, so that a narrow list cuts none of them in the middle.
-        self._empty_hint = tuple(line for line in empty_hint.split("\n") if line)
+        self._empty_text = ("No jobs yet.", *(line for line in empty_hint.split("\n") if line))
         self._now = self._clock()
         self._cursor = 0
         self._cursor_key: JobKey | None = None
@@ -898,7 +898,7 @@ class JobList(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y - 1
         rows = self.rows
         if index >= len(rows) or index < 0:
-            if 1 <= y <= 1 + len(self._empty_hint) and not len(rows):
+            if 1 <= y <= len(self._empty_text) and not len(rows):
                 return self._empty_strip(width, y)
             return Strip.blank(width, self.rich_style)
         return self._row_strip(rows.row(index), index == self._cursor, width)
@@ -924,11 +924,17 @@ class JobList(ScrollView, can_focus=True):
         self._header_cache = (signature, strip)
         return strip
 
+    def show_empty_text(self, lines: tuple[str, ...]) -> None:
+        """What the list says while no job is known, one line each (why, and how to get jobs)."""
+        if lines != self._empty_text:
+            self._empty_text = lines
+            self.refresh()
+
     def _empty_strip(self, width: int, y: int) -> Strip:
         if self.rows.total:
             message = "No jobs match the filter." if y == 1 else ""
         else:
-            message = "No jobs yet." if y == 1 else self._empty_hint[y - 2]
+            message = self._empty_text[y - 1]
         style = self._style("job-list--empty")
         return (
             Strip([Segment(" " * MARK_WIDTH + message, style)])

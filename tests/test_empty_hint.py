@@ -1,0 +1,127 @@
+"""The empty job list says how to get jobs with commands that work as typed for the source
+shown (its address, never a secret), and says a source cannot be reached instead of hinting."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from qjob_tui.api import JobClient, Source
+from qjob_tui.store import JobStore, StoreConfig
+from qjob_tui.store.changes import SourceHealth, SourceInfo
+from qjob_tui.ui.app import QJobApp
+from qjob_tui.ui.empty_hint import SAMPLE_CIRCUIT, address, empty_text
+from qjob_tui.ui.jobs.job_list import JobList
+from tests.apps.dashboard_app import make_app
+from tests.service_process import ServiceProcess
+from tests.test_app import until
+from tests.test_daily_use import screen_text, settle
+
+CHECKOUT = SAMPLE_CIRCUIT.parents[1]
+
+
+def _dashboard(url: str, *, token: str | None = None) -> QJobApp:
+    store = JobStore(
+        [JobClient(Source.local(url, token))],
+        StoreConfig(interval=0.2, calm_interval=0.2, use_cache=False, use_stream=False),
+    )
+    return QJobApp(store)
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("QISKIT_", "QJOB_TUI_"))}
+
+
+async def test_the_hint_sends_a_job_to_the_source_shown(
+    service: ServiceProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(CHECKOUT)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no account of the user's: the default is elsewhere
+    app = _dashboard(service.root, token="s3cret-token")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: any(h.ok for h in app.store.health))
+        await settle(pilot)
+        text = screen_text(app)
+        assert "No jobs yet." in text and "s3cret" not in text
+        (hint,) = [line for line in text.splitlines() if "Send one: " in line]
+        command = hint.split("Send one: ", 1)[1].strip(" │┃")
+        assert command == f"qjob-tui submit --source {service.root} examples/bell.qasm"
+        args = shlex.split(command)[1:]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "qjob_tui", *args,
+            cwd=CHECKOUT, env=_env(), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err
+        job_id = out.decode().strip()
+        job_list = app.query_one(JobList)
+        await until(pilot, lambda: job_list.rows.index_of(("local", job_id)) is not None)
+
+
+async def test_a_source_that_cannot_be_reached_says_so_without_hints() -> None:
+    app = make_app(variant="unreachable")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "local cannot be reached at http://127.0.0.1:9: unreachable (ConnectError)" in text
+        for hint in ("No jobs yet", "Send one", "Watch a demo"):
+            assert hint not in text
+
+
+def _info(name: str, url: str, *, local: bool = True) -> SourceInfo:
+    return SourceInfo(name=name, url=url, local=local, can_rename=local)
+
+
+def _down(name: str) -> SourceHealth:
+    return SourceHealth(source=name, last_error="unreachable (ConnectError)", failures=2)
+
+
+def _up(name: str) -> SourceHealth:
+    return SourceHealth(source=name, last_success=datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_of_several_sources_the_first_one_that_answers_is_named() -> None:
+    sources = [
+        _info("ibm", "https://quantum.cloud.ibm.com/api/v1", local=False),
+        _info("lab", "http://127.0.0.1:9/api/v1"),
+        _info("local", "http://127.0.0.1:8765/api/v1"),
+    ]
+    health = {"ibm": _up("ibm"), "lab": _down("lab"), "local": _up("local")}
+    lines = empty_text(sources, health, readonly=False, cwd=CHECKOUT)
+    assert lines == (
+        "No jobs yet.",
+        "Send one: qjob-tui submit --source http://127.0.0.1:8765 examples/bell.qasm",
+        "Watch a demo: qjob-tui demo",
+    )
+
+
+def test_a_read_only_dashboard_suggests_no_submit() -> None:
+    sources = [_info("local", "http://127.0.0.1:8765/api/v1")]
+    lines = empty_text(sources, {"local": _up("local")}, readonly=True)
+    assert lines == ("No jobs yet.", "Watch a demo: qjob-tui demo")
+
+
+def test_the_address_keeps_no_secret_part_of_a_url() -> None:
+    url = "https://me:pa55@lab.example.org:8443/q/api/v1?token=abc#frag"
+    assert address(url) == "https://lab.example.org:8443/q"
+
+
+def test_outside_the_checkout_the_circuit_is_named_in_full(tmp_path: Path) -> None:
+    sources = [_info("local", "http://127.0.0.1:8765/api/v1")]
+    (_, send, _) = empty_text(sources, {"local": _up("local")}, readonly=False, cwd=tmp_path)
+    assert send.endswith(f" {shlex.quote(str(SAMPLE_CIRCUIT))}")
+    assert Path(shlex.split(send)[-1]).is_file()
+
+
+def test_before_any_answer_there_is_no_hint() -> None:
+    sources = [_info("local", "http://127.0.0.1:8765/api/v1")]
+    assert empty_text(sources, {}, readonly=False) == ("Asking local at http://127.0.0.1:8765…",)
+    fresh = {"local": SourceHealth(source="local")}
+    assert empty_text(sources, fresh, readonly=False) == ("Asking local at http://127.0.0.1:8765…",)
