@@ -124,6 +124,7 @@ def test_an_id_no_server_gives_is_refused(
         ("http://exa mple.com", {}, "not a URL"),
         # Full-width letters (a crash before): the client's own URL parser has the last word.
         ("http://" + "".join(chr(ord(c) + 0xFEE0) for c in "localhost") + ":18001", {}, "IDNA"),
+        ("http://xn--zz.com", {}, "not a URL"),  # an A-label that decodes to nothing
         ("http://127.0.0.1:0", {}, "port"),
         ("http://user:hunter2pass@127.0.0.1:1", {}, "password"),
         ("{root}/?token=hunter2tok", {}, "query"),

@@ -54,9 +54,10 @@ def url_problem(url: str, what: str = "source") -> str | None:
         return f"{what} {shown}: port 0 is no server's port (ports are 1-65535)"
     import httpx  # here: the dashboard's first paint needs no httpx
 
-    try:  # the client's own parser has the last word (full-width letters fail IDNA there)
-        httpx.URL(url)
-    except httpx.InvalidURL as exc:
+    try:  # the client's own parser has the last word (full-width letters fail IDNA there,
+        if not httpx.URL(url).host:  # and an ASCII "xn--" label only when its host is read)
+            return f"{what} {shown} is not a URL: it names no host"
+    except (httpx.InvalidURL, ValueError) as exc:
         return f"{what} {shown} is not a URL: {one_line(exc, 80)}"
     return None
 

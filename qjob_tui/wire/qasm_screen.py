@@ -141,6 +141,25 @@ def screen_qasm(text: str, allowed: frozenset[str]) -> str:
     return blanked
 
 
+# An integer literal as OpenQASM 3 writes one (2 takes the decimal form): 100_000_000,
+# 0x5F5E100, 0b101..., 0o575360400.
+_INTEGER = re.compile(r"0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|[0-9][0-9_]*")
+
+
+def _literal_size(text: str) -> int | None:
+    """The value of a register size written as an integer literal, else None."""
+    if not _INTEGER.fullmatch(text):
+        return None
+    digits = text.replace("_", "")
+    if len(digits) > 40:
+        return MOST_DECLARED_BITS + 1  # a literal this long is over any limit
+    base = {"x": 16, "b": 2, "o": 8}.get(digits[1:2].lower(), 10) if len(digits) > 1 else 10
+    try:
+        return int(digits[2:] if base != 10 else digits, base)
+    except ValueError:
+        return None
+
+
 def _check_register_sizes(tokens: list[_Token], lines: _Lines) -> None:
     """Registers declared with a literal size (``qreg q[N]``, ``qubit[N] q``) add up to at
     most ``MOST_DECLARED_BITS``: the parsers build every bit, so a 90-byte program declaring
@@ -152,9 +171,12 @@ def _check_register_sizes(tokens: list[_Token], lines: _Lines) -> None:
         # qreg NAME [ SIZE ]   or   qubit [ SIZE ] NAME
         start = at + 2 if token.text in ("qreg", "creg") else at + 1
         bracket, size = tokens[start : start + 1], tokens[start + 1 : start + 2]
-        if not bracket or bracket[0].text != "[" or not size or not size[0].text.isdigit():
+        if not bracket or bracket[0].text != "[" or not size:
             continue
-        total += int(size[0].text) if len(size[0].text) <= 12 else MOST_DECLARED_BITS + 1
+        bits = _literal_size(size[0].text)
+        if bits is None:
+            continue  # a name or an expression: the parser's own limits apply
+        total += bits
         if total > MOST_DECLARED_BITS:
             raise QasmRefused(
                 f"{lines.where(token.at)}: the program declares more than "

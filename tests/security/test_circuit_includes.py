@@ -208,8 +208,16 @@ def test_a_long_program_is_screened_whole() -> None:
         "OPENQASM 3.0;\nqubit[100000000] q;\n",
         "OPENQASM 3.0;\nbit[99999999999999999999999] b;\n",
         "OPENQASM 2.0;\nqreg q[60000];\nqreg r[60000];\n",
+        "OPENQASM 3.0;\nqubit[100_000_000] q;\n",
+        "OPENQASM 3.0;\nqubit[0x5F5E100] q;\n",
+        "OPENQASM 3.0;\nbit[0X5F5E100] c;\n",
+        "OPENQASM 3.0;\nqubit[0b101111101011110000100000000] q;\n",
+        "OPENQASM 3.0;\nqubit[0o575360400] q;\n",
     ],
-    ids=["qreg", "qubit", "huge-literal", "two-registers"],
+    ids=[
+        *("qreg", "qubit", "huge-literal", "two-registers", "underscores"),
+        *("hex", "HEX", "bin", "oct"),
+    ],
 )
 def test_a_program_declaring_millions_of_bits_is_refused_before_parsing(program: str) -> None:
     """A 90-byte program made the parser build 100 million qubits (gigabytes) before any
@@ -221,3 +229,10 @@ def test_a_program_declaring_millions_of_bits_is_refused_before_parsing(program:
 def test_registers_of_ordinary_sizes_pass() -> None:
     program = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[127];\ncreg c[127];\nh q[0];\n'
     assert load_qasm(program, "").num_qubits == 127
+
+
+def test_a_size_in_other_digits_is_the_parsers_to_refuse() -> None:
+    """``q[²]``: str.isdigit said yes and int() raised, a crash of submit and a 2000 at the
+    service; now it is no literal here, and the parser refuses the program (1501)."""
+    with pytest.raises(ParamsDecodeError):
+        load_qasm('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[\u00b2];\n', "")
