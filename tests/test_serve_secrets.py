@@ -177,3 +177,17 @@ def test_a_secret_no_client_can_send_is_refused(token: str) -> None:
     assert done.returncode == 2, done.stderr
     assert "$QJOB_TUI_SERVICE_TOKEN: the secret holds a blank" in done.stderr
     assert token.splitlines()[0] not in done.stderr
+
+
+@pytest.mark.parametrize("variable", ["QJOB_TUI_RELAY_TOKEN", "QJOB_TUI_RELAY_OPERATOR_TOKEN"])
+def test_a_relay_token_no_client_can_send_is_refused(variable: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "qjob_tui", "relay", "--port", "0", "--no-web"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", variable: "viewer\n0123456789abcdef"},
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"${variable}: the secret holds a blank" in done.stderr
+    assert "0123456789abcdef" not in done.stderr

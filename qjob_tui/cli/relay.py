@@ -84,16 +84,22 @@ def add_relay_parser(commands: Any) -> None:
 
 def run_relay_command(args: argparse.Namespace) -> int:
     from qjob_tui.cli.dashboard import configured_sources
+    from qjob_tui.cli.serve_secrets import SecretError, sendable
     from qjob_tui.cli.sources import SourceError, resolve_source
     from qjob_tui.config import load_settings
     from qjob_tui.relay.door import RelayTokens
     from qjob_tui.relay.server import refusal, relay_sources, run_relay
     from qjob_tui.store import StoreConfig
 
-    tokens = RelayTokens(
-        viewer=os.environ.get("QJOB_TUI_RELAY_TOKEN") or None,
-        operator=os.environ.get("QJOB_TUI_RELAY_OPERATOR_TOKEN") or None,
-    )
+    try:  # a token no client can send would let no one in, and say nothing of why
+        viewer, operator = (
+            sendable(value, f"${name}") if (value := os.environ.get(name)) else None
+            for name in ("QJOB_TUI_RELAY_TOKEN", "QJOB_TUI_RELAY_OPERATOR_TOKEN")
+        )
+    except SecretError as exc:
+        print(f"qjob-tui relay: {exc}", file=sys.stderr)
+        return 2
+    tokens = RelayTokens(viewer=viewer, operator=operator)
     problem = refusal(args.host, tokens)
     if problem is not None:
         print(f"qjob-tui relay: {problem}", file=sys.stderr)

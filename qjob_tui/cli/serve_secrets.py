@@ -95,17 +95,17 @@ def secret(
     if path is not None and variable is not None:
         raise SecretError(f"{file_flag} and {variable_flag} were both given: choose one")
     if path is not None:
-        return _sendable(read_secret_file(path.expanduser(), file_flag), file_flag)
+        return sendable(read_secret_file(path.expanduser(), file_flag), file_flag)
     if variable is not None:
         value = os.environ.get(variable)
         if not value:
             raise SecretError(f"{variable_flag} {variable}: that environment variable is not set")
-        return _sendable(value, f"${variable}")
+        return sendable(value, f"${variable}")
     value = os.environ.get(default) or None
-    return None if value is None else _sendable(value, f"${default}")
+    return None if value is None else sendable(value, f"${default}")
 
 
-def _sendable(secret: str, where: str) -> str:
+def sendable(secret: str, where: str) -> str:
     """The secret, if a client can send it in an ``Authorization`` header (printable ASCII,
     no blank): a service started with one that cannot be sent could never be reached."""
     if not (secret.isascii() and secret.isprintable()) or any(c.isspace() for c in secret):
