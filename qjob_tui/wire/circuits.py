@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from qjob_tui.wire.envelope import (
     typed,
 )
 from qjob_tui.wire.errors import ParamsDecodeError, Part
-from qjob_tui.wire.limits import SERVICE_MAX_SUPPORTED_QPY_VERSION
+from qjob_tui.wire.limits import MOST_DECLARED_BITS, SERVICE_MAX_SUPPORTED_QPY_VERSION
 from qjob_tui.wire.qasm_screen import BUILT_IN_INCLUDES, QasmRefused, screen_qasm
 from qjob_tui.wire.quiet import parse_qasm3_isolated
 
@@ -79,6 +80,14 @@ def load_qpy(raw: bytes, where: str) -> QuantumCircuit:
             "Qiskit reads",
             f"Encode with qiskit.qpy.dump(..., version={qpy.QPY_VERSION}), or upgrade Qiskit.",
         )
+    declared = _declared_bits(raw)
+    if declared is not None and declared > MOST_DECLARED_BITS:
+        raise _circuit_error(
+            where,
+            f"the QPY circuit declares {declared:,} qubits and bits, more than the "
+            f"{MOST_DECLARED_BITS:,} any device or simulator here runs",
+            "Send the circuit transpiled to the backend's qubits.",
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -92,6 +101,27 @@ def load_qpy(raw: bytes, where: str) -> QuantumCircuit:
     if not programs or not isinstance(programs[0], QuantumCircuit):
         raise _circuit_error(where, "the QPY payload holds no QuantumCircuit", _QPY_HINT)
     return programs[0]
+
+
+def _declared_bits(raw: bytes) -> int | None:
+    """The qubits and bits the first circuit's header declares, read before anything is built
+    (a 90-byte payload whose header says 10,000,000 made the loader take gigabytes); None
+    where the header cannot be read so (QPY before version 5): the loader judges those."""
+    from qiskit.qpy import formats
+
+    version = raw[len(QPY_MAGIC)]
+    if version < 5:
+        return None
+    try:
+        header = formats.FILE_HEADER_SIZE if version < 10 else formats.FILE_HEADER_V10_SIZE
+        pos = header + 1  # the program's type key follows the file's header
+        if version >= 16:  # a table of the programs' offsets
+            (pos,) = struct.unpack_from(formats.CIRCUIT_TABLE_ENTRY_PACK, raw, pos)
+        # Every header since version 2 starts name size, phase type, phase size, qubits, clbits.
+        fields = struct.unpack_from(formats.CIRCUIT_HEADER_V2_PACK, raw, pos)
+    except struct.error:
+        return None  # too short: the loader says what is wrong
+    return int(fields[3]) + int(fields[4])
 
 
 # --- OpenQASM --------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import re
 from typing import NamedTuple
 
 from qjob_tui.text import one_line
+from qjob_tui.wire.limits import MOST_DECLARED_BITS
 
 QELIB1 = "qelib1.inc"
 STDGATES = "stdgates.inc"
@@ -31,9 +32,6 @@ BUILT_IN_INCLUDES = {"2": frozenset({QELIB1}), "3": frozenset({STDGATES})}
 _PLAIN_STRING = re.compile(r"[A-Za-z0-9_.\- +:,=@#%()\[\]{}<>!?&|^~$]*")
 _INCLUDE = "include"
 _REGISTER_WORDS = frozenset({"qreg", "creg", "qubit", "bit"})
-# Qubits and bits a program may declare: far above any backend's qubits (and registers of a
-# few bits each), far below what a parser can build without gigabytes.
-MOST_DECLARED_BITS = 100_000
 
 
 class QasmRefused(ValueError):

@@ -236,3 +236,37 @@ def test_a_size_in_other_digits_is_the_parsers_to_refuse() -> None:
     service; now it is no literal here, and the parser refuses the program (1501)."""
     with pytest.raises(ParamsDecodeError):
         load_qasm('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[\u00b2];\n', "")
+
+
+@pytest.mark.parametrize("version", range(5, 19))
+def test_a_qpy_header_declaring_millions_of_qubits_is_refused_before_loading(version: int) -> None:
+    """A 90-byte QPY payload whose header says 10,000,000 qubits made the loader take
+    gigabytes; the header is read first, as each QPY version lays it out. A true header of
+    the same versions loads as before."""
+    import io
+    import struct
+
+    from qiskit import QuantumCircuit, qpy
+    from qiskit.qpy import formats
+
+    from qjob_tui.wire.circuits import _declared_bits, load_qpy
+
+    circuit = QuantumCircuit(2, 2)
+    circuit.h(0)
+    circuit.measure([0, 1], [0, 1])
+    out = io.BytesIO()
+    try:
+        qpy.dump(circuit, out, version=version)
+    except ValueError:  # this Qiskit no longer writes that version
+        pytest.skip(f"this Qiskit does not write QPY version {version}")
+    raw = out.getvalue()
+    assert _declared_bits(raw) == 4
+    assert load_qpy(raw, "").num_qubits == 2
+    header = formats.FILE_HEADER_SIZE if version < 10 else formats.FILE_HEADER_V10_SIZE
+    at = header + 1
+    if version >= 16:
+        (at,) = struct.unpack_from(formats.CIRCUIT_TABLE_ENTRY_PACK, raw, at)
+    bomb = bytearray(raw)
+    struct.pack_into("!I", bomb, at + 5, 10_000_000)  # num_qubits, after name and phase
+    with pytest.raises(ParamsDecodeError, match="declares 10,000,002 qubits and bits"):
+        load_qpy(bytes(bomb), "params.pubs[0][0]")
