@@ -28,6 +28,7 @@ import pytest
 
 from qjob_tui.ui.empty_hint import SAMPLE_CIRCUIT
 from tests.http_helpers import BELL
+from tests.web_frames import Screen
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +60,9 @@ class Dashboard:
         os.close(slave)
         self.master = master
         self.written = b""
+        # The screen as a person sees it: the dashboard rewrites only the cells that change,
+        # so a line on screen need not be one run of bytes in what it wrote.
+        self.screen = Screen(120, 40)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -72,6 +76,7 @@ class Dashboard:
             if ready and not chunk:
                 return
             self.written += chunk
+            self.screen.feed(chunk)
 
     def wait_for(self, what: bytes, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -146,7 +151,8 @@ def test_the_background_service_is_shared_and_ends_with_its_last_user(home: Path
         pid, url = int(note["pid"]), str(note["url"])  # type: ignore[call-overload]
         # The hint, as shown, from the folder the user is in: this service, the shipped circuit.
         address = url.removesuffix("/api/v1")
-        first.wait_for(f"--source {address} {SAMPLE_CIRCUIT}".encode())
+        hint = f"--source {address} {SAMPLE_CIRCUIT}"
+        first.screen.wait_for(lambda text: hint in text, timeout=120)
         sent = _qjob("submit", "--source", address, str(SAMPLE_CIRCUIT), home=home)
         assert sent.returncode == 0, sent.stderr
         assert httpx.get(f"{url}/jobs/{sent.stdout.strip()}").status_code == 200
