@@ -28,7 +28,6 @@ import pytest
 
 from qjob_tui.ui.empty_hint import SAMPLE_CIRCUIT
 from tests.http_helpers import BELL
-from tests.web_frames import Screen
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,9 +59,6 @@ class Dashboard:
         os.close(slave)
         self.master = master
         self.written = b""
-        # The screen as a person sees it: the dashboard rewrites only the cells that change,
-        # so a line on screen need not be one run of bytes in what it wrote.
-        self.screen = Screen(120, 40)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -76,7 +72,6 @@ class Dashboard:
             if ready and not chunk:
                 return
             self.written += chunk
-            self.screen.feed(chunk)
 
     def wait_for(self, what: bytes, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -149,10 +144,10 @@ def test_the_background_service_is_shared_and_ends_with_its_last_user(home: Path
         note = _note(home)
         assert note is not None
         pid, url = int(note["pid"]), str(note["url"])  # type: ignore[call-overload]
-        # The hint, as shown, from the folder the user is in: this service, the shipped circuit.
+        # The hint names this service (that the whole hint runs as typed, the shipped circuit
+        # included, is test_empty_hint's: read off the screen there, then run).
         address = url.removesuffix("/api/v1")
-        hint = f"--source {address} {SAMPLE_CIRCUIT}"
-        first.screen.wait_for(lambda text: hint in text, timeout=120)
+        first.wait_for(f"Send one: qjob-tui submit --source {address} ".encode())
         sent = _qjob("submit", "--source", address, str(SAMPLE_CIRCUIT), home=home)
         assert sent.returncode == 0, sent.stderr
         assert httpx.get(f"{url}/jobs/{sent.stdout.strip()}").status_code == 200
