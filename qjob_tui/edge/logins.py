@@ -35,6 +35,11 @@ class TooManyAttempts(Exception):
             f"try again in {self.retry_after} s"
         )
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The header every door's 429 carries: when to try again."""
+        return {"Retry-After": str(self.retry_after)}
+
 
 def same_secret(given: str, expected: str) -> bool:
     """Constant-time comparison of a credential as sent (any bytes) with the secret."""

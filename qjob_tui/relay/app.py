@@ -334,7 +334,7 @@ class RelayGate:
             role = await self.door.role(authorization, client_address(scope))
         except TooManyAttempts as exc:
             refused = error(429, "too_many_requests", str(exc))
-            refused.headers["retry-after"] = str(exc.retry_after)
+            refused.headers.update(exc.headers)
             await refused(scope, receive, send)
             return
         if role is None:

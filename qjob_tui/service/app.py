@@ -177,7 +177,7 @@ class AuthMiddleware:
 def _too_many(exc: TooManyAttempts) -> JSONResponse:
     """A credential turned away unheard: try again later, never "invalid"."""
     response = views.error(429, "too_many_requests", str(exc))
-    response.headers["retry-after"] = str(exc.retry_after)
+    response.headers.update(exc.headers)
     return response
 
 

@@ -127,9 +127,7 @@ class BrowserView:
 
 def _later(exc: TooManyAttempts) -> Response:
     """A credential turned away unheard (a flood from this address): not "wrong", but later."""
-    return PlainTextResponse(
-        str(exc), 429, headers={**SECURITY_HEADERS, "Retry-After": str(exc.retry_after)}
-    )
+    return PlainTextResponse(str(exc), 429, headers={**SECURITY_HEADERS, **exc.headers})
 
 
 def browser_app(store: JobStore, settings: WebSettings, door: Door) -> Starlette:
