@@ -378,7 +378,8 @@ class Scheduler:
             if deadline is not None:
                 timeout = max((deadline - datetime.now(UTC)).total_seconds(), 0.0) + 0.01
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     def _dispatch(self) -> None:
         """Hand the oldest queued jobs of every free backend to a worker, while workers are free."""

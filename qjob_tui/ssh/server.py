@@ -185,4 +185,5 @@ async def serve_ssh(
         server.close()
         await count.end_all()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 5)
+            async with asyncio.timeout(5):
+                await server.wait_closed()

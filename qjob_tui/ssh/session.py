@@ -209,7 +209,8 @@ class DashboardSession(asyncssh.SSHServerSession):  # type: ignore[type-arg]
         proc = self._proc
         if proc is not None and proc.returncode is None:
             try:
-                await asyncio.wait_for(proc.wait(), KILL_AFTER)
+                async with asyncio.timeout(KILL_AFTER):
+                    await proc.wait()
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)

@@ -73,7 +73,8 @@ class CachedHistory:
         if early is not None:
             return self._show_early(early)
         try:
-            identity = await asyncio.wait_for(poller.client.identity(), IDENTIFY_TIMEOUT)
+            async with asyncio.timeout(IDENTIFY_TIMEOUT):
+                identity = await poller.client.identity()
         except (ApiError, TimeoutError):
             return ChangeSet()
         poller.state.identity_learned(identity)
@@ -123,7 +124,8 @@ class CachedHistory:
         if future is None:
             return None
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), IDENTIFY_TIMEOUT)
+            async with asyncio.timeout(IDENTIFY_TIMEOUT):
+                return await asyncio.wrap_future(future)
         except Exception:
             log.warning("%s: the early look failed; asking again", self.poller.name, exc_info=True)
             return None

@@ -287,7 +287,8 @@ class SourcePoller:
                 delay = await self.poll_once()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     async def poll_once(self) -> float:
         """One poll; failures become health, never exceptions. Returns the delay to the next."""

@@ -70,7 +70,8 @@ class SessionWatch:
                     log.exception("session poll failed")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.config.session_interval)
+                async with asyncio.timeout(self.config.session_interval):
+                    await self._wake.wait()
 
     # --- reading -------------------------------------------------------------------------
 

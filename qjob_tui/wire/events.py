@@ -24,7 +24,8 @@ async def drain(queue: asyncio.Queue[bytes | None]) -> AsyncIterator[bytes]:
     """A subscriber's events as they come, a keep-alive line while idle, until None ends it."""
     while True:
         try:
-            item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)
+            async with asyncio.timeout(KEEPALIVE):
+                item = await queue.get()
         except TimeoutError:
             yield KEEPALIVE_LINE
             continue

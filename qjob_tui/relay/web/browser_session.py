@@ -179,7 +179,8 @@ class BrowserSession:
             return  # the dashboard closed its output: it ended
         finally:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(stderr, 1.0)
+                async with asyncio.timeout(1.0):
+                    await stderr
 
     async def _on_meta(self, payload: bytes) -> bool:
         """Act on a meta packet; False when the dashboard says it is done."""
@@ -291,7 +292,8 @@ class BrowserSession:
                 with contextlib.suppress(Exception):
                     proc.stdin.close()
             try:
-                await asyncio.wait_for(proc.wait(), KILL_AFTER)
+                async with asyncio.timeout(KILL_AFTER):
+                    await proc.wait()
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)

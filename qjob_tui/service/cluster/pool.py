@@ -105,7 +105,8 @@ class DaskPool:
         await self._disconnect()
         if self._cluster is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._cluster.close(), RESTART_TIMEOUT)
+                async with asyncio.timeout(RESTART_TIMEOUT):
+                    await self._cluster.close()
             self._cluster = None
 
     def prestart(self, count: int = 1) -> None:
@@ -271,9 +272,8 @@ class DaskPool:
         try:
             if self._client is None:
                 await self._connect()
-            info = await asyncio.wait_for(
-                self._client.scheduler.identity(n_workers=-1), CONNECT_TIMEOUT
-            )
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                info = await self._client.scheduler.identity(n_workers=-1)
         except Exception as exc:  # unreachable, refused, timed out, closed
             await self._lost_scheduler(exc)
             return
@@ -292,16 +292,14 @@ class DaskPool:
     async def _connect(self) -> None:
         from distributed import Client
 
-        client = await asyncio.wait_for(
-            Client(
+        async with asyncio.timeout(CONNECT_TIMEOUT * 2):
+            client = await Client(
                 self._scheduler,
                 asynchronous=True,
                 timeout=CONNECT_TIMEOUT,
                 direct_to_workers=True,
                 set_as_default=False,
-            ),
-            CONNECT_TIMEOUT * 2,
-        )
+            )
         self._client = client
         if self._unreachable_since is not None:
             log.warning("Dask scheduler %s is back; jobs run again", self._scheduler)
@@ -331,7 +329,8 @@ class DaskPool:
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.close(), CONNECT_TIMEOUT)
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    await client.close()
 
 
 async def _result_of(future: Any) -> Any:

@@ -53,7 +53,8 @@ async def run_final_hook(command: str, job: Job, timeout: float = DEFAULT_TIMEOU
     except OSError as exc:
         return HookOutcome(job.id, f"on_final could not start: {exc.strerror or exc}")
     try:
-        _, stderr = await asyncio.wait_for(_talk(process, body), timeout)
+        async with asyncio.timeout(timeout):
+            _, stderr = await _talk(process, body)
     except TimeoutError:
         _kill(process)
         await process.wait()
