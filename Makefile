@@ -77,13 +77,14 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Two test processes (pytest-xdist), each module's tests in one of them (--dist loadfile, so a
+# Three test processes (pytest-xdist), each module's tests in one of them (--dist loadfile, so a
 # module's service or cluster starts once): most tests wait on a service, a terminal or a
-# subprocess, so two keep both cores busy. TEST_WORKERS=0 runs the suite in this process.
-TEST_WORKERS ?= 2
+# subprocess (two used about 1.15 of two cores), so a third keeps both cores busy. The slowest
+# tests are listed at the end. TEST_WORKERS=0 runs the suite in this process.
+TEST_WORKERS ?= 3
 
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 ## bench: every benchmark into the README; ONLY="service dashboard" runs (and rewrites) just those
 bench: $(STAMP)
