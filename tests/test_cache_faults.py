@@ -6,12 +6,15 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 
 from qjob_tui.api import JobClient, Source
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.store.changes import ChangeSet
 from qjob_tui.ui.status.status_line import status_text
+from tests.convergence import faulty
+from tests.http_helpers import submit
 from tests.service_process import ServiceProcess, fill_finished
 
 JOBS = 1000
@@ -81,3 +84,38 @@ async def test_a_failing_cache_is_reported_once_and_the_next_start_refetches(
             await third.stop()
     finally:
         proc.stop()
+
+
+async def test_a_failed_write_of_a_server_that_left_is_not_the_next_ones(tmp_path: Path) -> None:
+    """The cache of the server that answered before could not be written; once another server
+    answers at the address, that problem is not shown as this one's, and a failure of the new
+    server's cache would be said again."""
+    first = ServiceProcess(tmp_path / "first", "--latency-scale", "0").start()
+    second = ServiceProcess(tmp_path / "second", "--latency-scale", "0").start()
+    proxy = faulty(first.root, seed=3)
+    proxy.calm()  # no faults: only the switch
+    config = StoreConfig(
+        interval=0.1, calm_interval=0.1, backend_interval=3600.0, cache_dir=tmp_path / "cache"
+    )
+    store = JobStore([JobClient(Source.local(proxy.root))], config)
+    try:
+        with httpx.Client(base_url=first.url) as http:
+            submit(http)
+        await store.start(poll=False)
+        poller = store.pollers["local"]
+        await store.poll_once()
+        assert poller.cache is not None and poller.cache._conn is not None
+        poller.cache._conn.execute("PRAGMA query_only = ON")
+        with httpx.Client(base_url=first.url) as http:
+            submit(http)  # something new to write
+        while poller.health.cache_problem is None:
+            await store.poll_once()
+        proxy.retarget(second.root)
+        await store.poll_once()  # the switch
+        assert poller.health.cache_problem is None
+        assert poller.cached._failed is False
+    finally:
+        await store.stop()
+        proxy.stop()
+        first.stop()
+        second.stop()

@@ -225,9 +225,11 @@ class CachedHistory:
             await self.save(state)
             await asyncio.to_thread(state.cache.close)
 
-    @staticmethod
-    async def retire(old: SourceState) -> None:
+    async def retire(self, old: SourceState) -> None:
         """Another server answers now: the old one's cache is closed, unsaved (its news is
-        not this server's)."""
+        not this server's), and a failed write of it is no longer this source's problem."""
+        if self._failed:
+            self._failed = False
+            self.poller.health_noted(cache_problem=None)
         if old.cache is not None:
             await asyncio.to_thread(old.cache.close)
