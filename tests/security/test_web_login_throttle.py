@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from starlette.testclient import TestClient
+import pytest
+from starlette.testclient import TestClient, WebSocketDenialResponse
 
-from qjob_tui.edge.logins import FailedLogins
+from qjob_tui.edge.logins import FailedLogins, TooManyAttempts
 from qjob_tui.relay.app import create_relay_app
 from qjob_tui.relay.door import Door, RelayTokens
 from qjob_tui.relay.viewer_dashboard import SessionCount
@@ -95,3 +96,26 @@ def test_without_tokens_only_a_loopback_name_gets_in_whatever_it_sends() -> None
         assert client.get("/web/status", headers=headers).status_code == 200
         client.cookies.set(COOKIE, "anything")
         assert client.get("/web/status").status_code == 200
+
+
+def test_a_websocket_turned_away_in_a_flood_is_told_to_come_back_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A credential not judged because its address floods the door gets what every other door
+    answers then, 429 with Retry-After, not the 403 of a wrong one."""
+    settings = WebSettings(count=SessionCount(2))
+    app = browser_app(None, settings, Door(RelayTokens(viewer="t"), FailedLogins()))  # type: ignore[arg-type]
+
+    async def flooded(self: BrowserView, request: object) -> None:
+        raise TooManyAttempts(7)
+
+    monkeypatch.setattr(BrowserView, "_role", flooded)
+    origin = {"origin": "http://testserver"}
+    with (
+        TestClient(app, base_url="http://testserver") as client,
+        pytest.raises(WebSocketDenialResponse) as denied,
+        client.websocket_connect("/ws", headers=origin),
+    ):
+        pass
+    assert denied.value.status_code == 429
+    assert denied.value.headers["retry-after"] == "7"

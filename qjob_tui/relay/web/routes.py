@@ -30,7 +30,7 @@ from qjob_tui.edge.same_site import same_origin
 from qjob_tui.relay.door import Door
 from qjob_tui.relay.viewer_dashboard import role_token
 from qjob_tui.relay.web.access import COOKIE, COOKIE_DAYS, WebAccess, cookie_value
-from qjob_tui.relay.web.browser_session import BrowserSession, WebSettings
+from qjob_tui.relay.web.browser_session import CLOSE_TRY_LATER, BrowserSession, WebSettings
 from qjob_tui.relay.web.client import client_script, textual_serve_static
 from qjob_tui.relay.web.page import SECURITY_HEADERS, dashboard_page, login_page, title
 from qjob_tui.store import JobStore
@@ -116,8 +116,12 @@ class BrowserView:
     async def socket(self, websocket: WebSocket) -> None:
         try:
             role = await self._role(websocket)
-        except TooManyAttempts:
-            role = None
+        except TooManyAttempts as exc:  # as the page's other doors answer: not "wrong", later
+            if "websocket.http.response" in websocket.scope.get("extensions", {}):
+                await websocket.send_denial_response(_later(exc))
+            else:
+                await websocket.close(CLOSE_TRY_LATER, "too many attempts: try again later")
+            return
         if role is None or not same_origin(websocket.headers):
             await websocket.close(CLOSE_POLICY)
             return
