@@ -138,3 +138,25 @@ def test_bad_queries_are_refused(client: httpx.Client, params: dict[str, Any]) -
     response = client.get("/workloads", params=params)
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("name", ["created_after", "limit", "sort", "next", "user", "search"])
+def test_a_single_parameter_given_twice_is_refused(client: httpx.Client, name: str) -> None:
+    """As the job list's rules have it: a repeated bound is not silently read as one of them."""
+    values = {
+        "created_after": ["2026-01-01T00:00:00Z", "2030-01-01T00:00:00Z"],
+        "limit": ["1", "2"],
+        "sort": ["createdAt", "-createdAt"],
+        "next": ["a", "b"],
+        "user": ["me", "someone"],
+        "search": ["x", "y"],
+    }[name]
+    response = client.get("/workloads", params=[(name, value) for value in values])
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == f"{name} can be given once, not 2 times"
+
+
+def test_the_list_filters_may_repeat(client: httpx.Client, made: dict[str, Any]) -> None:
+    response = client.get("/workloads", params=[("tags", "wl"), ("tags", "wl-0")])
+    assert response.status_code == 200
+    assert [w["id"] for w in response.json()["workloads"]] == [made["jobs"][0]]

@@ -27,6 +27,7 @@ from qjob_tui.service.workloads import (
     list_workloads,
     session_tags,
 )
+from qjob_tui.text import one_line
 
 if TYPE_CHECKING:
     from qjob_tui.service.app import JobRoutes
@@ -40,8 +41,17 @@ def _many(request: Request, name: str) -> list[str]:
     return [part for value in values for part in value.split(",") if part]
 
 
+# What may repeat: the list filters (``_many``); every other name is given once, as the job
+# list's rules have it (a repeated bound would be read as one of them, silently).
+REPEATABLE = frozenset({"status", "status[]", "tags", "tags[]"})
+
+
 def parse_workload_query(request: Request, me: str) -> WorkloadQuery:
     params = request.query_params
+    for name in dict.fromkeys(params.keys()):
+        count = len(params.getlist(name))
+        if count > 1 and name not in REPEATABLE:
+            raise InvalidRequest(f"{one_line(name, 40)} can be given once, not {count} times")
     raw_limit = params.get("limit")
     limit = DEFAULT_LIMIT
     if raw_limit:
