@@ -6,6 +6,16 @@
   document.addEventListener("DOMContentLoaded", function () {
     var terminal = document.getElementById("terminal");
     terminal.dataset.sessionWebsocketUrl = scheme + "//" + location.host + "/ws";
+    // Keys go to the dashboard from the start, as in a terminal: focus the terminal's input
+    // as soon as textual.js has made it, without waiting for a click.
+    var watcher = new MutationObserver(function () {
+      var input = terminal.querySelector("textarea");
+      if (input) {
+        watcher.disconnect();
+        input.focus();
+      }
+    });
+    watcher.observe(terminal, { childList: true, subtree: true });
   });
   function refreshTitle() {
     fetch("/web/status", { credentials: "same-origin", cache: "no-store" })
