@@ -4,17 +4,15 @@ is named as such."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from qjob_tui.api.errors import ApiError, NetworkError
 from qjob_tui.api.http import RetryPolicy
 from qjob_tui.api.relay import relay_sources
 from tests.relay_process import RelayProcess
-from tests.service_process import ServiceProcess, free_port
+from tests.service_process import ServiceProcess
 
 
 class StartsTheRelay(RetryPolicy):
@@ -52,35 +50,3 @@ def test_a_relay_that_never_listens_is_named_with_the_tries(tmp_path: Path) -> N
 def test_a_job_service_is_no_relay(service: ServiceProcess) -> None:
     with pytest.raises(ApiError, match="it is no relay; if it is a job service, watch it with"):
         relay_sources(service.root, None)
-
-
-def test_a_source_never_read_upstream_is_no_empty_list(tmp_path: Path) -> None:
-    """Before anything came from upstream, the relay's reads of that source say so (503, with
-    upstream's error once there is one); its stream opens and says how upstream is."""
-    dead = f"http://127.0.0.1:{free_port()}"
-    relay = RelayProcess(tmp_path / "relay", "--source", dead, "--no-web").start()
-    try:
-        [name] = [s["name"] for s in httpx.get(f"{relay.root}/sources").json()["sources"]]
-        api = f"{relay.root}/sources/{name}/api/v1"
-
-        def failed() -> bool:
-            return httpx.get(f"{relay.root}/sources").json()["sources"][0]["failures"] > 0
-
-        for path in ("/jobs", "/backends", "/jobs/any-id", "/instances/usage"):
-            answer = httpx.get(api + path)
-            assert answer.status_code == 503, (path, answer.text)
-            assert answer.headers["retry-after"] == "1"
-            [problem] = answer.json()["errors"]
-            assert problem["code"] == "not_read_yet"
-            assert f"the relay has not read {name} upstream yet" in problem["message"]
-        deadline = time.monotonic() + 60
-        while not failed():  # the relay's first read upstream has given up
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        answer = httpx.get(api + "/jobs")
-        assert answer.status_code == 503
-        assert "unreachable (ConnectError)" in answer.json()["errors"][0]["message"]
-        with httpx.stream("GET", api + "/stream") as events:
-            assert events.status_code == 200
-    finally:
-        relay.stop()

@@ -24,7 +24,7 @@ from qjob_tui.edge.logins import TooManyAttempts, client_address
 from qjob_tui.edge.same_site import PagesKeptOut
 from qjob_tui.model import Job, tag_problem
 from qjob_tui.relay.door import OPERATOR, Door
-from qjob_tui.relay.errors import BadQuery, NotReadYet, error, known_source, named_source
+from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
 from qjob_tui.relay.views import device_json, health_json, job_json, metrics_json
@@ -266,7 +266,7 @@ class Relay:
         return JSONResponse({"devices": devices})
 
     async def stream(self, request: Request) -> Response:
-        source = named_source(self.store, request)  # its first event says how upstream is
+        source = known_source(self.store, request)
         if self.streams.ended:
             return error(503, "stopping", "the relay is stopping")
         queue = self.streams.open(source)
@@ -354,12 +354,6 @@ async def _bad_query(request: Request, exc: Exception) -> Response:
     return error(400, "bad_request", str(exc))
 
 
-async def _not_read_yet(request: Request, exc: Exception) -> Response:
-    answer = error(503, "not_read_yet", str(exc))
-    answer.headers["Retry-After"] = "1"
-    return answer
-
-
 async def _not_found(request: Request, exc: Exception) -> Response:
     message = exc.args[0] if exc.args else "not found"
     return error(404, "not_found", str(message))
@@ -392,11 +386,7 @@ def create_relay_app(store: JobStore, door: Door) -> Starlette:
             Route("/sources", relay.sources, methods=["GET"]),
             Mount("/sources/{source}/api/v1", routes=api),
         ],
-        exception_handlers={
-            BadQuery: _bad_query,
-            LookupError: _not_found,
-            NotReadYet: _not_read_yet,
-        },
+        exception_handlers={BadQuery: _bad_query, LookupError: _not_found},
     )
     app.state.relay = relay
     app.add_middleware(RelayGate, door=door)

@@ -19,24 +19,9 @@ class BadQuery(ValueError):
     """A query parameter the caller must fix: a 400."""
 
 
-class NotReadYet(Exception):
-    """The relay has never read this source upstream: a 503, never an empty list that would
-    look like the truth."""
-
-
-def named_source(store: JobStore, request: Request) -> str:
+def known_source(store: JobStore, request: Request) -> str:
     """The source a request's path names; a LookupError (a 404) if the relay has none such."""
     name = request.path_params["source"]
     if name not in store.pollers:
         raise LookupError(f"no source {one_line(name, 60)!r} on this relay")
     return str(name)
-
-
-def known_source(store: JobStore, request: Request) -> str:
-    """``named_source``, read at least once upstream: a ``NotReadYet`` (a 503) until then."""
-    name = named_source(store, request)
-    health = store.pollers[name].health
-    if health.last_success is None:
-        why = f": {health.last_error}" if health.last_error else " (the first read is under way)"
-        raise NotReadYet(f"the relay has not read {one_line(name, 60)} upstream yet{why}")
-    return name
