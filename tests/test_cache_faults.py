@@ -98,22 +98,32 @@ async def test_a_failed_write_of_a_server_that_left_is_not_the_next_ones(tmp_pat
         interval=0.1, calm_interval=0.1, backend_interval=3600.0, cache_dir=tmp_path / "cache"
     )
     store = JobStore([JobClient(Source.local(proxy.root))], config)
+    notices: list[str] = []
+    store.subscribe(lambda changes: notices.extend(changes.notices))
+    poller = store.pollers["local"]
+
+    async def fail_to_write(service: ServiceProcess) -> None:
+        """The cache open now refuses writes; a new job of ``service`` must be written."""
+        assert poller.cache is not None and poller.cache._conn is not None
+        poller.cache._conn.execute("PRAGMA query_only = ON")
+        with httpx.Client(base_url=service.url) as http:
+            submit(http)
+        while poller.health.cache_problem is None:
+            await store.poll_once()
+
     try:
         with httpx.Client(base_url=first.url) as http:
             submit(http)
         await store.start(poll=False)
-        poller = store.pollers["local"]
         await store.poll_once()
-        assert poller.cache is not None and poller.cache._conn is not None
-        poller.cache._conn.execute("PRAGMA query_only = ON")
-        with httpx.Client(base_url=first.url) as http:
-            submit(http)  # something new to write
-        while poller.health.cache_problem is None:
-            await store.poll_once()
+        await fail_to_write(first)
+        assert len(notices) == 1
         proxy.retarget(second.root)
         await store.poll_once()  # the switch
         assert poller.health.cache_problem is None
-        assert poller.cached._failed is False
+        await store.poll_once()  # the second server, read afresh into its own cache
+        await fail_to_write(second)
+        assert len(notices) == 2, notices  # its own failure, said
     finally:
         await store.stop()
         proxy.stop()
