@@ -114,9 +114,8 @@ class BrowserSession:
             why = tasks[next(iter(done))]
             for task in pending:
                 task.cancel()
-            for task in pending:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # (gather, not a suppressed CancelledError: a cancel of this session itself goes on)
+            await asyncio.gather(*pending, return_exceptions=True)
             await self.end(why)
         finally:
             await self.end("the connection ended")
@@ -178,9 +177,10 @@ class BrowserSession:
         except (asyncio.IncompleteReadError, ConnectionError):
             return  # the dashboard closed its output: it ended
         finally:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                async with asyncio.timeout(1.0):
-                    await stderr
+            # Its last words, for a second at most; a cancel of this task itself goes on.
+            done, _ = await asyncio.wait({stderr}, timeout=1.0)
+            if not done:
+                stderr.cancel()
 
     async def _on_meta(self, payload: bytes) -> bool:
         """Act on a meta packet; False when the dashboard says it is done."""
