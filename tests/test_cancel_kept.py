@@ -1,10 +1,11 @@
-"""A cancel is never lost: the package awaits with a deadline through ``asyncio.timeout``,
-never ``asyncio.wait_for``.
+"""A cancel that comes with an answer is not lost: the package awaits with a deadline through
+``asyncio.timeout``, never ``asyncio.wait_for``.
 
 On Python 3.11, ``wait_for`` returns the awaited result, and drops the cancel, when the cancel
 arrives in the same turn of the loop as the result (bpo-42130, fixed in 3.12). A Ctrl-C is such a
 cancel: ``ls --watch`` cancelled while its first identity request was answering kept watching for
-good. The scan below holds the rule; the race itself is shown for each way of waiting.
+good. The scan below holds the rule (it reads ``asyncio.wait_for`` as the package spells it); the
+race itself is shown for each way of waiting, so that the rule's reason stays visible.
 """
 
 from __future__ import annotations
