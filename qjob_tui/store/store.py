@@ -24,16 +24,7 @@ from typing import TYPE_CHECKING
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
 from qjob_tui.api.source import LOCAL
-from qjob_tui.model import (
-    Backend,
-    EstimatorResult,
-    ExecutorResult,
-    ExtractorResult,
-    InstanceUsage,
-    Job,
-    JobResult,
-    Session,
-)
+from qjob_tui.model import Backend, InstanceUsage, Job, Session
 from qjob_tui.store.actions import Actions
 from qjob_tui.store.bus import ChangeBus, Subscriber
 from qjob_tui.store.changes import (
@@ -55,6 +46,8 @@ from qjob_tui.wire.errors import WireError
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
+
+    from qjob_tui.results import EstimatorResult, ExecutorResult, ExtractorResult, JobResult
 
 log = logging.getLogger("qjob_tui.store")
 

@@ -15,10 +15,10 @@ from textual.screen import Screen
 
 from qjob_tui import locations
 from qjob_tui.export import job_to_dict, jobs_to_csv
-from qjob_tui.model import ExtractorResult
 from qjob_tui.ui.save_flow import save_or_offer
 
 if TYPE_CHECKING:
+    from qjob_tui.results import ExtractorResult
     from qjob_tui.ui.detail.pane import JobDetail
     from qjob_tui.ui.jobs.job_list import JobList
 

@@ -15,7 +15,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from qjob_tui.model import ExtractorResult, Job, JobStatus, ProgramId
+from qjob_tui.model import Job, JobStatus, ProgramId
 from qjob_tui.store.changes import JobKey
 from qjob_tui.store.errors import StoreError
 from qjob_tui.ui.formatting import status_phrase
@@ -26,6 +26,7 @@ LOG_FOLLOW_SECONDS = 1.0  # how often the Log tab reads a running job's log agai
 if TYPE_CHECKING:
     from textual.widgets import TabbedContent
 
+    from qjob_tui.results import ExtractorResult
     from qjob_tui.store import JobStore
     from qjob_tui.ui.detail.tabs import DetailTabs
 
