@@ -132,6 +132,19 @@ class JobStore:
         for poller in self.pollers.values():
             poller.cached.prefetch()
 
+    def open_now(self) -> bool:
+        """``open`` at once, if every source's ``prefetch`` has its answer ready; else nothing
+        (False), and ``open`` does the work. The dashboard calls it as it builds its screen:
+        the cached jobs then reach the screen before its first frame, which ``open`` from the
+        app's mount comes after (that frame showed an empty list, then a second the jobs)."""
+        if self._opened or not all(p.cached.ready_early() for p in self.pollers.values()):
+            return False
+        self._opened = True
+        early = [poller.cached.opened_early() for poller in self.pollers.values()]
+        for changes in [c for c in early if c is not None]:
+            self.bus.publish(changes)
+        return True
+
     async def open(self) -> None:
         """The first part of ``start``: ask each source who it is and show the newest
         screenful of its cached history. A dashboard paints that, then calls ``start``."""

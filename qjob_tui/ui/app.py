@@ -88,6 +88,10 @@ class QJobApp(CroppedUpdates, App[int]):
         screen = self._dashboard = DashboardScreen(self.store, clock=self.clock)
         # The layout's classes before the widgets mount: set later, each restyles every widget.
         screen.fit_layout(self.size.width)
+        if self.start_store:
+            # The cached jobs the prefetch has ready, queued for the screen before Textual asks
+            # it for its first frame, so that the frame shows them (``JobStore.open_now``).
+            self.store.open_now()
         return screen
 
     @property
