@@ -28,7 +28,6 @@ token_env = "LAB_TOKEN"  # the token is read from this environment variable
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
@@ -103,6 +102,8 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
         return Settings(), []
     except OSError as exc:
         return Settings(), [f"{path}: cannot read ({exc.strerror}); using defaults"]
+    import tomllib  # here: without a config file, the dashboard starts without it
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -231,6 +232,8 @@ def save_setting(key: str, value: object, path: Path | None = None) -> Path:
     parsed again before it is written, and written atomically, so a file this cannot edit
     safely (a value over several lines, say) is left alone and reported.
     """
+    import tomllib
+
     path = path or locations.config_file()
     if isinstance(value, tuple):
         value = list(value)

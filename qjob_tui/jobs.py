@@ -41,16 +41,15 @@ from qjob_tui.api.source import Source
 from qjob_tui.extract import as_bits, bits_to_bytes
 from qjob_tui.model import (
     Backend,
-    ExtractorResult,
     InstanceUsage,
     Job,
-    JobResult,
     JobStatus,
     ProgramId,
     QueueInfo,
     Session,
     Usage,
 )
+from qjob_tui.results import ExtractorResult, JobResult
 from qjob_tui.wire.extractor import extractor_params
 
 if TYPE_CHECKING:

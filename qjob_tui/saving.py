@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +110,8 @@ def write_file(target: SaveTarget, data: bytes, *, replace: bool = False) -> Non
         if not replace:
             _write_new(folder, name, data, target)
             return
+        import secrets  # here: the dashboard starts without it (and hashlib, which it loads)
+
         spare = f".{name}.{secrets.token_hex(4)}.part"
         _write_new(folder, spare, data, target)
         try:

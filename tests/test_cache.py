@@ -18,18 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from qjob_tui.model import (
-    Counts,
-    Job,
-    JobError,
-    JobResult,
-    JobStatus,
-    PubResult,
-    QueueInfo,
-    RegisterResult,
-    Step,
-    Usage,
-)
+from qjob_tui.model import Job, JobError, JobStatus, QueueInfo, Step, Usage
+from qjob_tui.results import Counts, JobResult, PubResult, RegisterResult
 from qjob_tui.store.cache.job_cache import (
     MAX_OUTCOMES,
     SCHEMA_VERSION,

@@ -17,7 +17,7 @@ import pytest
 from qiskit import QuantumCircuit
 
 from qjob_tui.api import JobClient, Source
-from qjob_tui.model import EstimatorResult, ExecutorResult, JobResult
+from qjob_tui.results import EstimatorResult, ExecutorResult, JobResult
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.detail.result_view import ResultView
 from qjob_tui.wire.executor_results import ExecutorResultError, decode_executor_result

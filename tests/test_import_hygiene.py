@@ -184,3 +184,20 @@ def test_the_dashboard_paints_before_loading_qiskit_or_numpy(tmp_path: Path) -> 
     assert "qjob_tui.ui.app" in modules and "textual" in modules
     assert "numpy" not in modules
     assert not any(name == "qiskit" or name.startswith("qiskit.") for name in modules)
+
+
+PLAIN_SOURCES = """
+import sys
+from qjob_tui.cli.sources import resolve_source
+for url in ("http://127.0.0.1:8765", "https://quantum.cloud.ibm.com/api", "http://localhost:1/"):
+    resolve_source(url, {})
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_checking_a_plain_source_address_loads_no_httpx(tmp_path: Path) -> None:
+    """The dashboard checks its sources before its first frame, which needs no httpx: its
+    import would be a fifth of the start (httpx comes with the first poll)."""
+    modules = loaded_after(PLAIN_SOURCES, tmp_path)
+    assert "qjob_tui.api.address" in modules
+    assert "httpx" not in modules

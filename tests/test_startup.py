@@ -165,6 +165,36 @@ async def test_the_list_grows_below_the_first_screenful_without_moving(
         assert job_list.scroll_offset.y == 0
 
 
+async def test_a_prefetch_ready_before_the_app_runs_is_in_its_first_frame(
+    service: ServiceProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard's case: the cache was read while it imported. Its first frame holds the
+    jobs (it painted an empty list first, then the jobs in a second frame)."""
+    jobs = await fill_cache(service, tmp_path / "cache")
+    first_frame: list[str] = []
+    render_lines = JobList.render_lines
+
+    def spy(self: JobList, crop):  # type: ignore[no-untyped-def]
+        lines = render_lines(self, crop)
+        if not first_frame and lines:
+            first_frame.append("\n".join(strip.text for strip in lines))
+        return lines
+
+    monkeypatch.setattr(JobList, "render_lines", spy)
+    config = StoreConfig(cache_dir=tmp_path / "cache", use_stream=False)
+    store = JobStore([JobClient(Source.local(service.root))], config)
+    store.prefetch()  # as ``qjob-tui`` does
+    async with asyncio.timeout(30):
+        while not all(poller.cached.ready_early() for poller in store.pollers.values()):
+            await asyncio.sleep(0.01)
+    app = QJobApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not first_frame:
+            await pilot.pause(0.05)
+        assert newest_first(jobs)[0] in first_frame[0]
+        assert "Asking" not in first_frame[0]
+
+
 FIRST_PAINT = """
 import asyncio, json, sys
 from pathlib import Path

@@ -5,19 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from qjob_tui.model import (
-    Backend,
-    BackendState,
-    Counts,
-    Job,
-    JobError,
-    JobResult,
-    JobStatus,
-    PubResult,
-    QueueInfo,
-    RegisterResult,
-    Step,
-)
+from qjob_tui.model import Backend, BackendState, Job, JobError, JobStatus, QueueInfo, Step
+from qjob_tui.results import Counts, JobResult, PubResult, RegisterResult
 from qjob_tui.store.changes import SourceHealth
 from qjob_tui.ui.backends.queue_pane import queue_text, sparkline
 from qjob_tui.ui.detail.overview import overview_text
@@ -172,7 +161,7 @@ def test_random_bits_say_where_each_input_came_from() -> None:
     service, and the tab says so, rather than that the bits came from the raw bits alone."""
     import numpy as np
 
-    from qjob_tui.model import ExtractorResult
+    from qjob_tui.results import ExtractorResult
     from qjob_tui.ui.detail.random_bits import random_bits_text
 
     params = {

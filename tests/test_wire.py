@@ -19,7 +19,7 @@ from qiskit.providers.basic_provider import BasicSimulator
 from qiskit_ibm_runtime import RuntimeEncoder
 from qiskit_ibm_runtime.options import SamplerOptions
 
-from qjob_tui.model import Counts, JobResult
+from qjob_tui.results import Counts, JobResult
 from qjob_tui.service.programs.sampler import parse_sampler_params
 from qjob_tui.service.programs.sampler_run import run_sampler
 from qjob_tui.wire.circuits import decode_circuits

@@ -26,12 +26,8 @@ from qjob_tui.api.errors import (
 from qjob_tui.api.source import IBM, LOCAL, Source
 from qjob_tui.model import (
     Backend,
-    EstimatorResult,
-    ExecutorResult,
-    ExtractorResult,
     InstanceUsage,
     Job,
-    JobResult,
     ProgramId,
     Session,
     SessionMode,
@@ -48,6 +44,7 @@ if TYPE_CHECKING:
 
     from qjob_tui.api.http import Requester, RequestStats, RetryPolicy
     from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth
+    from qjob_tui.results import EstimatorResult, ExecutorResult, ExtractorResult, JobResult
 
 PAGE_SIZE = 200
 WORKLOAD_PAGE = 50  # the most ``GET /workloads`` gives at once

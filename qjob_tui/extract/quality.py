@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from qjob_tui.model import ALPHA, CheckResult
+from qjob_tui.results import ALPHA, CheckResult
 
 from .bits import as_bits
 

@@ -106,15 +106,24 @@ class CachedHistory:
             return identity, None, [], None
         return identity, *self._read_first(identity)
 
+    def ready_early(self) -> bool:
+        """True if ``opened_early`` has an answer now: ``prefetch`` is done and found one."""
+        future = self._prefetch
+        return (
+            future is not None
+            and future.done()
+            and future.exception() is None
+            and future.result() is not None
+        )
+
     def opened_early(self) -> ChangeSet | None:
         """``open``'s answer without waiting, if ``prefetch`` has it ready; else None (then
         ``open`` waits for it, or asks the usual way)."""
         future = self._prefetch
-        if future is None or not future.done() or future.exception() is not None:
+        if future is None or not self.ready_early():
             return None
         early = future.result()
-        if early is None:
-            return None
+        assert early is not None  # ready_early
         self._prefetch = None
         return self._show_early(early)
 

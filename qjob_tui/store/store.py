@@ -24,16 +24,7 @@ from typing import TYPE_CHECKING
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError
 from qjob_tui.api.source import LOCAL
-from qjob_tui.model import (
-    Backend,
-    EstimatorResult,
-    ExecutorResult,
-    ExtractorResult,
-    InstanceUsage,
-    Job,
-    JobResult,
-    Session,
-)
+from qjob_tui.model import Backend, InstanceUsage, Job, Session
 from qjob_tui.store.actions import Actions
 from qjob_tui.store.bus import ChangeBus, Subscriber
 from qjob_tui.store.changes import (
@@ -55,6 +46,8 @@ from qjob_tui.wire.errors import WireError
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
+
+    from qjob_tui.results import EstimatorResult, ExecutorResult, ExtractorResult, JobResult
 
 log = logging.getLogger("qjob_tui.store")
 
@@ -138,6 +131,19 @@ class JobStore:
         every source in threads, so that it overlaps with the imports of the widgets."""
         for poller in self.pollers.values():
             poller.cached.prefetch()
+
+    def open_now(self) -> bool:
+        """``open`` at once, if every source's ``prefetch`` has its answer ready; else nothing
+        (False), and ``open`` does the work. The dashboard calls it as it builds its screen:
+        the cached jobs then reach the screen before its first frame, which ``open`` from the
+        app's mount comes after (that frame showed an empty list, then a second the jobs)."""
+        if self._opened or not all(p.cached.ready_early() for p in self.pollers.values()):
+            return False
+        self._opened = True
+        early = [poller.cached.opened_early() for poller in self.pollers.values()]
+        for changes in [c for c in early if c is not None]:
+            self.bus.publish(changes)
+        return True
 
     async def open(self) -> None:
         """The first part of ``start``: ask each source who it is and show the newest

@@ -13,14 +13,16 @@ import asyncio
 import contextlib
 import logging
 import random
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, Unsupported
-from qjob_tui.api.stream import JobChange, StreamOpened, UpstreamHealth
 from qjob_tui.model import Job
 from qjob_tui.store.changes import ChangeSet, SourceHealth
 from qjob_tui.store.state import Delta, SourceState
+
+if TYPE_CHECKING:
+    from qjob_tui.api.stream import JobChange, UpstreamHealth
 
 
 class Followed(Protocol):
@@ -98,6 +100,9 @@ class StreamListener:
             await asyncio.sleep(random.uniform(delay / 2, delay))
 
     async def _follow(self) -> None:
+        # Here, not at the top: the stream opens after the first frame, which needs none of it.
+        from qjob_tui.api.stream import StreamOpened, UpstreamHealth
+
         pending: list[JobChange] = []
         flush: asyncio.TimerHandle | None = None
         loop = asyncio.get_running_loop()

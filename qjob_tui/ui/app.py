@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.app import App, SystemCommand
@@ -36,9 +36,11 @@ from qjob_tui.ui.actions import MUTATING, bindings, remappable_ids
 from qjob_tui.ui.dashboard import DashboardScreen
 from qjob_tui.ui.keys import check_keymap
 from qjob_tui.ui.messages import StoreChanged
-from qjob_tui.ui.terminal.final_hook import HookOutcome, run_final_hook
 from qjob_tui.ui.terminal.hangup import current_watchdog
 from qjob_tui.ui.terminal.partial_update import CroppedUpdates
+
+if TYPE_CHECKING:
+    from qjob_tui.ui.terminal.final_hook import HookOutcome
 
 HOOKS_AT_ONCE = 4  # on_final commands running at the same time; more wait their turn
 THEME_REST_SECONDS = 1.0  # a theme is saved once the palette is closed this long
@@ -88,6 +90,10 @@ class QJobApp(CroppedUpdates, App[int]):
         screen = self._dashboard = DashboardScreen(self.store, clock=self.clock)
         # The layout's classes before the widgets mount: set later, each restyles every widget.
         screen.fit_layout(self.size.width)
+        if self.start_store:
+            # The cached jobs the prefetch has ready, queued for the screen before Textual asks
+            # it for its first frame, so that the frame shows them (``JobStore.open_now``).
+            self.store.open_now()
         return screen
 
     @property
@@ -263,6 +269,9 @@ class QJobApp(CroppedUpdates, App[int]):
     @work(group="hooks", exit_on_error=False)
     async def run_hook(self, job: Job) -> None:
         assert self.settings.on_final is not None
+        # Here: the hook and its job export (csv) load with the first job that ends watched.
+        from qjob_tui.ui.terminal.final_hook import run_final_hook
+
         async with self._hook_slots:
             outcome = await run_final_hook(
                 self.settings.on_final, job, self.settings.on_final_timeout

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from qjob_tui import locations
-from qjob_tui.export import job_to_dict, jobs_to_csv
-from qjob_tui.model import ExtractorResult
 from qjob_tui.ui.save_flow import save_or_offer
 
 if TYPE_CHECKING:
+    from qjob_tui.results import ExtractorResult
     from qjob_tui.ui.detail.pane import JobDetail
     from qjob_tui.ui.jobs.job_list import JobList
 
@@ -35,6 +34,8 @@ class FileActions(Screen[None]):
         def shown_bits(self) -> ExtractorResult | None: ...
 
     def action_export(self) -> None:
+        from qjob_tui.export import job_to_dict, jobs_to_csv  # here: the first frame needs no csv
+
         name = f"qjob-jobs-{datetime.now():%Y%m%d-%H%M%S}.csv"
         rows = self.job_list.rows
         jobs = [rows.row(i) for i in range(len(rows))]

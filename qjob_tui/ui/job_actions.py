@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.screen import Screen
 
-from qjob_tui.model import ExtractorResult, Job, cancel_outcome
+from qjob_tui.model import Job, cancel_outcome
 from qjob_tui.store.changes import JobKey, SessionKey
 from qjob_tui.text import one_line
 from qjob_tui.ui.messages import ActionsDone
 
 if TYPE_CHECKING:
+    from qjob_tui.results import ExtractorResult
     from qjob_tui.store import JobStore
     from qjob_tui.ui.detail.pane import JobDetail
     from qjob_tui.ui.dialogs.confirm_session import SessionVerb

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from qjob_tui.model import EstimatorPubResult, EstimatorResult, Expectation
+from qjob_tui.results import EstimatorPubResult, EstimatorResult, Expectation
 from qjob_tui.text import one_line
 from qjob_tui.wire.envelope import decode_ndarray, plain, value_of
 from qjob_tui.wire.errors import Part, ResultDecodeError, WireError

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from qjob_tui.model import (
+from qjob_tui.results import (
     Counts,
     EstimatorResult,
     ExecutorArray,

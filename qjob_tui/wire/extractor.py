@@ -5,7 +5,7 @@ back) takes params such as ``{"method": "ext1", "ext1_input_num_bits": n, ...}``
 with the extracted bits, the parameters it used and a quality report (see
 ``qjob_tui.service.programs.extractor`` for the full shape). ``extractor_params`` builds the
 params; the service writes its result with ``encode_extractor_result``; the client reads it with
-``decode_extractor_result`` into a ``model.ExtractorResult`` for the job library and the
+``decode_extractor_result`` into a ``results.ExtractorResult`` for the job library and the
 dashboard alike. Result text comes from a server: everything is checked, and anything
 malformed raises ``ExtractorResultError`` with a one-line message.
 """
@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from qjob_tui.model import ALPHA, CheckResult, ExtractorResult, ProgramId
+from qjob_tui.model import ProgramId
+from qjob_tui.results import ALPHA, CheckResult, ExtractorResult
 from qjob_tui.text import one_line
 from qjob_tui.wire.errors import ResultDecodeError
 

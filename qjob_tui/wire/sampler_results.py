@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from qjob_tui.model import Counts, JobResult, PubResult, RegisterResult
+from qjob_tui.results import Counts, JobResult, PubResult, RegisterResult
 from qjob_tui.text import one_line
 from qjob_tui.wire.bit_array import (
     counts_and_bitstrings,

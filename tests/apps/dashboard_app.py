@@ -34,22 +34,18 @@ from qjob_tui.extract import CheckResult
 from qjob_tui.model import (
     Backend,
     BackendState,
-    Counts,
-    ExtractorResult,
     InstanceUsage,
     Job,
     JobError,
-    JobResult,
     JobStatus,
-    PubResult,
     QueueInfo,
-    RegisterResult,
     Session,
     SessionMode,
     SessionState,
     Step,
     Usage,
 )
+from qjob_tui.results import Counts, ExtractorResult, JobResult, PubResult, RegisterResult
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey, SourceHealth
 from qjob_tui.ui.app import QJobApp

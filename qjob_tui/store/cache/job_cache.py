@@ -39,21 +39,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Self, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeAlias, TypeVar
 
 from qjob_tui import __version__, locations
-from qjob_tui.model import (
-    FINAL_STATUSES,
-    Counts,
-    Job,
-    JobError,
-    JobResult,
-    PubResult,
-    QueueInfo,
-    RegisterResult,
-    Step,
-    Usage,
-)
+from qjob_tui.model import FINAL_STATUSES, Job, JobError, QueueInfo, Step, Usage
+
+if TYPE_CHECKING:
+    from qjob_tui.results import JobResult
 
 __all__ = [
     "MAX_OUTCOMES",
@@ -424,6 +416,8 @@ def _plain(value: object, depth: int = 0) -> object:
 
 
 def _encode_result(result: JobResult, max_outcomes: int) -> str:
+    from qjob_tui.results import Counts  # with the first result: the first frame needs none
+
     pubs = []
     for pub in result.pubs:
         registers = []
@@ -444,6 +438,8 @@ def _encode_result(result: JobResult, max_outcomes: int) -> str:
 
 
 def _decode_result(body: bytes) -> JobResult:
+    from qjob_tui.results import Counts, JobResult, PubResult, RegisterResult
+
     data = _decode(body)
     pubs = []
     for pub in data["pubs"]:

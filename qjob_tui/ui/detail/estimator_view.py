@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from qjob_tui.model import EstimatorResult
+from qjob_tui.results import EstimatorResult
 
 MAX_VALUES = 64  # per pub; the rest is counted, not listed
 

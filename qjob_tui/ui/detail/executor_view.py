@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from qjob_tui.model import ExecutorArray, ExecutorResult
+from qjob_tui.results import ExecutorArray, ExecutorResult
 
 MAX_ITEMS = 32  # items listed; the rest are counted
 MAX_OUTCOMES = 8  # bitstrings listed per measured array

@@ -13,28 +13,22 @@ from typing import TYPE_CHECKING, TypeVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
-from textual.widgets import TabbedContent, TabPane
+from textual.containers import Vertical
 
-from qjob_tui.model import ExtractorResult, Job, JobStatus, ProgramId
+from qjob_tui.model import Job, JobStatus, ProgramId
 from qjob_tui.store.changes import JobKey
 from qjob_tui.store.errors import StoreError
-from qjob_tui.ui.actions import TABS
-from qjob_tui.ui.detail.circuit_view import CircuitView
-from qjob_tui.ui.detail.log_view import LogView
-from qjob_tui.ui.detail.overview import OverviewView
-from qjob_tui.ui.detail.random_bits import RandomBitsView
-from qjob_tui.ui.detail.raw_view import RawView
-from qjob_tui.ui.detail.result_view import ResultView
-from qjob_tui.ui.detail.text_view import TextView
-from qjob_tui.ui.detail.timeline import TimelineView
 from qjob_tui.ui.formatting import status_phrase
 
 R = TypeVar("R")  # what a result tab shows: sampler counts or estimator values
 LOG_FOLLOW_SECONDS = 1.0  # how often the Log tab reads a running job's log again
 
 if TYPE_CHECKING:
+    from textual.widgets import TabbedContent
+
+    from qjob_tui.results import ExtractorResult
     from qjob_tui.store import JobStore
+    from qjob_tui.ui.detail.tabs import DetailTabs
 
 
 class JobDetail(Vertical):
@@ -61,35 +55,23 @@ class JobDetail(Vertical):
         # frame (``on_mount``), so that the job list reaches the terminal without waiting.
         yield from ()
 
-    def _tabbed(self) -> TabbedContent:
-        views = {
-            "overview": VerticalScroll(OverviewView(id="overview-view")),
-            "timeline": VerticalScroll(TimelineView(id="timeline-view")),
-            "result": VerticalScroll(ResultView(id="result-view")),
-            "circuit": VerticalScroll(CircuitView(id="circuit-view")),
-            "bits": VerticalScroll(RandomBitsView(id="bits-view")),
-            "log": LogView(id="log-view"),
-            "raw": RawView(id="raw-view"),
-        }
-        tabs = TabbedContent(id="tabs")
-        for number, (tab, title) in enumerate(TABS, start=1):
-            # The key that selects the tab, in its title: "1 Overview" .. "7 Raw".
-            tabs.compose_add_child(TabPane(f"{number} {title}", views[tab], id=tab))
-        return tabs
+    @property
+    def tabs(self) -> DetailTabs:
+        """The tabs, once mounted (``_tabs_ready``)."""
+        from qjob_tui.ui.detail.tabs import DetailTabs
+
+        return self.query_one(DetailTabs)
 
     def focus_tab(self) -> None:
         """Focus what the active tab shows (its scroll, or the Log and Raw text and search)."""
-        if not self._tabs_ready:
-            return
-        pane = self.query_one(TabbedContent).active_pane
-        if pane is not None and pane.children:
-            view = pane.children[0]
-            if isinstance(view, TextView) or view.focusable:
-                view.focus()
+        if self._tabs_ready:
+            self.tabs.focus_view()
 
     async def _mount_tabs(self) -> None:
         """The tabs, after the first frame; then what was asked of them meanwhile."""
-        await self.mount(self._tabbed())
+        from qjob_tui.ui.detail.tabs import DetailTabs
+
+        await self.mount(DetailTabs())
         self._tabs_ready = True
         if self._wanted_tab is not None:
             self.active, self._wanted_tab = self._wanted_tab, None
@@ -102,14 +84,14 @@ class JobDetail(Vertical):
         """The id of the tab on show."""
         if not self._tabs_ready:
             return self._wanted_tab or "overview"
-        return self.query_one(TabbedContent).active
+        return self.tabs.active
 
     @active.setter
     def active(self, tab: str) -> None:
         if not self._tabs_ready:
             self._wanted_tab = tab
             return
-        self.query_one(TabbedContent).active = tab
+        self.tabs.active = tab
 
     @property
     def job(self) -> Job | None:
@@ -132,8 +114,8 @@ class JobDetail(Vertical):
         self.refresh_views()
 
     def _show_loading(self) -> None:
-        self.query_one(LogView).show_message("Loading the log…")
-        self.query_one(RawView).show_message("Loading the job as the server sent it…")
+        self.tabs.log.show_message("Loading the log…")
+        self.tabs.raw.show_message("Loading the job as the server sent it…")
 
     def refresh_views(self) -> None:
         """Redraw from the store's state; called on every change of the shown job."""
@@ -141,7 +123,7 @@ class JobDetail(Vertical):
             return  # ``_mount_tabs`` shows the job once they are there
         job = self.job
         intent = self.store.intent(self.key) if self.key else None
-        self.query_one(OverviewView).show(job, intent)
+        self.tabs.overview.show(job, intent)
         self._show_timeline(job)
         self._fill_active_tab()
 
@@ -149,7 +131,7 @@ class JobDetail(Vertical):
         now = self.clock() if self.clock else datetime.now(UTC)
         if job is not None:  # measured on the server's clock, as its timestamps are
             now += self.store.clock_offset(job.source)
-        self.query_one(TimelineView).show(job, now=now)
+        self.tabs.timeline.show(job, now=now)
 
     def _tick(self) -> None:
         """An active job's timeline: its running step's duration moves every second."""
@@ -182,7 +164,7 @@ class JobDetail(Vertical):
         if self.active == "bits" and self._bits_for != key:
             self._fill_bits(job, key)
         if self.active == "result" and self._result_for != key:
-            view = self.query_one(ResultView)
+            view = self.tabs.result
             if job.program == ProgramId.RANDOM_EXTRACTOR:
                 view.show_message("An extractor job: its output is in the Random bits tab.")
             elif job.status is JobStatus.DONE:
@@ -197,17 +179,17 @@ class JobDetail(Vertical):
             else:
                 view.show_message(f"No result: the job {status_phrase(job.status)}.")
         if self.active == "circuit" and job.program == ProgramId.RANDOM_EXTRACTOR:
-            self.query_one(CircuitView).show_message(
+            self.tabs.circuit.show_message(
                 "An extractor job runs no circuit: it extracts random bits from the raw bits of "
                 "another job. Its output is in the Random bits tab (5), its inputs in Raw (7)."
             )
         elif self.active == "circuit" and self._circuit_for != key:
             self._circuit_for = key
-            self.query_one(CircuitView).show_message("Loading the circuits…")
+            self.tabs.circuit.show_message("Loading the circuits…")
             self.fetch_circuits(key)
 
     def _fill_bits(self, job: Job, key: JobKey) -> None:
-        view = self.query_one(RandomBitsView)
+        view = self.tabs.bits
         if job.program != ProgramId.RANDOM_EXTRACTOR:
             hint = " Press x on a finished sampler job to extract bits from it."
             view.show_message("Not a random-extractor job." + hint)
@@ -220,7 +202,7 @@ class JobDetail(Vertical):
 
     @work(exclusive=True, group="bits", exit_on_error=False)
     async def fetch_bits(self, key: JobKey) -> None:
-        view = self.query_one(RandomBitsView)
+        view = self.tabs.bits
         try:
             result = await self.store.extracted_bits(key)
         except StoreError as exc:
@@ -237,7 +219,7 @@ class JobDetail(Vertical):
 
     @work(exclusive=True, group="log", exit_on_error=False)
     async def fetch_log(self, key: JobKey) -> None:
-        view = self.query_one(LogView)
+        view = self.tabs.log
         job = self.job
         final = job is not None and job.status.is_final  # read before: the last log is whole
         try:
@@ -257,7 +239,7 @@ class JobDetail(Vertical):
 
     @work(exclusive=True, group="raw", exit_on_error=False)
     async def fetch_raw(self, key: JobKey) -> None:
-        view = self.query_one(RawView)
+        view = self.tabs.raw
         try:
             text = await self.store.raw_json(key)
         except StoreError as exc:
@@ -278,24 +260,24 @@ class JobDetail(Vertical):
 
     @work(exclusive=True, group="result", exit_on_error=False)
     async def fetch_result(self, key: JobKey) -> None:
-        view = self.query_one(ResultView)
+        view = self.tabs.result
         await self._show_result(key, self.store.result(key), view.show_result)
 
     @work(exclusive=True, group="result", exit_on_error=False)
     async def fetch_estimates(self, key: JobKey) -> None:
-        view = self.query_one(ResultView)
+        view = self.tabs.result
         await self._show_result(key, self.store.estimator_result(key), view.show_estimates)
 
     @work(exclusive=True, group="result", exit_on_error=False)
     async def fetch_executor_result(self, key: JobKey) -> None:
-        view = self.query_one(ResultView)
+        view = self.tabs.result
         await self._show_result(key, self.store.executor_result(key), view.show_executor)
 
     async def _show_result(
         self, key: JobKey, reading: Awaitable[R | None], show: Callable[[R], None]
     ) -> None:
         """A sampler's or an estimator's result in the Result tab, or why there is none."""
-        view = self.query_one(ResultView)
+        view = self.tabs.result
         try:
             result = await reading
         except StoreError as exc:
@@ -311,7 +293,7 @@ class JobDetail(Vertical):
 
     @work(exclusive=True, group="circuit", exit_on_error=False)
     async def fetch_circuits(self, key: JobKey) -> None:
-        view = self.query_one(CircuitView)
+        view = self.tabs.circuit
         width = max(self.size.width - 4, 40)
         try:
             diagrams = await self.store.circuit_diagrams(key, width)

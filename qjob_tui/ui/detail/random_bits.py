@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from qjob_tui.model import ExtractorResult
+from qjob_tui.results import ExtractorResult
 from qjob_tui.text import one_line
 from qjob_tui.ui.sized_text import SizedText
 

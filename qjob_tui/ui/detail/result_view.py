@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from qjob_tui.model import EstimatorResult, ExecutorResult, JobResult
+from qjob_tui.results import EstimatorResult, ExecutorResult, JobResult
 from qjob_tui.ui.detail.estimator_view import estimator_text
 from qjob_tui.ui.detail.executor_view import executor_text
 from qjob_tui.ui.sized_text import SizedText
