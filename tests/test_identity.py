@@ -155,6 +155,9 @@ async def test_a_switch_leaves_nothing_of_the_old_server_in_the_store(tmp_path: 
     second answers at the same address, from every part of the store."""
     first, _ = _service(tmp_path, "first", 0)
     second, second_ids = _service(tmp_path, "second", 2)
+    with httpx.Client(base_url=second.url) as http:
+        for job_id in second_ids:  # finished: its usage is what the store and the test read
+            wait_status(http, job_id)
     with httpx.Client(base_url=first.url) as http:
         session = http.post("/sessions", json={"mode": "batch", "backend": "basic_simulator"})
         session_id = session.json()["id"]
