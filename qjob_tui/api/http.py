@@ -39,8 +39,8 @@ from qjob_tui.api.errors import (
     mask,
 )
 from qjob_tui.api.server_clock import ServerClock
+from qjob_tui.wire import rest
 
-INSTANCE_HEADER = "x-qjob-tui-instance"
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 MAX_TRIES = 5
 CONNECT_TIMEOUT = 5.0
@@ -257,7 +257,7 @@ class Requester:
             )
             self.clock.heard(response.headers.get("date"), sent, datetime.now(UTC))
             self.stats.bytes_received += len(response.content)
-            self.served_by = response.headers.get(INSTANCE_HEADER)
+            self.served_by = response.headers.get(rest.INSTANCE_HEADER)
             return response
         except ApiError as exc:
             # From the IAM exchange: already typed; secrets never in it.

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -27,6 +28,7 @@ from qjob_tui.relay.door import OPERATOR, Door
 from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
+from qjob_tui.relay.source_identity import SourceInstanceHeader, relay_instance
 from qjob_tui.relay.views import device_json, health_json, job_json, metrics_json
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
@@ -260,6 +262,22 @@ class Relay:
         except ApiError as exc:
             return error(502, "upstream_error", exc.detail)
 
+    async def version(self, request: Request) -> Response:
+        """Who answers behind this source (``relay/source_identity.py``)."""
+        from qjob_tui import __version__
+
+        source = known_source(self.store, request)
+        instance = relay_instance(self.store, source)
+        if instance is None:
+            health = self.store.pollers[source].health
+            why = f": {health.last_error}" if health.last_error else ""
+            answer = error(503, "unknown_upstream", f"the relay has not reached {source} yet{why}")
+            answer.headers["Retry-After"] = "1"
+            return answer
+        return JSONResponse(
+            {"service": "qjob-tui", "version": __version__, "instance_id": instance}
+        )
+
     async def backends(self, request: Request) -> Response:
         source = known_source(self.store, request)
         devices = [device_json(b) for b in self.store.pollers[source].backends.values()]
@@ -375,6 +393,7 @@ def create_relay_app(store: JobStore, door: Door) -> Starlette:
         Route("/jobs/{job_id}/cancel", relay.cancel, methods=["POST"]),
         Route("/jobs/{job_id}/tags", relay.replace_tags, methods=["PUT"]),
         Route("/backends", relay.backends, methods=["GET"]),
+        Route(rest.VERSION, relay.version, methods=["GET"]),
         Route("/stream", relay.stream, methods=["GET"]),
         Route("/sessions/{session_id}", sessions.get_session, methods=["GET"]),
         Route("/sessions/{session_id}", sessions.update_session, methods=["PATCH"]),
@@ -384,7 +403,11 @@ def create_relay_app(store: JobStore, door: Door) -> Starlette:
     app = Starlette(
         routes=[
             Route("/sources", relay.sources, methods=["GET"]),
-            Mount("/sources/{source}/api/v1", routes=api),
+            Mount(
+                "/sources/{source}/api/v1",
+                routes=api,
+                middleware=[Middleware(SourceInstanceHeader, store=store)],
+            ),
         ],
         exception_handlers={BadQuery: _bad_query, LookupError: _not_found},
     )

@@ -35,7 +35,7 @@ from qjob_tui.service.backends import BackendSpec, configuration, default_backen
 from qjob_tui.service.cluster.status import annotate_backend_status, annotate_device
 from qjob_tui.service.db import FINAL, JobRow
 from qjob_tui.service.iam import GRANT_TYPE, TokenIssuer
-from qjob_tui.service.identity import HEADER, SERVICE, instance_id
+from qjob_tui.service.identity import SERVICE, instance_id
 from qjob_tui.service.limits import JobLimits
 from qjob_tui.service.middleware import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge, ErrorBoundary
 from qjob_tui.service.pages import PageCache
@@ -182,11 +182,11 @@ def _too_many(exc: TooManyAttempts) -> JSONResponse:
 
 
 class InstanceHeader:
-    """Adds the service's instance id to every answer (``identity.HEADER``)."""
+    """Adds the service's instance id to every answer (``rest.INSTANCE_HEADER``)."""
 
     def __init__(self, app: ASGIApp, instance: str) -> None:
         self.app = app
-        self.header = (HEADER.lower().encode("latin-1"), instance.encode("latin-1"))
+        self.header = (rest.INSTANCE_HEADER.lower().encode("latin-1"), instance.encode("latin-1"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -15,8 +15,6 @@ from pathlib import Path
 
 FILE = "instance-id"
 SERVICE = "qjob-tui"
-# Every answer carries the id, so that a client can tell at once that the server changed.
-HEADER = "X-Qjob-Tui-Instance"
 _VALID = re.compile(r"^[0-9a-f]{32}$")
 
 

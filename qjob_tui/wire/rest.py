@@ -101,6 +101,9 @@ BACKEND_CONFIGURATION = "/backends/{name}/configuration"
 BACKEND_PROPERTIES = "/backends/{name}/properties"
 USAGE = "/instances/usage"
 VERSION = "/version"
+# Every answer of a qjob-tui service (and of a relay, per source) names who answers, so that a
+# client can tell at once that another server answers at an address.
+INSTANCE_HEADER = "X-Qjob-Tui-Instance"
 SESSIONS = "/sessions"
 SESSION = "/sessions/{session_id}"
 SESSION_CLOSE = "/sessions/{session_id}/close"
