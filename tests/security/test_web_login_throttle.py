@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from starlette.testclient import TestClient, WebSocketDenialResponse
+from starlette.websockets import WebSocketDisconnect
 
 from qjob_tui.edge.logins import FailedLogins, TooManyAttempts
 from qjob_tui.relay.app import create_relay_app
@@ -119,3 +120,24 @@ def test_a_websocket_turned_away_in_a_flood_is_told_to_come_back_later(
         pass
     assert denied.value.status_code == 429
     assert denied.value.headers["retry-after"] == "7"
+
+
+def test_a_websocket_with_a_wrong_token_is_told_401_and_another_site_403() -> None:
+    """As the page's other doors: a wrong token is 401 (not the 403 of a foreign page)."""
+    door = Door(RelayTokens(viewer="right"), FailedLogins(first=0.0))
+    app = browser_app(None, WebSettings(count=SessionCount(2)), door)  # type: ignore[arg-type]
+    with TestClient(app, base_url="http://testserver") as client:
+        client.cookies.set(COOKIE, "wrong")
+        with (
+            pytest.raises(WebSocketDenialResponse) as denied,
+            client.websocket_connect("/ws", headers={"origin": "http://testserver"}),
+        ):
+            pass
+        assert denied.value.status_code == 401
+        client.cookies.set(COOKIE, "right")
+        with (
+            pytest.raises(WebSocketDisconnect) as closed,
+            client.websocket_connect("/ws", headers={"origin": "http://elsewhere.example"}),
+        ):
+            pass
+        assert closed.value.code == 1008

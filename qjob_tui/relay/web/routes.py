@@ -117,16 +117,26 @@ class BrowserView:
         try:
             role = await self._role(websocket)
         except TooManyAttempts as exc:  # as the page's other doors answer: not "wrong", later
-            if "websocket.http.response" in websocket.scope.get("extensions", {}):
-                await websocket.send_denial_response(_later(exc))
-            else:
-                await websocket.close(CLOSE_TRY_LATER, "too many attempts: try again later")
+            await _deny(websocket, _later(exc), CLOSE_TRY_LATER)
             return
-        if role is None or not same_origin(websocket.headers):
-            await websocket.close(CLOSE_POLICY)
+        if role is None:  # as the page's other doors answer a missing or wrong token
+            refused = PlainTextResponse("a token is needed", 401, headers=SECURITY_HEADERS)
+            await _deny(websocket, refused, CLOSE_POLICY)
+            return
+        if not same_origin(websocket.headers):
+            await websocket.close(CLOSE_POLICY)  # a page of another site: 403
             return
         token = role_token(self.access.door.tokens, role)
         await BrowserSession(websocket, self.settings, role, token).run()
+
+
+async def _deny(websocket: WebSocket, answer: Response, close_code: int) -> None:
+    """Refuse a websocket with an HTTP answer where the server can send one (uvicorn's
+    websockets implementation can); else by closing it before it opens (an HTTP 403)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(answer)
+    else:
+        await websocket.close(close_code)
 
 
 def _later(exc: TooManyAttempts) -> Response:
