@@ -92,6 +92,20 @@ def cancel_outcome(job_id: str, before: JobStatus, after: JobStatus) -> CancelOu
     return CancelOutcome(True, f"cancelling {job_id}: {after.value} still")
 
 
+# The longest job name the local service stores.
+MAX_NAME_LENGTH = 120
+
+
+def name_problem(name: str) -> str | None:
+    """Say why a job name cannot be stored, or return None if it is fine (control characters
+    would reach every client's terminal)."""
+    if len(name) > MAX_NAME_LENGTH:
+        return f"a job name can be at most {MAX_NAME_LENGTH} characters"
+    if has_control(name):
+        return "a job name cannot contain control characters"
+    return None
+
+
 def tag_problem(tags: list[str] | tuple[str, ...]) -> str | None:
     """Say why a list of tags breaks IBM's rules, or return None if it is fine."""
     if len(tags) > MAX_TAGS:

@@ -248,3 +248,22 @@ def test_sessions_are_served_from_the_store_and_only_operators_close_them(
         assert upstream.get(f"/sessions/{session_id}").json()["accepting_jobs"] is False
         for job in upstream.get("/jobs", params={"session_id": session_id}).json()["jobs"]:
             upstream.post(f"/jobs/{job['id']}/cancel")
+
+
+@pytest.mark.parametrize("name", ["bad\x00name", "x" * 121])
+def test_a_name_upstream_would_refuse_is_a_400_at_the_relay_too(
+    relay: str, service: ServiceProcess, name: str
+) -> None:
+    source = relay_source_name(relay, VIEWER)
+    with httpx.Client(base_url=service.url) as upstream:
+        job_id = upstream.post("/jobs", json=sampler_body()).json()["id"]
+        said = upstream.patch(f"/jobs/{job_id}", json={"name": name})
+    assert said.status_code == 400
+    headers = {"Authorization": f"Bearer {OPERATOR}"}
+    base = f"{relay}/sources/{source}/api/v1"
+    with httpx.Client(base_url=base, headers=headers) as operator:
+        while operator.get(f"/jobs/{job_id}").status_code == 404:
+            pass  # until the relay's store has the job
+        answer = operator.patch(f"/jobs/{job_id}", json={"name": name})
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["message"] == said.json()["errors"][0]["message"]

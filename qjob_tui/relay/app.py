@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import TooManyAttempts, client_address
 from qjob_tui.edge.same_site import PagesKeptOut
-from qjob_tui.model import Job, tag_problem
+from qjob_tui.model import Job, name_problem, tag_problem
 from qjob_tui.relay.door import OPERATOR, Door
 from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
@@ -328,6 +328,9 @@ class Relay:
         name = body.get("name")
         if set(body) != {"name"} or not (name is None or isinstance(name, str)):
             raise BadQuery('only the job\'s name can be changed: send {"name": ...}')
+        problem = name_problem(name or "")  # as upstream would refuse it: 400, not 409
+        if problem is not None:
+            raise BadQuery(problem)
         result = await self.store.rename(job.key, name or "")
         return Response(status_code=204) if result.ok else error(409, "refused", result.message)
 

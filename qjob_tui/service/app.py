@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import FailedLogins, TooManyAttempts, client_address, same_secret
 from qjob_tui.edge.same_site import PagesKeptOut
-from qjob_tui.model import ProgramId, tag_problem
+from qjob_tui.model import ProgramId, name_problem, tag_problem
 from qjob_tui.service import views
 from qjob_tui.service.backends import BackendSpec, configuration, default_backends, properties
 from qjob_tui.service.cluster.status import annotate_backend_status, annotate_device
@@ -45,11 +45,7 @@ from qjob_tui.service.route_errors import InvalidRequest, NoSuchResource, Sessio
 from qjob_tui.service.scheduler import Scheduler
 from qjob_tui.service.shots import count_shots
 from qjob_tui.service.stream import FeedDatabase, stream_route
-from qjob_tui.service.validation import (
-    InvalidInput,
-    control_problem,
-    parse_body,
-)
+from qjob_tui.service.validation import InvalidInput, parse_body
 from qjob_tui.wire import rest
 from qjob_tui.wire.job_query import JobQuery, QueryRefused, read_flag, read_job_query, shown
 
@@ -63,7 +59,6 @@ NOT_OFFERED = {
 }
 # Programs that need no quantum backend: "backend" is optional and picks the queue they wait in.
 CLASSICAL_PROGRAMS = frozenset({"random-extractor"})
-MAX_NAME_LENGTH = 120
 # The fields of IBM's submit body (qiskit-ibm-runtime's ``program_run``), the legacy provider's
 # hub/group/project, and this service's ``name``; anything else is refused, so that a typo
 # ("tag", "backend_name") is not silently ignored.
@@ -655,9 +650,7 @@ def _valid_name(name: object) -> str | None:
         return None
     if not isinstance(name, str):
         raise InvalidRequest("name must be a string")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidRequest(f"a job name can be at most {MAX_NAME_LENGTH} characters")
-    problem = control_problem("a job name", name)
+    problem = name_problem(name)
     if problem is not None:
         raise InvalidRequest(problem)
     return name.strip() or None

@@ -12,7 +12,6 @@ import json
 import math
 from typing import Any
 
-from qjob_tui.model import has_control
 from qjob_tui.wire.limits import INT64_MAX, INT64_MIN
 
 # Deeper than any IBM program's params (runtime-encoded pubs nest about six levels).
@@ -110,13 +109,6 @@ def _has_surrogate(text: str) -> bool:
 
 def _name(path: str) -> str:
     return path or "the request body"
-
-
-def control_problem(field: str, text: str) -> str | None:
-    """Why a name or tag cannot be stored: control characters reach every client's terminal."""
-    if has_control(text):
-        return f"{field} cannot contain control characters"
-    return None
 
 
 def stored_json(text: str) -> Any:
