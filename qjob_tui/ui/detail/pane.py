@@ -110,8 +110,14 @@ class JobDetail(Vertical):
             if self._tabs_ready:
                 self._show_loading()
             if key is not None:
-                self.fetch_details(key)
+                # Once the screen shows the job: reading it may start the HTTP client, whose
+                # import (tens of ms) would otherwise come before the frame with the list.
+                self.call_after_refresh(self._fetch_shown_details, key)
         self.refresh_views()
+
+    def _fetch_shown_details(self, key: JobKey) -> None:
+        if key == self.key:  # (the cursor has not moved on meanwhile)
+            self.fetch_details(key)
 
     def _show_loading(self) -> None:
         self.tabs.log.show_message("Loading the log…")
