@@ -2,6 +2,6 @@
 
 import sys
 
-from qjob_tui.cli.main import main
+from qjob_tui.cli.entry import main
 
 sys.exit(main())

@@ -68,3 +68,43 @@ def test_a_closed_pipe_ends_quietly(service: ServiceProcess, tmp_path: Path, com
     code, err = _into_closed_pipe(*args, "--source", service.root, home=tmp_path)
     assert code in (0, 141), err
     assert err == "", err
+
+
+# A Ctrl-C while the command's own modules import: the finder raises it as the interrupt would,
+# the moment the command's main module is looked up, before any handler of the command exists.
+_INTERRUPTED_IMPORT = """
+import sys
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "qjob_tui.cli.main":
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+from qjob_tui.cli.entry import main
+sys.exit(main(["ls"]))
+"""
+
+
+def test_a_ctrl_c_while_the_command_imports_ends_it_quietly(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_IMPORT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(tmp_path),
+        stdin=subprocess.DEVNULL,
+    )
+    assert (done.returncode, done.stderr) == (130, "")
+
+
+def test_the_installed_command_and_python_m_share_the_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    [script] = [e for e in entry_points(group="console_scripts") if e.name == "qjob-tui"]
+    assert script.value == "qjob_tui.cli.entry:main"
+    assert (
+        "from qjob_tui.cli.entry import main"
+        in (Path(__file__).resolve().parent.parent / "qjob_tui" / "__main__.py").read_text()
+    )

@@ -83,4 +83,4 @@ def test_the_wheel_declares_the_command_and_the_dependencies(wheel: zipfile.ZipF
     assert any("qiskit-ibm-runtime" in line and "extra == 'service'" in line for line in requires)
     assert {"aer", "service", "ssh", "dask"} <= set(metadata.get_all("Provides-Extra") or [])
     points = next(name for name in wheel.namelist() if name.endswith("entry_points.txt"))
-    assert "qjob-tui = qjob_tui.cli:main" in wheel.read(points).decode()
+    assert "qjob-tui = qjob_tui.cli.entry:main" in wheel.read(points).decode()

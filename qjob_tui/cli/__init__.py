@@ -1,5 +1,1 @@
-"""The ``qjob-tui`` command: its entry point, subcommands and dashboard start-up."""
-
-from qjob_tui.cli.main import main
-
-__all__ = ["main"]
+"""The ``qjob-tui`` command: its entry point (``entry.py``), subcommands and dashboard start-up."""
