@@ -63,6 +63,8 @@ dist: | $(UV)
 run: $(RUN_STAMP)
 	@echo "==> make: starting a local job service with the demo workload, then the dashboard"
 	@echo "==> make: (the service's first start imports Qiskit: a few seconds; q quits)"
+	@echo "==> make: the commands are $(BIN)/qjob-tui, or qjob-tui after 'source $(BIN)/activate';"
+	@echo "==> make: the demo's own service takes jobs at the address in its title: --source URL"
 	$(BIN)/qjob-tui demo
 
 serve: $(RUN_STAMP)

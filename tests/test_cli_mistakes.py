@@ -20,7 +20,7 @@ import pytest
 from qjob_tui.cli.commands import format_job
 from qjob_tui.model import Job, JobStatus
 from tests.http_helpers import BELL, submit
-from tests.service_process import ServiceProcess
+from tests.service_process import ServiceProcess, free_port
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
@@ -192,7 +192,8 @@ def test_a_server_that_never_answers_is_reported_while_waiting(tmp_path: Path) -
         line for line in lines if line.startswith(f"qjob-tui: waiting for {root}/api/v1/jobs")
     ]
     assert waiting and all(re.search(r": \d+ s, try [1-5] of 5$", line) for line in waiting)
-    assert lines[-1].endswith(f"timed out after 5 tries (no answer from {root}/api/v1 within 1 s)")
+    # The source is named by its URL: the error does not say it again.
+    assert lines[-1] == f"qjob-tui: {root}: timed out after 5 tries (no answer within 1 s)"
     assert len(lines) == len(waiting) + 1
 
 
@@ -247,3 +248,17 @@ def test_a_relay_that_is_down_is_a_failure_not_a_usage_error(
     # A server that is no relay: said in one line, rc 1.
     assert "/sources" in _one_line(qjob("--relay", service.root, home=tmp_path), 1)
     assert "--relay" in _one_line(qjob("--relay", "http://[::1", home=tmp_path), 2)
+
+
+def test_an_unreachable_local_service_names_serve_and_source(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    """A demo runs its own service, on a port of its own: a plain ``submit`` does not reach
+    it, and the line says how to reach a service elsewhere, not only how to start one."""
+    circuit = Path(__file__).resolve().parent.parent / "examples" / "bell.qasm"
+    dead = f"http://127.0.0.1:{free_port()}"
+    line = _one_line(qjob("submit", str(circuit), home=tmp_path, QJOB_TUI_URL=dead), 1)
+    assert "'qjob-tui serve'" in line and "--source" in line and "demo" in line
+    # The address as a dashboard's job list shows it in its title (…/api/v1) is taken.
+    done = qjob("submit", str(circuit), "--source", service.url, home=tmp_path)
+    assert done.returncode == 0, done.stderr

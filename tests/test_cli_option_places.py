@@ -51,3 +51,49 @@ def test_a_dashboard_option_is_explained_wherever_it_stands(
 def test_an_unknown_option_is_still_named(tmp_path: Path) -> None:
     done = qjob("ls", "--bogus", home=tmp_path)
     assert done.returncode == 2 and "unrecognized arguments: --bogus" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--json", "ls"), "--json is an option of 'qjob-tui ls': put it after 'ls'"),
+        (("--watch", "ls"), "--watch is an option of 'qjob-tui ls': put it after 'ls'"),
+        (("--limit", "5", "ls"), "--limit is an option of 'qjob-tui ls': put it after 'ls'"),
+        (("--limit=5", "ls", "--json"), "--limit is an option of 'qjob-tui ls'"),
+        (("--js", "show", "x"), "--json is an option of 'qjob-tui show': put it after 'show'"),
+        (("--source", "local", "--backend", "b", "submit", "f.qasm"), "put it after 'submit'"),
+        (("--json",), "--json is not an option of the dashboard"),
+    ],
+)
+def test_a_subcommands_option_before_it_says_where_it_goes(
+    tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    done = qjob(*args, home=tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert said in lines[0] and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--tokn", "the-secret-typed-in-1234", "ls"),
+        ("--tokn", "the-secret-typed-in-1234"),
+        ("--limit", "the-secret-typed-in-1234", "ls"),
+        ("--source", "local", "--tokn", "the-secret-typed-in-1234", "cancel", "x"),
+    ],
+)
+def test_an_unknown_option_before_the_subcommand_never_repeats_its_value(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    done = qjob(*args, home=tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert "the-secret-typed-in" not in done.stderr + done.stdout
+
+
+def test_tag_without_arguments_asks_only_for_the_id(tmp_path: Path) -> None:
+    done = qjob("tag", home=tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert "required: ID" in lines[0] and "TAG" not in lines[0]

@@ -97,7 +97,10 @@ async def test_unreachable_source_keeps_counts_and_says_so(size: tuple[int, int]
         status = lines[-2].strip()
         assert status.startswith(("…0 ▶0", "queued 0 running 0")), status
         assert "local unreachable (ConnectError)" in status and "local: " not in status
-        assert any("local cannot be reached at http://127.0.0.1:9" in line for line in lines)
+        assert status.endswith("…")  # cut where it is too long, never at a wrapped word
+        # The address once, from the error (the status line cuts it at 80 columns).
+        said = "local cannot be reached: unreachable (ConnectError) at http://127.0.0.1:9/a"
+        assert any(said in line for line in lines)
         assert not any("Send one" in line or "Watch a demo" in line for line in lines)
 
 

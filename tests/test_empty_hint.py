@@ -70,7 +70,9 @@ async def test_a_source_that_cannot_be_reached_says_so_without_hints() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         text = screen_text(app)
-        assert "local cannot be reached at http://127.0.0.1:9: unreachable (ConnectError)" in text
+        said = "local cannot be reached: unreachable (ConnectError) at http://127.0.0.1:9/api/v1"
+        (line,) = [line for line in text.splitlines() if "cannot be reached" in line]
+        assert said in line and line.count("127.0.0.1:9") == 1
         for hint in ("No jobs yet", "Send one", "Watch a demo"):
             assert hint not in text
 

@@ -62,3 +62,23 @@ def test_make_bounds_runs_the_suite_on_the_lowest_versions_the_ranges_allow() ->
     installs = [line for line in lines if " pip install " in line and "lowest-direct" in line]
     assert len(installs) == 1 and "--group dev" in installs[0]
     assert any(".venv-lowest/bin/python -m pytest" in line for line in lines)
+
+
+def test_make_run_says_how_to_run_the_commands_every_time() -> None:
+    """Not only on the first install: the program is in .venv, not on PATH, every time."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    done = subprocess.run(  # the set-up up to date (-o): only run's own steps
+        ["make", "-n", "-o", ".venv/.run-stamp", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stdout.splitlines() if line.startswith("echo ")]
+    assert not any(" sync " in line for line in done.stdout.splitlines())
+    assert any(
+        "source .venv/bin/activate" in line and ".venv/bin/qjob-tui" in line for line in said
+    )
+    assert any("--source" in line for line in said)

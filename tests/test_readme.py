@@ -27,6 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+VENV_PROGRAM = ROOT / ".venv" / "bin" / "qjob-tui"  # where make run installs the program
 BLOCK_SECONDS = 300
 _FENCE = re.compile(
     r"(?:^<!-- not run: (?P<reason>.+?) -->\n)?^```(?P<lang>sh|python)\n(?P<code>.*?)^```$",
@@ -143,6 +144,8 @@ def test_block_runs_as_written(
 ) -> None:
     if block.not_run:
         pytest.skip(f"not run: {block.not_run}")
+    if ".venv/" in block.code and not VENV_PROGRAM.exists():
+        pytest.skip("needs the .venv of make run, which this checkout has not (make bounds?)")
     if block.serves:
         services.start(block, reader_env, tmp_path / "service.log")
         return
@@ -161,3 +164,27 @@ def test_block_runs_as_written(
         f"README.md:{block.line}\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_the_first_command_works_in_a_terminal_without_qjob_tui_on_path(
+    reader_env: dict[str, str],
+) -> None:
+    """A newcomer's terminal after make run has no qjob-tui on PATH: the README's first block
+    that runs it must say how to reach it (and run there), not assume it."""
+    first = next(b for b in blocks() if b.lang == "sh" and not b.not_run and "qjob-tui" in b.code)
+    assert not first.serves, f"README.md:{first.line} starts the service before saying how"
+    if not VENV_PROGRAM.exists():
+        pytest.skip("needs the .venv of make run, which this checkout has not (make bounds?)")
+    plain = {**reader_env, "PATH": "/usr/bin:/bin"}
+    plain.pop("PYTHONPATH", None)
+    plain.pop("VIRTUAL_ENV", None)
+    done = subprocess.run(
+        ["bash", "-e", "-c", first.code],
+        cwd=ROOT,
+        env=plain,
+        capture_output=True,
+        text=True,
+        timeout=BLOCK_SECONDS,
+    )
+    assert done.returncode == 0, f"README.md:{first.line}\n{done.stdout}{done.stderr}"
+    assert "qjob-tui" in done.stdout

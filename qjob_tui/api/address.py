@@ -109,6 +109,18 @@ def masked_url(url: str) -> str:
     return url + tail
 
 
+def names_address(name: str, url: str) -> bool:
+    """Whether a source's name is its address (``--source http://…`` names the source so):
+    an error that starts with the name then need not say the address again."""
+    if "://" not in name:
+        return False
+    return _root(masked_url(name)) == _root(masked_url(url))
+
+
+def _root(url: str) -> str:
+    return url.rstrip("/").removesuffix("/api/v1").rstrip("/")
+
+
 def credential_problem(secret: str, what: str) -> str | None:
     """Why ``secret`` cannot go in an Authorization header, or None; never quotes it."""
     if _CREDENTIAL.fullmatch(secret):

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from qjob_tui.api.address import masked_url
+from qjob_tui.api.address import masked_url, names_address
 from qjob_tui.api.auth import Auth
 from qjob_tui.api.errors import (
     ApiError,
@@ -283,7 +283,7 @@ class Requester:
                 return None
             raise self._fail(
                 NetworkError,
-                f"timed out after {attempt} tries (no answer from {self._shown_url} within "
+                f"timed out after {attempt} tries (no answer{self._from_where} within "
                 f"{self.read_timeout:g} s)",
             ) from None
         except httpx.TransportError as exc:
@@ -291,7 +291,7 @@ class Requester:
                 return None
             reason = type(exc).__name__
             raise self._fail(
-                NetworkError, f"unreachable ({reason}) at {self._shown_url} after {attempt} tries"
+                NetworkError, f"unreachable ({reason}){self._at_where} after {attempt} tries"
             ) from None
 
     @property
@@ -299,6 +299,19 @@ class Requester:
         """The service's address as errors name it: a script may hold only the URL, not the
         source's name; whatever could be a secret in it is masked."""
         return masked_url(str(self._client.base_url).rstrip("/"))
+
+    @property
+    def _named_by_address(self) -> bool:
+        """The source's name, which starts every error of it, is already its address."""
+        return names_address(self.source, self._shown_url)
+
+    @property
+    def _at_where(self) -> str:
+        return "" if self._named_by_address else f" at {self._shown_url}"
+
+    @property
+    def _from_where(self) -> str:
+        return "" if self._named_by_address else f" from {self._shown_url}"
 
     def _retry_wait(self, response: httpx.Response, attempt: int) -> float | None:
         """How long to wait before trying a refused request again, or None not to."""

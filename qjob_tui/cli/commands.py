@@ -154,7 +154,12 @@ def run(args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]])
         print(f"qjob-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except NetworkError as exc:
-        hint = " (is the local service running? start it with 'qjob-tui serve')"
+        # A demo's service is its own, on a port of its own, and found by no default: the
+        # address in its job list's title reaches it.
+        hint = (
+            " (is the local service running? start it with 'qjob-tui serve', or name one"
+            " elsewhere with --source URL: a demo's URL is in the title of its job list)"
+        )
         local = exc.source == "local"
         print(f"qjob-tui: {exc}{hint if local else ''}", file=sys.stderr)
         return EXIT_ERROR

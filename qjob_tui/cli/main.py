@@ -418,7 +418,8 @@ def _job_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
     tag = commands.add_parser("tag", help="replace a job's tags (none clears them)")
     tag.add_argument("job_id", metavar="ID", type=_job_id)
-    tag.add_argument("tags", nargs="*", metavar="TAG")
+    # A default makes TAG optional to argparse too: 'tag ID' alone clears the tags.
+    tag.add_argument("tags", nargs="*", metavar="TAG", default=[])
     tag.add_argument("--source", action=_Once, help=source_help)
 
 
@@ -525,7 +526,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args, extras = parser.parse_known_args(argv)
+    from qjob_tui.cli.option_places import misplaced
+
+    words = sys.argv[1:] if argv is None else list(argv)
+    problem = misplaced(words, parser)
+    if problem is not None:
+        parser.error(problem)
+    args, extras = parser.parse_known_args(words)
     if extras:
         _refuse_extras(extras, args, parser)
     _root_options(args, parser)

@@ -48,8 +48,12 @@ def empty_text(
 
 
 def _unreachable(source: SourceInfo, health: SourceHealth) -> str:
+    """Who cannot be reached and why, the address said once: a source given as a URL is named
+    by it, and an error of the network names the address it tried."""
     why = (health.last_error or "").removeprefix(f"{source.name}: ")
-    return f"{source.name} cannot be reached at {address(source.url)}" + (f": {why}" if why else "")
+    where = address(source.url)
+    at = "" if where in f"{source.name} {why}" else f" at {where}"
+    return f"{source.name} cannot be reached{at}" + (f": {why}" if why else "")
 
 
 def address(url: str) -> str:

@@ -57,6 +57,7 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 
 SOURCE = "local"
+OFFLINE = "http://127.0.0.1:9"  # where the unreachable screen's service would be
 THEME = "textual-dark"
 CLOCK = datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
 """The dashboard's "now": a few minutes after the newest job was created."""
@@ -563,7 +564,7 @@ class OfflineStore(JobStore):
 def make_store(variant: str = "") -> OfflineStore:
     """The fixed state; ``variant`` "unreachable" is a fresh start whose service never answered."""
     client = JobClient(
-        Source.local("http://127.0.0.1:9"),
+        Source.local(OFFLINE),
         transport=httpx.MockTransport(_offline),
         policy=RetryPolicy(max_tries=1),
     )
@@ -572,7 +573,8 @@ def make_store(variant: str = "") -> OfflineStore:
     if variant == "unreachable":
         poller.health = SourceHealth(
             source=SOURCE,
-            last_error=f"{SOURCE}: unreachable (ConnectError) after 3 tries",
+            # As the client says it, with the address it tried.
+            last_error=f"{SOURCE}: unreachable (ConnectError) at {OFFLINE}/api/v1 after 3 tries",
             last_error_at=CLOCK - timedelta(seconds=1),
             next_poll=CLOCK + timedelta(seconds=4),
             interval=4.0,
