@@ -68,3 +68,8 @@ def test_the_command_line_names_an_unreachable_url_once(tmp_path: Path) -> None:
     root = f"http://127.0.0.1:{free_port()}"
     line = _one_line(qjob("ls", "--source", root, home=tmp_path), 1)
     assert line.count(root) == 1 and "unreachable (ConnectError)" in line, line
+
+
+def test_one_try_is_said_in_the_singular() -> None:
+    said = _error(Source.local(f"http://127.0.0.1:{free_port()}"))
+    assert said.endswith("after 1 try"), said

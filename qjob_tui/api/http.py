@@ -283,7 +283,7 @@ class Requester:
                 return None
             raise self._fail(
                 NetworkError,
-                f"timed out after {attempt} tries (no answer{self._from_where} within "
+                f"timed out after {_tries(attempt)} (no answer{self._from_where} within "
                 f"{self.read_timeout:g} s)",
             ) from None
         except httpx.TransportError as exc:
@@ -291,7 +291,7 @@ class Requester:
                 return None
             reason = type(exc).__name__
             raise self._fail(
-                NetworkError, f"unreachable ({reason}){self._at_where} after {attempt} tries"
+                NetworkError, f"unreachable ({reason}){self._at_where} after {_tries(attempt)}"
             ) from None
 
     @property
@@ -365,3 +365,7 @@ class Requester:
             return response.json()
         except ValueError as exc:
             raise self._fail(BadResponse, f"{method} {path}: invalid JSON ({exc})") from None
+
+
+def _tries(count: int) -> str:
+    return "1 try" if count == 1 else f"{count} tries"
