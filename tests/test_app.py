@@ -6,6 +6,7 @@ import asyncio
 import csv
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from qjob_tui.ui.jobs.job_rows import Column
 from qjob_tui.ui.terminal.final_hook import run_final_hook
 from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess
+from tests.test_daily_use import screen_text
 
 LONG = 100_000  # shots: fake_cairo stays busy for minutes
 
@@ -330,6 +332,32 @@ async def test_notifies_only_when_a_watched_job_ends(
         async with JobClient(Source.local(service.root)) as client:
             await client.cancel(running)
         await until(pilot, lambda: any(running in m and "cancelled" in m for m in said))
+
+
+async def test_a_job_sent_after_the_start_keeps_its_age_after_it_changed(
+    service: ServiceProcess, tmp_path: Path
+) -> None:
+    """The tester's report: a job sent while the dashboard runs, seen active and then ended,
+    read "4 s ago" nine minutes later. Its row's age follows the clock like the others'."""
+    ahead = [timedelta()]
+    app = make_app(service, tmp_path, clock=lambda: datetime.now(UTC) + ahead[0])
+
+    def row(job_id: str) -> str:
+        return next((line for line in screen_text(app).splitlines() if job_id in line), "")
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: any(h.ok for h in app.store.health))
+        job_id = await submit(service)
+        try:
+            await until(pilot, lambda: "queued" in row(job_id) or "running" in row(job_id))
+        finally:
+            async with JobClient(Source.local(service.root)) as client:
+                await client.cancel(job_id)
+        await until(pilot, lambda: "cancelled" in row(job_id))
+        ahead[0] = timedelta(minutes=10)
+        await until(pilot, lambda: "10 min ago" in row(job_id))
+        ahead[0] = timedelta(hours=2)
+        await until(pilot, lambda: "2 h ago" in row(job_id))
 
 
 async def test_b_shows_the_backends_when_narrow_and_gives_details_room_when_wide() -> None:

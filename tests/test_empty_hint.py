@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from qjob_tui.api import JobClient, Source
+from qjob_tui.api.relay import relay_sources
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.store.changes import SourceHealth, SourceInfo
 from qjob_tui.ui.app import QJobApp
 from qjob_tui.ui.empty_hint import SAMPLE_CIRCUIT, address, empty_text
 from qjob_tui.ui.jobs.job_list import JobList
 from tests.apps.dashboard_app import make_app
+from tests.relay_process import RelayProcess
 from tests.service_process import ServiceProcess
 from tests.test_app import until
 from tests.test_daily_use import screen_text, settle
@@ -63,6 +65,60 @@ async def test_the_hint_sends_a_job_to_the_source_shown(
         job_id = out.decode().strip()
         job_list = app.query_one(JobList)
         await until(pilot, lambda: job_list.rows.index_of(("local", job_id)) is not None)
+
+
+async def _run_cli(*args: str) -> tuple[int, str, str]:
+    """``qjob-tui ARGS`` as typed in the checkout: exit code, output, errors."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "qjob_tui", *args,
+        cwd=CHECKOUT, env=_env(), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_through_a_relay_the_hint_sends_jobs_to_the_service_it_watches(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Found by a tester: the hint named the relay's source as ``--source``, and the relay
+    refuses jobs. It says where jobs go instead, and a job sent there shows."""
+    monkeypatch.chdir(CHECKOUT)
+    service = ServiceProcess(tmp_path / "service", "--latency-scale", "0.2").start()
+    try:
+        relay = RelayProcess(tmp_path / "relay", "--no-web", "--source", service.root).start()
+        try:
+            sources = relay_sources(relay.root, None)
+            (name,) = [source.name for source in sources]
+            store = JobStore(
+                [JobClient(source) for source in sources],
+                StoreConfig(interval=0.2, calm_interval=0.2, use_cache=False, use_stream=False),
+            )
+            app = QJobApp(store)
+            async with app.run_test(size=(160, 40)) as pilot:
+                await until(pilot, lambda: any(h.ok for h in app.store.health))
+                await settle(pilot)
+                text = screen_text(app)
+                (no_jobs,) = [
+                    y for y, line in enumerate(text.splitlines()) if "No jobs yet." in line
+                ]
+                hint = " ".join(text.splitlines()[no_jobs + 1 : no_jobs + 3])
+                said = f"Jobs sent to the service this relay watches as {name} show here"
+                assert said in hint and "Watch a demo: qjob-tui demo" in hint
+                assert "qjob-tui submit" not in text  # no command the relay refuses
+                # True: a job sent to the service the relay watches shows in the list.
+                code, out, err = await _run_cli(
+                    "submit", "--source", service.root, "examples/bell.qasm"
+                )
+                assert code == 0, err
+                job_list = app.query_one(JobList)
+                key = (name, out.strip())
+                await until(pilot, lambda: job_list.rows.index_of(key) is not None)
+        finally:
+            relay.stop()
+    finally:
+        service.stop()
 
 
 async def test_a_source_that_cannot_be_reached_says_so_without_hints() -> None:
@@ -127,3 +183,21 @@ def test_before_any_answer_there_is_no_hint() -> None:
     assert empty_text(sources, {}, readonly=False) == ("Asking local at http://127.0.0.1:8765…",)
     fresh = {"local": SourceHealth(source="local")}
     assert empty_text(sources, fresh, readonly=False) == ("Asking local at http://127.0.0.1:8765…",)
+
+
+def test_a_relays_source_gets_no_command_that_its_relay_refuses() -> None:
+    relayed = SourceInfo(
+        name="lab",
+        url="http://127.0.0.1:8800/sources/lab/api/v1",
+        local=True,
+        can_rename=True,
+        relayed=True,
+    )
+    lines = empty_text([relayed], {"lab": _up("lab")}, readonly=False, cwd=CHECKOUT)
+    assert lines == (
+        "No jobs yet.",
+        "Jobs sent to the service this relay watches as lab show here "
+        "(the relay takes none itself).",
+        "Watch a demo: qjob-tui demo",
+    )
+    assert empty_text([relayed], {"lab": _up("lab")}, readonly=True) == lines[::2]

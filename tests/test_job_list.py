@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from textual.app import App, ComposeResult
@@ -125,7 +125,7 @@ def test_layout_drops_low_priority_columns_when_narrow() -> None:
 
 
 class ListApp(App[None]):
-    """A job list on given jobs and a fixed clock, recording the list's messages."""
+    """A job list on given jobs and a fixed clock (or the ``clock`` given)."""
 
     def __init__(self, jobs: list[Job], **options: object) -> None:
         super().__init__()
@@ -133,7 +133,8 @@ class ListApp(App[None]):
         self.options = options
 
     def compose(self) -> ComposeResult:
-        yield JobList(JobRows(self.jobs), clock=lambda: NOW, **self.options)  # type: ignore[arg-type]
+        options = {"clock": lambda: NOW, **self.options}
+        yield JobList(JobRows(self.jobs), **options)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
         self.query_one(JobList).focus()
@@ -484,17 +485,73 @@ async def test_the_clock_ticks_stale_times_only() -> None:
         job_list._clock = lambda: now[0]
         await pilot.pause()
         assert "1 min ago" in lines(job_list)[1]
-        repainted: list[int] = []
-        job_list.refresh_line = repainted.append  # type: ignore[method-assign]
+        painted = Painted(job_list)
         job_list._tick()
-        assert repainted == []
+        assert await painted.after(pilot) == []
         now[0] = NOW + timedelta(minutes=2)
         job_list._tick()
-        assert repainted == [1, 2, 3]
-        del job_list.refresh_line
-        job_list.refresh()
+        assert await painted.after(pilot) == [1, 2, 3]
+        assert "3 min ago" in shown_row(app, jobs[0].id)
+
+
+def shown_row(app: App[None], job_id: str) -> str:
+    """The screen line that shows this job, as the terminal has it (what was painted, not
+    what the widget would paint if asked now)."""
+    strips = app.screen._compositor.render_strips()
+    text = ["".join(segment.text for segment in strip) for strip in strips]
+    (line,) = [line for line in text if job_id in line]
+    return line
+
+
+async def test_a_job_that_arrived_and_changed_keeps_its_age_and_duration_ticking() -> None:
+    """A job seen first as queued, then as running and done (a new ``Job`` each time), has its
+    age and running duration repainted by the clock like the jobs there at the start."""
+    now = [NOW]
+    app = ListApp(sample_jobs(3)[1:], clock=lambda: now[0])
+    async with app.run_test(size=(120, 10)) as pilot:
+        job_list = app.query_one(JobList)
         await pilot.pause()
-        assert "3 min ago" in lines(job_list)[1]
+        created = NOW - timedelta(seconds=4)
+        queued = Job(
+            id="dlatecomer00000000x",
+            source="local",
+            status=JobStatus.QUEUED,
+            created=created,
+            backend="fake_cairo",
+            program="sampler",
+            steps=(Step("created", created),),
+        )
+        job_list.apply_changes(ChangeSet(added=(queued,)))
+        await pilot.pause()
+        assert "4 s ago" in shown_row(app, queued.id)
+
+        async def at(moment: datetime, job: Job | None = None) -> str:
+            now[0] = moment
+            if job is not None:  # a poll: the store hands over a new Job of the same job
+                job_list.apply_changes(ChangeSet(changed=(job,)))
+            job_list._tick()
+            await pilot.pause()
+            return shown_row(app, queued.id)
+
+        started = NOW + timedelta(seconds=10)
+        running = dataclasses.replace(
+            queued, status=JobStatus.RUNNING, steps=(*queued.steps, Step("running", started))
+        )
+        assert "14 s ago" in await at(started, running)
+        row = await at(started + timedelta(seconds=30))
+        assert "44 s ago" in row and "30 s" in row.split("44 s ago", 1)[1]
+        row = await at(started + timedelta(minutes=3, seconds=5))
+        assert "3 min ago" in row and "3 min 5 s" in row
+        finished = started + timedelta(minutes=4)
+        done = dataclasses.replace(
+            running, status=JobStatus.DONE, steps=(*running.steps, Step("finished", finished))
+        )
+        assert "4 min ago" in await at(finished, done)
+        row = await at(finished + timedelta(minutes=5))
+        assert "9 min ago" in row and "4 min" in row.split("9 min ago", 1)[1]
+        assert "1 h ago" in await at(NOW + timedelta(hours=1, minutes=2))
+        line = 1 + job_list.rows.index_of(queued.key)  # type: ignore[operator]
+        assert job_list._line_strip(line) is job_list._line_strip(line)  # rendered once, kept
 
 
 # --- snapshots ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ the relay's token. The relay reports each upstream's health there and in its cha
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import httpx
 
@@ -56,4 +57,7 @@ def relay_sources(
         names = [one_line(item["name"], 80) for item in listed]
     except (ValueError, KeyError, TypeError):
         raise BadResponse(f"{root}/sources is not a relay's source list") from None
-    return [Source.local(f"{root}/sources/{name}/api/v1", token, name=name) for name in names]
+    return [
+        replace(Source.local(f"{root}/sources/{name}/api/v1", token, name=name), relayed=True)
+        for name in names
+    ]

@@ -35,6 +35,9 @@ class Source:
     verify: bool = True
     iam: str | None = None
     apikey: str | None = field(default=None, repr=False)
+    # Served by a relay (``--relay``): it takes no jobs. They go to the service the relay
+    # watches, whose address the relay does not tell its viewers.
+    relayed: bool = False
 
     def __repr__(self) -> str:
         return f"Source(name={self.name!r}, url={self.url!r}, kind={self.kind!r})"

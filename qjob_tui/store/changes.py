@@ -24,6 +24,7 @@ class SourceInfo:
     url: str
     local: bool
     can_rename: bool
+    relayed: bool = False  # served by a relay, which takes no jobs (see ``Source.relayed``)
 
 
 @dataclass(frozen=True)

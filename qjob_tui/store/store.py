@@ -303,6 +303,7 @@ class JobStore:
             url=source.url,
             local=source.kind == LOCAL,
             can_rename=source.can_rename,
+            relayed=source.relayed,
         )
 
     def job_page_url(self, key: JobKey) -> str | None:

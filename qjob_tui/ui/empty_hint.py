@@ -27,8 +27,9 @@ def empty_text(
     """The lines an empty list shows: "No jobs yet." and how to get some, once a source has
     answered; before that, whom it asks; when every source fails, that they cannot be reached.
 
-    The submit hint names the first local source that is not failing, by its address; a
-    read-only dashboard (``--readonly``, a remote viewer's) gets none.
+    The submit hint names the first local source that is not failing, by its address (a
+    relay's source: where its jobs are sent instead); a read-only dashboard (``--readonly``,
+    a remote viewer's) gets none.
     """
     failing = [s for s in sources if s.name in health and health[s.name].stale]
     if sources and len(failing) == len(sources):
@@ -41,10 +42,20 @@ def empty_text(
     target = next((s for s in sources if s.local and s not in failing), None)
     lines = [NO_JOBS]
     if target is not None and not readonly:
-        circuit = circuit_argument(cwd or Path.cwd())
-        lines.append(f"Send one: qjob-tui submit --source {address(target.url)} {circuit}")
+        lines.append(_send_hint(target, cwd or Path.cwd()))
     lines.append(DEMO_HINT)
     return tuple(lines)
+
+
+def _send_hint(target: SourceInfo, cwd: Path) -> str:
+    """How to send a job that will show here: a command for a service; for a relay's source,
+    where to send it (a relay refuses jobs, and does not say its upstream's address)."""
+    if target.relayed:
+        return (
+            f"Jobs sent to the service this relay watches as {target.name} show here "
+            "(the relay takes none itself)."
+        )
+    return f"Send one: qjob-tui submit --source {address(target.url)} {circuit_argument(cwd)}"
 
 
 def _unreachable(source: SourceInfo, health: SourceHealth) -> str:

@@ -830,19 +830,19 @@ class JobList(ScrollView, can_focus=True):
         self._painted.clear()
 
     def _tick(self) -> None:
-        """Repaint the lines whose relative time or running duration now reads differently."""
-        now = self._now = self._clock()
+        """Repaint the cells whose relative time or running duration now reads differently.
+
+        Each row on screen is compared with what it painted, as any other repaint does: a row
+        whose times did not change comes from the row cache and is the very strip painted, so
+        the comparison ends at once and nothing is sent.
+        """
+        self._now = self._clock()
         self._view_moved()  # (a resize, a column shown or hidden, the list shown again)
-        if not len(self.rows) or not self._row_cache:
-            return
-        top = self.scroll_offset.y
-        for index in range(top, min(top + self._page_rows(), len(self.rows))):
-            job = self.rows.row(index)
-            cached = self._row_cache.get(job.key)
-            if cached is None or cached[0] is not job:
-                continue
-            if cached[1][-2:] != self._time_cells(job, now):
-                self._refresh_row(index)
+        if not self._painted:
+            return  # nothing painted yet: the first paint reads the new time
+        rows_on_screen = min(self._page_rows(), len(self.rows) - self.scroll_offset.y)
+        for line in range(1, rows_on_screen + 1):
+            self._repaint_line(line)
 
     # --- rendering -----------------------------------------------------------------------
 
@@ -961,6 +961,9 @@ class JobList(ScrollView, can_focus=True):
         if cached is not None and cached[0] is job and cached[1] == state:
             return cached[2]
         strip = self._render_row(job, cursor, marked, intent, created, duration, width)
+        # Textual's LRUCache.set keeps the value of a key it holds: the old render goes first,
+        # or the cache would answer with a row's first render (its first Job, its first age).
+        self._row_cache.discard(key)
         self._row_cache.set(key, (job, state, strip))
         return strip
 
