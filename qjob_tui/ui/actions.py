@@ -187,9 +187,10 @@ ACTIONS: tuple[Action, ...] = (
            palette="Go to the last job"),
     Action("job_list.page_up", "pageup", "cursor_page_up", "Page up", "job_list"),
     Action("job_list.page_down", "pagedown", "cursor_page_down", "Page down", "job_list"),
-    Action("job_list.toggle_mark", "space", "toggle_mark", "Mark", "job_list",
-           help="mark or unmark the job for bulk actions",
-           palette="Mark or unmark the selected job", show=True),
+    # It steps down after marking (htop's and mc's habit): space, space marks two in a row.
+    Action("job_list.toggle_mark", "space", "toggle_mark", "Mark ↓", "job_list",
+           help="mark or unmark the job, then move to the next one",
+           palette="Mark or unmark the selected job, then move to the next", show=True),
     Action("job_list.mark_all", "ctrl+a", "mark_all", "Mark all", "job_list",
            help="mark every job the list shows", palette="Mark all visible jobs"),
     Action("job_list.clear_marks", "u", "clear_marks", "Unmark all", "job_list",
