@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qjob_tui.ui.actions import ACTIONS, BY_ID
+from qjob_tui.ui.dialogs.confirm_session import ConfirmSession
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.jobs.job_list import JobList
-from tests.apps.dashboard_app import make_app
+from qjob_tui.ui.sessions.session_tree import SessionTree
+from tests.apps.dashboard_app import ACTIVE_SESSION, SOURCE, make_app
 from tests.test_app import help_text
 from tests.test_daily_use import screen_text, settle, until
 
@@ -34,3 +37,73 @@ async def test_space_marks_then_steps_down_and_every_place_says_so() -> None:
         assert f"space  mark or unmark the job, {STEPS_ON} one" in help_text(app.screen)
     (row,) = [line for line in README.read_text().splitlines() if line.startswith("| `space`")]
     assert STEPS_ON in row
+
+
+async def test_every_key_that_needs_a_job_says_so_when_none_is_selected() -> None:
+    """The filter matches nothing: each key of an action on a job (the registry's ``needs``)
+    gives one short notice, where ``c`` once did nothing visible at all."""
+    app = make_app()
+    said: list[str] = []
+    needing = [action for action in ACTIONS if action.needs]
+    assert {a.id for a in needing} >= {
+        "app.cancel",
+        "app.tags",
+        "app.rename",
+        "app.save_bits",
+        "app.extract",
+        "app.copy",
+        "job_list.select",
+    }
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"abc", "enter")
+        job_list = app.query_one(JobList)
+        await until(pilot, lambda: len(job_list.rows) == 0 and job_list.has_focus)
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        for action in needing:
+            said.clear()
+            await pilot.press(action.keys.split(",")[0])
+            await settle(pilot)
+            assert said == ["No job selected: no job matches the filter."], action.id
+            assert app.screen is app.dashboard, action.id  # no dialog opened on nothing
+        said.clear()
+        dashboard = app.dashboard
+        assert dashboard is not None
+        dashboard._run_from_palette(BY_ID["job_list.select"])  # the palette's way: the same rule
+        await settle(pilot)
+        assert said == ["No job selected: no job matches the filter."]
+
+
+async def test_a_readonly_dashboard_says_nothing_of_the_keys_it_does_not_offer() -> None:
+    app = make_app(readonly=True)
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"abc", "enter")
+        job_list = app.query_one(JobList)
+        await until(pilot, lambda: len(job_list.rows) == 0 and job_list.has_focus)
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await pilot.press("c", "t")
+        await settle(pilot)
+        assert said == []
+        await pilot.press("y")  # copying is no change: it is offered, and says why not
+        await settle(pilot)
+        assert said == ["No job selected: no job matches the filter."]
+
+
+async def test_in_the_grouped_view_a_session_row_is_enough_for_close_not_for_tags() -> None:
+    app = make_app()
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("z")
+        await settle(pilot)
+        tree = app.query_one(SessionTree)
+        assert tree.select_key("session", (SOURCE, ACTIVE_SESSION))
+        await settle(pilot)
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await pilot.press("t")
+        await settle(pilot)
+        assert said == ["No job selected: the cursor is on a group's row, not a job."]
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmSession))
