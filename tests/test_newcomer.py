@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qjob_tui.model import JobStatus
+from qjob_tui.store.changes import ActionResult
 from qjob_tui.ui.actions import ACTIONS, BY_ID
+from qjob_tui.ui.cancel_notice import cancel_notice
+from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.confirm_session import ConfirmSession
 from qjob_tui.ui.dialogs.help import HelpScreen
 from qjob_tui.ui.jobs.job_list import JobList
@@ -107,3 +111,54 @@ async def test_in_the_grouped_view_a_session_row_is_enough_for_close_not_for_tag
         assert said == ["No job selected: the cursor is on a group's row, not a job."]
         await pilot.press("C")
         await until(pilot, lambda: isinstance(app.screen, ConfirmSession))
+
+
+def _result(job_id: str, ok: bool, message: str) -> ActionResult:
+    return ActionResult((SOURCE, job_id), ok, message)
+
+
+def test_a_partial_cancel_says_what_was_cancelled_and_why_the_others_were_not() -> None:
+    statuses = {"a": JobStatus.CANCELLED, "b": JobStatus.DONE, "c": JobStatus.QUEUED}
+    results = [
+        _result("a", True, "cancelled a"),
+        _result("b", False, "b cannot be cancelled: it has already ended, in final state DONE"),
+        _result("c", True, "cancelling c: QUEUED still"),
+    ]
+    said, severity = cancel_notice(results, lambda key: statuses[key[1]])
+    assert said.splitlines() == [
+        "cancelled 1 of 3 jobs; not cancelled:",
+        "b cannot be cancelled: it has already ended, in final state DONE",
+        "cancelling c: QUEUED still",
+    ]
+    assert severity == "warning"
+    assert cancel_notice(results[:1], lambda key: statuses[key[1]]) == (
+        "cancelled a",
+        "information",
+    )
+    refused = [_result(f"j{n}", False, f"cancel j{n} refused: busy") for n in range(7)]
+    said, severity = cancel_notice(refused, lambda key: JobStatus.RUNNING)
+    assert said.splitlines()[0] == "none of the 7 jobs was cancelled:"
+    assert said.splitlines()[-1] == "and 2 more" and severity == "error"
+    assert "done" not in said
+
+
+async def test_a_bulk_cancel_that_fails_says_so_once_with_each_reason() -> None:
+    """The offline dashboard's service refuses: one notice, not one error per job and then a
+    count of the rest."""
+    app = make_app()
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        job_list = app.query_one(JobList)
+        marked = [job_list.rows.row(0).id, job_list.rows.row(1).id]
+        await pilot.press("space", "space", "c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmCancel))
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await pilot.press("y")
+        await until(pilot, lambda: len(said) == 1)
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+    (notice,) = said
+    lines = notice.splitlines()
+    assert lines[0] == "none of the 2 jobs was cancelled:"
+    assert sorted(lines[1:]) == sorted(f"cancel {i} refused: offline" for i in marked)
