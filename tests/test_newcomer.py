@@ -6,18 +6,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from textual.widgets import Input, Static
+
 from qjob_tui.model import JobStatus
 from qjob_tui.store.changes import ActionResult
 from qjob_tui.ui.actions import ACTIONS, BY_ID
 from qjob_tui.ui.cancel_notice import cancel_notice
+from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.dialogs.confirm_cancel import ConfirmCancel
 from qjob_tui.ui.dialogs.confirm_session import ConfirmSession
 from qjob_tui.ui.dialogs.help import HelpScreen
+from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 from qjob_tui.ui.jobs.job_list import JobList
 from qjob_tui.ui.sessions.session_tree import SessionTree
-from tests.apps.dashboard_app import ACTIVE_SESSION, SOURCE, make_app
+from tests.apps.dashboard_app import ACTIVE_SESSION, EXTRACTOR_JOB, SOURCE, make_app, select
 from tests.test_app import help_text
-from tests.test_daily_use import screen_text, settle, until
+from tests.test_daily_use import dialog_text, screen_text, settle, until
 
 README = Path(__file__).parent.parent / "README.md"
 STEPS_ON = "then move to the next"
@@ -162,3 +167,92 @@ async def test_a_bulk_cancel_that_fails_says_so_once_with_each_reason() -> None:
     lines = notice.splitlines()
     assert lines[0] == "none of the 2 jobs was cancelled:"
     assert sorted(lines[1:]) == sorted(f"cancel {i} refused: offline" for i in marked)
+
+
+def _squeezed(text: str) -> str:
+    """Text with every space and line break gone: a path wrapped over lines reads whole."""
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_the_save_prompts_name_the_whole_folder(
+    size: tuple[int, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    downloads = tmp_path / "dl"
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(downloads))
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await settle(pilot)
+        shown = _squeezed(dialog_text(app))
+        assert _squeezed("Export the visible rows A .csv or .json file.") in shown
+        assert _squeezed(f"in the downloads folder, {downloads} (a bare name too).") in shown
+        await pilot.press("escape")
+        select(app, EXTRACTOR_JOB)
+        await pilot.press("5")
+        await until(pilot, lambda: app.query_one(JobDetail).bits is not None)
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await settle(pilot)
+        shown = _squeezed(dialog_text(app))
+        assert _squeezed(".txt writes 0 and 1, .hex writes hex digits.") in shown
+        assert _squeezed(f"in the downloads folder, {downloads} (a bare name too).") in shown
+
+
+async def test_a_refused_name_keeps_the_prompt_open_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    downloads = tmp_path / "dl"
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(downloads))
+    app = make_app()
+    said: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        select(app, EXTRACTOR_JOB)
+        await pilot.press("5")
+        await until(pilot, lambda: app.query_one(JobDetail).bits is not None)
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        prompt = app.screen
+        await pilot.press("ctrl+u", *"/etc/x.bin", "enter")
+        await settle(pilot)
+        assert app.screen is prompt  # still open, the name kept to be corrected
+        assert prompt.query_one(Input).value == "/etc/x.bin"
+        problem = str(prompt.query_one("#problem", Static).render())
+        assert f"/etc/x.bin is outside the downloads folder, {downloads}" in problem
+        assert _squeezed("/etc/x.bin is outside") in _squeezed(dialog_text(app))  # on screen
+        await pilot.press("ctrl+u", *"bits.hex", "enter")
+        await until(pilot, lambda: (downloads / "bits.hex").exists())
+        await until(pilot, lambda: any("Saved 512 bits" in m for m in said))
+        assert not isinstance(app.screen, TextPrompt)
+    assert not Path("/etc/x.bin").exists()
+
+
+async def test_a_file_that_cannot_be_written_asks_again_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name passes the prompt's check, but the write finds a link out of the folder: the
+    prompt comes back with the name and the reason, and nothing is written outside."""
+    downloads, outside = tmp_path / "dl", tmp_path / "outside"
+    downloads.mkdir()
+    outside.mkdir()
+    (downloads / "link").symlink_to(outside)
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(downloads))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        first = app.screen
+        await pilot.press("ctrl+u", *"link/x.csv", "enter")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt) and app.screen is not first)
+        again = app.screen
+        assert again.query_one(Input).value == str(downloads / "link" / "x.csv")
+        problem = str(again.query_one("#problem", Static).render())
+        assert problem == "Not saved: link is a link or not a folder"
+        await pilot.press("ctrl+u", *"x.csv", "enter")
+        await until(pilot, lambda: (downloads / "x.csv").exists())
+    assert list(outside.iterdir()) == []
