@@ -129,12 +129,17 @@ async def test_bulk_cancel_of_marked_jobs(service: ServiceProcess, tmp_path: Pat
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmCancel))
         assert "Cancel these 2 jobs?" in str(app.screen.query_one("#title").render())
+        said: list[str] = []
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
         await pilot.press("y")
         await until(
             pilot,
             lambda: all(app.store.job(("local", i)).status.is_final for i in ids),  # type: ignore[union-attr]
         )
         await until(pilot, lambda: not job_list.rows.marked)
+        # In plain words, as one job's "cancelled ID" (not "cancel: 2 jobs done", like DONE).
+        await until(pilot, lambda: "cancelled 2 jobs" in said)
+        assert not any("done" in line for line in said), said
     for job_id in ids:
         assert (await server_job(service, job_id)).status.value == "CANCELLED"
 

@@ -72,7 +72,7 @@ def test_no_token_gets_the_token_page_and_no_dashboard(relay: RelayProcess) -> N
     for headers in ({}, bearer("not-a-token-of-this-relay"), bearer("vïewer")):
         with pytest.raises(InvalidStatus) as refused:
             WebDashboard(relay.root, headers)
-        assert refused.value.response.status_code == 403
+        assert refused.value.response.status_code == 401  # as the page and the API answer
     non_ascii = {"Authorization": "Bearer vïewer".encode()}
     assert httpx.get(f"{relay.root}/", headers=non_ascii).status_code == 401
     assert httpx.get(f"{relay.root}/web/status").status_code == 401

@@ -31,6 +31,9 @@ Area = Literal[
     "column_chooser",
 ]
 
+# What an action needs under the cursor: a job, or (cancel, close) a job or a session's row.
+Needs = Literal["job", "job or session"]
+
 # The help's headings, in the order it shows them.
 AREA_TITLES: dict[Area, str] = {
     "job_list": "Job list",
@@ -61,6 +64,7 @@ class Action:
     show: bool = False  # in the footer
     priority: bool = False
     mutating: bool = False  # changes a job or a session: gone with --readonly
+    needs: Needs | None = None  # without it under the cursor, the dashboard says so
 
     @property
     def name(self) -> str:
@@ -121,11 +125,11 @@ ACTIONS: tuple[Action, ...] = (
            priority=True),
     Action("app.cancel", "c", "cancel", "Cancel", "dashboard", help=_CANCEL_HELP,
            palette="Cancel jobs (the marked ones, or the selected one)", show=True,
-           mutating=True),
+           mutating=True, needs="job or session"),
     Action("app.tags", "t", "tags", "Tags", "dashboard", help="edit the tags of the selected job",
-           palette="Edit tags of the selected job", show=True, mutating=True),
+           palette="Edit tags of the selected job", show=True, mutating=True, needs="job"),
     Action("app.rename", "n", "rename", "Rename", "dashboard", help="rename the selected job",
-           palette="Rename the selected job", mutating=True),
+           palette="Rename the selected job", mutating=True, needs="job"),
     Action("app.refresh", "r", "refresh", "Refresh", "dashboard", help="poll every source now",
            palette="Refresh now"),
     Action("app.pause", "p", "pause", "Pause", "dashboard", help="pause or resume polling",
@@ -161,22 +165,24 @@ ACTIONS: tuple[Action, ...] = (
            palette="Columns: choose which the list shows"),
     Action("app.extract", "x", "extract", "Extract random bits", "dashboard",
            help="extract random bits from the selected finished sampler job",
-           palette="Extract random bits from the selected sampler job", mutating=True),
+           palette="Extract random bits from the selected sampler job", mutating=True,
+           needs="job"),
     Action("app.copy", "y", "copy", "Copy id", "dashboard",
            help="copy the job's id (on the Random bits tab: the bits) to the clipboard",
-           palette="Copy the job id"),
+           palette="Copy the job id", needs="job"),
     Action("app.open_page", "O", "open_page", "Open in browser", "dashboard",
            help="open the job's page on IBM Quantum Platform (or show its address)",
-           palette="Open the job's page on IBM Quantum Platform"),
+           palette="Open the job's page on IBM Quantum Platform", needs="job"),
     Action("app.group", "z", "group", "Sessions", "dashboard",
            help="group the jobs by session or batch (again: the plain list)",
            palette="Group by session or batch"),
     Action("app.close_session", "C", "close_session", "Close session", "dashboard",
            help="close the selected session or batch: it accepts no new jobs (asks first)",
-           palette="Close the selected session", mutating=True),
+           palette="Close the selected session", mutating=True,
+           needs="job or session"),
     Action("app.save_bits", "w", "save_bits", "Save random bits", "dashboard",
            help="save the random bits shown to a file in the downloads folder",
-           palette="Save random bits to a file"),
+           palette="Save random bits to a file", needs="job"),
     # --- the job list ------------------------------------------------------------------------
     Action("job_list.cursor_down", "j,down", "cursor_down", "Down", "job_list"),
     Action("job_list.cursor_up", "k,up", "cursor_up", "Up", "job_list"),
@@ -187,9 +193,10 @@ ACTIONS: tuple[Action, ...] = (
            palette="Go to the last job"),
     Action("job_list.page_up", "pageup", "cursor_page_up", "Page up", "job_list"),
     Action("job_list.page_down", "pagedown", "cursor_page_down", "Page down", "job_list"),
-    Action("job_list.toggle_mark", "space", "toggle_mark", "Mark", "job_list",
-           help="mark or unmark the job for bulk actions",
-           palette="Mark or unmark the selected job", show=True),
+    # It steps down after marking (htop's and mc's habit): space, space marks two in a row.
+    Action("job_list.toggle_mark", "space", "toggle_mark", "Mark ↓", "job_list",
+           help="mark or unmark the job, then move to the next one",
+           palette="Mark or unmark the selected job, then move to the next", show=True),
     Action("job_list.mark_all", "ctrl+a", "mark_all", "Mark all", "job_list",
            help="mark every job the list shows", palette="Mark all visible jobs"),
     Action("job_list.clear_marks", "u", "clear_marks", "Unmark all", "job_list",
@@ -201,7 +208,7 @@ ACTIONS: tuple[Action, ...] = (
            help="reverse the sort order", palette="Sort in reverse order"),
     Action("job_list.select", "enter", "select", "Open", "job_list",
            help="open the job full screen: all its tabs, with room (escape: back)",
-           palette="Open the selected job full screen"),
+           palette="Open the selected job full screen", needs="job"),
     # --- the grouped view --------------------------------------------------------------------
     Action("session_tree.cursor_down", "j,down", "cursor_down", "Down", "session_tree"),
     Action("session_tree.cursor_up", "k,up", "cursor_up", "Up", "session_tree"),
@@ -254,6 +261,11 @@ assert len(BY_ID) == len(ACTIONS), "two actions share an id"
 
 # The action names that change a job or a session, for ``check_action`` under --readonly.
 MUTATING: frozenset[str] = frozenset(action.name for action in ACTIONS if action.mutating)
+
+# What each owner's action needs under the cursor, by (owner, action string as bound).
+NEEDS: dict[tuple[Area, str], Needs] = {
+    (action.area, action.action): action.needs for action in ACTIONS if action.needs
+}
 
 # The areas of the dashboard itself (the help lists them; the dialogs show their own keys).
 DASHBOARD_AREAS: tuple[Area, ...] = ("dashboard", "app", "job_list", "session_tree", "text_view")

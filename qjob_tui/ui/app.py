@@ -13,15 +13,17 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import BindingType, Keymap
 from textual.command import CommandPalette
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
@@ -297,6 +299,23 @@ class QJobApp(CroppedUpdates, App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action in MUTATING and self.readonly)
+
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """Every key, click and palette command runs here: an action that needs a job says
+        so when none is under the cursor (the dashboard's rule), instead of doing nothing."""
+        dashboard = self.dashboard
+        if (
+            dashboard is not None
+            and isinstance(action, str)
+            and dashboard.lacks_target(action, default_namespace)
+        ):
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     def get_system_commands(self, screen: Screen) -> list[SystemCommand]:  # type: ignore[override]
         """Textual's own (themes, screenshot, quit) and the dashboard's, one per action."""

@@ -25,7 +25,16 @@ from textual.widgets import Input
 from qjob_tui.model import InstanceUsage, JobStatus
 from qjob_tui.store.changes import ChangeSet, JobKey
 from qjob_tui.text import one_line
-from qjob_tui.ui.actions import ACTIONS, BY_ID, DASHBOARD_AREAS, MUTATING, Action, bindings
+from qjob_tui.ui.actions import (
+    ACTIONS,
+    BY_ID,
+    DASHBOARD_AREAS,
+    MUTATING,
+    NEEDS,
+    Action,
+    Area,
+    bindings,
+)
 from qjob_tui.ui.backends.queue_pane import QueuePane
 from qjob_tui.ui.detail.pane import JobDetail
 from qjob_tui.ui.detail.session_view import SessionDetail
@@ -614,3 +623,29 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         if self.grouped:
             return self.session_tree.cursor_job
         return self.job_list.cursor_key
+
+    # --- the rule for actions on a job ---------------------------------------------------
+
+    def lacks_target(self, action: str, owner: object) -> bool:
+        """True, with a notice that says so, when ``action`` (as its owner binds it) needs a
+        job under the cursor (``Action.needs``) and there is none: every key and palette
+        command passes here (``QJobApp.run_action``), so no action does nothing unseen."""
+        owners: dict[Area, object] = {"dashboard": self, "job_list": self.job_list}
+        area = next((area for area, known in owners.items() if known is owner), None)
+        needs = NEEDS.get((area, action)) if area is not None else None
+        if needs is None or self.job_key() is not None:
+            return False
+        if needs == "job or session" and self.grouped and self.session_tree.cursor_session:
+            return False
+        if not owner.check_action(action.split("(")[0], ()):  # type: ignore[attr-defined]
+            return False  # not offered at all (--readonly): nothing to say
+        self.notify(self._no_job_reason(), severity="warning", timeout=4)
+        return True
+
+    def _no_job_reason(self) -> str:
+        rows = self.job_list.rows
+        if self.grouped and len(rows):
+            return "No job selected: the cursor is on a group's row, not a job."
+        if rows.filtered:
+            return "No job selected: no job matches the filter."
+        return "No job selected: the list is empty."

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from qjob_tui import locations
-from qjob_tui.ui.save_flow import save_or_offer
+from qjob_tui.ui.save_flow import SavePrompt, save_or_offer
 
 if TYPE_CHECKING:
     from qjob_tui.results import ExtractorResult
@@ -47,7 +47,7 @@ class FileActions(Screen[None]):
 
         save_or_offer(
             self.app,
-            prompt="Export the visible rows to (.csv or .json)",
+            prompt=SavePrompt("Export the visible rows", "A .csv or .json file"),
             default=str(locations.downloads_dir() / name),
             render=render,
             offer=lambda: (jobs_to_csv(jobs), name),
@@ -69,7 +69,10 @@ class FileActions(Screen[None]):
 
         save_or_offer(
             self.app,
-            prompt="Save the bits to (.bin packed LSB first, .txt as 0/1, .hex)",
+            prompt=SavePrompt(
+                "Save the random bits",
+                ".bin packs them LSB first, .txt writes 0 and 1, .hex writes hex digits",
+            ),
             default=str(locations.downloads_dir() / f"random-bits-{key[1]}.bin"),
             render=render,
             offer=lambda: (bits.hex, f"random-bits-{key[1]}.hex"),

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.screen import Screen
 
-from qjob_tui.model import Job, cancel_outcome
+from qjob_tui.model import Job, JobStatus, cancel_outcome
 from qjob_tui.store.changes import JobKey, SessionKey
 from qjob_tui.text import one_line
+from qjob_tui.ui.cancel_notice import cancel_notice
 from qjob_tui.ui.messages import ActionsDone
 
 if TYPE_CHECKING:
@@ -198,17 +199,23 @@ class JobActions(Screen[None]):
         self.post_message(ActionsDone("extract", [await self.store.extract(key)]))
 
     def on_actions_done(self, message: ActionsDone) -> None:
-        failed = [r for r in message.results if not r.ok]
-        done = [r for r in message.results if r.ok]
-        if done and message.verb == "cancel":
+        """Each job's own line; a cancel of several jobs: one notice (``cancel_notice``)."""
+        results = message.results
+        if message.verb != "cancel":
+            for result in results:
+                if result.ok:
+                    self.notify(result.message)
+                else:
+                    self.notify(result.message, severity="error", timeout=8)
+            return
+        if any(result.ok for result in results):
             self.job_list.clear_marks()
-        for result in failed:
-            self.notify(result.message, severity="error", timeout=8)
-        if done:
-            summary = (
-                done[0].message if len(done) == 1 else f"{message.verb}: {len(done)} jobs done"
-            )
-            self.notify(summary)
+        said, severity = cancel_notice(results, self._status_now)
+        self.notify(said, severity=severity, timeout=None if severity == "information" else 10)
+
+    def _status_now(self, key: JobKey) -> JobStatus | None:
+        job = self.store.job(key)
+        return job.status if job is not None else None
 
     # --- sessions ------------------------------------------------------------------------
 

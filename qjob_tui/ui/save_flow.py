@@ -9,6 +9,7 @@ was written.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from textual.app import App
 
@@ -28,10 +29,25 @@ from qjob_tui.saving import (
 MAX_CLIPBOARD_CHARACTERS = 256 * 1024
 
 
+@dataclass(frozen=True)
+class SavePrompt:
+    """What the prompt says: a short title, and which kinds of file it writes."""
+
+    title: str
+    kinds: str
+
+    def explanation(self) -> str:
+        """The kinds, then the folder, in full: the dialog wraps it, never cuts it."""
+        return (
+            f"{self.kinds}. The file goes in the downloads folder, {locations.downloads_dir()} "
+            "(a bare name too)."
+        )
+
+
 def save_or_offer(
     app: App[object],
     *,
-    prompt: str,
+    prompt: SavePrompt,
     default: str,
     render: Callable[[str], bytes],
     offer: Callable[[], tuple[str, str]],
@@ -71,13 +87,24 @@ def save_or_offer(
     _ask(app, prompt, default, render, done, replacing=None)
 
 
+def _refusal(typed: str) -> str | None:
+    """Why a typed name is no file the dashboard may write, or None: the prompt stays open
+    with the reason, and the name, to be corrected."""
+    try:
+        save_target(typed)
+    except SaveRefused as exc:
+        return str(exc)
+    return None
+
+
 def _ask(
     app: App[object],
-    prompt: str,
+    prompt: SavePrompt,
     default: str,
     render: Callable[[str], bytes],
     done: Callable[[SaveTarget], str],
     replacing: SaveTarget | None,
+    problem: str = "",
 ) -> None:
     from qjob_tui.ui.dialogs.text_prompt import TextPrompt
 
@@ -85,9 +112,9 @@ def _ask(
         if not typed:
             return
         try:
-            target = save_target(typed)
+            target = save_target(typed)  # (the prompt checked it, but the world may change)
         except SaveRefused as exc:
-            app.notify(str(exc), severity="error", timeout=10)
+            _ask(app, prompt, typed, render, done, replacing, str(exc))
             return
         replace = replacing is not None and target == replacing
         app.run_worker(
@@ -97,33 +124,35 @@ def _ask(
             exit_on_error=False,
         )
 
-    title = f"{prompt}, in the downloads folder, {locations.downloads_dir()}"
+    title, explanation = prompt.title, prompt.explanation()
     if replacing is not None:
-        title = f"{replacing.path} exists: enter to replace it, or give another name"
-    app.push_screen(TextPrompt(title, default), chosen)
+        title = "The file exists: replace it?"
+        explanation = f"{replacing.path} exists: enter replaces it, or give another name."
+    screen = TextPrompt(title, default, explanation=explanation, check=_refusal, problem=problem)
+    app.push_screen(screen, chosen)
 
 
 def _write(
     app: App[object],
     target: SaveTarget,
     replace: bool,
-    prompt: str,
+    prompt: SavePrompt,
     render: Callable[[str], bytes],
     done: Callable[[SaveTarget], str],
 ) -> None:
-    """In a worker thread: write, or come back to ask before replacing."""
+    """In a worker thread: write, or come back to ask before replacing, or to ask again with
+    the reason it could not be written (the name kept, to be corrected)."""
+    typed = str(target.path)
     try:
         write_file(target, render(target.suffix), replace=replace)
     except FileExists:
-        app.call_from_thread(_ask, app, prompt, str(target.path), render, done, target)
+        app.call_from_thread(_ask, app, prompt, typed, render, done, target)
         return
     except SaveRefused as exc:
-        app.call_from_thread(app.notify, str(exc), severity="error", timeout=10)
+        app.call_from_thread(_ask, app, prompt, typed, render, done, None, str(exc))
         return
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        app.call_from_thread(
-            app.notify, f"Not saved: {target.path}: {reason}", severity="error", timeout=10
-        )
+        reason = f"Not saved: {target.path}: {exc.strerror or type(exc).__name__}"
+        app.call_from_thread(_ask, app, prompt, typed, render, done, None, reason)
         return
     app.call_from_thread(app.notify, done(target))

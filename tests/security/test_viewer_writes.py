@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input, Static
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.source import Source
@@ -40,6 +41,12 @@ def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(outside)
     return downloads, outside
+
+
+def _problem(prompt: object) -> str:
+    """The reason a prompt shows under its box for the name it refused."""
+    assert isinstance(prompt, TextPrompt)
+    return str(prompt.query_one("#problem", Static).render())
 
 
 def _written(*folders: Path) -> list[Path]:
@@ -127,12 +134,16 @@ async def test_a_local_export_stays_in_the_downloads_folder(places: tuple[Path, 
     async with app.run_test(size=(120, 40)) as pilot:
         app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
         await settle(pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        prompt = app.screen
         for typed in (str(outside / "x.csv"), "../outside/x.csv", "/proc/self/cwd/x.csv"):
-            said.clear()
-            await pilot.press("e")
-            await until(pilot, lambda: isinstance(app.screen, TextPrompt))
             await pilot.press("ctrl+u", *typed, "enter")
-            await until(pilot, lambda: any("outside the downloads folder" in m for m in said))
+            # Refused in the prompt, which stays open with the name, to be corrected.
+            await until(pilot, lambda: "outside the downloads folder" in _problem(prompt))
+            assert app.screen is prompt and prompt.query_one(Input).value == typed
+        await app.workers.wait_for_complete()
+    assert said == []
     assert _written(outside) == []
 
 
@@ -213,10 +224,13 @@ async def test_a_name_outside_says_which_downloads_folder_and_why_that_one(
         await settle(pilot)
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-        assert f"in the downloads folder, {home}" in str(app.screen.query_one("#title").render())
+        prompt = app.screen
+        explanation = str(prompt.query_one("#explanation", Static).render())
+        assert f"in the downloads folder, {home}" in explanation
         await pilot.press("ctrl+u", *str(outside / "x.json"), "enter")
-        await until(pilot, lambda: any("Not saved" in m for m in said))
-    (refusal,) = [m for m in said if "Not saved" in m]
+        await until(pilot, lambda: "Not saved" in _problem(prompt))
+        refusal = _problem(prompt)
+    assert said == []
     assert f"{outside / 'x.json'} is outside the downloads folder, {home}" in refusal
     assert "$XDG_DOWNLOAD_DIR, else ~/Downloads if it exists, else the home folder" in refusal
     assert _written(outside) == []
