@@ -217,3 +217,39 @@ def test_secrets_from_the_environment_never_reach_the_command_line(
         assert httpx.get(f"{proc.url}/jobs", headers=bearer).status_code == 200
     finally:
         proc.stop()
+
+
+def _sigint_ignored(pid: int) -> bool:
+    """Whether the process ignores SIGINT (bit 1 of SigIgn in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (2 - 1)))
+    return False
+
+
+def test_a_worker_leaves_ctrl_c_to_the_service(tmp_path: Path) -> None:
+    """A Ctrl-C at the terminal reaches every process of the group: a worker still importing
+    Qiskit printed a KeyboardInterrupt traceback. It ignores SIGINT from its first line (the
+    service stops it), which /proc shows while it starts."""
+    import time
+
+    from tests.service_process import ServiceProcess
+    from tests.web_frames import children
+
+    service = ServiceProcess(tmp_path / "svc", "--warm-workers", "1").start()
+    try:
+        assert service.proc is not None
+        deadline = time.monotonic() + 60
+        while True:
+            workers = [
+                pid
+                for pid in children(service.proc.pid)
+                if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+                and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ]
+            if workers and all(_sigint_ignored(pid) for pid in workers):
+                break
+            assert time.monotonic() < deadline, workers
+            time.sleep(0.05)
+    finally:
+        service.stop()

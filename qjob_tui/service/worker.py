@@ -14,6 +14,7 @@ killing its worker, which is why nothing here needs to be interruptible.
 from __future__ import annotations
 
 import json
+import signal
 import time
 import traceback
 import warnings
@@ -318,6 +319,9 @@ def limit_memory(limit: int | None) -> None:
 
 def serve(conn: Connection, memory_limit: int | None = None) -> None:
     """The worker process's main loop: tasks in, outcomes out, until the pipe closes."""
+    # A Ctrl-C at the terminal reaches the whole process group; the service stops its workers
+    # itself, so a worker ignores it (else it printed a traceback from its warm-up imports).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     warnings.simplefilter("ignore")
     limit_memory(memory_limit)
     warm_up()
