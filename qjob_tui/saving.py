@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qjob_tui import locations
+from qjob_tui.text import has_hidden
 
 REMOTE_VIEWER_VARIABLE = "QJOB_TUI_REMOTE_VIEWER"
 REMOTE_REASON = "this dashboard serves a remote viewer and writes no file on its host"
@@ -65,8 +66,13 @@ def save_target(
         raise SaveRefused(f"Not saved: {REMOTE_REASON}")
     root = Path(os.path.abspath(downloads or locations.downloads_dir()))
     text = typed.strip()
-    if not text or "\x00" in text:
+    if not text:
         raise SaveRefused("Not saved: give a file name")
+    if has_hidden(text):  # an escape, a tab or a bidi override would disguise the name
+        raise SaveRefused(
+            "Not saved: a file name cannot hold control or invisible characters "
+            "(tabs, escapes, bidi marks)"
+        )
     path = Path(text).expanduser()
     if not path.is_absolute():
         path = root / path

@@ -30,6 +30,15 @@ _ESCAPES = re.compile(
 )
 
 
+_HIDDEN = re.compile(rf"[\x00-\x1f\x7f-\x9f{_FORMAT}]")
+
+
+def has_hidden(text: str) -> bool:
+    """Whether the text holds a control character (tabs and newlines too) or a format
+    character (a bidi override, a zero-width space): what a name must not hide."""
+    return _HIDDEN.search(text) is not None
+
+
 def clean(text: object) -> str:
     """The text without escape sequences, control and format characters (newlines and tabs
     kept, for text shown in a pane that wraps it)."""

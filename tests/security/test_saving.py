@@ -111,3 +111,18 @@ def test_files_are_written_with_the_users_umask_not_wider(downloads: Path) -> No
     finally:
         os.umask(old)
     assert (downloads / "private.csv").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "bell\x07tab\tesc\x1b[31mred.csv",  # a bell, a tab and a colour escape
+        "rtl\u202etxt.csv",  # shown as "rtlvsc.txt": a spoofed extension
+        "zero\u200bwidth.csv",
+        "line\nbreak.csv",
+    ],
+)
+def test_a_name_with_hidden_characters_is_refused(typed: str, downloads: Path) -> None:
+    with pytest.raises(SaveRefused, match="control or invisible characters"):
+        save_target(typed, downloads, LOCAL)
+    assert list(downloads.iterdir()) == []
