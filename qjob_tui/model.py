@@ -103,6 +103,11 @@ def name_problem(name: str) -> str | None:
         return f"a job name can be at most {MAX_NAME_LENGTH} characters"
     if has_control(name):
         return "a job name cannot contain control characters"
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, from JSON's "\ud800"
+            return "a job name must be Unicode text (it holds a lone surrogate)"
     return None
 
 

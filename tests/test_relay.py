@@ -267,3 +267,29 @@ def test_a_name_upstream_would_refuse_is_a_400_at_the_relay_too(
         answer = operator.patch(f"/jobs/{job_id}", json={"name": name})
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["message"] == said.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ('{"name": 123}', "name must be a string"),
+        ('{"name": ["a"]}', "name must be a string"),
+        ('{"name": "\\ud800"}', "lone surrogate"),  # JSON's escape, as a client may send it
+    ],
+)
+def test_a_bad_name_is_a_400_that_says_why(
+    relay: str, service: ServiceProcess, body: str, said: str
+) -> None:
+    source = relay_source_name(relay, VIEWER)
+    with httpx.Client(base_url=service.url) as upstream:
+        job_id = upstream.post("/jobs", json=sampler_body()).json()["id"]
+    headers = {"Authorization": f"Bearer {OPERATOR}"}
+    base = f"{relay}/sources/{source}/api/v1"
+    with httpx.Client(base_url=base, headers=headers) as operator:
+        while operator.get(f"/jobs/{job_id}").status_code == 404:
+            pass  # until the relay's store has the job
+        answer = operator.patch(
+            f"/jobs/{job_id}", content=body, headers={"Content-Type": "application/json"}
+        )
+    assert answer.status_code == 400
+    assert said in answer.json()["errors"][0]["message"]

@@ -326,8 +326,10 @@ class Relay:
         job = self._job(request)
         body = await self._body(request)
         name = body.get("name")
-        if set(body) != {"name"} or not (name is None or isinstance(name, str)):
+        if set(body) != {"name"}:
             raise BadQuery('only the job\'s name can be changed: send {"name": ...}')
+        if not (name is None or isinstance(name, str)):
+            raise BadQuery("name must be a string")  # as the service says it
         problem = name_problem(name or "")  # as upstream would refuse it: 400, not 409
         if problem is not None:
             raise BadQuery(problem)
