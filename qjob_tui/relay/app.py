@@ -22,13 +22,14 @@ from starlette.routing import Mount, Route
 
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import TooManyAttempts, client_address
+from qjob_tui.edge.response_header import ResponseHeader
 from qjob_tui.edge.same_site import PagesKeptOut
 from qjob_tui.model import Job, name_problem, tag_problem
 from qjob_tui.relay.door import OPERATOR, Door
 from qjob_tui.relay.errors import BadQuery, error, known_source
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
-from qjob_tui.relay.source_identity import SourceInstanceHeader, relay_instance
+from qjob_tui.relay.source_identity import relay_instance, source_instance
 from qjob_tui.relay.views import device_json, health_json, job_json, metrics_json
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ChangeSet, JobKey
@@ -411,7 +412,11 @@ def create_relay_app(store: JobStore, door: Door) -> Starlette:
             Mount(
                 "/sources/{source}/api/v1",
                 routes=api,
-                middleware=[Middleware(SourceInstanceHeader, store=store)],
+                middleware=[
+                    Middleware(
+                        ResponseHeader, name=rest.INSTANCE_HEADER, value=source_instance(store)
+                    )
+                ],
             ),
         ],
         exception_handlers={BadQuery: _bad_query, LookupError: _not_found},

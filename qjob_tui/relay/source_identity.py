@@ -11,11 +11,11 @@ answers upstream, ``/version`` says so (503) and no answer carries the header.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from qjob_tui.store import JobStore
-from qjob_tui.wire import rest
 
 
 def relay_instance(store: JobStore, source: str) -> str | None:
@@ -26,25 +26,11 @@ def relay_instance(store: JobStore, source: str) -> str | None:
     return hashlib.sha256(f"relay source {source}\n{upstream}".encode()).hexdigest()[:32]
 
 
-class SourceInstanceHeader:
-    """Adds the source's instance id (``relay_instance``) to every answer under its path."""
+def source_instance(store: JobStore) -> Callable[[Scope], str | None]:
+    """``relay_instance`` of the source a request's path names (for ``ResponseHeader``)."""
 
-    def __init__(self, app: ASGIApp, store: JobStore) -> None:
-        self.app = app
-        self.store = store
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def of(scope: Scope) -> str | None:
         source = scope.get("path_params", {}).get("source")
-        if scope["type"] != "http" or not isinstance(source, str):
-            await self.app(scope, receive, send)
-            return
+        return relay_instance(store, source) if isinstance(source, str) else None
 
-        async def stamped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                instance = relay_instance(self.store, source)  # as it is when answering
-                if instance is not None:
-                    header = (rest.INSTANCE_HEADER.lower().encode(), instance.encode())
-                    message["headers"] = [*message.get("headers", []), header]
-            await send(message)
-
-        await self.app(scope, receive, stamped)
+    return of

@@ -24,10 +24,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import FailedLogins, TooManyAttempts, client_address, same_secret
+from qjob_tui.edge.response_header import ResponseHeader
 from qjob_tui.edge.same_site import PagesKeptOut
 from qjob_tui.model import ProgramId, name_problem, tag_problem
 from qjob_tui.service import views
@@ -174,26 +175,6 @@ def _too_many(exc: TooManyAttempts) -> JSONResponse:
     response = views.error(429, "too_many_requests", str(exc))
     response.headers.update(exc.headers)
     return response
-
-
-class InstanceHeader:
-    """Adds the service's instance id to every answer (``rest.INSTANCE_HEADER``)."""
-
-    def __init__(self, app: ASGIApp, instance: str) -> None:
-        self.app = app
-        self.header = (rest.INSTANCE_HEADER.lower().encode("latin-1"), instance.encode("latin-1"))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def stamped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), self.header]
-            await send(message)
-
-        await self.app(scope, receive, stamped)
 
 
 class JobRoutes:
@@ -748,6 +729,7 @@ def create_app(config: ServiceConfig) -> Starlette:
     )
     app.add_middleware(BodyLimit, limit=config.max_body)
     app.add_middleware(ErrorBoundary, data_dir=config.data_dir)
-    app.add_middleware(InstanceHeader, instance=service.instance_id)
+    instance = service.instance_id
+    app.add_middleware(ResponseHeader, name=rest.INSTANCE_HEADER, value=lambda scope: instance)
     app.add_middleware(RequestFraming)
     return app
