@@ -5,6 +5,7 @@ the fixed dashboard (tests/apps/dashboard_app.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Input, Static
@@ -48,6 +49,15 @@ async def test_space_marks_then_steps_down_and_every_place_says_so() -> None:
     assert STEPS_ON in row
 
 
+async def _filtered_to_nothing(app: Any, pilot: Any, said: list[str]) -> None:
+    """The list filtered to no job, its focus back on it, and the app's notices into ``said``."""
+    await settle(pilot)
+    await pilot.press("slash", *"abc", "enter")
+    job_list = app.query_one(JobList)
+    await until(pilot, lambda: len(job_list.rows) == 0 and job_list.has_focus)
+    app.notify = lambda message, **kw: said.append(str(message))
+
+
 async def test_every_key_that_needs_a_job_says_so_when_none_is_selected() -> None:
     """The filter matches nothing: each key of an action on a job (the registry's ``needs``)
     gives one short notice, where ``c`` once did nothing visible at all."""
@@ -64,11 +74,7 @@ async def test_every_key_that_needs_a_job_says_so_when_none_is_selected() -> Non
         "job_list.select",
     }
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("slash", *"abc", "enter")
-        job_list = app.query_one(JobList)
-        await until(pilot, lambda: len(job_list.rows) == 0 and job_list.has_focus)
-        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await _filtered_to_nothing(app, pilot, said)
         for action in needing:
             said.clear()
             await pilot.press(action.keys.split(",")[0])
@@ -87,11 +93,7 @@ async def test_a_readonly_dashboard_says_nothing_of_the_keys_it_does_not_offer()
     app = make_app(readonly=True)
     said: list[str] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("slash", *"abc", "enter")
-        job_list = app.query_one(JobList)
-        await until(pilot, lambda: len(job_list.rows) == 0 and job_list.has_focus)
-        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await _filtered_to_nothing(app, pilot, said)
         await pilot.press("c", "t")
         await settle(pilot)
         assert said == []
