@@ -279,6 +279,15 @@ def test_daily_use_palette_log_marks_and_hook(tmp_path: Path) -> None:
         )
         job_id = re.search(r"\b(d[0-9a-z]{19})\b", screen)
         assert job_id is not None, screen
+        # The demo submits more "long QFT" jobs, and a cursor on the first row follows new
+        # jobs: narrow the list to this one job so that the Log tab stays on it.
+        tmux.keys("Escape")
+        tmux.wait_for(lambda s: "filter: long QFT" not in s)
+        tmux.keys("/")
+        tmux.wait_for(lambda s: "filter: text, re:regex" in s)
+        tmux.keys("-l", job_id.group(1))
+        tmux.keys("Enter")
+        tmux.wait_for(lambda s: f"filter: {job_id.group(1)}" in s and filter_box_gone(s))
         tmux.keys("l")
         tmux.wait_for(lambda s: any(m.group(1) == "running" for m in LOG_LINE.finditer(s)), 150)
         tmux.keys("c")
@@ -291,7 +300,7 @@ def test_daily_use_palette_log_marks_and_hook(tmp_path: Path) -> None:
         assert hook_log.exists(), tmux.screen()
         # Marks: counted in the border, cleared with u.
         tmux.keys("Escape")
-        tmux.wait_for(lambda s: "filter: long QFT" not in s)
+        tmux.wait_for(lambda s: f"filter: {job_id.group(1)}" not in s)
         tmux.keys("Space")
         tmux.wait_for(lambda s: "1 marked" in s)
         tmux.keys("Space")
