@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 MARK = "QJOB_TESTS_RUN"
+_OWN_TRACKER = "from multiprocessing.resource_tracker import main"
 
 
 def mark_this_run() -> str:
@@ -34,9 +35,13 @@ def _marked(run: str) -> list[tuple[int, str]]:
         try:
             if needle not in (entry / "environ").read_bytes().split(b"\0"):
                 continue
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if int(parent) == os.getpid() and _OWN_TRACKER in command:
+            # This process's multiprocessing resource tracker (a test ran a worker pool in
+            # process, without pytest-xdist): it reads until this process exits, then ends.
             continue
         if state != "Z":  # a zombie has ended: only its parent's wait is missing
             found.append((int(entry.name), command.strip()))
