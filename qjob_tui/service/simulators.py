@@ -43,3 +43,8 @@ def build_backend(spec: BackendSpec) -> Any:
             )
     _backends[spec.name] = backend
     return backend
+
+
+def forget_backend(name: str) -> None:
+    """Drop a backend built for ``name`` (the worker's warm-up builds one of its own)."""
+    _backends.pop(name, None)

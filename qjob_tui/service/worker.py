@@ -378,6 +378,37 @@ def warm_up() -> None:
     import qjob_tui.wire.sampler_results  # noqa: F401
 
     PassManagerStagePluginManager()
+    first_use()
+
+
+# A circuit unlike any a job sends (a one-qubit flip), for the warm-up's own jobs.
+_WARM_UP_CIRCUIT = (
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nx q[0];\nmeasure q -> c;\n'
+)
+_WARM_UP_BACKEND = "warm-up"
+
+
+def first_use() -> list[Outcome]:
+    """Run one tiny sampler job alone and two as a group, then forget their circuits and
+    backend; return their outcomes.
+
+    A worker's first job cost ~100 ms more than the next ones, none of it its own: the
+    transpiler's first ``isinstance`` checks of each pass against abstract classes fill
+    Python's caches, and the sampler loads modules on first use. These jobs pay it before the
+    worker says it is ready, and leave nothing a later job could find in a cache.
+    """
+    from qjob_tui.service.programs import circuit_cache
+    from qjob_tui.service.simulators import forget_backend
+    from qjob_tui.wire.sampler_params import encode_sampler_params
+
+    spec = BackendSpec(name=_WARM_UP_BACKEND, kind="basic", num_qubits=1, simulator=True)
+    params = json.dumps(encode_sampler_params([_WARM_UP_CIRCUIT], 1))
+    tasks = [Task(f"warm-up-{n}", ProgramId.SAMPLER, params, spec) for n in range(3)]
+    try:
+        return [run_task(tasks[0]), *run_group(tasks[1:])]
+    finally:
+        circuit_cache.forget_all()
+        forget_backend(_WARM_UP_BACKEND)
 
 
 def take(waiting: deque[Task], message: object) -> None:

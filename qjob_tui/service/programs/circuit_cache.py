@@ -76,3 +76,10 @@ decoded: LRU[str, object] = LRU()
 transpiled: LRU[tuple[str, int, int | None], object] = LRU()
 pass_managers: LRU[tuple[int, int | None], object] = LRU(size=32)
 sampler_params: LRU[tuple[str, int, int | None], object] = LRU()
+
+
+def forget_all() -> None:
+    """Empty every cache of this module: a worker's warm-up keeps no circuit of its own."""
+    for value in list(globals().values()):
+        if isinstance(value, LRU):
+            value.clear()
