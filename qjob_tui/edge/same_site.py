@@ -12,6 +12,7 @@ Programs (qjob-tui, qiskit-ibm-runtime, curl) send no ``Origin`` and name the ad
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,6 +28,7 @@ def _hostname(host: str) -> str:
         return ""
 
 
+@lru_cache(maxsize=256)  # asked of every request without a token; parsing an address is not free
 def is_loopback_host(host: str) -> bool:
     """True when a ``Host`` header (``127.0.0.1:8000``, ``localhost``, ``[::1]:80``) names this
     machine's loopback, by the rule of where a server may listen without a token."""
