@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from qjob_tui.service import worker
 from qjob_tui.service.worker import Outcome, Task, run_task
 
 
@@ -14,6 +15,7 @@ def run_on_worker(task: Task) -> Outcome:
 
 
 def warm_up() -> None:
-    """Import Qiskit on a worker before its first job, which would otherwise wait a second."""
+    """Ready a Dask worker as the service readies its own (``worker.warm_up``): Qiskit and the
+    transpiler's plugins imported, first uses paid, before its first job."""
     warnings.simplefilter("ignore")
-    import qiskit  # noqa: F401
+    worker.warm_up()
