@@ -16,8 +16,6 @@ import contextlib
 import functools
 import json
 import logging
-import secrets
-import string
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +39,7 @@ from qjob_tui.service.db import (
     write_requeue,
 )
 from qjob_tui.service.errors import CODE_EXECUTION_FAILED, CODE_OUT_OF_MEMORY
+from qjob_tui.service.ids import new_id
 from qjob_tui.service.limits import JobLimits, mebibytes, resident_bytes
 from qjob_tui.service.pool import WorkerGone, WorkerLost, WorkerPool
 from qjob_tui.service.pools import JobPool, batch_size, has_room, run_batch
@@ -55,8 +54,6 @@ from qjob_tui.wire.rest import REASON_RAN_TOO_LONG
 log = logging.getLogger("qjob_tui.service")
 T = TypeVar("T")
 
-_ID_ALPHABET = string.ascii_lowercase + string.digits
-
 # Programs whose params may name another job (``raw_job``) whose result is their input.
 READS_RAW_JOB = frozenset({ProgramId.RANDOM_EXTRACTOR})
 # A batch holds jobs expected to take this long in all, at most (its first job: any length).
@@ -66,14 +63,8 @@ SUPERVISE_INTERVAL = 0.1
 
 
 def new_job_id() -> str:
-    """A 20-character id in the style of IBM Quantum job ids, from one read of the system's
-    randomness (one per character cost the event loop ~0.5 ms a submit under load)."""
-    number = secrets.randbelow(len(_ID_ALPHABET) ** 19)
-    chars = []
-    for _ in range(19):
-        number, digit = divmod(number, len(_ID_ALPHABET))
-        chars.append(_ID_ALPHABET[digit])
-    return "d" + "".join(chars)
+    """A 20-character id in the style of IBM Quantum job ids."""
+    return new_id("d")
 
 
 @dataclass(frozen=True)

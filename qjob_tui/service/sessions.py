@@ -12,8 +12,6 @@ start and end, and carries out what it returns (jobs to cancel, sessions to save
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +19,7 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
+from qjob_tui.service.ids import new_id
 from qjob_tui.wire import rest
 
 MODES = ("dedicated", "batch")
@@ -34,12 +33,10 @@ REASON_MAX_TTL = "max TTL reached: the session was open for its maximum time"
 REASON_CLOSED = "closed by the user: no new jobs accepted"
 REASON_CANCELLED = "cancelled by the user: queued jobs will not run"
 
-_ID_ALPHABET = string.ascii_lowercase + string.digits
-
 
 def new_session_id() -> str:
     """A 20-character id, like IBM's session ids (which look like job ids)."""
-    return "s" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(19))
+    return new_id("s")
 
 
 def _parse(value: object) -> datetime | None:
