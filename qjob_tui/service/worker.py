@@ -13,6 +13,7 @@ killing its worker, which is why nothing here needs to be interruptible.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import time
@@ -378,7 +379,10 @@ def warm_up() -> None:
     import qjob_tui.wire.sampler_results  # noqa: F401
 
     PassManagerStagePluginManager()
-    first_use()
+    # Only a speed-up: should its jobs fail (a --job-memory too small for them), the first
+    # real job fails in its own words.
+    with contextlib.suppress(Exception):
+        first_use()
 
 
 # A circuit unlike any a job sends (a one-qubit flip), for the warm-up's own jobs.
