@@ -26,7 +26,7 @@ from qjob_tui.edge.response_header import ResponseHeader
 from qjob_tui.edge.same_site import PagesKeptOut
 from qjob_tui.model import Job, name_problem, tag_problem
 from qjob_tui.relay.door import OPERATOR, Door
-from qjob_tui.relay.errors import BadQuery, error, known_source
+from qjob_tui.relay.errors import BadQuery, NotListedYet, error, known_source, require_listed
 from qjob_tui.relay.forwarded import Forwarded
 from qjob_tui.relay.session_routes import SessionRoutes
 from qjob_tui.relay.source_identity import relay_instance, source_instance
@@ -165,6 +165,7 @@ class Relay:
 
     def _job(self, request: Request) -> Job:
         source = known_source(self.store, request)
+        require_listed(self.store, source)
         job = self.store.job((source, request.path_params["job_id"]))
         if job is None:
             raise LookupError(f"Job not found: {one_line(request.path_params['job_id'], 80)}")
@@ -200,6 +201,7 @@ class Relay:
     async def list_jobs(self, request: Request) -> Response:
         source = known_source(self.store, request)
         query = job_query(request)
+        require_listed(self.store, source)
         chosen = select_jobs(self.store.pollers[source].jobs.values(), query)
         page = chosen[query.offset : query.offset + query.limit]
         return JSONResponse(
@@ -378,6 +380,12 @@ async def _bad_query(request: Request, exc: Exception) -> Response:
     return error(400, "bad_request", str(exc))
 
 
+async def _not_listed(request: Request, exc: Exception) -> Response:
+    answer = error(503, "not_listed_yet", str(exc))
+    answer.headers["Retry-After"] = "1"
+    return answer
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     message = exc.args[0] if exc.args else "not found"
     return error(404, "not_found", str(message))
@@ -419,7 +427,11 @@ def create_relay_app(store: JobStore, door: Door) -> Starlette:
                 ],
             ),
         ],
-        exception_handlers={BadQuery: _bad_query, LookupError: _not_found},
+        exception_handlers={
+            BadQuery: _bad_query,
+            LookupError: _not_found,
+            NotListedYet: _not_listed,
+        },
     )
     app.state.relay = relay
     app.add_middleware(RelayGate, door=door)

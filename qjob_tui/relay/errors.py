@@ -25,3 +25,20 @@ def known_source(store: JobStore, request: Request) -> str:
     if name not in store.pollers:
         raise LookupError(f"no source {one_line(name, 60)!r} on this relay")
     return str(name)
+
+
+class NotListedYet(Exception):
+    """The relay has not listed a source's jobs yet, since it started or since another
+    server took the source's address: a 503, for the caller to ask again (an empty list
+    would read as "no jobs", a lookup as "no such job")."""
+
+
+def require_listed(store: JobStore, source: str) -> None:
+    """NotListedYet unless the relay holds a listing of ``source``'s jobs, read upstream or
+    from the cache of the server answering there now."""
+    poller = store.pollers[source]
+    if poller.listed:
+        return
+    last_error = poller.health.last_error
+    why = f": {one_line(last_error, 200)}" if last_error else ""
+    raise NotListedYet(f"the relay has not read the jobs of {source} yet{why}")

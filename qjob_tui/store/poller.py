@@ -190,6 +190,12 @@ class SourcePoller:
             return served_by is not None
         return served_by != expected
 
+    @property
+    def listed(self) -> bool:
+        """Whether this source's jobs have been listed (upstream, or from the cache of the
+        server answering now) since the poller started or another server took its address."""
+        return self.state.cursors.primed
+
     async def _switch(self, work: _Round) -> None:
         """Another server answers at this source's URL (a fresh demo on the same port, a
         proxy pointed elsewhere): the old server's state is replaced whole, then start over."""
