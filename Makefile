@@ -88,9 +88,16 @@ TEST_WORKERS ?= 3
 test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
-## bench: every benchmark into the README; ONLY="service dashboard" runs (and rewrites) just those
+## bench: every benchmark into the README; ONLY="service startup" runs (and rewrites) just those
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py $(ONLY)
+
+# "make bench service" would run every benchmark (40 minutes) before make complained.
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+ifneq ($(filter-out bench,$(MAKECMDGOALS)),)
+$(error make bench takes the benchmarks to run as ONLY="$(filter-out bench,$(MAKECMDGOALS))", not as targets)
+endif
+endif
 
 ## soak: 5 minutes of faults between the dashboard and a demo service, then every job compared
 soak: $(STAMP)

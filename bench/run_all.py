@@ -3,7 +3,7 @@
 Each ``bench/*_bench.py`` or ``bench/bench_*.py`` script prints markdown on stdout; this runner
 runs them one after another (never in parallel: they would disturb each other's timings) and
 writes each script's output into its own README section, between ``<!-- bench:NAME -->`` and
-``<!-- /bench:NAME -->`` inside the benchmarks block. ``python bench/run_all.py service dashboard``
+``<!-- /bench:NAME -->`` inside the benchmarks block. ``python bench/run_all.py service startup``
 runs only the scripts whose names contain those words and rewrites only their sections, so one
 table can be refreshed without the half hour the Dask and SSH benches take. Each section says
 when it was measured and how loaded the machine was, since the tables may come from different runs.
@@ -25,11 +25,23 @@ README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
+def every_script() -> list[Path]:
+    return sorted({*ROOT.glob("bench/*_bench.py"), *ROOT.glob("bench/bench_*.py")})
+
+
 def scripts(selected: list[str]) -> list[Path]:
-    found = sorted({*ROOT.glob("bench/*_bench.py"), *ROOT.glob("bench/bench_*.py")})
+    """The scripts whose names contain any of the words (any case); all of them for none."""
+    found = every_script()
     if selected:
-        found = [p for p in found if any(s in p.name for s in selected)]
+        words = [word.lower() for word in selected]
+        found = [p for p in found if any(word in p.stem.lower() for word in words)]
     return found
+
+
+def unmatched(selected: list[str]) -> list[str]:
+    """The words that name no script: a typo would otherwise pass unseen beside a good word."""
+    stems = [p.stem.lower() for p in every_script()]
+    return [word for word in selected if not any(word.lower() in stem for stem in stems)]
 
 
 def section(name: str, body: str) -> str:
@@ -48,10 +60,25 @@ def place(text: str, name: str, body: str) -> str:
 
 
 def main() -> int:
-    chosen = scripts(sys.argv[1:])
-    if not chosen:
-        print(f"no benchmark matches {' '.join(sys.argv[1:])}", file=sys.stderr)
+    selected = sys.argv[1:]
+    missed = unmatched(selected)
+    if missed:
+        names = ", ".join(p.stem for p in every_script())
+        print(
+            f"no benchmark matches {', '.join(repr(word) for word in missed)}; the benchmarks:"
+            f' {names} (ONLY="service startup" runs those whose names hold either word)',
+            file=sys.stderr,
+        )
         return 2
+    chosen = scripts(selected)
+    if not selected:
+        print(
+            f'running all {len(chosen)} benchmarks, about 40 minutes (ONLY="service" runs'
+            " only those whose names hold the word)",
+            file=sys.stderr,
+        )
+    else:
+        print(f"running {', '.join(p.stem for p in chosen)}", file=sys.stderr)
     text = README.read_text()
     if START not in text or END not in text:
         print(f"README.md has no {START} ... {END} block", file=sys.stderr)

@@ -359,7 +359,6 @@ def _load() -> str:
 
 def main() -> str:
     lines = ["### Local service", ""]
-    load_before = _load()
     base = floor()
     # The single-backend cases take a second or two: each is run three times, the best run
     # kept, since a burst of the shared machine's load can halve one run (the floors are best
@@ -378,9 +377,8 @@ def main() -> str:
     lines += [
         "1,000 one-circuit Bell jobs (100 shots) as `qjob-tui submit` sends them (OpenQASM 2"
         " text; the QPY row: as `SamplerV2` sends a circuit), 4 concurrent clients, 2 workers,"
-        f" `--latency-scale 0`; load average before {load_before}, after {_load()}"
-        " (1 / 5 / 15 min). End to end: from the first submit to the last job's completion as"
-        " the service records it.",
+        " `--latency-scale 0` (the load average is the footer's). End to end: from the first"
+        " submit to the last job's completion as the service records it.",
         "",
         "| case | jobs/s | of the loop | of the batched loop | submit p50 (ms) |"
         " submit p95 (ms) | wall (s) |",

@@ -1,11 +1,17 @@
-"""The bench runner rewrites only the README sections of the benchmarks it ran."""
+"""The bench runner rewrites only the README sections of the benchmarks it ran, and its
+mistakes say so before anything runs (a run of every benchmark takes 40 minutes)."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 RUNNER = Path(__file__).resolve().parent.parent / "bench" / "run_all.py"
 
@@ -60,3 +66,30 @@ def test_every_benchmark_in_the_readme_has_a_script() -> None:
     names = {p.stem for p in runner().scripts([])}
     listed = set(re.findall(r"<!-- bench:(\w+) -->", readme)) - {"start", "end"}
     assert listed <= names, listed - names
+
+
+def test_a_word_that_names_no_benchmark_is_refused_with_the_names() -> None:
+    done = subprocess.run(
+        [sys.executable, str(RUNNER), "service", "dashbord"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no benchmark matches 'dashbord'" in done.stderr
+    assert "service_bench" in done.stderr and "startup_bench" in done.stderr
+    assert "==" not in done.stderr  # nothing ran
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_benchmarks_named_as_make_targets_are_refused() -> None:
+    done = subprocess.run(
+        ["make", "bench", "service"],
+        capture_output=True,
+        text=True,
+        cwd=RUNNER.parent.parent,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert 'ONLY="service"' in done.stderr
+    assert "run_all.py" not in done.stdout  # refused before the runner started
