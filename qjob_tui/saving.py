@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +86,23 @@ def save_target(
     raise SaveRefused(
         f"Not saved: {normal} is outside the downloads folder, {root} ({DOWNLOADS_RULE}); "
         "files are saved in it or in a folder under it"
+    )
+
+
+def of_kind(target: SaveTarget, suffixes: Sequence[str]) -> SaveTarget:
+    """The target as a file of one of the kinds offered (``suffixes``, the first the default):
+    a name without an ending gets the default's, one with another ending is refused, so that
+    a file always holds what its name says."""
+    name = target.parts[-1]
+    suffix = target.suffix
+    if not suffix:
+        return SaveTarget(target.root, (*target.parts[:-1], name + suffixes[0]))
+    if suffix in suffixes:
+        return target
+    offered = " or ".join(filter(None, [", ".join(suffixes[:-1]), suffixes[-1]]))
+    raise SaveRefused(
+        f"Not saved: {suffix} files are not offered here; end the name in {offered} "
+        f"(a name without an ending gets {suffixes[0]})"
     )
 
 
