@@ -25,6 +25,7 @@ REMOTE_VIEWER_VARIABLE = "QJOB_TUI_REMOTE_VIEWER"
 REMOTE_REASON = "this dashboard serves a remote viewer and writes no file on its host"
 # Which folder is the downloads folder (locations.downloads_dir), as the README says it.
 DOWNLOADS_RULE = "$XDG_DOWNLOAD_DIR, else ~/Downloads if it exists, else the home folder"
+NAME_IT = "give a file name"  # after a folder typed where a file's name goes
 
 
 def remote_viewer(env: Mapping[str, str] | None = None) -> bool:
@@ -81,7 +82,11 @@ def save_target(
     for base in (root, resolved_root):
         with contextlib.suppress(ValueError):
             parts = normal.relative_to(base).parts
-            if parts and ".." not in parts:
+            if not parts:  # ".", "./", the folder's own path: inside it, but no file
+                raise SaveRefused(f"Not saved: {root} is the downloads folder itself; {NAME_IT}")
+            if ".." not in parts:
+                if os.path.basename(text) in ("", ".", ".."):  # "sub/", "sub/.": a folder
+                    raise SaveRefused(f"Not saved: {root.joinpath(*parts)} is a folder; {NAME_IT}")
                 return SaveTarget(root, parts)
     raise SaveRefused(
         f"Not saved: {normal} is outside the downloads folder, {root} ({DOWNLOADS_RULE}); "

@@ -164,3 +164,27 @@ def extractor_done(app: QJobApp, name: str) -> str | None:
         if job.program == "random-extractor" and job.name == name:
             return job.id if job.status.value == "DONE" else None
     return None
+
+
+async def test_the_downloads_folder_itself_is_no_file_name(
+    service: ServiceProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder's own path (or ``.``, or ``./``) asks for a file name: it is inside the
+    folder, not outside it, as the prompt once said."""
+    downloads = tmp_path / "dl"
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(downloads))
+    job_id = await finished_job(service)
+    app = make_app(service, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select(pilot, app, job_id)
+        for typed in (str(downloads), f"{downloads}/", ".", "./", "sub/.."):
+            prompt = await answer(pilot, "e", typed)
+            assert app.screen is prompt, typed  # still open, the name kept to be corrected
+            assert problem_of(prompt) == (
+                f"Not saved: {downloads} is the downloads folder itself; give a file name"
+            ), typed
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, TextPrompt))
+        prompt = await answer(pilot, "e", "sub/")
+        assert problem_of(prompt) == f"Not saved: {downloads / 'sub'} is a folder; give a file name"
+    assert not downloads.exists()

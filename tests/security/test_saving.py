@@ -126,3 +126,19 @@ def test_a_name_with_hidden_characters_is_refused(typed: str, downloads: Path) -
     with pytest.raises(SaveRefused, match="control or invisible characters"):
         save_target(typed, downloads, LOCAL)
     assert list(downloads.iterdir()) == []
+
+
+@pytest.mark.parametrize("typed", [".", "./", "sub/..", "{downloads}", "{downloads}/"])
+def test_the_folder_itself_asks_for_a_file_name(typed: str, downloads: Path) -> None:
+    with pytest.raises(SaveRefused) as refused:
+        save_target(typed.format(downloads=downloads), downloads, LOCAL)
+    assert str(refused.value) == (
+        f"Not saved: {downloads} is the downloads folder itself; give a file name"
+    )
+
+
+@pytest.mark.parametrize("typed", ["sub/", "sub/.", "{downloads}/sub/"])
+def test_a_folder_under_it_asks_for_a_file_name(typed: str, downloads: Path) -> None:
+    with pytest.raises(SaveRefused) as refused:
+        save_target(typed.format(downloads=downloads), downloads, LOCAL)
+    assert str(refused.value) == f"Not saved: {downloads / 'sub'} is a folder; give a file name"
