@@ -98,12 +98,12 @@ def of_kind(target: SaveTarget, suffixes: Sequence[str]) -> SaveTarget:
     """The target as a file of one of the kinds offered (``suffixes``, the first the default):
     a name without an ending gets the default's, one with another ending is refused, so that
     a file always holds what its name says."""
-    name = target.parts[-1]
-    suffix = target.suffix
-    if not suffix:
-        return SaveTarget(target.root, (*target.parts[:-1], name + suffixes[0]))
-    if suffix in suffixes:
-        return target
+    name = target.parts[-1].rstrip(".") or target.parts[-1]  # "jobs." is "jobs"
+    if name.lower() in suffixes:  # ".csv": a hidden file named like an ending, never meant
+        raise SaveRefused(f"Not saved: {name} is an ending alone; give a file name before it")
+    suffix = Path(name).suffix.lower()
+    if suffix in suffixes or not suffix:
+        return SaveTarget(target.root, (*target.parts[:-1], name + ("" if suffix else suffixes[0])))
     offered = " or ".join(filter(None, [", ".join(suffixes[:-1]), suffixes[-1]]))
     raise SaveRefused(
         f"Not saved: {suffix} files are not offered here; end the name in {offered} "
