@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ REMOTE_VIEWER_VARIABLE = "QJOB_TUI_REMOTE_VIEWER"
 REMOTE_REASON = "this dashboard serves a remote viewer and writes no file on its host"
 # Which folder is the downloads folder (locations.downloads_dir), as the README says it.
 DOWNLOADS_RULE = "$XDG_DOWNLOAD_DIR, else ~/Downloads if it exists, else the home folder"
+NAME_IT = "give a file name"  # after a folder typed where a file's name goes
 
 
 def remote_viewer(env: Mapping[str, str] | None = None) -> bool:
@@ -81,11 +82,32 @@ def save_target(
     for base in (root, resolved_root):
         with contextlib.suppress(ValueError):
             parts = normal.relative_to(base).parts
-            if parts and ".." not in parts:
+            if not parts:  # ".", "./", the folder's own path: inside it, but no file
+                raise SaveRefused(f"Not saved: {root} is the downloads folder itself; {NAME_IT}")
+            if ".." not in parts:
+                if os.path.basename(text) in ("", ".", ".."):  # "sub/", "sub/.": a folder
+                    raise SaveRefused(f"Not saved: {root.joinpath(*parts)} is a folder; {NAME_IT}")
                 return SaveTarget(root, parts)
     raise SaveRefused(
         f"Not saved: {normal} is outside the downloads folder, {root} ({DOWNLOADS_RULE}); "
         "files are saved in it or in a folder under it"
+    )
+
+
+def of_kind(target: SaveTarget, suffixes: Sequence[str]) -> SaveTarget:
+    """The target as a file of one of the kinds offered (``suffixes``, the first the default):
+    a name without an ending gets the default's, one with another ending is refused, so that
+    a file always holds what its name says."""
+    name = target.parts[-1].rstrip(".") or target.parts[-1]  # "jobs." is "jobs"
+    if name.lower() in suffixes:  # ".csv": a hidden file named like an ending, never meant
+        raise SaveRefused(f"Not saved: {name} is an ending alone; give a file name before it")
+    suffix = Path(name).suffix.lower()
+    if suffix in suffixes or not suffix:
+        return SaveTarget(target.root, (*target.parts[:-1], name + ("" if suffix else suffixes[0])))
+    offered = " or ".join(filter(None, [", ".join(suffixes[:-1]), suffixes[-1]]))
+    raise SaveRefused(
+        f"Not saved: {suffix} files are not offered here; end the name in {offered} "
+        f"(a name without an ending gets {suffixes[0]})"
     )
 
 

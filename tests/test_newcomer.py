@@ -189,7 +189,8 @@ async def test_the_save_prompts_name_the_whole_folder(
         await until(pilot, lambda: isinstance(app.screen, TextPrompt))
         await settle(pilot)
         shown = _squeezed(dialog_text(app))
-        assert _squeezed("Export the visible rows A .csv or .json file.") in shown
+        kinds = "A .csv or .json file (a name without an ending gets .csv)."
+        assert _squeezed(f"Export the visible rows {kinds}") in shown
         assert _squeezed(f"in the downloads folder, {downloads} (a bare name too).") in shown
         await pilot.press("escape")
         select(app, EXTRACTOR_JOB)
@@ -199,7 +200,8 @@ async def test_the_save_prompts_name_the_whole_folder(
         await until(pilot, lambda: isinstance(app.screen, TextPrompt))
         await settle(pilot)
         shown = _squeezed(dialog_text(app))
-        assert _squeezed(".txt writes 0 and 1, .hex writes hex digits.") in shown
+        kinds = ".txt writes 0 and 1, .hex writes hex digits (a name without an ending gets .bin)."
+        assert _squeezed(kinds) in shown
         assert _squeezed(f"in the downloads folder, {downloads} (a bare name too).") in shown
 
 

@@ -107,6 +107,7 @@ _TAB_ACTIONS = tuple(
         "dashboard",
         help=f"the {title} tab of the job",
         palette=f"Tab {number}: {title}",
+        needs="job",
     )
     for number, (tab, title) in enumerate(TABS, start=1)
 )
@@ -156,10 +157,10 @@ ACTIONS: tuple[Action, ...] = (
     *_TAB_ACTIONS,
     Action("app.log", "l", "show_tab('log')", "Log", "dashboard",
            help="the job's log, followed while it runs (again: the Overview)",
-           palette="Log of the selected job"),
+           palette="Log of the selected job", needs="job"),
     Action("app.raw", "v", "show_tab('raw')", "Raw", "dashboard",
            help="the job and its metrics as the server sent them (JSON, secrets masked)",
-           palette="Raw JSON of the selected job"),
+           palette="Raw JSON of the selected job", needs="job"),
     Action("app.columns", "o", "columns", "Columns", "dashboard",
            help="choose the job list's columns (kept in config.toml)",
            palette="Columns: choose which the list shows"),

@@ -24,7 +24,7 @@ from textual.app import App, SystemCommand
 from textual.binding import BindingType, Keymap
 from textual.command import CommandPalette
 from textual.dom import DOMNode
-from textual.notifications import SeverityLevel
+from textual.notifications import Notify, SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 
@@ -197,6 +197,19 @@ class QJobApp(CroppedUpdates, App[int]):
         """Every notification is plain text, whoever asks for it: what one quotes (a server's
         error, a job id, a source's name) is never read as markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def on_notify(self, event: Notify) -> None:
+        """A notice said again while it is still shown replaces it, its time started again: a
+        key pressed five times that cannot act shows its notice once, not five stacked. Runs
+        before Textual's own handler shows the new one; other notices stay as they are."""
+        new = event.notification
+        for shown in list(self._notifications):
+            if (shown.message, shown.title, shown.severity) == (
+                new.message,
+                new.title,
+                new.severity,
+            ):
+                self._unnotify(shown, refresh=False)  # the toast goes with the new one's refresh
 
     @work(thread=True, group="config", exit_on_error=False)
     def save_setting(self, key: str, value: object, what: str) -> None:

@@ -643,9 +643,10 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
         return True
 
     def _no_job_reason(self) -> str:
-        rows = self.job_list.rows
-        if self.grouped and len(rows):
+        if self.grouped and len(self.job_list.rows):
             return "No job selected: the cursor is on a group's row, not a job."
-        if rows.filtered:
-            return "No job selected: no job matches the filter."
-        return "No job selected: the list is empty."
+        return f"No job selected: {self.empty_list_reason()}."
+
+    def empty_list_reason(self) -> str:
+        """Why the list shows no job: a filter, or none there."""
+        return "no job matches the filter" if self.job_list.rows.filtered else "the list is empty"

@@ -32,24 +32,25 @@ class FileActions(Screen[None]):
         @property
         def detail(self) -> JobDetail: ...
         def shown_bits(self) -> ExtractorResult | None: ...
+        def empty_list_reason(self) -> str: ...
 
     def action_export(self) -> None:
         from qjob_tui.export import job_to_dict, jobs_to_csv  # here: the first frame needs no csv
 
-        name = f"qjob-jobs-{datetime.now():%Y%m%d-%H%M%S}.csv"
         rows = self.job_list.rows
         jobs = [rows.row(i) for i in range(len(rows))]
-
-        def render(suffix: str) -> bytes:
-            if suffix == ".json":
-                return json.dumps([job_to_dict(j) for j in jobs], indent=2).encode()
-            return jobs_to_csv(jobs).encode()
-
+        if not jobs:  # a file of a header alone says nothing the notice does not
+            self.notify(f"Nothing to export: {self.empty_list_reason()}.", severity="warning")
+            return
+        name = f"qjob-jobs-{datetime.now():%Y%m%d-%H%M%S}.csv"
         save_or_offer(
             self.app,
             prompt=SavePrompt("Export the visible rows", "A .csv or .json file"),
             default=str(locations.downloads_dir() / name),
-            render=render,
+            formats={
+                ".csv": lambda: jobs_to_csv(jobs).encode(),
+                ".json": lambda: json.dumps([job_to_dict(j) for j in jobs], indent=2).encode(),
+            },
             offer=lambda: (jobs_to_csv(jobs), name),
             done=lambda target: f"Exported {len(jobs)} jobs to {target.path}",
         )
@@ -60,13 +61,6 @@ class FileActions(Screen[None]):
         if bits is None or key is None:
             return
 
-        def render(suffix: str) -> bytes:
-            if suffix == ".txt":
-                return ("".join(str(int(b)) for b in bits.bits) + "\n").encode()
-            if suffix == ".hex":
-                return (bits.hex + "\n").encode()
-            return bits.to_bytes()
-
         save_or_offer(
             self.app,
             prompt=SavePrompt(
@@ -74,7 +68,11 @@ class FileActions(Screen[None]):
                 ".bin packs them LSB first, .txt writes 0 and 1, .hex writes hex digits",
             ),
             default=str(locations.downloads_dir() / f"random-bits-{key[1]}.bin"),
-            render=render,
+            formats={
+                ".bin": bits.to_bytes,
+                ".txt": lambda: ("".join(str(int(b)) for b in bits.bits) + "\n").encode(),
+                ".hex": lambda: (bits.hex + "\n").encode(),
+            },
             offer=lambda: (bits.hex, f"random-bits-{key[1]}.hex"),
             done=lambda target: f"Saved {bits.num_bits:,} bits to {target.path}",
         )

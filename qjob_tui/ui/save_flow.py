@@ -8,7 +8,7 @@ was written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from textual.app import App
@@ -19,10 +19,15 @@ from qjob_tui.saving import (
     FileExists,
     SaveRefused,
     SaveTarget,
+    of_kind,
     remote_viewer,
     save_target,
     write_file,
 )
+
+# The kinds of file one prompt writes: a name's ending (".csv") and what makes the file's bytes;
+# the first is the kind a name without an ending gets.
+Formats = Mapping[str, Callable[[], bytes]]
 
 # OSC 52 carries the text base64-encoded in one escape sequence; terminals and multiplexers
 # drop (or choke on) much larger ones, so a bigger export asks for a narrower list instead.
@@ -36,11 +41,11 @@ class SavePrompt:
     title: str
     kinds: str
 
-    def explanation(self) -> str:
+    def explanation(self, default_suffix: str) -> str:
         """The kinds, then the folder, in full: the dialog wraps it, never cuts it."""
         return (
-            f"{self.kinds}. The file goes in the downloads folder, {locations.downloads_dir()} "
-            "(a bare name too)."
+            f"{self.kinds} (a name without an ending gets {default_suffix}). The file goes in "
+            f"the downloads folder, {locations.downloads_dir()} (a bare name too)."
         )
 
 
@@ -49,13 +54,13 @@ def save_or_offer(
     *,
     prompt: SavePrompt,
     default: str,
-    render: Callable[[str], bytes],
+    formats: Formats,
     offer: Callable[[], tuple[str, str]],
     done: Callable[[SaveTarget], str],
 ) -> None:
     """Save to a file the user names, or, for a remote viewer, offer the data.
 
-    ``render(suffix)`` makes the file's bytes for its suffix; ``offer()`` the text and file name
+    ``formats`` makes the file's bytes by the name's ending; ``offer()`` the text and file name
     a remote viewer gets; ``done(target)`` the note once written.
     """
     if remote_viewer() and app.is_web:
@@ -84,14 +89,19 @@ def save_or_offer(
                 timeout=8,
             )
         return
-    _ask(app, prompt, default, render, done, replacing=None)
+    _ask(app, prompt, default, formats, done, replacing=None)
 
 
-def _refusal(typed: str) -> str | None:
+def _target(typed: str, formats: Formats) -> SaveTarget:
+    """The file a typed name means, of a kind offered (``SaveRefused`` says why not)."""
+    return of_kind(save_target(typed), tuple(formats))
+
+
+def _refusal(typed: str, formats: Formats) -> str | None:
     """Why a typed name is no file the dashboard may write, or None: the prompt stays open
     with the reason, and the name, to be corrected."""
     try:
-        save_target(typed)
+        _target(typed, formats)
     except SaveRefused as exc:
         return str(exc)
     return None
@@ -101,7 +111,7 @@ def _ask(
     app: App[object],
     prompt: SavePrompt,
     default: str,
-    render: Callable[[str], bytes],
+    formats: Formats,
     done: Callable[[SaveTarget], str],
     replacing: SaveTarget | None,
     problem: str = "",
@@ -112,23 +122,29 @@ def _ask(
         if not typed:
             return
         try:
-            target = save_target(typed)  # (the prompt checked it, but the world may change)
+            target = _target(typed, formats)  # (the prompt checked it; the world may change)
         except SaveRefused as exc:
-            _ask(app, prompt, typed, render, done, replacing, str(exc))
+            _ask(app, prompt, typed, formats, done, replacing, str(exc))
             return
         replace = replacing is not None and target == replacing
         app.run_worker(
-            lambda: _write(app, target, replace, prompt, render, done),
+            lambda: _write(app, target, replace, prompt, formats, done),
             thread=True,
             group="export",
             exit_on_error=False,
         )
 
-    title, explanation = prompt.title, prompt.explanation()
+    title, explanation = prompt.title, prompt.explanation(next(iter(formats)))
     if replacing is not None:
         title = "The file exists: replace it?"
         explanation = f"{replacing.path} exists: enter replaces it, or give another name."
-    screen = TextPrompt(title, default, explanation=explanation, check=_refusal, problem=problem)
+    screen = TextPrompt(
+        title,
+        default,
+        explanation=explanation,
+        check=lambda typed: _refusal(typed, formats),
+        problem=problem,
+    )
     app.push_screen(screen, chosen)
 
 
@@ -137,22 +153,22 @@ def _write(
     target: SaveTarget,
     replace: bool,
     prompt: SavePrompt,
-    render: Callable[[str], bytes],
+    formats: Formats,
     done: Callable[[SaveTarget], str],
 ) -> None:
     """In a worker thread: write, or come back to ask before replacing, or to ask again with
     the reason it could not be written (the name kept, to be corrected)."""
     typed = str(target.path)
     try:
-        write_file(target, render(target.suffix), replace=replace)
+        write_file(target, formats[target.suffix](), replace=replace)
     except FileExists:
-        app.call_from_thread(_ask, app, prompt, typed, render, done, target)
+        app.call_from_thread(_ask, app, prompt, typed, formats, done, target)
         return
     except SaveRefused as exc:
-        app.call_from_thread(_ask, app, prompt, typed, render, done, None, str(exc))
+        app.call_from_thread(_ask, app, prompt, typed, formats, done, None, str(exc))
         return
     except OSError as exc:
         reason = f"Not saved: {target.path}: {exc.strerror or type(exc).__name__}"
-        app.call_from_thread(_ask, app, prompt, typed, render, done, None, reason)
+        app.call_from_thread(_ask, app, prompt, typed, formats, done, None, reason)
         return
     app.call_from_thread(app.notify, done(target))

@@ -12,6 +12,7 @@ from qjob_tui.saving import (
     REMOTE_VIEWER_VARIABLE,
     FileExists,
     SaveRefused,
+    of_kind,
     remote_viewer,
     save_target,
     write_file,
@@ -126,3 +127,42 @@ def test_a_name_with_hidden_characters_is_refused(typed: str, downloads: Path) -
     with pytest.raises(SaveRefused, match="control or invisible characters"):
         save_target(typed, downloads, LOCAL)
     assert list(downloads.iterdir()) == []
+
+
+@pytest.mark.parametrize("typed", [".", "./", "sub/..", "{downloads}", "{downloads}/"])
+def test_the_folder_itself_asks_for_a_file_name(typed: str, downloads: Path) -> None:
+    with pytest.raises(SaveRefused) as refused:
+        save_target(typed.format(downloads=downloads), downloads, LOCAL)
+    assert str(refused.value) == (
+        f"Not saved: {downloads} is the downloads folder itself; give a file name"
+    )
+
+
+@pytest.mark.parametrize("typed", ["sub/", "sub/.", "{downloads}/sub/"])
+def test_a_folder_under_it_asks_for_a_file_name(typed: str, downloads: Path) -> None:
+    with pytest.raises(SaveRefused) as refused:
+        save_target(typed.format(downloads=downloads), downloads, LOCAL)
+    assert str(refused.value) == f"Not saved: {downloads / 'sub'} is a folder; give a file name"
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("jobs", "jobs.csv"),
+        ("jobs.", "jobs.csv"),
+        ("a/b", "a/b.csv"),
+        ("x.JSON", "x.JSON"),
+        ("x.json.", "x.json"),
+    ],
+)
+def test_a_name_without_an_ending_gets_the_first_kinds(
+    typed: str, written: str, downloads: Path
+) -> None:
+    target = of_kind(save_target(typed, downloads, LOCAL), (".csv", ".json"))
+    assert target.path == downloads / written
+
+
+@pytest.mark.parametrize("typed", [".csv", "sub/.JSON"])
+def test_an_ending_alone_is_no_file_name(typed: str, downloads: Path) -> None:
+    with pytest.raises(SaveRefused, match=r"is an ending alone; give a file name before it"):
+        of_kind(save_target(typed, downloads, LOCAL), (".csv", ".json"))
