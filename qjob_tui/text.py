@@ -55,3 +55,8 @@ def lines(text: object, limit: int = 300) -> list[str]:
     """Clean text as separate lines (each one cleaned, tabs and runs of spaces collapsed), for
     output that must never pass a server's newline or tab on raw."""
     return [one_line(line, limit) for line in clean(text).splitlines() if line.strip()]
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 job``, ``2 jobs``, ``1,000 jobs``; ``plural`` where it is not ``noun + "s"``."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

@@ -11,7 +11,7 @@ import pytest
 from qjob_tui.cli.commands import format_job, format_jobs
 from qjob_tui.cli.watch import change_line
 from qjob_tui.model import Job, JobError, JobStatus
-from qjob_tui.text import clean, lines, one_line
+from qjob_tui.text import clean, counted, lines, one_line
 
 BIDI = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
 ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
@@ -82,3 +82,18 @@ def test_ls_and_watch_lines_are_clean() -> None:
     for text in (format_jobs([job], with_source=True), change_line(job, "changed", job.created)):
         assert "\t" not in text and len(text.splitlines()) == (2 if "\n" in text else 1)
         assert not any(ch in text for ch in BIDI + ZERO_WIDTH)
+
+
+@pytest.mark.parametrize(
+    ("count", "words", "expected"),
+    [
+        (1, ("job",), "1 job"),
+        (0, ("job",), "0 jobs"),
+        (2, ("job",), "2 jobs"),
+        (1000, ("job",), "1,000 jobs"),
+        (1, ("try", "tries"), "1 try"),
+        (3, ("try", "tries"), "3 tries"),
+    ],
+)
+def test_counted_says_one_and_many(count: int, words: tuple[str, ...], expected: str) -> None:
+    assert counted(count, *words) == expected

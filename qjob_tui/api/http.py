@@ -39,6 +39,7 @@ from qjob_tui.api.errors import (
     mask,
 )
 from qjob_tui.api.server_clock import ServerClock
+from qjob_tui.text import counted
 from qjob_tui.wire import rest
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
@@ -368,4 +369,4 @@ class Requester:
 
 
 def _tries(count: int) -> str:
-    return "1 try" if count == 1 else f"{count} tries"
+    return counted(count, "try", "tries")

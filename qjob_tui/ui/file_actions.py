@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from qjob_tui import locations
+from qjob_tui.text import counted
 from qjob_tui.ui.save_flow import SavePrompt, save_or_offer
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class FileActions(Screen[None]):
                 ".json": lambda: json.dumps([job_to_dict(j) for j in jobs], indent=2).encode(),
             },
             offer=lambda: (jobs_to_csv(jobs), name),
-            done=lambda target: f"Exported {len(jobs)} jobs to {target.path}",
+            done=lambda target: f"Exported {counted(len(jobs), 'job')} to {target.path}",
         )
 
     def action_save_bits(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from qjob_tui.results import EstimatorResult, ExecutorResult, JobResult
+from qjob_tui.text import counted
 from qjob_tui.ui.detail.estimator_view import estimator_text
 from qjob_tui.ui.detail.executor_view import executor_text
 from qjob_tui.ui.sized_text import SizedText
@@ -17,7 +18,7 @@ def result_text(result: JobResult, width: int = 60) -> Text:
     for index, pub in enumerate(result.pubs):
         for register in pub.registers:
             shots = register.counts.shots
-            bits = f"{register.num_bits} bit" + ("s" if register.num_bits != 1 else "")
+            bits = counted(register.num_bits, "bit")
             header = f"pub {index} · register {register.name} · {bits} · "
             text.append(header + f"{shots:,} shots · {len(register.counts):,} outcomes\n", "bold")
             top = register.counts.most_frequent(MAX_OUTCOMES)

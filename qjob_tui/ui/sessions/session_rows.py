@@ -16,7 +16,7 @@ from rich.text import Text
 
 from qjob_tui.model import Job, JobStatus, Session, SessionMode, SessionState
 from qjob_tui.store.changes import SessionKey
-from qjob_tui.text import one_line
+from qjob_tui.text import counted, one_line
 from qjob_tui.ui.formatting import (
     FALLBACK_STYLE,
     MISSING,
@@ -167,8 +167,7 @@ def job_text(job: Job, now: datetime, intent: str | None = None) -> Text:
 
 
 def loose_text(count: int) -> Text:
-    noun = "job" if count == 1 else "jobs"
-    return Text(f"{count:,} {noun} outside sessions (z: the plain list)", style="dim italic")
+    return Text(f"{counted(count, 'job')} outside sessions (z: the plain list)", style="dim italic")
 
 
 def session_mode_word(mode: SessionMode) -> str:
