@@ -252,6 +252,13 @@ def test_circuit_tab_of_a_finished_job_shows_the_circuit(demo: tuple[Tmux, Path]
 LOG_LINE = re.compile(r"T\d\d:\d\d:\d\d\S* (running|cancelled|completed)")
 
 
+def _long_qft_row(line: str) -> bool:
+    """A job list row of the demo's long QFT on fake_cairo, its id whole."""
+    return (
+        "long QFT" in line and "fake_cairo" in line and bool(re.search(r"\bd[0-9a-z]{19}\b", line))
+    )
+
+
 def test_daily_use_palette_log_marks_and_hook(tmp_path: Path) -> None:
     """ctrl+p opens the palette; the Log tab follows a running job to its end; the on_final
     hook runs once for it; marks are counted in the list's border and cleared with u."""
@@ -274,10 +281,9 @@ def test_daily_use_palette_log_marks_and_hook(tmp_path: Path) -> None:
         tmux.keys("-l", "long QFT")
         tmux.keys("Enter")
         tmux.wait_for(lambda s: "filter: long QFT" in s and filter_box_gone(s))
-        screen = tmux.wait_for(
-            lambda s: any("long QFT" in line and "fake_cairo" in line for line in s.splitlines())
-        )
-        job_id = re.search(r"\b(d[0-9a-z]{19})\b", screen)
+        screen = tmux.wait_for(lambda s: any(map(_long_qft_row, s.splitlines())))
+        row = next(line for line in screen.splitlines() if _long_qft_row(line))
+        job_id = re.search(r"\b(d[0-9a-z]{19})\b", row)
         assert job_id is not None, screen
         # The demo submits more "long QFT" jobs, and a cursor on the first row follows new
         # jobs: narrow the list to this one job so that the Log tab stays on it.
