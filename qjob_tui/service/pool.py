@@ -21,7 +21,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from qjob_tui.service.errors import CODE_OUT_OF_MEMORY
-from qjob_tui.service.worker import Outcome, Skip, Started, Task, serve
+from qjob_tui.service.worker import Outcome, Skip, Started, Task
+from qjob_tui.service.worker_process import serve
 
 # Jobs of one backend handed to a worker at once, at most.
 BATCH_SIZE = 16

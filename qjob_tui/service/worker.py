@@ -8,20 +8,17 @@ it ends), or, on a simulator that runs a list of circuits in one call, as a grou
 together and shares its simulator calls (one message with every ``Started``, one with every
 ``Outcome``). Before each task or group it reads what the service sent meanwhile, so a job
 cancelled while it waits in the batch (``Skip``) never runs. The service cancels a running job by
-killing its worker, which is why nothing here needs to be interruptible.
+killing its worker, which is why nothing here needs to be interruptible. The process's loop is
+``worker_process.py``; its warm-up, ``warm_up.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
 import time
 import traceback
-import warnings
 from collections import deque
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection
 from typing import Any
 
 from qjob_tui.model import ProgramId
@@ -318,38 +315,6 @@ def limit_memory(limit: int | None) -> None:
         pass
 
 
-def serve(conn: Connection, memory_limit: int | None = None) -> None:
-    """The worker process's main loop: tasks in, outcomes out, until the pipe closes."""
-    # A Ctrl-C at the terminal reaches the whole process group; the service stops its workers
-    # itself, so a worker ignores it (else it printed a traceback from its warm-up imports).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warnings.simplefilter("ignore")
-    limit_memory(memory_limit)
-    warm_up()
-    conn.send("ready")
-    waiting: deque[Task] = deque()
-    while True:
-        try:
-            # Read everything sent so far; wait for more only when nothing is left to run.
-            while not waiting or conn.poll():
-                message = conn.recv()
-                if message is None:
-                    return
-                take(waiting, message)
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        group = next_group(waiting)
-        if len(group) == 1:
-            task = group[0]
-            conn.send(Started(task.job_id, time.time()))
-            conn.send(replace(run_task(task), job_id=task.job_id))
-        else:
-            # One message for the group's start and one for its outcomes: one hand-over each.
-            at = time.time()
-            conn.send(tuple(Started(task.job_id, at) for task in group))
-            conn.send(tuple(run_group(group)))
-
-
 def next_group(waiting: deque[Task]) -> list[Task]:
     """The next task, with the groupable tasks of its backend right behind it (see
     ``groupable``): they start together and share their simulator calls."""
@@ -365,54 +330,6 @@ def next_group(waiting: deque[Task]) -> list[Task]:
     ):
         group.append(waiting.popleft())
     return group
-
-
-def warm_up() -> None:
-    """Import, before the first task, what every sampler job needs: Qiskit, the sampler's
-    modules, and the transpiler's stage plugins, which the first transpile would load (they
-    import all of qiskit-ibm-runtime: the largest part of a worker's start)."""
-    import qiskit  # noqa: F401
-    from qiskit.transpiler.preset_passmanagers.plugin import PassManagerStagePluginManager
-
-    import qjob_tui.service.programs.sampler
-    import qjob_tui.service.programs.sampler_run
-    import qjob_tui.wire.sampler_results  # noqa: F401
-
-    PassManagerStagePluginManager()
-    # Only a speed-up: should its jobs fail (a --job-memory too small for them), the first
-    # real job fails in its own words.
-    with contextlib.suppress(Exception):
-        first_use()
-
-
-# A circuit unlike any a job sends (a one-qubit flip), for the warm-up's own jobs.
-_WARM_UP_CIRCUIT = (
-    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nx q[0];\nmeasure q -> c;\n'
-)
-_WARM_UP_BACKEND = "warm-up"
-
-
-def first_use() -> list[Outcome]:
-    """Run one tiny sampler job alone and two as a group, then forget their circuits and
-    backend; return their outcomes.
-
-    A worker's first job cost ~100 ms more than the next ones, none of it its own: the
-    transpiler's first ``isinstance`` checks of each pass against abstract classes fill
-    Python's caches, and the sampler loads modules on first use. These jobs pay it before the
-    worker says it is ready, and leave nothing a later job could find in a cache.
-    """
-    from qjob_tui.service.programs import circuit_cache
-    from qjob_tui.service.simulators import forget_backend
-    from qjob_tui.wire.sampler_params import encode_sampler_params
-
-    spec = BackendSpec(name=_WARM_UP_BACKEND, kind="basic", num_qubits=1, simulator=True)
-    params = json.dumps(encode_sampler_params([_WARM_UP_CIRCUIT], 1))
-    tasks = [Task(f"warm-up-{n}", ProgramId.SAMPLER, params, spec) for n in range(3)]
-    try:
-        return [run_task(tasks[0]), *run_group(tasks[1:])]
-    finally:
-        circuit_cache.forget_all()
-        forget_backend(_WARM_UP_BACKEND)
 
 
 def take(waiting: deque[Task], message: object) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from qjob_tui.service import worker
+from qjob_tui.service.warm_up import import_for_jobs
 from qjob_tui.service.worker import Outcome, Task, run_task
 
 
@@ -15,7 +15,7 @@ def run_on_worker(task: Task) -> Outcome:
 
 
 def warm_up() -> None:
-    """Ready a Dask worker as the service readies its own (``worker.warm_up``): Qiskit and the
-    transpiler's plugins imported, first uses paid, before its first job."""
+    """Import for jobs on a Dask worker, which would otherwise make its first job wait. No
+    warm-up jobs: a worker may already run a job in another thread, whose caches they empty."""
     warnings.simplefilter("ignore")
-    worker.warm_up()
+    import_for_jobs()
