@@ -20,16 +20,21 @@ _READ = 4096
 
 _lock = threading.Lock()
 _pool = bytearray()
-_pool_pid = 0  # a forked child must not hand out its parent's ids
+
+
+def _forget_in_child() -> None:
+    """A forked child must not hand out its parent's ids, nor wait on a lock held at the fork."""
+    global _lock
+    _lock = threading.Lock()
+    _pool.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def new_id(prefix: str) -> str:
     """``prefix`` and 19 random characters of ``ALPHABET``."""
-    global _pool_pid
     with _lock:
-        if _pool_pid != os.getpid():
-            _pool.clear()
-            _pool_pid = os.getpid()
         if len(_pool) < _BYTES_PER_ID:
             _pool.extend(os.urandom(_READ))
         chunk = bytes(_pool[:_BYTES_PER_ID])
