@@ -294,3 +294,14 @@ def test_the_service_and_the_relay_stream_one_shape(row: JobRow, job: Job) -> No
     assert set(service) == set(relay) == {"id", "status", "changed", "job", "metrics"}
     assert service["status"] == service["job"]["status"]
     assert relay["status"] == relay["job"]["status"]
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+    )
+)
+def test_iso_is_fixed_width_utc_and_reads_back(moment: datetime) -> None:
+    text = rest.iso(moment)
+    assert text is not None and len(text) == len("2026-12-07T06:20:51.612653Z"), text
+    assert text.endswith("Z") and isoparse(text) == moment
