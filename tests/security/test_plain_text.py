@@ -17,7 +17,9 @@ async def test_notifications_are_plain_text_whoever_sends_them() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         app.notify(HOSTILE)
-        app.screen.notify(HOSTILE, markup=True)  # a widget's notify asks for markup: refused
+        # A widget's notify asks for markup: refused. (Other words: the same notice twice is
+        # shown once.)
+        app.screen.notify(f"{HOSTILE} again", markup=True)
         await pilot.pause()
         shown = list(app._notifications)
         assert len(shown) >= 2
