@@ -402,3 +402,45 @@ def test_any_authorization_bytes_get_a_4xx(
             while chunk := c.recv(65536):
                 answer += chunk
         assert 400 <= int(answer.split(b" ", 2)[1]) < 500, answer[:300]
+
+
+@pytest.mark.parametrize("target", ["service", "relay"])
+@pytest.mark.parametrize("pieces", [1, 40], ids=["at-once", "in-pieces"])
+def test_a_request_head_over_the_bound_is_refused_and_closed(
+    service: ServiceProcess, relay: str, target: str, pieces: int
+) -> None:
+    """A head of 100 KiB (one long header), sent at once or in pieces, is answered 431 and its
+    connection closed: the parser would otherwise hold all of it, however large."""
+    port, path = (
+        (service.port, "/api/v1/version")
+        if target == "service"
+        else (
+            port_of(relay),
+            "/sources",
+        )
+    )
+    head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ".encode() + b"a" * 100 * 1024
+    source = (fresh_address(), 0)
+    with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=source) as conn:
+        size = -(-len(head) // pieces)
+        try:
+            for start in range(0, len(head), size):
+                conn.sendall(head[start : start + size])
+        except OSError:
+            pass  # closed while sending: the answer is read below
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:300]
+
+
+def test_a_body_sent_with_its_head_is_not_counted_as_head(service: ServiceProcess) -> None:
+    """A large body in the same bytes as its head is a body: a 400 for what it says, not 431."""
+    body = b'{"program_id": "sampler", "params": {"x": "' + b"b" * 300 * 1024 + b'"}}'
+    request = (
+        b"POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+    answer = raw_request(service.port, request)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
