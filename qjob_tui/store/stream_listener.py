@@ -16,7 +16,7 @@ import random
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qjob_tui.api.client import JobClient
-from qjob_tui.api.errors import ApiError, Unsupported
+from qjob_tui.api.errors import ApiError, NoAnswer, Unsupported
 from qjob_tui.model import Job
 from qjob_tui.store.changes import ChangeSet, SourceHealth
 from qjob_tui.store.state import Delta, SourceState
@@ -38,6 +38,8 @@ class Followed(Protocol):
     def publish(self, changes: ChangeSet, state: SourceState) -> None: ...
 
     def health_noted(self, **fields: Any) -> None: ...
+
+    def not_answering(self, why: str) -> None: ...
 
     def wake(self) -> None: ...
 
@@ -88,6 +90,9 @@ class StreamListener:
                 self.supported = False
                 self._set_live(False)
                 return
+            except NoAnswer as exc:  # took the stream, then went silent: stopped or hung
+                log.info("stream of %s went silent: %s", self.poller.name, exc)
+                self.poller.not_answering(str(exc))
             except ApiError as exc:
                 log.info("stream of %s broke: %s", self.poller.name, exc)
             except Exception:  # a bug must not end the listener silently
