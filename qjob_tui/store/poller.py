@@ -371,6 +371,13 @@ class SourcePoller:
             self.health = health
             self.publish(ChangeSet(health=(health,)), self.state)
 
+    def streaming_changed(self) -> None:
+        """The stream opened or broke: poll now, and say the pace that follows (a slow
+        reconcile, or the usual pace again) at once, not after the round."""
+        now = datetime.now(UTC)
+        self.health_noted(streaming=self.stream.live, interval=self._interval(), next_poll=now)
+        self.wake()
+
     def not_answering(self, why: str) -> None:
         """The source took a request and has said nothing for longer than it may (a request
         past its timeout, a live stream past its keep-alive): stale from now, not after the

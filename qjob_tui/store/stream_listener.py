@@ -41,7 +41,7 @@ class Followed(Protocol):
 
     def not_answering(self, why: str) -> None: ...
 
-    def wake(self) -> None: ...
+    def streaming_changed(self) -> None: ...
 
     def backends_due(self) -> None: ...
 
@@ -142,11 +142,9 @@ class StreamListener:
         if self.live == live:
             return
         self.live = live
-        poller = self.poller
-        poller.health_noted(streaming=live)
         # Opened: catch up on what happened before it (and re-arm the slow reconcile).
         # Broken: poll now, and at the usual pace from then on.
-        poller.wake()
+        self.poller.streaming_changed()
 
     def _set_upstream(self, upstream: UpstreamHealth) -> None:
         """A relay's source: show its upstream's health beside the relay's own."""
