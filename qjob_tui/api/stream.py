@@ -2,7 +2,9 @@
 
 The local service and the relay offer it (see ``service/stream.py`` for the events); IBM Quantum
 does not, and answers 404, which ``changes`` raises as ``Unsupported`` so the store keeps
-polling. A stream that breaks raises ``NetworkError``; the caller falls back to polling.
+polling. A stream that breaks raises ``NetworkError``; the caller falls back to polling. One
+that stays silent past the keep-alive period its server announced (in the hello) and one request
+timeout raises ``NoAnswer``: the server took it and stopped answering (stopped, hung).
 """
 
 from __future__ import annotations
