@@ -237,9 +237,10 @@ ROOM = 1 << 20
 
 def has_room(folder: Path, size: int = ROOM) -> bool:
     """Whether ``size`` bytes can be taken in ``folder`` now: a file is given them, then goes.
-    Allocated, not written, where the file system can (``posix_fallocate``); blocking."""
+    Allocated, not written, where the file system can (``posix_fallocate``); a file without a
+    name where it can (``O_TMPFILE``), so that a kill leaves nothing behind; blocking."""
     try:
-        fd, name = tempfile.mkstemp(prefix=".room-", dir=folder)
+        fd, name = _scratch_file(folder)
     except OSError:
         return False
     try:
@@ -257,8 +258,20 @@ def has_room(folder: Path, size: int = ROOM) -> bool:
         return False
     finally:
         os.close(fd)
-        with suppress(OSError):
-            os.unlink(name)
+        if name is not None:
+            with suppress(OSError):
+                os.unlink(name)
+
+
+def _scratch_file(folder: Path) -> tuple[int, str | None]:
+    """A file open for writing in ``folder``, and its name: none where it can have none."""
+    if hasattr(os, "O_TMPFILE"):
+        try:
+            return os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600), None
+        except OSError as exc:
+            if exc.errno in _NO_ROOM:
+                raise
+    return tempfile.mkstemp(prefix=".room-", dir=folder)
 
 
 class StorageFull(Exception):
