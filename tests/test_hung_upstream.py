@@ -29,10 +29,10 @@ SLOW = 3600.0
 VIEWER = "viewer-token-0123456789"
 # The longest a hung source may still read as answering: the quiet before the next sign of
 # life is due (a poll, or a keep-alive on a live stream), then one request timeout. Waits get
-# twice that, for a busy machine; the old rule (five tries of each request, a 45 s silence on
-# a stream) took several times the timeout, and a minute and more on a stream.
-POLLED = 2 * (REFRESH + TIMEOUT)
-STREAMED = 2 * (KEEPALIVE + TIMEOUT)
+# three times that, for a busy machine; the old rule took longer still: five tries of each
+# request and their backoffs (at least 13 s here), or a fixed 45 s of silence on a stream.
+POLLED = 3 * (REFRESH + TIMEOUT)
+STREAMED = 3 * (KEEPALIVE + TIMEOUT)
 RECOVERED = 60.0  # after SIGCONT: the tries in flight end, the stream opens again
 
 
