@@ -211,6 +211,7 @@ SERVER_OPTIONS: dict[str, dict[str, tuple[list[str], list[str]]]] = {
         "--port": (["0"], ["65536", "port"]),
         "--refresh": (["2"], ["0", "nan", "99999"]),
         "--idle-timeout": (["60"], ["nan", "-1", "inf"]),
+        "--timeout": (["5"], ["0", "nan", "-1", "1e300"]),
         "--max-sessions": (["3"], ["0", "-1"]),
         "--host": (["127.0.0.1"], ["0.0.0.0"]),
         "--source": ([], ["http://[::1", "http://127.0.0.1:99999", "nosuch"]),

@@ -87,6 +87,7 @@ def test_a_source_before_the_command_is_the_one_acted_on(
         ("serve", "--latency-scale", "nan"),
         ("serve", "--latency-scale", "inf"),
         ("relay", "--idle-timeout", "nan"),
+        ("relay", "--timeout", "1e300"),
         ("demo", "--source", "http://[::1"),
         ("ls", "--refresh", "5"),
         ("--refresh", "5", "ls"),

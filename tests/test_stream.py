@@ -250,3 +250,17 @@ async def test_no_stream_on_a_server_without_one() -> None:
             assert ("GET", "/stream") in [(m, p) for m, p, _ in fake.requests]
         finally:
             await store.stop()
+
+
+def test_a_stream_is_held_to_the_keepalive_its_server_announces() -> None:
+    """The hello says how often an idle stream hears from the server; a server that does not
+    say (an older qjob-tui) or says nonsense is held to the period it always kept."""
+    from qjob_tui.api.stream import UNANNOUNCED_KEEPALIVE, keepalive_of
+    from qjob_tui.wire import rest
+
+    assert keepalive_of(json.dumps(rest.hello_body())) == rest.KEEPALIVE
+    assert keepalive_of(json.dumps(rest.hello_body("lab"))) == rest.KEEPALIVE
+    unsaid = ('{"version": 1}', '{"keepalive": true}', '{"keepalive": -5}', '{"keepalive": 1e9}')
+    broken = ("[]", "not json", '"text"', '{"keepalive": "5"}')
+    for hello in (*unsaid, *broken):
+        assert keepalive_of(hello) == UNANNOUNCED_KEEPALIVE

@@ -24,6 +24,7 @@ from qjob_tui.api.errors import (
     mask,
 )
 from qjob_tui.api.source import IBM, LOCAL, Source
+from qjob_tui.api.timeouts import READ_TIMEOUT
 from qjob_tui.model import (
     Backend,
     InstanceUsage,
@@ -133,7 +134,7 @@ class JobClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         policy: RetryPolicy | None = None,
-        read_timeout: float = 30.0,
+        read_timeout: float = READ_TIMEOUT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         progress: Callable[[str], None] | None = None,
     ) -> None:
@@ -168,6 +169,11 @@ class JobClient:
 
     def __repr__(self) -> str:
         return f"JobClient({self.source!r})"
+
+    @property
+    def read_timeout(self) -> float:
+        """Seconds one try of a request waits for an answer: past it, the source is silent."""
+        return self._read_timeout
 
     @property
     def stats(self) -> RequestStats:

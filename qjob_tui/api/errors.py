@@ -59,6 +59,11 @@ class NetworkError(ApiError):
     """The service could not be reached: refused, timed out, reset, DNS."""
 
 
+class NoAnswer(NetworkError):
+    """The service took the request and then said nothing for longer than it may (a stopped
+    or hung server): it is not answering, whatever a later try brings."""
+
+
 class InvalidSource(ApiError):
     """The source's own URL, port or credentials cannot make a request (a port out of range, a
     token no header can carry): a mistake of the settings, which no retry can mend."""

@@ -39,13 +39,12 @@ from qjob_tui.api.errors import (
     mask,
 )
 from qjob_tui.api.server_clock import ServerClock
+from qjob_tui.api.timeouts import CONNECT_TIMEOUT, READ_TIMEOUT
 from qjob_tui.text import counted
 from qjob_tui.wire import rest
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 MAX_TRIES = 5
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 30.0
 PROGRESS_EVERY = 10.0
 
 

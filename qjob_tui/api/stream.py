@@ -2,18 +2,28 @@
 
 The local service and the relay offer it (see ``service/stream.py`` for the events); IBM Quantum
 does not, and answers 404, which ``changes`` raises as ``Unsupported`` so the store keeps
-polling. A stream that breaks raises ``NetworkError``; the caller falls back to polling.
+polling. A stream that breaks raises ``NetworkError``; the caller falls back to polling. One
+that stays silent past the keep-alive period its server announced (in the hello) and one request
+timeout raises ``NoAnswer``: the server took it and stopped answering (stopped, hung).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qjob_tui.api import parse
-from qjob_tui.api.errors import ApiError, BadResponse, NetworkError, NotFound, Unsupported
+from qjob_tui.api.errors import (
+    ApiError,
+    BadResponse,
+    NetworkError,
+    NoAnswer,
+    NotFound,
+    Unsupported,
+)
 from qjob_tui.model import Job
 from qjob_tui.text import one_line
 from qjob_tui.wire import rest
@@ -23,8 +33,8 @@ if TYPE_CHECKING:
 
     from qjob_tui.api.http import Requester
 
-# The server sends a comment at least every 15 s; silence for this long means a dead stream.
-SILENCE_TIMEOUT = 45.0
+# How often a server that does not say (an older qjob-tui) sends a comment on an idle stream.
+UNANNOUNCED_KEEPALIVE = 15.0
 MAX_EVENT_BYTES = 1_000_000
 
 
@@ -103,10 +113,45 @@ async def _events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
             data.append(value)
 
 
-async def _counted_lines(response: httpx.Response, http: Requester) -> AsyncIterator[str]:
-    async for line in response.aiter_lines():
-        http.stats.bytes_received += len(line) + 1
-        yield line
+def keepalive_of(hello: str) -> float:
+    """How often the server said it sends a sign of life on an idle stream (in its hello)."""
+    try:
+        said = json.loads(hello).get("keepalive")
+    except (ValueError, AttributeError):
+        said = None
+    if isinstance(said, int | float) and not isinstance(said, bool) and 0 < said <= 60:
+        return float(said)
+    return UNANNOUNCED_KEEPALIVE
+
+
+class _Heard:
+    """The stream's lines, as long as the server keeps to its word: a sign of life (an event
+    or a keep-alive comment) at least every keep-alive period, give or take one request
+    timeout. A server that accepted the stream and then went silent (stopped, hung) is said
+    as ``NoAnswer``, long before the connection's own timeout would tell."""
+
+    def __init__(self, http: Requester) -> None:
+        self.http = http
+        self.limit = http.read_timeout  # until the hello, which comes at once
+
+    def hello(self, data: str) -> None:
+        self.limit = keepalive_of(data) + self.http.read_timeout
+
+    async def lines(self, response: httpx.Response) -> AsyncIterator[str]:
+        lines = aiter(response.aiter_lines())
+        while True:
+            try:
+                async with asyncio.timeout(self.limit):
+                    line = await anext(lines)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise NoAnswer(
+                    f"not answering: nothing on the change stream within {self.limit:g} s",
+                    source=self.http.source,
+                ) from None
+            self.http.stats.bytes_received += len(line) + 1
+            yield line
 
 
 async def job_changes(
@@ -115,8 +160,10 @@ async def job_changes(
     """Follow ``GET /stream`` until it ends; first ``StreamOpened``, then the changes."""
     import httpx
 
+    # httpx's own limit is a backstop: ``_Heard`` holds the server to the period it said.
+    longest = UNANNOUNCED_KEEPALIVE + http.read_timeout
     try:
-        async with http.stream("GET", rest.STREAM, read_timeout=SILENCE_TIMEOUT) as response:
+        async with http.stream("GET", rest.STREAM, read_timeout=longest) as response:
             if response.status_code in (404, 405):
                 raise Unsupported("this server offers no change stream", source=source)
             if response.status_code >= 400:
@@ -124,8 +171,10 @@ async def job_changes(
                 raise http.error_for(response)
             if not response.headers.get("content-type", "").startswith("text/event-stream"):
                 raise Unsupported("GET /stream is not an event stream here", source=source)
-            async for event, data in _events(_counted_lines(response, http)):
+            heard = _Heard(http)
+            async for event, data in _events(heard.lines(response)):
                 if event == rest.HELLO_EVENT:
+                    heard.hello(data)
                     yield StreamOpened()
                 elif event in (rest.JOB_EVENT, rest.HEALTH_EVENT):
                     try:
@@ -141,7 +190,9 @@ async def job_changes(
     except ApiError:
         raise
     except httpx.TimeoutException:
-        raise NetworkError("the change stream went silent", source=source) from None
+        raise NoAnswer(
+            f"not answering: no answer on the change stream within {longest:g} s", source=source
+        ) from None
     except httpx.HTTPError as exc:
         reason = type(exc).__name__
         raise NetworkError(f"the change stream broke ({reason})", source=source) from None

@@ -42,6 +42,20 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def request_timeout(text: str) -> float:
+    """Seconds a request waits for an answer: above 0, at most an hour (as
+    ``$QJOB_TUI_TIMEOUT``); a longer wait would only hide a server that stopped answering."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 3600):
+        raise argparse.ArgumentTypeError(
+            f"a request timeout is above 0 and at most 3600 s: {text!r}"
+        )
+    return value
+
+
 def port(text: str) -> int:
     """A TCP port, 0..65535 (0: any free one)."""
     try:

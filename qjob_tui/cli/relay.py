@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from qjob_tui import locations
-from qjob_tui.cli.arg_types import port, positive_int, positive_seconds, refresh
+from qjob_tui.api.timeouts import READ_TIMEOUT
+from qjob_tui.cli.arg_types import port, positive_int, positive_seconds, refresh, request_timeout
 
 DEFAULT_PORT = 8766
 
@@ -42,6 +43,14 @@ def add_relay_parser(commands: Any) -> None:
         type=refresh,
         metavar="SECONDS",
         help="poll interval, active jobs",
+    )
+    relay.add_argument(
+        "--timeout",
+        type=request_timeout,
+        default=READ_TIMEOUT,
+        metavar="SECONDS",
+        help="how long each upstream request waits for an answer; a source silent for longer "
+        f"reads as not answering (default {READ_TIMEOUT:g})",
     )
     relay.add_argument(
         "--ssh", type=port, metavar="PORT", help="also serve a dashboard per SSH session"
@@ -163,6 +172,7 @@ def run_relay_command(args: argparse.Namespace) -> int:
                 log_level=args.log_level,
                 also=also,
                 web=web,
+                read_timeout=args.timeout,
             )
         )
     except OSError as exc:

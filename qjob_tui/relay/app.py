@@ -113,8 +113,15 @@ class RelayStreams:
         for source in changes.switched:  # another server at that address: nothing of the old
             self._sent = {key: job for key, job in self._sent.items() if key[0] != source}
         for health in changes.health:
-            # Only news worth a viewer's bytes: not every poll's new "last success".
-            summary = (health.ok, health.stale, health.streaming, health.last_error)
+            # Only news worth a viewer's bytes: not every poll's new "last success", but each
+            # change of the pace the relay keeps (the interval it tells).
+            summary = (
+                health.ok,
+                health.stale,
+                health.streaming,
+                health.last_error,
+                health.interval,
+            )
             if self._health.get(health.source) != summary:
                 self._health[health.source] = summary
                 events.setdefault(health.source, []).append(self.health_event(health.source))

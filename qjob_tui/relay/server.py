@@ -15,6 +15,7 @@ import uvicorn
 
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.source import Source
+from qjob_tui.api.timeouts import READ_TIMEOUT
 from qjob_tui.edge.connections import uvicorn_limits
 from qjob_tui.edge.listen import bind, is_loopback
 from qjob_tui.edge.shutdown import StreamsFirstServer
@@ -79,11 +80,14 @@ async def run_relay(
     log_level: str = "warning",
     also: Callable[[str], Awaitable[None]] | None = None,
     web: WebSettings | None = None,
+    read_timeout: float = READ_TIMEOUT,
 ) -> int:
     """Serve until interrupted. ``door`` decides every caller's role, at the API and the
     browser's page alike (and at the SSH door, which ``also(url)`` runs beside the server);
-    with ``web``, the dashboard in a browser is served at ``/``."""
-    store = JobStore([JobClient(source) for source in sources], config)
+    with ``web``, the dashboard in a browser is served at ``/``. Each upstream request waits
+    ``read_timeout`` seconds for an answer; a source silent for longer reads as not answering."""
+    clients = [JobClient(source, read_timeout=read_timeout) for source in sources]
+    store = JobStore(clients, config)
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     url = relay_url(bound_host, bound_port)

@@ -477,8 +477,9 @@ class JobRoutes:
 
     async def health(self, request: Request) -> Response:
         """Whether the service can run jobs now: degraded while its Dask cluster is away or
-        its disk refuses writes (then ``reason`` says how much room is left, and where)."""
-        failing = self.scheduler.writer.failing
+        its disk refuses writes (then ``reason`` says how much room is left, and where). A
+        disk known full is tried again as this is asked, so space that came back shows."""
+        failing = await self.scheduler.writer.recheck()
         storage = {"status": "degraded", "reason": str(failing)} if failing else {}
         if self.cluster is None:
             return JSONResponse({"status": "ok", "engine": "processes", **storage})

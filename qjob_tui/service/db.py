@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -227,6 +229,49 @@ def storage_failure(exc: BaseException) -> bool:
         text = str(exc).lower()
         return "disk is full" in text or "disk i/o error" in text
     return isinstance(exc, OSError) and exc.errno in _NO_ROOM
+
+
+# A data folder with less room than this is full: one submit alone may need more.
+ROOM = 1 << 20
+
+
+def has_room(folder: Path, size: int = ROOM) -> bool:
+    """Whether ``size`` bytes can be taken in ``folder`` now: a file is given them, then goes.
+    Allocated, not written, where the file system can (``posix_fallocate``); a file without a
+    name where it can (``O_TMPFILE``), so that a kill leaves nothing behind; blocking."""
+    try:
+        fd, name = _scratch_file(folder)
+    except OSError:
+        return False
+    try:
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except (AttributeError, OSError) as exc:  # no fallocate here (macOS, some mounts)
+            if isinstance(exc, OSError) and exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                return False
+            chunk = b"\0" * (1 << 16)
+            for _ in range(0, size, len(chunk)):
+                os.write(fd, chunk)
+            os.fsync(fd)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+        if name is not None:
+            with suppress(OSError):
+                os.unlink(name)
+
+
+def _scratch_file(folder: Path) -> tuple[int, str | None]:
+    """A file open for writing in ``folder``, and its name: none where it can have none."""
+    if hasattr(os, "O_TMPFILE"):
+        try:
+            return os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600), None
+        except OSError as exc:
+            if exc.errno in _NO_ROOM:
+                raise
+    return tempfile.mkstemp(prefix=".room-", dir=folder)
 
 
 class StorageFull(Exception):

@@ -12,7 +12,9 @@ ends, is re-queued) are kept, at the head of the queue and in their order, and t
 with a growing pause until the disk takes them: once space is back, every job moves on where
 it was, without a restart. A client's write (a submit, a cancel) is refused with
 ``StorageFull`` instead (answered 507): at once while job changes wait for space, else after
-its own try, so the first write after space is back succeeds and clears ``failing``.
+its own try, so the first write after space is back succeeds and clears ``failing``. Asked
+whether the disk takes writes (``GET /health``), a writer that knows it full and has nothing
+waiting checks again (``recheck``): the answer is the disk's now, not its last.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from qjob_tui.service.db import Database, StorageFull, storage_failure
+from qjob_tui.service.db import Database, StorageFull, has_room, storage_failure
 
 T = TypeVar("T")
 log = logging.getLogger("qjob_tui.service")
@@ -59,6 +61,7 @@ class GroupWriter:
         self.writes = 0
         # Why writes fail now (the disk is full), None while they succeed: GET /health says it.
         self.failing: StorageFull | None = None
+        self._recheck: asyncio.Future[Any] | None = None  # one at a time, for every asker
 
     def write(
         self, write: Callable[[sqlite3.Connection], T], *, retry: bool = True
@@ -78,6 +81,26 @@ class GroupWriter:
         if self._flusher is None or self._flusher.done():
             self._flusher = loop.create_task(self._flush(), name="group-writer")
         return future
+
+    async def recheck(self) -> StorageFull | None:
+        """Why writes fail now, checked again if the disk was full. While job changes wait
+        for space, their own retries are the check; callers at once share one try."""
+        if self.failing is not None and not self._queued and not self._stopping:
+            if self._recheck is None or self._recheck.done():
+                self._recheck = asyncio.ensure_future(self._try_again())
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._recheck)
+        return self.failing
+
+    async def _try_again(self) -> None:
+        """Room for a write (``ROOM`` bytes can be taken), then one write that changes
+        nothing, through the queue like any other: it clears ``failing`` if it commits."""
+        folder = self.db.path.parent
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(self.executor, has_room, folder):
+            self.failing = await loop.run_in_executor(self.executor, StorageFull, folder)
+            return
+        await self.write(_same_version, retry=False)
 
     async def drain(self) -> None:
         """Wait until everything queued so far is committed, or refused if the disk is full
@@ -122,6 +145,12 @@ class GroupWriter:
                     queued.future.set_exception(result)
                 else:
                     queued.future.set_result(result)
+
+
+def _same_version(conn: sqlite3.Connection) -> None:
+    """A write that changes nothing and still needs the disk: SQLite rewrites its header."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.execute(f"PRAGMA user_version = {int(version)}")
 
 
 def _fail(group: list[_Queued], exc: Exception) -> None:

@@ -56,7 +56,8 @@ class SourceHealth:
 
     @property
     def stale(self) -> bool:
-        """True when what is shown may be out of date: the last poll failed."""
+        """True when what is shown may be out of date: the last poll failed, or the source
+        has left a request (or its live stream) unanswered past the request timeout."""
         return self.failures > 0
 
 

@@ -109,6 +109,7 @@ class SourcePoller:
         self.paused = False
         self.polls = 0
         self._hard_failures = 0  # rounds in a row that got no answer at all
+        self._unanswered = False  # said "not answering" since the last round ended
         self._stopped = False
         self._wake = asyncio.Event()
         self._next_places = 0.0
@@ -326,6 +327,7 @@ class SourcePoller:
 
     def _succeeded(self) -> float:
         self._hard_failures = 0
+        self._unanswered = False
         delay = self._interval()
         now = datetime.now(UTC)
         self.health = replace(
@@ -348,8 +350,10 @@ class SourcePoller:
             self.health,
             last_error=str(error),
             last_error_at=now,
-            failures=self.health.failures + 1,
+            # A silence already said counted this round's failure.
+            failures=self.health.failures + (0 if self._unanswered else 1),
         )
+        self._unanswered = False
         limited = next((e for e in work.errors if isinstance(e, RateLimited)), None)
         if work.answered == 0 or isinstance(error, NetworkError):
             self._hard_failures += 1
@@ -373,6 +377,27 @@ class SourcePoller:
             self.health = health
             self.publish(ChangeSet(health=(health,)), self.state)
 
+    def streaming_changed(self) -> None:
+        """The stream opened or broke: poll now, and say the pace that follows (a slow
+        reconcile, or the usual pace again) at once, not after the round."""
+        now = datetime.now(UTC)
+        self.health_noted(streaming=self.stream.live, interval=self._interval(), next_poll=now)
+        self.wake()
+
+    def not_answering(self, why: str) -> None:
+        """The source took a request and has said nothing for longer than it may (a request
+        past its timeout, a live stream past its keep-alive): stale from now, not after the
+        tries and backoffs still to come. A round's end says what comes next."""
+        if self._unanswered:
+            return
+        self._unanswered = True
+        self.health_noted(
+            last_error=why,
+            last_error_at=datetime.now(UTC),
+            failures=self.health.failures + 1,
+            next_poll=None,  # the round in flight is still trying
+        )
+
     def set_paused(self, paused: bool) -> ChangeSet:
         """Pause or resume polling; the health change to announce."""
         self.paused = paused
@@ -385,7 +410,12 @@ class SourcePoller:
 
     async def _ask(self, work: _Round, request: Awaitable[T]) -> T | None:
         """One request: its answer, or None with the error noted. A source that is down or
-        rate limiting ends the round (``_Abort``): asking more would only make it worse."""
+        rate limiting ends the round (``_Abort``): asking more would only make it worse. One
+        left unanswered for the client's request timeout makes the source read as not
+        answering at once, while the request is tried again."""
+        waited = self.client.read_timeout
+        silent = ApiError(f"not answering: no answer within {waited:g} s", source=self.name)
+        watch = asyncio.get_running_loop().call_later(waited, self.not_answering, str(silent))
         try:
             answer = await request
         except NotFound:
@@ -396,6 +426,8 @@ class SourcePoller:
         except ApiError as exc:
             work.errors.append(exc)
             return None
+        finally:
+            watch.cancel()
         if self.identity is not None and self.answered_by_another():
             await self._switch(work)  # this answer is not the known server's: dropped
         if work.state is not self.state:

@@ -16,7 +16,7 @@ import random
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qjob_tui.api.client import JobClient
-from qjob_tui.api.errors import ApiError, Unsupported
+from qjob_tui.api.errors import ApiError, NoAnswer, Unsupported
 from qjob_tui.model import Job
 from qjob_tui.store.changes import ChangeSet, SourceHealth
 from qjob_tui.store.state import Delta, SourceState
@@ -39,7 +39,9 @@ class Followed(Protocol):
 
     def health_noted(self, **fields: Any) -> None: ...
 
-    def wake(self) -> None: ...
+    def not_answering(self, why: str) -> None: ...
+
+    def streaming_changed(self) -> None: ...
 
     def backends_due(self) -> None: ...
 
@@ -88,6 +90,9 @@ class StreamListener:
                 self.supported = False
                 self._set_live(False)
                 return
+            except NoAnswer as exc:  # took the stream, then went silent: stopped or hung
+                log.info("stream of %s went silent: %s", self.poller.name, exc)
+                self.poller.not_answering(str(exc))
             except ApiError as exc:
                 log.info("stream of %s broke: %s", self.poller.name, exc)
             except Exception:  # a bug must not end the listener silently
@@ -137,11 +142,9 @@ class StreamListener:
         if self.live == live:
             return
         self.live = live
-        poller = self.poller
-        poller.health_noted(streaming=live)
         # Opened: catch up on what happened before it (and re-arm the slow reconcile).
         # Broken: poll now, and at the usual pace from then on.
-        poller.wake()
+        self.poller.streaming_changed()
 
     def _set_upstream(self, upstream: UpstreamHealth) -> None:
         """A relay's source: show its upstream's health beside the relay's own."""

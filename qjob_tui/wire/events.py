@@ -1,7 +1,8 @@
 """The change stream's wire format (``GET .../stream``), one copy for the service and the relay.
 
 Server-sent events: ``event: NAME`` and one ``data:`` line of compact JSON, then a blank line; a
-comment line every ``KEEPALIVE`` seconds on an idle stream, so that both ends see a dead peer.
+comment line every ``KEEPALIVE`` seconds on an idle stream (the hello says how often), so that
+both ends see a dead peer.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 
-KEEPALIVE = 15.0  # seconds between comment lines on an idle stream
+from qjob_tui.wire.rest import KEEPALIVE
+
 KEEPALIVE_LINE = b": keep-alive\n\n"
 
 

@@ -286,17 +286,19 @@ HELLO_EVENT = "hello"
 JOB_EVENT = "job"
 HEALTH_EVENT = "health"  # the relay's word on its upstream
 STREAM_VERSION = 1
+# Seconds between comment lines on an idle stream, said in the hello: a client that hears
+# nothing for this long plus its request timeout knows the server stopped answering.
+KEEPALIVE = 5.0
 # The fields of a job body whose change a job event names.
 CHANGE_FIELDS = ("status", "name", "tags", "backend", "usage", "estimated_running_time_seconds")
 
 
 def hello_body(source: str | None = None) -> dict[str, Any]:
     """The first event of a stream (the relay names the source it streams)."""
-    return (
-        {"version": STREAM_VERSION}
-        if source is None
-        else {"version": STREAM_VERSION, "source": source}
-    )
+    body: dict[str, Any] = {"version": STREAM_VERSION, "keepalive": KEEPALIVE}
+    if source is not None:
+        body["source"] = source
+    return body
 
 
 def change_summary(job: Mapping[str, Any]) -> dict[str, Any]:

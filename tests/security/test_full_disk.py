@@ -1,6 +1,6 @@
 """A full disk under the service's data: submits get 507 in IBM's error body, GET /health says
-degraded, and once space is back every acknowledged job finishes, in its order, without a
-restart. The disk is a real 2 MiB tmpfs (the test needs root to mount it)."""
+degraded until space is back, and then ok when asked; every acknowledged job finishes, in its
+order, without a restart. The disk is a real 2 MiB tmpfs (the test needs root to mount it)."""
 
 from __future__ import annotations
 
@@ -92,5 +92,27 @@ def test_a_full_disk_refuses_submits_and_loses_no_acknowledged_job(
             after = http.post("/jobs", json=sampler_body(shots=10))
             assert after.status_code == 200
             assert wait_status(http, after.json()["id"])["status"] == "Completed"
+    finally:
+        service.stop()
+
+
+def test_health_tells_the_disks_truth_when_asked(small_disk: Path, tmp_path: Path) -> None:
+    """Degraded while the disk is full, and ok as soon as space is back, asked with no job
+    write in between: nothing else would clear it (no job change waits to be written)."""
+    service = ServiceProcess(small_disk / "data")
+    service.log = tmp_path / "service.log"
+    service.start()
+    try:
+        with httpx.Client(base_url=service.url, timeout=30) as http:
+            assert http.get("/health").json()["status"] == "ok"
+            filler = _fill(small_disk, leave=0)
+            refused = http.post("/jobs", json=sampler_body(circuit=PADDED, shots=50))
+            assert refused.status_code == 507, refused.text  # a client's write: not retried
+            for _ in range(3):  # asked again while the disk is still full: still degraded
+                health = http.get("/health").json()
+                assert health["status"] == "degraded" and "disk is full" in health["reason"]
+            filler.unlink()  # space is back
+            assert http.get("/health").json() == {"status": "ok", "engine": "processes"}
+            assert http.get("/jobs", params={"limit": 1}).json()["count"] == 0  # nothing written
     finally:
         service.stop()
