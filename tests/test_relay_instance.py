@@ -85,3 +85,107 @@ def test_a_relay_source_says_who_answers_only_once_it_knows(tmp_path: Path) -> N
         assert "x-qjob-tui-instance" not in answer.headers
     finally:
         relay.stop()
+
+
+async def _until(viewer: JobStore, name: str, jobs: set[str], identity: str | None) -> None:
+    """Wait until the live viewer shows exactly ``jobs``, under ``identity`` if given."""
+    async with asyncio.timeout(90):
+        while {job.id for job in viewer.all_jobs()} != jobs or (
+            identity is not None and viewer.identity(name) != identity
+        ):
+            await asyncio.sleep(0.1)
+
+
+async def test_a_live_viewer_follows_upstream_switches_without_mixing_servers(
+    tmp_path: Path,
+) -> None:
+    """A viewer that streams from the relay while the upstream changes hands, and back: each
+    time it shows only the jobs of the server answering, and keeps each server's cache its
+    own (the relay's stream once carried the new server's jobs into the old one's state)."""
+    port = free_port()
+    name = f"127.0.0.1-{port}"
+    flags = ("--latency-scale", "0")
+    first = ServiceProcess(tmp_path / "first", *flags, port=port).start()
+    relay = RelayProcess(tmp_path / "relay", "--source", first.root, "--no-web", "--refresh", "0.2")
+    second: ServiceProcess | None = None
+    cache = tmp_path / "viewer-cache"
+    try:
+        with httpx.Client(base_url=first.url) as http:
+            old = {submit(http) for _ in range(2)}
+            for job_id in old:
+                wait_status(http, job_id)
+        relay.start()
+        source = Source.local(f"{relay.root}/sources/{name}/api/v1", None, name=name)
+        viewer = JobStore([JobClient(source)], StoreConfig(cache_dir=cache, interval=0.5))
+        await viewer.start()
+        try:
+            await _until(viewer, name, old, None)
+            first_identity = viewer.identity(name)
+
+            first.stop()
+            second = ServiceProcess(tmp_path / "second", *flags, port=port).start()
+            with httpx.Client(base_url=second.url) as http:
+                new = submit(http)
+                wait_status(http, new)
+            await _until(viewer, name, {new}, None)
+            assert viewer.identity(name) != first_identity
+
+            second.stop()
+            first = ServiceProcess(tmp_path / "first", *flags, port=port).start()
+            await _until(viewer, name, old, first_identity)
+        finally:
+            await viewer.stop()
+
+        # The first server's cache holds its own jobs only.
+        again = _viewer(relay, name, cache)
+        try:
+            await again.start(poll=False)
+            await again.poll_once()
+            assert {job.id for job in again.all_jobs()} == old
+        finally:
+            await again.stop()
+    finally:
+        relay.stop()
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+async def test_a_relay_ends_its_viewers_streams_when_the_upstream_changes_hands(
+    tmp_path: Path,
+) -> None:
+    """A stream opened under the first server's instance id never carries the second's jobs:
+    it ends, and a viewer opens it again under the new id."""
+    port = free_port()
+    name = f"127.0.0.1-{port}"
+    first = ServiceProcess(tmp_path / "first", "--latency-scale", "0", port=port).start()
+    relay = RelayProcess(tmp_path / "relay", "--source", first.root, "--no-web", "--refresh", "0.2")
+    second: ServiceProcess | None = None
+    try:
+        relay.start()
+        url = f"{relay.root}/sources/{name}/api/v1"
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=120)) as http:
+            while (await http.get(f"{url}/version")).status_code != 200:
+                await asyncio.sleep(0.1)
+            async with http.stream("GET", f"{url}/stream") as stream:
+                assert stream.status_code == 200
+                first_id = stream.headers["x-qjob-tui-instance"]
+                lines = stream.aiter_lines()
+                while "hello" not in await anext(lines):
+                    pass
+                first.stop()
+                second = ServiceProcess(tmp_path / "second", "--latency-scale", "0", port=port)
+                second.start()
+                with httpx.Client(base_url=second.url) as upstream:
+                    new = submit(upstream)
+                heard = [line async for line in lines]  # until the relay ends the stream
+            assert not any(new in line for line in heard), heard
+            reopened = await http.get(f"{url}/version")
+            assert reopened.status_code in (200, 503)
+            if reopened.status_code == 200:
+                assert reopened.json()["instance_id"] != first_id
+    finally:
+        relay.stop()
+        first.stop()
+        if second is not None:
+            second.stop()

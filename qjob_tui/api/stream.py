@@ -49,7 +49,11 @@ class JobChange:
 
 @dataclass(frozen=True)
 class StreamOpened:
-    """The server accepted the stream: from now on, changes come without polling."""
+    """The server accepted the stream: from now on, changes come without polling.
+    ``served_by``: the qjob-tui service instance that opened it (a relay's: its upstream's),
+    if it said; the stream's changes are that server's."""
+
+    served_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ async def job_changes(
             async for event, data in _events(heard.lines(response)):
                 if event == rest.HELLO_EVENT:
                     heard.hello(data)
-                    yield StreamOpened()
+                    yield StreamOpened(response.headers.get(rest.INSTANCE_HEADER))
                 elif event in (rest.JOB_EVENT, rest.HEALTH_EVENT):
                     try:
                         body = json.loads(data)

@@ -112,6 +112,11 @@ class RelayStreams:
         events: dict[str, list[bytes]] = {}
         for source in changes.switched:  # another server at that address: nothing of the old
             self._sent = {key: job for key, job in self._sent.items() if key[0] != source}
+            # A viewer's stream was opened under the old server's instance id: the new one's
+            # changes would land in the old one's state. Ended, it is opened again under the
+            # new id, which the viewer sees first.
+            for queue in self._queues.pop(source, set()):
+                end_stream(queue)
         for health in changes.health:
             # Only news worth a viewer's bytes: not every poll's new "last success", but each
             # change of the pace the relay keeps (the interval it tells).

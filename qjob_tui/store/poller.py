@@ -183,8 +183,12 @@ class SourcePoller:
 
     def answered_by_another(self) -> bool:
         """Whether the last answer came from a server other than the known one."""
+        return self.served_by_another(self.client.served_by)
+
+    def served_by_another(self, served_by: str | None) -> bool:
+        """Whether an answer that named ``served_by`` came from a server other than the
+        known one."""
         expected = instance_of(self.identity)
-        served_by = self.client.served_by
         if expected is None:
             # Known as IBM Quantum or a plain URL: only a qjob-tui service that says so (its
             # instance id) is another server; the next identification names it.

@@ -45,6 +45,10 @@ class Followed(Protocol):
 
     def backends_due(self) -> None: ...
 
+    def served_by_another(self, instance: str | None) -> bool: ...
+
+    def wake(self) -> None: ...
+
 
 log = logging.getLogger("qjob_tui.store")
 
@@ -111,10 +115,23 @@ class StreamListener:
         pending: list[JobChange] = []
         flush: asyncio.TimerHandle | None = None
         loop = asyncio.get_running_loop()
+        opened_by: str | None = None  # the server whose changes this stream carries
+
+        def another() -> bool:
+            """The stream is another server's than the state's: its changes are not the
+            state's. The poller finds out who answers now; the stream opens again after."""
+            known = self.poller.state.identity is not None  # else the first round names it
+            if not known or not self.poller.served_by_another(opened_by):
+                return False
+            pending.clear()
+            self.poller.wake()
+            return True
 
         def publish() -> None:
             nonlocal flush
             flush = None
+            if another():
+                return
             batch = pending[:]
             pending.clear()
             if self.poller.paused:
@@ -125,11 +142,16 @@ class StreamListener:
         try:
             async for item in self.poller.client.changes():
                 if isinstance(item, StreamOpened):
+                    opened_by = item.served_by
+                    if another():
+                        return
                     self._set_live(True)
                     continue
                 if isinstance(item, UpstreamHealth):
                     self._set_upstream(item)
                     continue
+                if another():
+                    return
                 pending.append(item)
                 if flush is None:
                     flush = loop.call_later(BATCH_SECONDS, publish)
