@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qjob_tui import locations
-from qjob_tui.text import has_hidden
+from qjob_tui.text import has_hidden, one_line
 
 REMOTE_VIEWER_VARIABLE = "QJOB_TUI_REMOTE_VIEWER"
 REMOTE_REASON = "this dashboard serves a remote viewer and writes no file on its host"
@@ -74,7 +74,10 @@ def save_target(
             "Not saved: a file name cannot hold control or invisible characters "
             "(tabs, escapes, bidi marks)"
         )
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # "~someone" who has no home here
+        raise SaveRefused(f"Not saved: {one_line(text, 60)} names no home folder here") from None
     if not path.is_absolute():
         path = root / path
     normal = Path(os.path.normpath(path))
@@ -101,7 +104,14 @@ def of_kind(target: SaveTarget, suffixes: Sequence[str]) -> SaveTarget:
     name = target.parts[-1].rstrip(".") or target.parts[-1]  # "jobs." is "jobs"
     if name.lower() in suffixes:  # ".csv": a hidden file named like an ending, never meant
         raise SaveRefused(f"Not saved: {name} is an ending alone; give a file name before it")
+    if name != name.rstrip() or not name.strip("."):  # "jobs .", "jobs.csv .", "...": mistypes
+        raise SaveRefused(
+            f"Not saved: {one_line(target.parts[-1], 60)!r} ends in a space or is dots alone; "
+            "give a file name"
+        )
     suffix = Path(name).suffix.lower()
+    if suffix and not Path(name).stem.strip("."):  # "..csv": a hidden file of dots
+        raise SaveRefused(f"Not saved: {name} has no name before its ending; {NAME_IT}")
     if suffix in suffixes or not suffix:
         return SaveTarget(target.root, (*target.parts[:-1], name + ("" if suffix else suffixes[0])))
     offered = " or ".join(filter(None, [", ".join(suffixes[:-1]), suffixes[-1]]))

@@ -50,6 +50,8 @@ def test_a_bare_or_relative_name_goes_into_the_downloads_folder(downloads: Path)
         "",
         "  ",
         "x\x00.csv",
+        "~nosuch-qjob-user",
+        "~nosuch-qjob-user/x.csv",
     ],
 )
 def test_names_outside_the_downloads_folder_are_refused(
@@ -165,4 +167,10 @@ def test_a_name_without_an_ending_gets_the_first_kinds(
 @pytest.mark.parametrize("typed", [".csv", "sub/.JSON"])
 def test_an_ending_alone_is_no_file_name(typed: str, downloads: Path) -> None:
     with pytest.raises(SaveRefused, match=r"is an ending alone; give a file name before it"):
+        of_kind(save_target(typed, downloads, LOCAL), (".csv", ".json"))
+
+
+@pytest.mark.parametrize("typed", ["jobs .", "jobs. .", "jobs.csv .", "...", "..csv", "..json"])
+def test_names_that_end_in_a_space_or_are_dots_are_refused(typed: str, downloads: Path) -> None:
+    with pytest.raises(SaveRefused, match="give a file name"):
         of_kind(save_target(typed, downloads, LOCAL), (".csv", ".json"))
