@@ -153,8 +153,8 @@ def test_cancel_a_queued_job_then_409(client: httpx.Client) -> None:
 
 
 def test_cancel_a_running_job_stops_it_and_frees_the_backend(client: httpx.Client) -> None:
-    # 200,000 shots at 0.8 ms each would run for minutes.
-    long = submit(client, backend="fake_cairo", shots=200_000)
+    # 100,000 shots (the device's most) at 0.8 ms each would run for over a minute.
+    long = submit(client, backend="fake_cairo", shots=100_000)
     wait_status(client, long, ("Running",))
     assert client.post(f"/jobs/{long}/cancel").status_code == 204
     job = wait_status(client, long, timeout=1.0)

@@ -419,19 +419,18 @@ class Scheduler:
         cost = row.details.get("cost")
         return cost if isinstance(cost, int) and cost > 0 else self.limits.default_seconds
 
-    async def _tasks_of(self, backend: str, head: str) -> tuple[list[Task], dict[str, JobRow]]:
-        """The batch's tasks, read in one go: its head (Running already) and the jobs handed
-        with it; jobs cancelled or deleted meanwhile drop out."""
+    async def _tasks_of(self, backend: str) -> tuple[list[Task], dict[str, JobRow]]:
+        """The batch's tasks, read in one go; jobs cancelled or deleted since they were
+        handed over drop out."""
         spec = self.backends[backend]
         handed = self._handed[backend]
-        ids = [head, *handed]
+        ids = list(handed)
         loaded = await self._blocking(self.db.tasks, ids)
         tasks: list[Task] = []
         rows: dict[str, JobRow] = {}
         for job_id in ids:
             found = loaded.get(job_id)
-            wanted = rest.RUNNING if job_id == head else rest.QUEUED
-            if found is None or found[0].status != wanted:
+            if found is None or found[0].status != rest.QUEUED:
                 if job_id in handed:
                     handed.remove(job_id)
                     self._forget(job_id)
@@ -445,15 +444,16 @@ class Scheduler:
             )
             tasks.append(task)
             rows[job_id] = row
-        kept = [task for task in tasks if task.job_id == head or task.job_id in handed]
+        kept = [task for task in tasks if task.job_id in handed]
         return kept, rows
 
     async def _lane(self, backend: str) -> None:
         """Run one batch on one worker: record each job's start and end as the worker says.
 
-        The batch's first job starts as soon as its worker has it, so it is Running from the
-        hand-over on (as a job handed over alone always was); the others from their worker's
-        ``Started``. Jobs the worker runs as a group start together, in one write.
+        Every job of the batch, its first included, is Running from its worker's ``Started``
+        on: a worker that is still starting (importing Qiskit) keeps it Queued, and its time
+        limit is not spent on that. Jobs the worker runs as a group start together, in one
+        write.
         """
         handed = self._handed[backend]
         records: list[asyncio.Future[Any]] = []
@@ -472,15 +472,7 @@ class Scheduler:
             self._job_over(backend, job_id, charged)
 
         try:
-            head = handed.pop(0)
-            if not await self._started(backend, [head]):
-                self._job_over(backend, head)  # cancelled or deleted since it was queued
-                return
-            tasks, rows = await self._tasks_of(backend, head)
-            if head not in rows:
-                self._job_over(backend, head)  # cancelled as it was handed over
-            else:
-                supervise(rows[head])
+            tasks, rows = await self._tasks_of(backend)
             if not tasks:
                 return
             batch = run_batch(self.pool, tasks)
@@ -525,6 +517,12 @@ class Scheduler:
                         else:
                             records.append(self._record(row, _lost_twice(exc)))
             except WorkerGone as exc:
+                if not running and handed and handed[0] in rows:
+                    # It died before it began any job (a memory limit too small for Qiskit's
+                    # import): the first fails in its words, rather than queue again forever.
+                    head = handed.pop(0)
+                    records.append(self._record(rows[head], _died(exc)))
+                    self._job_over(backend, head)
                 for row in running.values():
                     records.append(self._record(row, _died(exc)))
             finally:

@@ -1,0 +1,109 @@
+"""A job is Running from the moment its worker starts it, not from its hand-over: a worker
+still starting (importing Qiskit) keeps it Queued, and its time limit is not spent on that."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from qjob_tui.service.backends import default_backends
+from qjob_tui.service.db import Database, JobRow
+from qjob_tui.service.pool import WorkerGone
+from qjob_tui.service.scheduler import Scheduler
+from qjob_tui.service.worker import Outcome, Started, Task
+
+
+class HeldPool:
+    """A pool whose worker starts its batch only when the test lets it (``go``), or dies."""
+
+    batch_size = 16
+    slots = 1
+
+    def __init__(self) -> None:
+        self.go = asyncio.Event()
+        self.die = False
+        self.handed: list[str] = []
+
+    @property
+    def has_capacity(self) -> bool:
+        return True
+
+    def prestart(self, count: int = 1) -> None:
+        pass
+
+    async def run(self, task: Task) -> Outcome:
+        raise AssertionError("batches only")
+
+    async def run_batch(self, tasks: Sequence[Task]) -> AsyncIterator[Started | Outcome]:
+        self.handed += [task.job_id for task in tasks]
+        await self.go.wait()
+        if self.die:
+            raise WorkerGone("the worker process ended with exit code 1 as it started")
+        for task in tasks:
+            now = time.time()
+            yield Started(task.job_id, now)
+            yield Outcome(
+                ok=True, result="{}", details={}, started=now, ended=now, job_id=task.job_id
+            )
+
+    def kill(self, job_id: str) -> bool:
+        return False
+
+    def pid(self, job_id: str) -> int | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+async def _status(db: Database, job_id: str) -> str:
+    row = db.get(job_id, with_params=False)
+    assert row is not None
+    return row.status
+
+
+async def _until(db: Database, job_id: str, status: str) -> None:
+    async with asyncio.timeout(30):
+        while await _status(db, job_id) != status:
+            await asyncio.sleep(0.01)
+
+
+def _row() -> JobRow:
+    params = json.dumps({"pubs": [["OPENQASM 2.0; qreg q[1];"]], "version": 2})
+    return JobRow.new("sampler", "basic_simulator", params, shots=1)
+
+
+async def test_a_job_handed_to_a_starting_worker_stays_queued(tmp_path: Path) -> None:
+    db = Database(tmp_path / "jobs.sqlite3")
+    pool = HeldPool()
+    scheduler = Scheduler(db, default_backends(0), pool=pool)
+    await scheduler.start()
+    try:
+        row = await scheduler.submit(_row())
+        async with asyncio.timeout(30):
+            while row.id not in pool.handed:  # handed over: the worker has it
+                await asyncio.sleep(0.01)
+        assert await _status(db, row.id) == "Queued"
+        pool.go.set()  # the worker starts it
+        await _until(db, row.id, "Completed")
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_worker_that_dies_before_its_first_job_fails_that_job(tmp_path: Path) -> None:
+    db = Database(tmp_path / "jobs.sqlite3")
+    pool = HeldPool()
+    pool.die = True
+    pool.go.set()
+    scheduler = Scheduler(db, default_backends(0), pool=pool)
+    await scheduler.start()
+    try:
+        row = await scheduler.submit(_row())
+        await _until(db, row.id, "Failed")  # not queued again, and again
+        failed = db.get(row.id, with_params=False)
+        assert failed is not None and "exit code 1" in (failed.reason or "")
+    finally:
+        await scheduler.stop()
