@@ -402,3 +402,58 @@ def test_any_authorization_bytes_get_a_4xx(
             while chunk := c.recv(65536):
                 answer += chunk
         assert 400 <= int(answer.split(b" ", 2)[1]) < 500, answer[:300]
+
+
+def _refused_by_the_edge(answer: bytes) -> bool:
+    """The HTTP layer refused the request (the app never saw it): a reset, or its 400/431."""
+    return answer == b"" or (
+        answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 431"))
+        and b"application/json" not in answer.split(b"\r\n\r\n", 1)[0].lower()
+    )
+
+
+def _answer_or_reset(port: int, pieces: list[bytes]) -> bytes:
+    """Send the pieces from a fresh address; what is answered until the close (b"" when the
+    server reset the connection, having refused what was still arriving)."""
+    source = (fresh_address(), 0)
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=source) as conn:
+        try:
+            for piece in pieces:
+                conn.sendall(piece)
+            while chunk := conn.recv(65536):
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    return answer
+
+
+@pytest.mark.parametrize("target", ["service", "relay"])
+@pytest.mark.parametrize("pieces", [1, 40], ids=["at-once", "in-pieces"])
+def test_an_oversized_request_head_is_refused_and_closed(
+    service: ServiceProcess, relay: str, target: str, pieces: int
+) -> None:
+    """A head of 100 KiB (one long header), sent at once or in pieces, is refused and its
+    connection closed: the server never holds a head of any size."""
+    port = service.port if target == "service" else port_of(relay)
+    head = b"GET /api/v1/version HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 100 * 1024
+    size = -(-len(head) // pieces)
+    answer = _answer_or_reset(port, [head[i : i + size] for i in range(0, len(head), size)])
+    assert _refused_by_the_edge(answer), answer[:300]
+
+
+@pytest.mark.parametrize("target", ["service", "relay"])
+def test_chunked_trailers_without_end_are_refused_and_closed(
+    service: ServiceProcess, relay: str, target: str
+) -> None:
+    """Trailer lines after a chunked body count against the same bound as a head."""
+    port, path = (
+        (service.port, "/api/v1/jobs") if target == "service" else (port_of(relay), "/login")
+    )
+    start = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n"
+    ).encode()
+    trailers = [b"T%07d: %s\r\n" % (n, b"v" * 200) for n in range(5000)]  # 1 MB
+    answer = _answer_or_reset(port, [start, *trailers, b"\r\n"])
+    assert _refused_by_the_edge(answer), answer[:300]
