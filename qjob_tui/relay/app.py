@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
+from qjob_tui.edge.client_left import client_left
 from qjob_tui.edge.connections import RequestFraming
 from qjob_tui.edge.logins import TooManyAttempts, client_address
 from qjob_tui.edge.response_header import ResponseHeader
@@ -443,6 +444,7 @@ def create_relay_app(store: JobStore, door: Door) -> Starlette:
             BadQuery: _bad_query,
             LookupError: _not_found,
             NotListedYet: _not_listed,
+            ClientDisconnect: client_left,
         },
     )
     app.state.relay = relay

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qjob_tui.service import views
@@ -110,6 +111,11 @@ class ErrorBoundary:
         except BodyTooLarge as exc:
             if not started:
                 await too_large(exc.limit)(scope, receive, send)
+        except ClientDisconnect:
+            # The client hung up, or its stalled body was cut off by the edge: no one to
+            # answer, and nothing that went wrong here.
+            method, path = scope.get("method"), scope.get("path")
+            log.info("%s %s: the client left before its request was read", method, path)
         except Exception as exc:
             if storage_failure(exc):
                 log.warning("%s %s: %s", scope.get("method"), scope.get("path"), exc)

@@ -9,6 +9,7 @@ import itertools
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -457,3 +458,31 @@ def test_chunked_trailers_without_end_are_refused_and_closed(
     trailers = [b"T%07d: %s\r\n" % (n, b"v" * 200) for n in range(5000)]  # 1 MB
     answer = _answer_or_reset(port, [start, *trailers, b"\r\n"])
     assert _refused_by_the_edge(answer), answer[:300]
+
+
+def test_a_client_that_leaves_mid_body_is_no_error(tmp_path: Path) -> None:
+    """A client that hangs up before its body is whole is said at info level, not logged as an
+    unexpected error with a traceback (a flood of them filled the log)."""
+    proc = ServiceProcess(tmp_path / "left").start()
+    relay = RelayProcess(tmp_path / "relay", "--source", proc.root, "--refresh", "3600").start()
+    try:
+        for port, path, after in (
+            (proc.port, "/api/v1/jobs", "/api/v1/version"),
+            (relay.port, "/login", "/sources"),
+        ):
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Origin: http://127.0.0.1:{port}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            ).encode()
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+                conn.sendall(head)
+            # A request after it is answered once the one that left was handled.
+            assert httpx.get(f"http://127.0.0.1:{port}{after}").status_code < 500
+    finally:
+        relay.stop()
+        proc.stop()
+    for log in (proc.log, relay.log):
+        text = log.read_text()
+        assert "Traceback" not in text and "unexpected error" not in text, text[-2000:]
+        assert "Exception in ASGI application" not in text, text[-2000:]

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (
     HTMLResponse,
     JSONResponse,
@@ -25,6 +25,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from qjob_tui.edge.client_left import client_left
 from qjob_tui.edge.logins import TooManyAttempts, client_address
 from qjob_tui.edge.same_site import same_origin
 from qjob_tui.relay.door import Door
@@ -156,7 +157,8 @@ def browser_app(store: JobStore, settings: WebSettings, door: Door) -> Starlette
             Mount("/static", StaticFiles(directory=textual_serve_static())),
             Mount("/web", StaticFiles(directory=OWN_STATIC)),
             WebSocketRoute("/ws", view.socket),
-        ]
+        ],
+        exception_handlers={ClientDisconnect: client_left},
     )
 
 
