@@ -135,3 +135,12 @@ async def test_a_relay_shows_its_viewers_a_hung_upstream(
         if store is not None:
             await store.stop()
         relay.stop()
+
+
+def test_a_source_says_its_pace_before_its_first_round_ends() -> None:
+    """A first round at a hung source can take many seconds: until it ends, the health says the
+    pace the poller keeps, not 0 (a relay told its viewers "interval": 0.0 meanwhile)."""
+    source = Source.local("http://127.0.0.1:9/api/v1", None, name="hung")
+    store = JobStore([JobClient(source)], StoreConfig(interval=REFRESH, use_cache=False))
+    [health] = store.health
+    assert health.interval == REFRESH

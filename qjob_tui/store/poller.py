@@ -104,7 +104,8 @@ class SourcePoller:
         self.config = config
         self.bus = bus
         self.state = self._fresh_state()
-        self.health = SourceHealth(source=self.name)
+        # The pace it keeps until a round says another (a first round can take long to end).
+        self.health = SourceHealth(source=self.name, interval=config.interval)
         self.watched: str | None = None
         self.paused = False
         self.polls = 0
