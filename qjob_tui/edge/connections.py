@@ -6,9 +6,11 @@ latter, answering the bytes after the chunked body as a second request (a smuggl
 behind any proxy that reads the former). So:
 
 - ``GuardedH11Protocol``: a request head must arrive whole within ``HEAD_SECONDS`` of its first
-  byte (or of the connection), and a body must keep flowing (``BODY_IDLE_SECONDS``); otherwise
-  the connection is closed. uvicorn's own settings do the rest (``uvicorn_limits``): at most
-  ``MAX_CONNECTIONS`` at once, keep-alive connections closed after ``KEEP_ALIVE_SECONDS`` idle.
+  byte (or of the connection), and a body must keep flowing (``BODY_IDLE_SECONDS``) and end
+  within ``BODY_SECONDS``; otherwise the connection is closed. A client that stops reading its
+  answers for ``WRITE_STALL_SECONDS`` loses its connection too. uvicorn's own settings do the
+  rest (``uvicorn_limits``): at most ``MAX_CONNECTIONS`` at once, keep-alive connections
+  closed after ``KEEP_ALIVE_SECONDS`` idle.
 - ``RequestFraming``: a request with both headers is refused
   with 400 and its connection closed.
 """
@@ -16,6 +18,9 @@ behind any proxy that reads the former). So:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import struct
 from typing import Any
 
 import h11
@@ -25,8 +30,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEAD_SECONDS = 5.0
 BODY_IDLE_SECONDS = 10.0
+# A whole body, however it trickles (a byte every few seconds kept a connection for ever).
+BODY_SECONDS = 120.0
+# An answer the client does not read: its connection goes once it has taken nothing this long.
+WRITE_STALL_SECONDS = 30.0
 KEEP_ALIVE_SECONDS = 5
 MAX_CONNECTIONS = 1000
+_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, for 0 s: a close resets the connection
 
 
 def uvicorn_limits() -> dict[str, Any]:
@@ -42,6 +52,8 @@ class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a deadline on the request head and on a stalled body."""
 
     _deadline: asyncio.TimerHandle | None = None
+    _body_began: float | None = None  # the loop's time the current body began
+    _write_stall: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -56,8 +68,15 @@ class GuardedH11Protocol(H11Protocol):
             return
         state = self.conn.their_state
         if state is h11.SEND_BODY:
-            self._arm(BODY_IDLE_SECONDS)  # each piece of body buys the next few seconds
-        elif state is h11.IDLE and data:
+            # Each piece of body buys the next few seconds, within the whole body's time.
+            now = self.loop.time()
+            if self._body_began is None:
+                self._body_began = now
+            left = BODY_SECONDS - (now - self._body_began)
+            self._arm(max(min(BODY_IDLE_SECONDS, left), 0.0))
+            return
+        self._body_began = None
+        if state is h11.IDLE and data:
             if self._deadline is None:
                 self._arm(HEAD_SECONDS)  # a new request begins: its head has a deadline
         else:
@@ -65,7 +84,35 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._writes_resumed()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """The client reads less than it is sent: it has ``WRITE_STALL_SECONDS`` to take more."""
+        super().pause_writing()
+        if self._write_stall is None:
+            self._write_stall = self.loop.call_later(WRITE_STALL_SECONDS, self._not_reading)
+
+    def resume_writing(self) -> None:
+        self._writes_resumed()
+        super().resume_writing()
+
+    def _writes_resumed(self) -> None:
+        if self._write_stall is not None:
+            self._write_stall.cancel()
+            self._write_stall = None
+
+    def _not_reading(self) -> None:
+        self._write_stall = None
+        if self.transport.get_protocol() is self and not self.transport.is_closing():
+            self.logger.info("closing a connection whose client stopped reading its answers")
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                # A reset, not a close: the system would keep the connection to send what
+                # the client will never read.
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+            self.transport.abort()
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
