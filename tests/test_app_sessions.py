@@ -3,7 +3,10 @@ local service."""
 
 from __future__ import annotations
 
+import contextlib
+
 from qjob_tui.api import JobClient, Source
+from qjob_tui.api.errors import InvalidState
 from qjob_tui.model import JobStatus, SessionMode, SessionState
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.ui.app import QJobApp
@@ -34,6 +37,16 @@ async def open_session(
             for _ in range(jobs)
         ]
     return session_id, ids
+
+
+async def end_session(service: ServiceProcess, session_id: str, ids: list[str]) -> None:
+    """Cancel the session and its running job: the shared service's slow device is free for
+    the next test (a session's cancel lets its running job finish, minutes later)."""
+    async with JobClient(Source.local(service.root)) as client:
+        await client.cancel_session(session_id)
+        for job_id in ids:
+            with contextlib.suppress(InvalidState):  # ended already
+                await client.cancel(job_id)
 
 
 async def server_session(service: ServiceProcess, session_id: str):  # type: ignore[no-untyped-def]
@@ -70,8 +83,7 @@ async def test_grouped_view_shows_the_session_and_its_jobs(service: ServiceProce
         assert not app.screen.has_class("session-shown")
         await pilot.press("z")  # back to the plain list, the cursor on the same job
         await until(pilot, lambda: not app.screen.has_class("grouped"))
-    async with JobClient(Source.local(service.root)) as client:
-        await client.cancel_session(session_id)
+    await end_session(service, session_id, ids)
 
 
 async def test_cancel_a_session_asks_first_and_no_is_the_default(
@@ -91,16 +103,29 @@ async def test_cancel_a_session_asks_first_and_no_is_the_default(
         await until(pilot, lambda: isinstance(app.screen, ConfirmSession))
         await pilot.press("y")
         key = ("local", session_id)
+        jobs = [("local", job_id) for job_id in ids]
+
+        def statuses() -> list[JobStatus | None]:
+            return [(j := app.store.job(k)) and j.status for k in jobs]
+
+        # Its waiting jobs are cancelled; one the device runs already finishes (IBM's rule),
+        # so the batch closes only once that one ends.
+        await until(
+            pilot,
+            lambda: (
+                (s := app.store.session(key)) is not None
+                and not s.accepting_jobs
+                and statuses().count(JobStatus.CANCELLED) >= len(ids) - 1
+            ),
+        )
+        assert set(statuses()) <= {JobStatus.CANCELLED, JobStatus.RUNNING}, statuses()
+        async with JobClient(Source.local(service.root)) as client:
+            for job_id, status in zip(ids, statuses(), strict=True):
+                if status is JobStatus.RUNNING:
+                    await client.cancel(job_id)
         await until(
             pilot,
             lambda: (s := app.store.session(key)) is not None and s.state is SessionState.CLOSED,
-        )
-        await until(
-            pilot,
-            lambda: any(
-                (j := app.store.job(("local", i))) is not None and j.status is JobStatus.CANCELLED
-                for i in ids
-            ),
         )
     assert (await server_session(service, session_id)).state is SessionState.CLOSED
 
@@ -131,12 +156,11 @@ async def test_close_a_session_from_one_of_its_jobs(service: ServiceProcess) -> 
             ),
         )
     assert not (await server_session(service, session_id)).accepting_jobs
-    async with JobClient(Source.local(service.root)) as client:
-        await client.cancel_session(session_id)
+    await end_session(service, session_id, ids)
 
 
 async def test_readonly_hides_the_session_actions(service: ServiceProcess) -> None:
-    session_id, _ = await open_session(service, SessionMode.BATCH, 1)
+    session_id, ids = await open_session(service, SessionMode.BATCH, 1)
     app = make_app(service, readonly=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await on_group_row(pilot, app, session_id)
@@ -146,8 +170,7 @@ async def test_readonly_hides_the_session_actions(service: ServiceProcess) -> No
         assert not app.screen.check_action("close_session", ())
         assert not app.screen.check_action("cancel", ())
     assert (await server_session(service, session_id)).accepting_jobs
-    async with JobClient(Source.local(service.root)) as client:
-        await client.cancel_session(session_id)
+    await end_session(service, session_id, ids)
 
 
 async def test_the_filter_narrows_the_groups(service: ServiceProcess) -> None:
@@ -162,5 +185,4 @@ async def test_the_filter_narrows_the_groups(service: ServiceProcess) -> None:
         await until(pilot, lambda: not tree.grouping.groups)
         await pilot.press("escape")
         await until(pilot, lambda: len(tree.grouping.groups) >= 1 and tree.has_focus)
-    async with JobClient(Source.local(service.root)) as client:
-        await client.cancel_session(session_id)
+    await end_session(service, session_id, ids)

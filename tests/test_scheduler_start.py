@@ -25,11 +25,14 @@ class HeldPool:
     def __init__(self) -> None:
         self.go = asyncio.Event()
         self.die = False
+        self.die_after: int | None = None  # the next batch's worker dies after so many jobs
+        self.room = True
         self.handed: list[str] = []
+        self.batches: list[list[str]] = []
 
     @property
     def has_capacity(self) -> bool:
-        return True
+        return self.room
 
     def prestart(self, count: int = 1) -> None:
         pass
@@ -39,10 +42,14 @@ class HeldPool:
 
     async def run_batch(self, tasks: Sequence[Task]) -> AsyncIterator[Started | Outcome]:
         self.handed += [task.job_id for task in tasks]
+        self.batches.append([task.job_id for task in tasks])
         await self.go.wait()
         if self.die:
             raise WorkerGone("the worker process ended with exit code 1 as it started")
-        for task in tasks:
+        die_after, self.die_after = self.die_after, None
+        for done, task in enumerate(tasks):
+            if done == die_after:
+                raise WorkerGone("the worker process ended with exit code -9")
             now = time.time()
             yield Started(task.job_id, now)
             yield Outcome(
@@ -105,5 +112,27 @@ async def test_a_worker_that_dies_before_its_first_job_fails_that_job(tmp_path: 
         await _until(db, row.id, "Failed")  # not queued again, and again
         failed = db.get(row.id, with_params=False)
         assert failed is not None and "exit code 1" in (failed.reason or "")
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_worker_that_dies_between_jobs_queues_the_rest_again(tmp_path: Path) -> None:
+    # Only a worker that never started a job blames the first: here one ran, so the one that
+    # never began is queued again and runs on the next worker.
+    db = Database(tmp_path / "jobs.sqlite3")
+    pool = HeldPool()
+    pool.room = False  # both jobs wait, then go to one worker together
+    pool.die_after = 1
+    pool.go.set()
+    scheduler = Scheduler(db, default_backends(0), pool=pool)
+    await scheduler.start()
+    try:
+        first = await scheduler.submit(_row())
+        second = await scheduler.submit(_row())
+        pool.room = True
+        scheduler.wake()
+        await _until(db, second.id, "Completed")
+        assert await _status(db, first.id) == "Completed"
+        assert pool.batches == [[first.id, second.id], [second.id]]
     finally:
         await scheduler.stop()

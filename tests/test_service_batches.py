@@ -100,6 +100,38 @@ def test_a_job_skipped_while_waiting_in_its_batch_never_starts() -> None:
     assert processes == 1  # the worker was kept: a skip kills nothing
 
 
+def test_a_job_skipped_as_it_began_never_reaches_the_next_batch() -> None:
+    # The skip crosses the worker's Started on the way: the worker runs the job it was told to
+    # skip. It must not be handed the next batch while it does (that batch read the stale
+    # Started, killed its own worker and failed a job nobody had touched: "the worker process
+    # running the job died").
+    slow = BASIC.__class__(**{**BASIC.__dict__, "shot_latency": 0.01})
+
+    async def run() -> tuple[list[tuple[str, str]], Outcome, int | None, bool]:
+        pool = WorkerPool(1)
+        seen: list[tuple[str, str]] = []
+        try:
+            batch = pool.run_batch([_task("quick"), _task("long", 10_000, slow)])
+            first = await anext(batch)
+            seen.append((type(first).__name__, first.job_id))
+            worker = pool._busy["long"]
+            # Nobody reads meanwhile: the worker's next messages (quick's Outcome, long's
+            # Started) wait in its inbox (the pool's own queue: no public view of it).
+            while worker._inbox is None or worker._inbox.qsize() < 2:
+                await asyncio.sleep(0.01)
+            assert pool.kill("long")  # the pool still believes it waits: a skip
+            seen += [(type(m).__name__, m.job_id) async for m in batch]
+            following = await pool.run(_task("next"))
+            return seen, following, worker.pid, worker.alive
+        finally:
+            pool.close()
+
+    seen, following, _, old_worker_alive = asyncio.run(run())
+    assert seen == [("Started", "quick"), ("Outcome", "quick")]
+    assert following.ok and following.job_id == "next"
+    assert not old_worker_alive  # it ran what it was told to skip: stopped, never reused
+
+
 def test_killing_the_running_job_of_a_batch_ends_its_worker() -> None:
     slow = BASIC.__class__(**{**BASIC.__dict__, "shot_latency": 0.01})
 

@@ -13,7 +13,7 @@ from qjob_tui.api.http import RetryPolicy
 from qjob_tui.model import JobStatus
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.store.changes import ChangeSet
-from tests.http_helpers import BELL
+from tests.http_helpers import BELL, wait_status
 from tests.ibm_fake import FakeIBM, Scripted
 from tests.service_process import ServiceProcess, fill_finished, free_port
 
@@ -55,13 +55,19 @@ def busy_service(tmp_path: Path, finished: int, active: int) -> ServiceProcess:
     import httpx
 
     with httpx.Client(base_url=proc.url) as http:
+        ids = []
         for _ in range(active):
             body = {
                 "program_id": "sampler",
                 "backend": "fake_cairo",
                 "params": {"pubs": [[BELL, None, BIG]], "version": 2},
             }
-            assert http.post("/jobs", json=body).status_code == 200
+            answer = http.post("/jobs", json=body)
+            assert answer.status_code == 200
+            ids.append(answer.json()["id"])
+        # Steady: until the first job's worker has started it, every queued job's estimated
+        # start moves with the clock, and a poll then sees changes.
+        wait_status(http, ids[0], ("Running",))
     return proc
 
 

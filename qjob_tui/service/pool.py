@@ -5,9 +5,10 @@ for the next batch, since importing Qiskit costs a second. A worker gets the nex
 backend at once and runs them one after the other (or, on a simulator, as a group that shares
 its simulator calls), so it never waits for the service between jobs; a thread per worker reads
 its pipe and hands each message to the event loop. Cancelling a job that waits in a batch tells
-the worker to skip it; cancelling the running one kills its process, which stops any simulation
-at once (a job running in a group is left to end with it, unless every job of the group is
-stopped); a fresh process replaces it when needed.
+the worker to skip it, and the batch lasts until the worker says the skip back (one that began
+the job as the skip was sent is killed, never handed the next batch); cancelling the running
+one kills its process, which stops any simulation at once (a job running in a group is left to
+end with it, unless every job of the group is stopped); a fresh process replaces it when needed.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Worker:
         self.running: list[str] = []  # the jobs it runs now: one, or a group started together
         self.stopped: set[str] = set()  # jobs of the running group stopped (cancelled, limits)
         self.waiting: list[str] = []  # the jobs of its batch not started yet
+        self.unanswered: set[str] = set()  # jobs skipped whose Skip the process has not said back
 
     @property
     def alive(self) -> bool:
@@ -109,8 +111,10 @@ class Worker:
             raise WorkerGone(str(exc)) from None
 
     def skip(self, job_id: str) -> None:
-        """Drop a job of the batch that has not started."""
+        """Drop a job of the batch that has not started. The process may have begun it as the
+        skip was sent: the batch lasts until the process says the skip back."""
         self.waiting.remove(job_id)
+        self.unanswered.add(job_id)
         with contextlib.suppress(WorkerGone):
             self.send(Skip((job_id,)))
         if self._inbox is not None:
@@ -202,15 +206,19 @@ class WorkerPool:
         trusted = True
         try:
             worker.send(list(tasks))
-            while worker.waiting or worker.running:
+            while worker.waiting or worker.running or worker.unanswered:
                 message = await worker.next()
                 if message is _SKIPPED or message == "ready":
                     continue
+                if isinstance(message, Skip):
+                    worker.unanswered.difference_update(message.job_ids)
+                    continue
                 if isinstance(message, Started):
                     if message.job_id not in worker.waiting:
-                        # Skipped too late: the job was cancelled as it began. Stop it.
+                        # Skipped too late: the job was cancelled as it began. Stop it; the
+                        # batch's jobs not started are the caller's to queue again.
                         worker.kill()
-                        continue
+                        return
                     worker.waiting.remove(message.job_id)
                     worker.running = [message.job_id]
                     yield message
@@ -249,9 +257,10 @@ class WorkerPool:
             for job_id in [*worker.waiting, *worker.running]:
                 if self._busy.get(job_id) is worker:
                     del self._busy[job_id]
-            busy = bool(worker.running) or bool(worker.waiting)
+            busy = bool(worker.running) or bool(worker.waiting) or bool(worker.unanswered)
             worker.running = []
             worker.waiting = []
+            worker.unanswered = set()
             with contextlib.suppress(ValueError):
                 self._in_use.remove(worker)
             if trusted and not busy and worker.alive:

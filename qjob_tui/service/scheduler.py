@@ -476,9 +476,11 @@ class Scheduler:
             if not tasks:
                 return
             batch = run_batch(self.pool, tasks)
+            began = False  # whether the worker started any job of the batch
             try:
                 async for message in batch:
                     if isinstance(message, Started | tuple):
+                        began = True
                         group = [
                             s.job_id for s in (message if isinstance(message, tuple) else [message])
                         ]
@@ -517,7 +519,7 @@ class Scheduler:
                         else:
                             records.append(self._record(row, _lost_twice(exc)))
             except WorkerGone as exc:
-                if not running and handed and handed[0] in rows:
+                if not began and handed and handed[0] in rows:
                     # It died before it began any job (a memory limit too small for Qiskit's
                     # import): the first fails in its words, rather than queue again forever.
                     head = handed.pop(0)

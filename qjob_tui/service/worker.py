@@ -7,9 +7,10 @@ spends time per shot (it says ``Started`` as it begins each and answers with its
 it ends), or, on a simulator that runs a list of circuits in one call, as a group that starts
 together and shares its simulator calls (one message with every ``Started``, one with every
 ``Outcome``). Before each task or group it reads what the service sent meanwhile, so a job
-cancelled while it waits in the batch (``Skip``) never runs. The service cancels a running job by
-killing its worker, which is why nothing here needs to be interruptible. The process's loop is
-``worker_process.py``; its warm-up, ``warm_up.py``.
+cancelled while it waits in the batch (``Skip``) never runs; it says each ``Skip`` back, so the
+service hands it no other batch while a job skipped too late may still run. The service
+cancels a running job by killing its worker, which is why nothing here needs to be
+interruptible. The process's loop is ``worker_process.py``; its warm-up, ``warm_up.py``.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from multiprocessing.connection import Connection
 
 from qjob_tui.service.warm_up import warm_up
 from qjob_tui.service.worker import (
+    Skip,
     Started,
     Task,
     limit_memory,
@@ -41,6 +42,10 @@ def serve(conn: Connection, memory_limit: int | None = None) -> None:
                 if message is None:
                     return
                 take(waiting, message)
+                if isinstance(message, Skip):
+                    # Said back once read: the pool knows then that a skipped job never starts
+                    # here (a Started sent before it shows the job had begun).
+                    conn.send(message)
         except (EOFError, OSError, KeyboardInterrupt):
             return
         group = next_group(waiting)

@@ -54,20 +54,30 @@ def _until_none_computes(service: ServiceProcess, timeout: float = 10.0) -> None
         assert time.monotonic() < deadline, f"workers {busy} still compute"
 
 
+def _until_one_is_gone(service: ServiceProcess, workers: set[int], timeout: float = 10.0) -> None:
+    """One of ``workers`` has ended: the one that ran the stopped job (a sleeping worker
+    computes nothing, so only its end shows that it was stopped)."""
+    deadline = time.monotonic() + timeout
+    while workers <= set(_worker_cpu(service)):
+        assert time.monotonic() < deadline, f"workers {sorted(workers)} all still there"
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("how", ["cancelled", "timed-out"])
 def test_a_stopped_jobs_worker_is_gone(limited: ServiceProcess, how: str) -> None:
     with httpx.Client(base_url=limited.url, timeout=60) as http:
         cost = {"cost": 8} if how == "timed-out" else {}
         body = sampler_body("fake_cairo", shots=100_000, name=f"long-{how}", **cost)
         job_id = http.post("/jobs", json=body).json()["id"]
+        # Running from its worker's start: the device's time per shot is under way (or, timed
+        # out, already over and its worker stopped).
         wait_status(http, job_id, ("Running",))
-        # The simulation is under way (or, timed out, already over: its worker was stopped).
-        while not _computing(limited) and http.get(f"/jobs/{job_id}").json()["status"] == "Running":
-            pass
+        workers = set(_worker_cpu(limited))
         if how == "cancelled":
             assert http.post(f"/jobs/{job_id}/cancel").status_code == 204
         job = wait_status(http, job_id, ("Cancelled", "Failed", "Completed"), timeout=120)
         assert job["status"] == "Cancelled"
+        _until_one_is_gone(limited, workers)
         _until_none_computes(limited)
 
 
