@@ -9,11 +9,14 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import pytest
+
 from qjob_tui.service.backends import default_backends
-from qjob_tui.service.db import Database, JobRow
+from qjob_tui.service.db import Database, JobRow, now_iso
 from qjob_tui.service.pool import WorkerGone
 from qjob_tui.service.scheduler import Scheduler
 from qjob_tui.service.worker import Outcome, Started, Task
+from qjob_tui.wire import rest
 
 
 class HeldPool:
@@ -26,6 +29,7 @@ class HeldPool:
         self.go = asyncio.Event()
         self.die = False
         self.die_after: int | None = None  # the next batch's worker dies after so many jobs
+        self.end_after: int | None = None  # the next batch ends after so many (a worker stopped)
         self.room = True
         self.handed: list[str] = []
         self.batches: list[list[str]] = []
@@ -47,9 +51,12 @@ class HeldPool:
         if self.die:
             raise WorkerGone("the worker process ended with exit code 1 as it started")
         die_after, self.die_after = self.die_after, None
+        end_after, self.end_after = self.end_after, None
         for done, task in enumerate(tasks):
             if done == die_after:
                 raise WorkerGone("the worker process ended with exit code -9")
+            if done == end_after:
+                return
             now = time.time()
             yield Started(task.job_id, now)
             yield Outcome(
@@ -78,9 +85,9 @@ async def _until(db: Database, job_id: str, status: str) -> None:
             await asyncio.sleep(0.01)
 
 
-def _row() -> JobRow:
+def _row(session_id: str | None = None) -> JobRow:
     params = json.dumps({"pubs": [["OPENQASM 2.0; qreg q[1];"]], "version": 2})
-    return JobRow.new("sampler", "basic_simulator", params, shots=1)
+    return JobRow.new("sampler", "basic_simulator", params, shots=1, session_id=session_id)
 
 
 async def test_a_job_handed_to_a_starting_worker_stays_queued(tmp_path: Path) -> None:
@@ -116,13 +123,20 @@ async def test_a_worker_that_dies_before_its_first_job_fails_that_job(tmp_path: 
         await scheduler.stop()
 
 
-async def test_a_worker_that_dies_between_jobs_queues_the_rest_again(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["dies", "is stopped"])
+async def test_a_worker_that_ends_between_jobs_queues_the_rest_again(
+    tmp_path: Path, how: str
+) -> None:
     # Only a worker that never started a job blames the first: here one ran, so the one that
-    # never began is queued again and runs on the next worker.
+    # never began is queued again and runs on the next worker. A worker is stopped with its
+    # batch when it began a job it was told to skip.
     db = Database(tmp_path / "jobs.sqlite3")
     pool = HeldPool()
     pool.room = False  # both jobs wait, then go to one worker together
-    pool.die_after = 1
+    if how == "dies":
+        pool.die_after = 1
+    else:
+        pool.end_after = 1
     pool.go.set()
     scheduler = Scheduler(db, default_backends(0), pool=pool)
     await scheduler.start()
@@ -134,5 +148,101 @@ async def test_a_worker_that_dies_between_jobs_queues_the_rest_again(tmp_path: P
         await _until(db, second.id, "Completed")
         assert await _status(db, first.id) == "Completed"
         assert pool.batches == [[first.id, second.id], [second.id]]
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_group_cancelled_as_it_began_leaves_the_next_job_alone(tmp_path: Path) -> None:
+    # Every job of a group is cancelled as its worker starts it, and the worker is killed for
+    # it: the batch's next job, which nobody touched, is queued again, never failed.
+    db = Database(tmp_path / "jobs.sqlite3")
+
+    class CancelledGroup(HeldPool):
+        async def run_batch(self, tasks: Sequence[Task]) -> AsyncIterator[object]:
+            if self.batches:  # the next worker runs what is left
+                async for message in super().run_batch(tasks):
+                    yield message
+                return
+            self.batches.append([task.job_id for task in tasks])
+            for task in tasks[:2]:
+                db.finish(task.job_id, rest.CANCELLED, now_iso(), reason="by the user")
+            now = time.time()
+            yield (Started(tasks[0].job_id, now), Started(tasks[1].job_id, now))
+            raise WorkerGone("the worker process ended with exit code -9")
+
+    pool = CancelledGroup()
+    pool.room = False
+    pool.go.set()
+    scheduler = Scheduler(db, default_backends(0), pool=pool)
+    await scheduler.start()
+    try:
+        rows = [await scheduler.submit(_row()) for _ in range(3)]
+        pool.room = True
+        scheduler.wake()
+        await _until(db, rows[2].id, "Completed")
+        assert [await _status(db, row.id) for row in rows[:2]] == ["Cancelled", "Cancelled"]
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_session_cancelled_as_its_job_begins_stops_that_job(tmp_path: Path) -> None:
+    # The session still counts the job queued while its start is being written: the cancel
+    # that makes it Cancelled stops its worker too, rather than let it run to its end.
+    db = Database(tmp_path / "jobs.sqlite3")
+
+    class Endless(HeldPool):
+        killed: list[str]
+
+        async def run_batch(self, tasks: Sequence[Task]) -> AsyncIterator[object]:
+            for task in tasks:
+                yield Started(task.job_id, time.time())
+                await asyncio.Event().wait()  # a device's long job, until its worker is killed
+
+        def kill(self, job_id: str) -> bool:
+            self.killed.append(job_id)
+            return True
+
+    pool = Endless()
+    pool.killed = []
+    scheduler = Scheduler(db, default_backends(0), pool=pool)
+    session = scheduler.open_session("batch", "basic_simulator", 3600, 600)
+    marking = scheduler._started
+
+    async def started(backend: str, job_ids: list[str]) -> list[str]:
+        write = asyncio.ensure_future(marking(backend, job_ids))
+        await asyncio.sleep(0)  # the start's write is queued; the user cancels now
+        await scheduler.cancel_session(session)
+        return await write
+
+    scheduler._started = started  # type: ignore[method-assign]
+    await scheduler.start()
+    try:
+        row = await scheduler.submit(_row(session_id=session.id))
+        await _until(db, row.id, "Cancelled")
+        async with asyncio.timeout(30):
+            while row.id not in pool.killed:
+                await asyncio.sleep(0.01)
+    finally:
+        await scheduler.stop()
+
+
+async def test_queued_estimates_stay_put_while_the_worker_starts(tmp_path: Path) -> None:
+    # Anchored on the hand-over while the first job waits for its worker: repeated asks agree,
+    # and a poll sees no change that is only the clock's.
+    db = Database(tmp_path / "jobs.sqlite3")
+    pool = HeldPool()
+    scheduler = Scheduler(db, default_backends(0), pool=pool)
+    await scheduler.start()
+    try:
+        first = await scheduler.submit(_row())
+        async with asyncio.timeout(30):
+            while first.id not in pool.handed:
+                await asyncio.sleep(0.01)
+        second = await scheduler.submit(_row())
+        asked = scheduler.estimate(second)
+        await asyncio.sleep(0.05)  # the clock moves; nothing else does
+        assert scheduler.estimate(second) == asked and asked.position == 2
+        pool.go.set()
+        await _until(db, second.id, "Completed")
     finally:
         await scheduler.stop()

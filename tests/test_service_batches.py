@@ -111,16 +111,19 @@ def test_a_job_skipped_as_it_began_never_reaches_the_next_batch() -> None:
         pool = WorkerPool(1)
         seen: list[tuple[str, str]] = []
         try:
-            batch = pool.run_batch([_task("quick"), _task("long", 10_000, slow)])
+            tasks = [_task("quick"), _task("long", 10_000, slow), _task("after", spec=slow)]
+            batch = pool.run_batch(tasks)
             first = await anext(batch)
             seen.append((type(first).__name__, first.job_id))
             worker = pool._busy["long"]
             # Nobody reads meanwhile: the worker's next messages (quick's Outcome, long's
             # Started) wait in its inbox (the pool's own queue: no public view of it).
-            while worker._inbox is None or worker._inbox.qsize() < 2:
-                await asyncio.sleep(0.01)
+            async with asyncio.timeout(30):
+                while worker._inbox is None or worker._inbox.qsize() < 2:
+                    await asyncio.sleep(0.01)
             assert pool.kill("long")  # the pool still believes it waits: a skip
             seen += [(type(m).__name__, m.job_id) async for m in batch]
+            assert "after" not in pool._busy  # handed back, the caller's to queue again
             following = await pool.run(_task("next"))
             return seen, following, worker.pid, worker.alive
         finally:

@@ -65,8 +65,8 @@ def busy_service(tmp_path: Path, finished: int, active: int) -> ServiceProcess:
             answer = http.post("/jobs", json=body)
             assert answer.status_code == 200
             ids.append(answer.json()["id"])
-        # Steady: until the first job's worker has started it, every queued job's estimated
-        # start moves with the clock, and a poll then sees changes.
+        # Steady: the first job's start (its worker may still be starting) is a change a
+        # measured poll would see.
         wait_status(http, ids[0], ("Running",))
     return proc
 

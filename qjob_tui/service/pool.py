@@ -37,9 +37,6 @@ class WorkerLost(WorkerGone):
     """The worker went away by itself (a machine or process lost, not a kill): worth one retry."""
 
 
-_SKIPPED = object()  # put in a worker's inbox when its batch shrank, to look again
-
-
 class Worker:
     """One worker process, its pipe, and the jobs of the batch it holds."""
 
@@ -117,8 +114,6 @@ class Worker:
         self.unanswered.add(job_id)
         with contextlib.suppress(WorkerGone):
             self.send(Skip((job_id,)))
-        if self._inbox is not None:
-            self._inbox.put_nowait(_SKIPPED)
 
     def kill(self) -> None:
         """Stop the process now; any task it runs is abandoned."""
@@ -208,7 +203,7 @@ class WorkerPool:
             worker.send(list(tasks))
             while worker.waiting or worker.running or worker.unanswered:
                 message = await worker.next()
-                if message is _SKIPPED or message == "ready":
+                if message == "ready":
                     continue
                 if isinstance(message, Skip):
                     worker.unanswered.difference_update(message.job_ids)

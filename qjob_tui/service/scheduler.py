@@ -106,7 +106,9 @@ class Scheduler:
         self._lanes: dict[str, asyncio.Task[None]] = {}  # backend -> its batch's coroutine
         self._shots: dict[str, int] = {}
         self._programs: dict[str, str] = {}
-        self._running: dict[str, tuple[str, datetime]] = {}  # backend -> (job id, started)
+        # backend -> (job id, since): the job it runs, or its batch's first from the hand-over
+        # while the worker starts (queued jobs' estimates stay put, not moving with the clock)
+        self._running: dict[str, tuple[str, datetime]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -284,6 +286,8 @@ class Scheduler:
             lambda conn: write_finish(conn, job_id, rest.CANCELLED, at, reason=reason)
         )
         self._unqueue(backend, job_id)
+        # Its worker may have begun it meanwhile (the session still counted it queued).
+        self.pool.kill(job_id)
 
     async def _expire_sessions(self) -> None:
         for job_id in self.sessions.expire(datetime.now(UTC)):
@@ -328,8 +332,11 @@ class Scheduler:
         running = self._running.get(row.backend)
         if running is not None:
             job_id, started = running
-            expected = timedelta(seconds=self._expected(spec, self._shots.get(job_id, 0)))
-            free_at = max(free_at, started + expected)
+            if job_id in queue:
+                free_at = started  # handed over, its worker starting: as if it began then
+            else:
+                expected = timedelta(seconds=self._expected(spec, self._shots.get(job_id, 0)))
+                free_at = max(free_at, started + expected)
         position = 1
         wait = 0.0
         for job_id in queue:
@@ -475,6 +482,7 @@ class Scheduler:
             tasks, rows = await self._tasks_of(backend)
             if not tasks:
                 return
+            self._running[backend] = (tasks[0].job_id, datetime.now(UTC))
             batch = run_batch(self.pool, tasks)
             began = False  # whether the worker started any job of the batch
             try:
@@ -490,10 +498,10 @@ class Scheduler:
                         for job_id in new:
                             if job_id in handed:
                                 handed.remove(job_id)
-                        began = await self._started(backend, new) if new else []
+                        marked = await self._started(backend, new) if new else []
                         stopped = False
                         for job_id in new:
-                            if job_id in began:
+                            if job_id in marked:
                                 supervise(rows[job_id])
                             else:
                                 self.pool.kill(job_id)  # cancelled or deleted as it began
