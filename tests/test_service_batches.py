@@ -363,3 +363,18 @@ def test_every_answered_submit_survives_a_kill_9(tmp_path: Path) -> None:
     finally:
         proc.stop()
     assert len(answered) == 60
+
+
+def test_a_batch_sent_to_a_starting_worker_never_holds_the_event_loop() -> None:
+    # The process reads its pipe only once it has imported Qiskit: a batch larger than the
+    # pipe holds was written there and then, and the service's event loop waited that second.
+    from qjob_tui.service.pool import Worker
+
+    big = Task(job_id="big", program="sampler", params="x" * 8_000_000, backend=BASIC)
+    worker = Worker()
+    try:
+        worker.send([big])
+        # Returned at once: the process has not even said it is ready (after its warm-up).
+        assert not worker._conn.poll()
+    finally:
+        worker.dispose()

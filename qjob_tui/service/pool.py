@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import queue
 import threading
 from collections.abc import AsyncIterator, Sequence
 from multiprocessing.connection import Connection
@@ -27,6 +28,9 @@ from qjob_tui.service.worker_process import serve
 
 # Jobs of one backend handed to a worker at once, at most.
 BATCH_SIZE = 16
+
+
+_CLOSED = object()  # ends a worker's writer thread
 
 
 class WorkerGone(Exception):
@@ -48,6 +52,9 @@ class Worker:
         )
         self._process.start()
         child.close()
+        self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write, daemon=True, name="qjob-pipe-out")
+        self._writer.start()
         self._inbox: asyncio.Queue[object] | None = None
         self._gone: WorkerGone | None = None
         self.running: list[str] = []  # the jobs it runs now: one, or a group started together
@@ -101,19 +108,30 @@ class Worker:
             raise message
         return message
 
+    def _write(self) -> None:
+        """Blocking writes of the pipe, in the writer thread: a process that reads late (still
+        importing Qiskit) or a large batch never holds the event loop."""
+        while (message := self._outbox.get()) is not _CLOSED:
+            try:
+                self._conn.send(message)
+            except (OSError, ValueError):
+                return  # the process is gone: its reader says so
+
     def send(self, message: object) -> None:
-        try:
-            self._conn.send(message)
-        except (OSError, ValueError) as exc:
-            raise WorkerGone(str(exc)) from None
+        """Queue a message for the process, in order; a dead process shows as WorkerGone in
+        ``next``."""
+        self._outbox.put(message)
+
+    def _stop_writing(self) -> None:
+        self._outbox.put(_CLOSED)
+        self._writer.join(timeout=5)  # the process is gone: a write pending fails at once
 
     def skip(self, job_id: str) -> None:
         """Drop a job of the batch that has not started. The process may have begun it as the
         skip was sent: the batch lasts until the process says the skip back."""
         self.waiting.remove(job_id)
         self.unanswered.add(job_id)
-        with contextlib.suppress(WorkerGone):
-            self.send(Skip((job_id,)))
+        self.send(Skip((job_id,)))
 
     def kill(self) -> None:
         """Stop the process now; any task it runs is abandoned."""
@@ -124,16 +142,17 @@ class Worker:
     def dispose(self) -> None:
         """Kill the process and release its pipe (its reader thread ends at the EOF)."""
         self.kill()
+        self._stop_writing()
         self._conn.close()
 
     def close(self) -> None:
         """Ask the process to exit after its current task, then reap it."""
-        with contextlib.suppress(OSError, ValueError):
-            self._conn.send(None)
+        self.send(None)
         self._process.join(timeout=2)
         if self._process.is_alive():
             self._process.kill()
             self._process.join(timeout=5)
+        self._stop_writing()
         self._conn.close()
 
 
