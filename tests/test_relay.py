@@ -234,8 +234,10 @@ def test_sessions_are_served_from_the_store_and_only_operators_close_them(
     viewer = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {VIEWER}"})
     operator = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {OPERATOR}"})
     with viewer, operator:
-        while (answer := viewer.get(f"/sessions/{session_id}")).status_code == 404:
-            pass  # until the relay's store has read the new job's session
+        while (answer := viewer.get(f"/sessions/{session_id}")).status_code in (404, 503):
+            # Until the relay lists the new job (404: no job it knows names the session), then
+            # reads its session (503 not_read_yet).
+            pass
         assert answer.status_code == 200, answer.text
         assert (answer.json()["mode"], answer.json()["accepting_jobs"]) == ("batch", True)
         closing = {"accepting_jobs": False}

@@ -296,6 +296,7 @@ class Relay:
 
     async def backends(self, request: Request) -> Response:
         source = known_source(self.store, request)
+        require_listed(self.store, source)  # read in the listing's round: none yet means unread
         devices = [device_json(b) for b in self.store.pollers[source].backends.values()]
         return JSONResponse({"devices": devices})
 
@@ -394,7 +395,8 @@ async def _bad_query(request: Request, exc: Exception) -> Response:
 
 
 async def _not_listed(request: Request, exc: Exception) -> Response:
-    answer = error(503, "not_listed_yet", str(exc))
+    code = exc.code if isinstance(exc, NotListedYet) else "not_listed_yet"
+    answer = error(503, code, str(exc))
     answer.headers["Retry-After"] = "1"
     return answer
 

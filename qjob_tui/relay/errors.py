@@ -32,6 +32,16 @@ class NotListedYet(Exception):
     server took the source's address: a 503, for the caller to ask again (an empty list
     would read as "no jobs", a lookup as "no such job")."""
 
+    code = "not_listed_yet"
+
+
+class NotReadYet(NotListedYet):
+    """The relay holds no reading yet of what it will read on its own clock (a session of a
+    job it lists, the usage): a 503 too. A 404 told a viewer the session was gone, and the
+    viewer never asked for it again."""
+
+    code = "not_read_yet"
+
 
 def require_listed(store: JobStore, source: str) -> None:
     """NotListedYet unless the relay holds a listing of ``source``'s jobs, read upstream or

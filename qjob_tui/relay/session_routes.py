@@ -13,7 +13,7 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from qjob_tui.relay.errors import BadQuery, error, known_source
+from qjob_tui.relay.errors import BadQuery, NotReadYet, error, known_source, require_listed
 from qjob_tui.relay.views import session_json, usage_json
 from qjob_tui.store import JobStore
 from qjob_tui.store.changes import ActionResult, SessionKey
@@ -27,9 +27,16 @@ class SessionRoutes:
         self.store = store
 
     def _key(self, request: Request) -> SessionKey:
-        key = (known_source(self.store, request), str(request.path_params["session_id"]))
+        source = known_source(self.store, request)
+        require_listed(self.store, source)
+        session_id = str(request.path_params["session_id"])
+        key = (source, session_id)
         if self.store.session(key) is None:
-            raise LookupError(f"Session not found: {one_line(key[1], 80)}")
+            shown = one_line(session_id, 80)
+            jobs = self.store.pollers[source].jobs.values()
+            if any(job.session_id == session_id for job in jobs):
+                raise NotReadYet(f"the relay has not read session {shown} of {source} yet")
+            raise LookupError(f"Session not found: {shown}")
         return key
 
     def _answer(self, result: ActionResult) -> Response:
@@ -54,7 +61,8 @@ class SessionRoutes:
         return self._answer(await self.store.cancel_session(self._key(request)))
 
     async def usage(self, request: Request) -> Response:
-        usage = self.store.usage.get(known_source(self.store, request))
+        source = known_source(self.store, request)
+        usage = self.store.usage.get(source)
         if usage is None:
-            return error(404, "not_found", "the upstream has not reported its usage yet")
+            raise NotReadYet(f"the relay has not read the usage of {source} yet")
         return JSONResponse(usage_json(usage))
