@@ -20,6 +20,7 @@ from dateutil import tz
 from qjob_tui.api.client import JobClient
 from qjob_tui.api.errors import ApiError, InvalidId, InvalidSource, NetworkError
 from qjob_tui.api.source import Source
+from qjob_tui.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from qjob_tui.cli.marks import STATUS_MARK
 from qjob_tui.cli.program_file import ProgramFileError, read_program
 from qjob_tui.cli.sources import SourceError, resolve_source
@@ -28,8 +29,6 @@ from qjob_tui.export import job_to_dict
 from qjob_tui.model import CancelOutcome, Job, cancel_outcome, tag_problem
 from qjob_tui.text import lines as text_lines
 from qjob_tui.text import one_line
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def _local(moment: datetime) -> str:
@@ -144,12 +143,19 @@ async def _with_client(
         return await action(client)
 
 
-def run(args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]]) -> int:
-    """Run one command against its source, turning every failure into a message."""
+def run(
+    args: argparse.Namespace,
+    action: Callable[[JobClient], Awaitable[int]],
+    *,
+    interrupted: int = EXIT_INTERRUPTED,
+) -> int:
+    """Run one command against its source, turning every failure into a message. A Ctrl-C
+    ends it with ``interrupted``: 130 for a command it cut short (a script must not read it
+    as done), 0 for a watch, which only Ctrl-C ends."""
     try:
         return asyncio.run(_with_client(args, action))
     except KeyboardInterrupt:
-        return EXIT_OK
+        return interrupted
     except (SourceError, InvalidSource, InvalidId) as exc:
         print(f"qjob-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -170,7 +176,7 @@ def run(args: argparse.Namespace, action: Callable[[JobClient], Awaitable[int]])
 
 def ls(args: argparse.Namespace) -> int:
     if args.watch:
-        return run(args, lambda client: watch(client, args, format_jobs))
+        return run(args, lambda client: watch(client, args, format_jobs), interrupted=EXIT_OK)
 
     async def action(client: JobClient) -> int:
         page = await client.jobs(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-EXIT_INTERRUPTED = 130  # as a shell reports a command ended by SIGINT
+from qjob_tui.cli.exit_codes import EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

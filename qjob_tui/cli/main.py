@@ -16,15 +16,18 @@ from typing import TYPE_CHECKING, NoReturn
 
 from qjob_tui import __version__, locations
 from qjob_tui.cli.arg_types import non_negative_float, port, positive_int, refresh
+from qjob_tui.cli.exit_codes import (
+    EXIT_CLOSED_PIPE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+)
 from qjob_tui.cli.serve_secrets import SecretError, refusing, secret
 from qjob_tui.cli.variables import APIKEY_VARIABLE, TOKEN_VARIABLE
 
 if TYPE_CHECKING:
     from qjob_tui.service.limits import JobLimits
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
 # A worker holds about 200 MB once Qiskit is imported and has run a job.
 MIN_JOB_MEMORY = 256 * 1024**2
 
@@ -576,7 +579,7 @@ def _main(argv: Sequence[str] | None) -> int:
         finally:
             gc.enable()
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return _closed_pipe()
 
@@ -587,7 +590,7 @@ def _closed_pipe() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    return 141
+    return EXIT_CLOSED_PIPE
 
 
 if __name__ == "__main__":

@@ -17,12 +17,11 @@ from typing import Any
 from qjob_tui.api.errors import ApiError
 from qjob_tui.api.source import Source
 from qjob_tui.cli.commands import answer_timeout
+from qjob_tui.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from qjob_tui.cli.sources import SourceError, local_source, resolve_source
 from qjob_tui.model import LOW_USAGE_FRACTION, InstanceUsage
 from qjob_tui.text import one_line
 from qjob_tui.ui.formatting import compact_duration
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def usage_dict(source: str, usage: InstanceUsage) -> dict[str, Any]:
@@ -107,7 +106,7 @@ def usage(args: argparse.Namespace) -> int:
     try:
         answers = asyncio.run(_read_all(sources))
     except KeyboardInterrupt:
-        return EXIT_OK
+        return EXIT_INTERRUPTED
     rows: list[tuple[str, InstanceUsage]] = []
     failed = False
     for source, answer in zip(sources, answers, strict=True):

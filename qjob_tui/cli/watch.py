@@ -20,15 +20,13 @@ from datetime import UTC, datetime
 from dateutil import tz
 
 from qjob_tui.api.client import JobClient
+from qjob_tui.cli.exit_codes import EXIT_ERROR
 from qjob_tui.cli.marks import STATUS_MARK
 from qjob_tui.export import job_to_dict
 from qjob_tui.model import Job, JobStatus
 from qjob_tui.store import JobStore, StoreConfig
 from qjob_tui.store.changes import ChangeSet, SourceHealth
 from qjob_tui.text import one_line
-
-EXIT_OK, EXIT_ERROR = 0, 1
-
 
 # The step of a job's timeline at which each status begins.
 _STEP_OF = {
