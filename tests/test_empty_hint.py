@@ -7,6 +7,7 @@ import asyncio
 import os
 import shlex
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,12 +134,27 @@ async def test_a_source_that_cannot_be_reached_says_so_without_hints() -> None:
             assert hint not in text
 
 
+def test_a_source_that_answers_and_refuses_is_not_said_unreachable() -> None:
+    # A service that asks for a key is reached; "cannot be reached" sent a newcomer looking
+    # for a network problem.
+    sources = [_info("local", "http://127.0.0.1:8799/api/v1")]
+    refused = "missing bearer token; this service takes an IAM API key"
+    health = {"local": SourceHealth(source="local", last_error=refused, failures=1)}
+    (line,) = empty_text(sources, health, readonly=False)
+    assert line == f"local cannot be read at http://127.0.0.1:8799: {refused}"
+    silent = {"local": replace(health["local"], no_answer=True, last_error="did not answer")}
+    (line,) = empty_text(sources, silent, readonly=False)
+    assert line.startswith("local cannot be reached at http://127.0.0.1:8799")
+
+
 def _info(name: str, url: str, *, local: bool = True) -> SourceInfo:
     return SourceInfo(name=name, url=url, local=local, can_rename=local)
 
 
 def _down(name: str) -> SourceHealth:
-    return SourceHealth(source=name, last_error="unreachable (ConnectError)", failures=2)
+    return SourceHealth(
+        source=name, last_error="unreachable (ConnectError)", failures=2, no_answer=True
+    )
 
 
 def _up(name: str) -> SourceHealth:

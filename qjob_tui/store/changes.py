@@ -35,6 +35,8 @@ class SourceHealth:
     last_success: datetime | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
+    # Whether that error was the network's (no answer came), not an answer refusing the request.
+    no_answer: bool = False
     next_poll: datetime | None = None
     interval: float = 0.0
     failures: int = 0

@@ -355,6 +355,7 @@ class SourcePoller:
             self.health,
             last_error=str(error),
             last_error_at=now,
+            no_answer=isinstance(error, NetworkError),
             # A silence already said counted this round's failure.
             failures=self.health.failures + (0 if self._unanswered else 1),
         )
@@ -399,6 +400,7 @@ class SourcePoller:
         self.health_noted(
             last_error=why,
             last_error_at=datetime.now(UTC),
+            no_answer=True,
             failures=self.health.failures + 1,
             next_poll=None,  # the round in flight is still trying
         )

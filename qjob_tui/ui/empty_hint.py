@@ -25,7 +25,8 @@ def empty_text(
     cwd: Path | None = None,
 ) -> tuple[str, ...]:
     """The lines an empty list shows: "No jobs yet." and how to get some, once a source has
-    answered; before that, whom it asks; when every source fails, that they cannot be reached.
+    answered; before that, whom it asks; when every source fails, that they cannot be reached
+    (or answer, and refuse).
 
     The submit hint names the first local source that is not failing, by its address (a
     relay's source: where its jobs are sent instead); a read-only dashboard (``--readonly``,
@@ -59,12 +60,15 @@ def _send_hint(target: SourceInfo, cwd: Path) -> str:
 
 
 def _unreachable(source: SourceInfo, health: SourceHealth) -> str:
-    """Who cannot be reached and why, the address said once: a source given as a URL is named
-    by it, and an error of the network names the address it tried."""
+    """Who cannot be reached (or is reached and refuses) and why, the address said once: a
+    source given as a URL is named by it, and an error of the network names the address it
+    tried."""
     why = (health.last_error or "").removeprefix(f"{source.name}: ")
     where = address(source.url)
     at = "" if where in f"{source.name} {why}" else f" at {where}"
-    return f"{source.name} cannot be reached{at}" + (f": {why}" if why else "")
+    # A source that answers and refuses (a missing key, a server error) is no unreachable one.
+    fails = "cannot be reached" if health.no_answer or not why else "cannot be read"
+    return f"{source.name} {fails}{at}" + (f": {why}" if why else "")
 
 
 def address(url: str) -> str:

@@ -575,6 +575,7 @@ def make_store(variant: str = "") -> OfflineStore:
             source=SOURCE,
             # As the client says it, with the address it tried.
             last_error=f"{SOURCE}: unreachable (ConnectError) at {OFFLINE}/api/v1 after 3 tries",
+            no_answer=True,
             last_error_at=CLOCK - timedelta(seconds=1),
             next_poll=CLOCK + timedelta(seconds=4),
             interval=4.0,
