@@ -263,3 +263,9 @@ def test_an_unreachable_local_service_names_serve_and_source(
     # The address as a dashboard's job list shows it in its title (…/api/v1) is taken.
     done = qjob("submit", str(circuit), "--source", service.url, home=tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("typed", ["127.0.0.1:8799", "lab.example.org:8443/q"])
+def test_an_address_without_its_scheme_is_told_the_url(typed: str, tmp_path: Path) -> None:
+    said = _one_line(qjob("ls", "--source", typed, home=tmp_path), 2)
+    assert said.endswith(f"as in http://{typed}")

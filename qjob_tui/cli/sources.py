@@ -11,6 +11,7 @@ of range or a token no header can carry is refused at once, with one line, as a 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,6 +26,10 @@ DEFAULT_LOCAL_URL = "http://127.0.0.1:8765"
 
 class SourceError(ValueError):
     """A ``--source`` that names nothing usable; the message says what exists."""
+
+
+# host:port, maybe with a path: a URL typed without "http://"
+_HOST_PORT = re.compile(r"[\w.-]+:\d{1,5}(/\S*)?")
 
 
 def checked(source: Source, origin: str | None = None) -> Source:
@@ -125,4 +130,8 @@ def resolve_source(
     if spec in accounts:
         return account_source(accounts[spec], env)
     known = ", ".join(["local", "ibm", *sorted(accounts)])
+    if spec is not None and _HOST_PORT.fullmatch(spec):  # an address without its scheme
+        raise SourceError(
+            f"unknown source {spec!r}: a URL starts with a scheme, as in http://{spec}"
+        )
     raise SourceError(f"unknown source {spec!r}; known: {known}, or a URL")
