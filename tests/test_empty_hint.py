@@ -217,3 +217,18 @@ def test_a_relays_source_gets_no_command_that_its_relay_refuses() -> None:
         "Watch a demo: qjob-tui demo",
     )
     assert empty_text([relayed], {"lab": _up("lab")}, readonly=True) == lines[::2]
+
+
+def test_a_source_named_by_its_url_is_asked_once() -> None:
+    sources = [_info("http://127.0.0.1:9999", "http://127.0.0.1:9999/api/v1")]
+    assert empty_text(sources, {}, readonly=False) == ("Asking http://127.0.0.1:9999…",)
+
+
+async def test_the_title_names_a_source_given_by_its_url_once(tmp_path: Path) -> None:
+    url = "http://127.0.0.1:9"  # nothing listens: the title is all this test reads
+    source = Source.local(url, name=url)
+    store = JobStore([JobClient(source)], StoreConfig(cache_dir=tmp_path, use_stream=False))
+    app = QJobApp(store)
+    async with app.run_test(size=(120, 40)):
+        title = str(app.query_one(JobList).border_title)
+    assert title == f"jobs · {url}/api/v1"

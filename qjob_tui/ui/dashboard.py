@@ -203,8 +203,10 @@ class DashboardScreen(JobActions, FileActions, Screen[None]):
             for problem in problems:
                 self.notify(problem, severity="warning", timeout=10)
         sources = self.store.sources
-        # Plain text: a relay names its sources, and a border title is read as markup.
-        job_list.border_title = Text("jobs · " + " · ".join(f"{s.name} {s.url}" for s in sources))
+        # Plain text: a relay names its sources, and a border title is read as markup. A source
+        # named by its URL is said once.
+        named = (s.url if s.name in s.url else f"{s.name} {s.url}" for s in sources)
+        job_list.border_title = Text("jobs · " + " · ".join(named))
         self.queue_pane.border_title = "backends"
         self.show_empty_text()
         job_list.focus()

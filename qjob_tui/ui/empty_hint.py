@@ -37,7 +37,7 @@ def empty_text(
         return tuple(_unreachable(s, health[s.name]) for s in failing)
     answered = [s for s in sources if s.name in health and health[s.name].last_success]
     if sources and not answered:  # no hint to act on a source that may never answer
-        return tuple(f"Asking {s.name} at {address(s.url)}…" for s in sources if s not in failing)
+        return tuple(f"Asking {_named_at(s)}…" for s in sources if s not in failing)
     if not any(s.local for s in sources):
         return (NO_JOBS,)
     target = next((s for s in sources if s.local and s not in failing), None)
@@ -69,6 +69,13 @@ def _unreachable(source: SourceInfo, health: SourceHealth) -> str:
     # A source that answers and refuses (a missing key, a server error) is no unreachable one.
     fails = "cannot be reached" if health.no_answer or not why else "cannot be read"
     return f"{source.name} {fails}{at}" + (f": {why}" if why else "")
+
+
+def _named_at(source: SourceInfo) -> str:
+    """The source's name and its address, the address said once (a source given as a URL is
+    named by it)."""
+    where = address(source.url)
+    return source.name if where in source.name else f"{source.name} at {where}"
 
 
 def address(url: str) -> str:
