@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import socket
 import time
@@ -422,10 +423,11 @@ def _answer_or_reset(port: int, pieces: list[bytes]) -> bytes:
         try:
             for piece in pieces:
                 conn.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed while the rest was still being sent: its answer may be there
+        with contextlib.suppress(ConnectionResetError):
             while chunk := conn.recv(65536):
                 answer += chunk
-        except ConnectionResetError:
-            pass
     return answer
 
 
