@@ -21,7 +21,7 @@ from qiskit.providers.basic_provider import BasicSimulator
 
 from qjob_tui.service.backends import default_backends
 from qjob_tui.service.pool import WorkerGone, WorkerPool
-from qjob_tui.service.worker import Outcome, Started, Task, run_group, run_task
+from qjob_tui.service.worker import GROUP_MAX_SHOTS, Outcome, Started, Task, run_group, run_task
 from qjob_tui.wire.sampler_results import decode_sampler_result
 from tests.http_helpers import BELL, wait_status
 from tests.service_process import ServiceProcess
@@ -152,7 +152,7 @@ def test_stopping_every_job_of_a_running_group_kills_its_worker() -> None:
         pool = WorkerPool(1)
         stopped: list[str] = []
         try:
-            tasks = [_task(job_id, circuit=SLOW, shots=20_000) for job_id in "abc"]
+            tasks = [_task(job_id, circuit=SLOW, shots=GROUP_MAX_SHOTS) for job_id in "abc"]
             with pytest.raises(WorkerGone):
                 async for message in pool.run_batch(tasks):
                     if isinstance(message, tuple):
@@ -240,7 +240,7 @@ def test_a_job_cancelled_while_its_group_runs_reads_cancelled_and_the_others_com
             slow = {
                 "program_id": "sampler",
                 "backend": "basic_simulator",
-                "params": _params(circuit=SLOW, shots=30_000),
+                "params": _params(circuit=SLOW, shots=GROUP_MAX_SHOTS),
             }
             group = [http.post("/jobs", json=slow).json()["id"] for _ in range(4)]
             assert wait_status(http, blocker, timeout=120)["status"] == "Completed"
@@ -253,13 +253,12 @@ def test_a_job_cancelled_while_its_group_runs_reads_cancelled_and_the_others_com
     finally:
         proc.stop()
     assert [job["status"] for job in ended] == ["Completed", "Cancelled", "Completed", "Completed"]
-    # The first was Running from its hand-over on (as a batch's first job always is); the
-    # others from the moment the worker started the group.
-    assert len({stamp["running"] for stamp in times[1:]}) == 1
+    # Each was Running from the moment the worker started the group, its first included.
+    assert len({stamp["running"] for stamp in times}) == 1
     assert results[1].status_code == 204  # no result kept for the cancelled job
     for response in (results[0], results[2], results[3]):
         (pub,) = decode_sampler_result(response.text).pubs
-        assert sum(pub.registers[0].counts.values()) == 30_000
+        assert sum(pub.registers[0].counts.values()) == GROUP_MAX_SHOTS
 
 
 def _worker_pids(pid: int) -> set[int]:
@@ -297,3 +296,30 @@ def test_a_warm_worker_starts_with_the_service_and_runs_its_first_job(tmp_path: 
             assert _worker_pids(proc.proc.pid) == warm
     finally:
         proc.stop()
+
+
+def test_only_small_jobs_share_a_group() -> None:
+    # A group runs as one and each of its jobs is charged its time and memory: a large job in
+    # it failed the small ones on their limits (out of memory, or "ran too long").
+    from collections import deque
+
+    from qjob_tui.service.worker import GROUP_MAX_QUBITS, next_group
+
+    wide = (
+        f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[{GROUP_MAX_QUBITS + 1}];\n'
+        f"creg c[{GROUP_MAX_QUBITS + 1}];\nh q;\nmeasure q -> c;\n"
+    )
+    waiting = deque(
+        [
+            _task("small-1"),
+            _task("wide", circuit=wide),
+            _task("small-2"),
+            _task("many-shots", shots=GROUP_MAX_SHOTS + 1),
+            _task("small-3"),
+            _task("small-4"),
+        ]
+    )
+    groups = []
+    while waiting:
+        groups.append([task.job_id for task in next_group(waiting)])
+    assert groups == [["small-1"], ["wide"], ["small-2"], ["many-shots"], ["small-3", "small-4"]]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import queue
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -48,7 +49,10 @@ class Worker:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._process: BaseProcess = ctx.Process(
-            target=serve, args=(child, memory_limit), daemon=True, name="qjob-tui-worker"
+            target=serve,
+            args=(child, memory_limit, os.getpid()),
+            daemon=True,
+            name="qjob-tui-worker",
         )
         self._process.start()
         child.close()

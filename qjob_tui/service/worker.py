@@ -91,6 +91,10 @@ class Skip:
 GROUP_KINDS = frozenset({"basic", "aer"})
 # Jobs of a batch run as one group, at most.
 MAX_GROUP = 16
+# A job small enough to share a group: a few milliseconds and kilobytes on a simulator.
+GROUP_MAX_QUBITS = 10
+GROUP_MAX_DEPTH = 100
+GROUP_MAX_SHOTS = 10_000
 
 # This worker's memory limit per job, in bytes (None: unlimited); set by ``serve``.
 _memory_limit: int | None = None
@@ -220,13 +224,29 @@ def run_task(task: Task) -> Outcome:
 
 
 def groupable(task: Task) -> bool:
-    """Whether the task may run in a group that shares simulator calls: a sampler job on a
-    simulator that runs a list of circuits in one call and spends no time per shot."""
-    return (
+    """Whether the task may run in a group that shares simulator calls: a small sampler job
+    (``GROUP_MAX_*``) on a simulator that runs a list of circuits in one call and spends no
+    time per shot. A group runs as one, and each of its jobs is charged the group's time and
+    memory: one large job in it failed the small ones on their limits."""
+    if not (
         task.program == ProgramId.SAMPLER
         and task.backend.kind in GROUP_KINDS
         and task.backend.shot_latency == 0
         and task.raw_job is None
+    ):
+        return False
+    from qjob_tui.service.programs import circuit_cache
+
+    if len(task.params) > circuit_cache.MAX_KEY_CHARS:
+        return False  # no small job's params are this long
+    try:
+        _, details = _sampler_job(task, _params(task))
+    except Exception:  # it runs alone, and fails in its own words
+        return False
+    return (
+        max(details["num_qubits"], default=0) <= GROUP_MAX_QUBITS
+        and max(details["circuit_depths"], default=0) <= GROUP_MAX_DEPTH
+        and details["shots"] <= GROUP_MAX_SHOTS
     )
 
 

@@ -3,7 +3,9 @@ pipe closes (what a task and a group do is ``worker.py``'s; the warm-up is ``war
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
 import time
 import warnings
 from collections import deque
@@ -22,12 +24,28 @@ from qjob_tui.service.worker import (
     take,
 )
 
+PARENT_CHECK_SECONDS = 0.5
 
-def serve(conn: Connection, memory_limit: int | None = None) -> None:
-    """The worker process's main loop: tasks in, outcomes out, until the pipe closes."""
+
+def _end_with(parent: int) -> None:
+    """End this process once its service is gone (killed, or hung up on): an orphan ran its
+    job on, and a restarted service ran the same job again beside it."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="qjob-parent-watch").start()
+
+
+def serve(conn: Connection, memory_limit: int | None = None, service: int | None = None) -> None:
+    """The worker process's main loop: tasks in, outcomes out, until the pipe closes.
+    ``service``: the service's process id (gone already if this one's parent is not it)."""
     # A Ctrl-C at the terminal reaches the whole process group; the service stops its workers
     # itself, so a worker ignores it (else it printed a traceback from its warm-up imports).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with(os.getppid() if service is None else service)
     warnings.simplefilter("ignore")
     limit_memory(memory_limit)
     # A worker started for a job already sent does not keep it waiting for jobs of its own.
