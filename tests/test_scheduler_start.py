@@ -119,6 +119,7 @@ async def test_a_worker_that_dies_before_its_first_job_fails_that_job(tmp_path: 
         await _until(db, row.id, "Failed")  # not queued again, and again
         failed = db.get(row.id, with_params=False)
         assert failed is not None and "exit code 1" in (failed.reason or "")
+        assert "died before it began the job" in (failed.reason or "")
     finally:
         await scheduler.stop()
 
@@ -244,5 +245,28 @@ async def test_queued_estimates_stay_put_while_the_worker_starts(tmp_path: Path)
         assert scheduler.estimate(second) == asked and asked.position == 2
         pool.go.set()
         await _until(db, second.id, "Completed")
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_job_written_as_its_session_is_cancelled_goes_with_the_session(
+    tmp_path: Path,
+) -> None:
+    # The submit was admitted, and the session cancelled while its row was being written: it
+    # ran later in a closed session (14 of 50 rounds of an attacker's race).
+    db = Database(tmp_path / "jobs.sqlite3")
+    pool = HeldPool()
+    pool.go.set()
+    scheduler = Scheduler(db, default_backends(0), pool=pool)
+    session = scheduler.open_session("dedicated", "basic_simulator", 3600, 600)
+    await scheduler.start()
+    try:
+        row, _ = await asyncio.gather(
+            scheduler.submit(_row(session_id=session.id)), scheduler.cancel_session(session)
+        )
+        await _until(db, row.id, "Cancelled")
+        stored = db.get(row.id, with_params=False)
+        assert stored is not None and stored.reason == "cancelled with its session"
+        assert row.id not in pool.handed
     finally:
         await scheduler.stop()

@@ -193,6 +193,12 @@ class Scheduler:
         spec = self.backends[row.backend]
         row.estimated_seconds = round(self._expected(spec, row.shots), 3)
         await self.writer.write(lambda conn: write_insert(conn, [row]), retry=False)
+        late = self.sessions.refuses_late(row.session_id)
+        if late is not None:
+            # Its session was cancelled (or closed) while this job was being written: admitted
+            # before that, it goes as the session's queued jobs went, never runs in it later.
+            await self._cancel_queued(row.backend, row.id, late)
+            return row
         self._enqueue(row)
         self._wake.set()
         return row
@@ -531,7 +537,7 @@ class Scheduler:
                     # It died before it began any job (a memory limit too small for Qiskit's
                     # import): the first fails in its words, rather than queue again forever.
                     head = handed.pop(0)
-                    records.append(self._record(rows[head], _died(exc)))
+                    records.append(self._record(rows[head], _died(exc, began=False)))
                     self._job_over(backend, head)
                 for row in running.values():
                     records.append(self._record(row, _died(exc)))
@@ -732,11 +738,17 @@ class Scheduler:
         return done
 
 
-def _died(exc: Exception) -> Outcome:
+def _died(exc: Exception, *, began: bool = True) -> Outcome:
+    """A job's failure as its worker process died: running it, or before it began it (still
+    starting: importing Qiskit within a memory limit too small, or killed)."""
+    if began:
+        message = f"the worker process running the job died ({exc})"
+    else:
+        message = f"the worker process given the job died before it began the job ({exc})"
     return Outcome(
         ok=False,
         code=CODE_EXECUTION_FAILED,
-        message=f"the worker process running the job died ({exc})",
+        message=message,
         solution="Submit the job again; if it fails again, reduce its size.",
     )
 

@@ -211,6 +211,19 @@ class SessionBook:
             return f"Session {session.id} is closed and accepts no new jobs."
         return None
 
+    def refuses_late(self, session_id: str | None) -> str | None:
+        """Why a job admitted into the session, and written, may not queue after all: the
+        session was cancelled, ran out of its max TTL or closed while the job was being
+        written (its queued jobs went, or it runs nothing more), or None."""
+        session = self._sessions.get(session_id or "")
+        if session is None or session.accepting_jobs:
+            return None
+        if session.state_reason == REASON_CANCELLED:
+            return "cancelled with its session"
+        if session.state_reason == REASON_MAX_TTL:
+            return "its session's max TTL ran out"
+        return "its session closed" if session.closed else None
+
     def job_queued(self, session_id: str | None, job_id: str, backend: str) -> None:
         session = self._sessions.get(session_id or "")
         if session is None:
