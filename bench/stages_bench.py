@@ -149,7 +149,7 @@ def stages(params_text: str, db_dir: Path) -> dict[str, float]:
         )
 
     seconds = {
-        "decode params": per_job(lambda: _sampler_job(job, _params(job))),
+        "decode params": per_job(lambda: (_params(job), _sampler_job(job))),  # as run_task does
         "decode params (cache miss)": per_job(
             lambda: parse_sampler_params(
                 json.loads(params_text), max_shots=spec.max_shots, max_qubits=spec.num_qubits

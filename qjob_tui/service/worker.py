@@ -100,17 +100,17 @@ GROUP_MAX_SHOTS = 10_000
 _memory_limit: int | None = None
 
 
-def _sampler_job(task: Task, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+def _sampler_job(task: Task) -> tuple[Any, dict[str, Any]]:
     """The job's decoded params and the details they give, decoded once per worker for each
     params text (``circuit_cache.sampler_params``): a script sends the same job again and again,
-    and the decoded form is never mutated."""
+    and the decoded form is never mutated. The text is read as JSON only on a miss."""
     from qjob_tui.service.circuit_size import check_expansion
     from qjob_tui.service.programs import circuit_cache
     from qjob_tui.service.programs.sampler import parse_sampler_params
 
     def decode() -> tuple[Any, dict[str, Any]]:
         sampler_task = parse_sampler_params(
-            params, max_shots=task.backend.max_shots, max_qubits=task.backend.num_qubits
+            _params(task), max_shots=task.backend.max_shots, max_qubits=task.backend.num_qubits
         )
         for index, pub in enumerate(sampler_task.pubs):
             check_expansion(pub.circuit, f"pub {index}")
@@ -135,7 +135,7 @@ def _run_sampler(task: Task, params: dict[str, Any]) -> tuple[str, dict[str, Any
     from qjob_tui.wire.sampler_results import encode_sampler_result
 
     backend = build_backend(task.backend)
-    sampler_task, details = _sampler_job(task, params)
+    sampler_task, details = _sampler_job(task)
     if task.backend.shot_latency > 0:
         # A device spends time per shot; the simulation itself is near instant.
         time.sleep(task.backend.shot_latency * details["shots"])
@@ -240,7 +240,7 @@ def groupable(task: Task) -> bool:
     if len(task.params) > circuit_cache.MAX_KEY_CHARS:
         return False  # no small job's params are this long
     try:
-        _, details = _sampler_job(task, _params(task))
+        _, details = _sampler_job(task)
     except Exception:  # it runs alone, and fails in its own words
         return False
     return (
@@ -268,7 +268,7 @@ def run_group(tasks: list[Task]) -> list[Outcome]:
     for index, task in enumerate(tasks):
         began = time.perf_counter()
         try:
-            sampler_task, details[index] = _sampler_job(task, _params(task))
+            sampler_task, details[index] = _sampler_job(task)
             steps[index] = sampler_steps(sampler_task, backend, seed=task.seed)
         except Exception as exc:
             outcomes[index] = _failed(exc, started)
