@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from qjob_tui.edge import connections
+from tests.edge_server import edge_server
 
 BIG = b"x" * 4 * 1024 * 1024
 HUGE = b"y" * 24 * 1024 * 1024  # more than the systems' socket buffers hold on loopback
@@ -53,23 +54,9 @@ async def server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[uvicorn.Serve
         Route("/ok", ok),
         Route("/echo", echo, methods=["POST"]),
     ]
-    app = Starlette(routes=routes)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", **connections.uvicorn_limits()
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        server.port = sock.getsockname()[1]  # type: ignore[attr-defined]
+    async with edge_server(Starlette(routes=routes)) as (server, port):
+        server.port = port  # type: ignore[attr-defined]
         yield server
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
 
 
 async def test_a_body_that_trickles_past_its_time_is_cut_off(server: uvicorn.Server) -> None:

@@ -5,16 +5,15 @@ every upgraded connection ten seconds in: the browser dashboard ended by itself)
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
-import uvicorn
 import websockets
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from qjob_tui.edge import connections
+from tests.edge_server import edge_server
 
 
 async def echo(websocket: WebSocket) -> None:
@@ -27,24 +26,9 @@ async def test_a_websocket_outlives_the_edges_deadlines(monkeypatch: pytest.Monk
     monkeypatch.setattr(connections, "HEAD_SECONDS", 0.2)
     monkeypatch.setattr(connections, "BODY_IDLE_SECONDS", 0.2)
     app = Starlette(routes=[WebSocketRoute("/ws", echo)])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", **connections.uvicorn_limits()
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
-            # Ten times the deadlines: still open, still answering.
-            for n in range(20):
-                await ws.send(f"ping {n}")
-                assert await ws.recv() == f"ping {n}"
-                await asyncio.sleep(0.1)
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
+    async with edge_server(app) as (_, port), websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
+        # Ten times the deadlines: still open, still answering.
+        for n in range(20):
+            await ws.send(f"ping {n}")
+            assert await ws.recv() == f"ping {n}"
+            await asyncio.sleep(0.1)
