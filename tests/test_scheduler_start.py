@@ -85,6 +85,13 @@ async def _until(db: Database, job_id: str, status: str) -> None:
             await asyncio.sleep(0.01)
 
 
+async def _until_handed(pool: HeldPool, job_id: str) -> None:
+    """The job was handed to the pool's worker."""
+    async with asyncio.timeout(30):
+        while job_id not in pool.handed:
+            await asyncio.sleep(0.01)
+
+
 def _row(session_id: str | None = None) -> JobRow:
     params = json.dumps({"pubs": [["OPENQASM 2.0; qreg q[1];"]], "version": 2})
     return JobRow.new("sampler", "basic_simulator", params, shots=1, session_id=session_id)
@@ -97,9 +104,7 @@ async def test_a_job_handed_to_a_starting_worker_stays_queued(tmp_path: Path) ->
     await scheduler.start()
     try:
         row = await scheduler.submit(_row())
-        async with asyncio.timeout(30):
-            while row.id not in pool.handed:  # handed over: the worker has it
-                await asyncio.sleep(0.01)
+        await _until_handed(pool, row.id)  # the worker has it
         assert await _status(db, row.id) == "Queued"
         pool.go.set()  # the worker starts it
         await _until(db, row.id, "Completed")
@@ -236,9 +241,7 @@ async def test_queued_estimates_stay_put_while_the_worker_starts(tmp_path: Path)
     await scheduler.start()
     try:
         first = await scheduler.submit(_row())
-        async with asyncio.timeout(30):
-            while first.id not in pool.handed:
-                await asyncio.sleep(0.01)
+        await _until_handed(pool, first.id)
         second = await scheduler.submit(_row())
         asked = scheduler.estimate(second)
         await asyncio.sleep(0.05)  # the clock moves; nothing else does
