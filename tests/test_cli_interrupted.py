@@ -4,7 +4,6 @@ only Ctrl-C ends, still ends 0 (tests/test_cli_jobs.py)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.child_signals import default_sigint
+from tests.child_signals import default_sigint, user_env
 from tests.http_helpers import BELL
 
 
@@ -26,14 +25,12 @@ def test_a_command_interrupted_while_it_waits_ends_130(tmp_path: Path, command: 
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("QISKIT_", "QJOB_TUI_"))}
-        env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"))
         child = subprocess.Popen(
             [sys.executable, "-m", "qjob_tui", *command, "--source", url],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
+            env=user_env(tmp_path),
             preexec_fn=default_sigint,
         )
         try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.child_signals import default_sigint
+from tests.child_signals import default_sigint, user_env
 from tests.http_helpers import BELL
 from tests.service_process import ServiceProcess, free_port
 
@@ -128,8 +128,7 @@ def test_ls_watch_prints_changes_until_interrupted(service: ServiceProcess, tmp_
     import signal
     import time
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QISKIT_", "QJOB_TUI_"))}
-    env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
+    env = user_env(tmp_path) | {"PYTHONUNBUFFERED": "1"}
     watcher = subprocess.Popen(
         [sys.executable, "-m", "qjob_tui", "ls", "--watch", "--source", service.root],
         stdout=subprocess.PIPE,
